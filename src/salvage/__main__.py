@@ -1,0 +1,3 @@
+from salvage.cli.app import main
+
+main()

@@ -1,0 +1,8 @@
+"""``salvage dev``: tools for developing and trying Salvage on a local cluster."""
+
+import typer
+
+from salvage.cli.dev import cluster
+
+app = typer.Typer(help="Local development tools (a real local Kubernetes cluster).", no_args_is_help=True)
+app.add_typer(cluster.app, name="cluster")
