@@ -1,0 +1,116 @@
+"""The objects a fresh local cluster needs: CRDs, fake nodes, a default StorageClass."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from salvage.k8s.client import KubeClient
+from salvage.model.errors import ClusterError, KubernetesError
+
+KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
+NODE_PREFIX = "kwok-node-"
+DEFAULT_STORAGE_CLASS = "standard"
+_CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+
+
+def install_crds(client: KubeClient, folders: list[Path]) -> None:
+    """Create every CRD found in ``folders`` (skipping existing ones) and wait until established."""
+    names = []
+    for folder in folders:
+        for path in sorted(folder.glob("*.yaml")):
+            for doc in yaml.safe_load_all(path.read_text()):
+                if not doc or doc.get("kind") != "CustomResourceDefinition":
+                    continue
+                _create_if_absent(client, _CRD_PATH, doc)
+                names.append(doc["metadata"]["name"])
+    deadline = time.monotonic() + 30
+    for name in names:
+        while not _established(client.get(f"{_CRD_PATH}/{name}")):
+            if time.monotonic() > deadline:
+                raise ClusterError(f"CustomResourceDefinition {name} was not established within 30s.")
+            time.sleep(0.1)
+
+
+def create_defaults(client: KubeClient) -> None:
+    """A default StorageClass, provisioned for now by kube-controller-manager's host-path provisioner."""
+    _create_if_absent(client, "/apis/storage.k8s.io/v1/storageclasses", {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {
+            "name": DEFAULT_STORAGE_CLASS,
+            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+        },
+        "provisioner": "kubernetes.io/host-path",
+        "reclaimPolicy": "Delete",
+        "volumeBindingMode": "Immediate",
+    })
+
+
+def node_manifest(name: str) -> dict[str, Any]:
+    resources = {"cpu": "16", "memory": "64Gi", "pods": "110", "ephemeral-storage": "100Gi"}
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "annotations": {KWOK_NODE_ANNOTATION: "fake", "node.alpha.kubernetes.io/ttl": "0"},
+            "labels": {
+                "kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64", "type": "kwok",
+            },
+        },
+        "status": {"capacity": resources, "allocatable": resources},
+    }
+
+
+def ensure_nodes(client: KubeClient, count: int) -> bool:
+    """Make sure nodes ``kwok-node-0..count-1`` exist; True when any was created."""
+    created = False
+    for index in range(count):
+        created |= _create_if_absent(client, "/api/v1/nodes", node_manifest(f"{NODE_PREFIX}{index}"))
+    return created
+
+
+def wait_ready(client: KubeClient, nodes: int, *, timeout: float) -> None:
+    """Wait until ``nodes`` nodes are Ready and the default ServiceAccount exists (pods need it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ready = sum(1 for n in client.list("/api/v1/nodes") if node_ready(n))
+        has_sa = client.exists("/api/v1/namespaces/default/serviceaccounts/default")
+        if ready >= nodes and has_sa:
+            return
+        if time.monotonic() > deadline:
+            raise ClusterError(
+                f"Only {ready} of {nodes} node(s) became Ready"
+                + ("" if has_sa else " and the default ServiceAccount was not created")
+                + f" within {timeout:.0f}s."
+            )
+        time.sleep(0.2)
+
+
+def _create_if_absent(client: KubeClient, path: str, body: dict[str, Any]) -> bool:
+    try:
+        client.create(path, body)
+    except KubernetesError as exc:
+        if exc.status == 409:
+            return False
+        raise
+    return True
+
+
+def _established(crd: dict[str, Any]) -> bool:
+    return any(
+        c.get("type") == "Established" and c.get("status") == "True"
+        for c in crd.get("status", {}).get("conditions") or []
+    )
+
+
+def node_ready(node: dict[str, Any]) -> bool:
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in node.get("status", {}).get("conditions") or []
+    )

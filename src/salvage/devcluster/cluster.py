@@ -1,0 +1,404 @@
+"""One named local cluster: its state directory, its processes, and up / down / status."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import re
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from salvage.devcluster import bootstrap, processes
+from salvage.devcluster.build import Binaries, component_dir, ensure_components
+from salvage.devcluster.components import KUBERNETES, KUBERNETES_VERSION
+from salvage.devcluster.paths import state_root
+from salvage.devcluster.pki import Pki, create_pki
+from salvage.devcluster.processes import ProcessRecord
+from salvage.k8s.client import KubeClient
+from salvage.model.errors import ClusterError, NotFoundError, UsageError
+
+Report = Callable[[str], None]
+
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
+# Start order; stop runs it backwards.
+COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "snapshot-controller")
+_PORT_NAMES = ("etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
+               "kwok", "snapshot-controller")
+SERVICE_CIDR = "10.0.0.0/24"
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    running: bool
+    healthy: bool
+    pid: int | None
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    name: str
+    ready: bool
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    name: str
+    kubeconfig: Path
+    server: str | None
+    components: tuple[ComponentStatus, ...]
+    nodes: tuple[NodeStatus, ...]
+
+    @property
+    def running(self) -> bool:
+        return all(c.running and c.healthy for c in self.components)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kubeconfig": str(self.kubeconfig),
+            "server": self.server,
+            "running": self.running,
+            "components": [c.__dict__ for c in self.components],
+            "nodes": [n.__dict__ for n in self.nodes],
+        }
+
+
+def validate_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise UsageError(
+            f"{name!r} is not a valid cluster name.",
+            hint="Use 1-40 lower-case letters, digits and '-', starting and ending with a letter or digit.",
+        )
+    return name
+
+
+def list_clusters() -> list[str]:
+    root = state_root()
+    if not root.exists():
+        return []
+    return sorted(p.parent.name for p in root.glob("*/state.json"))
+
+
+class LocalCluster:
+    """A named cluster under ``<state_root>/<name>``. Methods are safe to call repeatedly."""
+
+    def __init__(self, name: str = "salvage") -> None:
+        self.name = validate_name(name)
+        self.dir = state_root() / name
+        self.pki = Pki(self.dir / "pki")
+
+    # -- paths ---------------------------------------------------------------------------
+    @property
+    def kubeconfig(self) -> Path:
+        return self.dir / "kubeconfig"
+
+    @property
+    def state_file(self) -> Path:
+        return self.dir / "state.json"
+
+    def log_path(self, component: str) -> Path:
+        return self.dir / "logs" / f"{component}.log"
+
+    @property
+    def exists(self) -> bool:
+        return self.state_file.exists()
+
+    def binary_dir(self) -> Path:
+        """Where this cluster's kubectl lives (for PATH)."""
+        state = self._read_state() or {}
+        return Path(state.get("bin") or component_dir(KUBERNETES) / "bin")
+
+    def client(self) -> KubeClient:
+        return KubeClient.from_kubeconfig(str(self.kubeconfig))
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def up(self, *, nodes: int = 1, apiserver_port: int | None = None, report: Report = lambda _m: None,
+           timeout: float = 90.0) -> Path:
+        """Start the cluster (or the parts of it that are not running) and return its kubeconfig."""
+        if nodes < 1:
+            raise UsageError("--nodes must be at least 1.")
+        binaries = ensure_components(report)
+        with self._locked():
+            state = self._read_state()
+            if state and self._all_healthy(state):
+                self._ensure_nodes(nodes, report)
+                report(f"cluster {self.name} is already running")
+                return self.kubeconfig
+            if state:
+                report(f"cluster {self.name} was not fully running; restarting its components")
+                self._stop_all(state)
+            self._start(binaries, nodes, apiserver_port, report, timeout, previous=state)
+        return self.kubeconfig
+
+    def down(self, *, keep: bool = False, report: Report = lambda _m: None) -> None:
+        """Stop every process of the cluster; remove its state unless ``keep``."""
+        if not self.dir.exists():
+            raise NotFoundError(
+                f"There is no local cluster named {self.name!r}.",
+                hint=_known_clusters_hint(),
+            )
+        with self._locked():
+            state = self._read_state()
+            if state:
+                self._stop_all(state, report)
+            if keep:
+                report(f"stopped cluster {self.name}; its data is kept in {self.dir}")
+                return
+            _remove_tree(self.dir)
+            report(f"removed cluster {self.name}")
+
+    def status(self) -> ClusterStatus:
+        state = self._read_state()
+        if state is None:
+            raise NotFoundError(f"There is no local cluster named {self.name!r}.", hint=_known_clusters_hint())
+        components = tuple(self._component_status(state, c) for c in COMPONENTS)
+        nodes: tuple[NodeStatus, ...] = ()
+        api = next(c for c in components if c.name == "kube-apiserver")
+        if api.healthy:
+            with contextlib.suppress(Exception), self.client() as client:
+                nodes = tuple(
+                    NodeStatus(n["metadata"]["name"], bootstrap.node_ready(n)) for n in client.list("/api/v1/nodes")
+                )
+        return ClusterStatus(self.name, self.kubeconfig, state.get("server"), components, nodes)
+
+    # -- internals -------------------------------------------------------------------------
+    def _start(self, binaries: Binaries, nodes: int, apiserver_port: int | None, report: Report,
+               timeout: float, previous: dict[str, Any] | None) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        ports = dict(zip(_PORT_NAMES, processes.free_ports(len(_PORT_NAMES))))
+        if apiserver_port is not None:
+            if processes.port_in_use(apiserver_port):
+                raise ClusterError(
+                    f"Port {apiserver_port} on 127.0.0.1 is already in use; cluster {self.name} was not started.",
+                    hint="Choose another --port, or leave it out to pick a free one.",
+                )
+            ports["kube-apiserver"] = apiserver_port
+        create_pki(self.pki.dir, self.name)
+        token = (previous or {}).get("token") or secrets.token_urlsafe(32)
+        (self.dir / "tokens.csv").write_text(f'{token},salvage-admin,salvage-admin,"system:masters"\n')
+        server = f"https://127.0.0.1:{ports['kube-apiserver']}"
+        self._write_kubeconfig(server, token)
+        state: dict[str, Any] = {
+            "name": self.name, "version": KUBERNETES_VERSION, "server": server, "token": token,
+            "ports": ports, "nodes": nodes, "processes": {}, "bin": str(binaries.kubectl.parent),
+        }
+        self._write_state(state)
+        try:
+            self._launch(state, "etcd", self._etcd_args(binaries, ports))
+            self._wait_healthy(state, "etcd", timeout)
+            self._launch(state, "kube-apiserver", self._apiserver_args(binaries, ports))
+            self._wait_healthy(state, "kube-apiserver", timeout)
+            report(f"API server ready at {server} ({time.monotonic() - started:.1f}s)")
+            with self.client() as client:
+                bootstrap.install_crds(client, [binaries.snapshot_crds, binaries.kwok_crds])
+                for name, argv in self._controller_args(binaries, ports).items():
+                    self._launch(state, name, argv)
+                bootstrap.create_defaults(client)
+                bootstrap.ensure_nodes(client, nodes)
+                for name in COMPONENTS[2:]:
+                    self._wait_healthy(state, name, timeout)
+                bootstrap.wait_ready(client, nodes, timeout=timeout)
+        except BaseException:
+            self._stop_all(state)
+            raise
+        report(f"cluster {self.name} is up with {nodes} node(s) in {time.monotonic() - started:.1f}s")
+
+    def _ensure_nodes(self, nodes: int, report: Report) -> None:
+        with self.client() as client:
+            if bootstrap.ensure_nodes(client, nodes):
+                report(f"added nodes; cluster {self.name} now has at least {nodes}")
+                bootstrap.wait_ready(client, nodes, timeout=60)
+
+    def _launch(self, state: dict[str, Any], name: str, argv: list[str]) -> None:
+        record = processes.spawn(argv, self.log_path(name))
+        state["processes"][name] = record.to_json()
+        self._write_state(state)
+
+    def _etcd_args(self, b: Binaries, p: dict[str, int]) -> list[str]:
+        client, peer = f"http://127.0.0.1:{p['etcd']}", f"http://127.0.0.1:{p['etcd-peer']}"
+        return [
+            str(b.etcd), "--name", "default", "--data-dir", str(self.dir / "etcd"),
+            "--listen-client-urls", client, "--advertise-client-urls", client,
+            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+            "--initial-cluster", f"default={peer}", "--log-level", "warn",
+        ]
+
+    def _apiserver_args(self, b: Binaries, p: dict[str, int]) -> list[str]:
+        pki = self.pki
+        return [
+            str(b.kube_apiserver),
+            f"--etcd-servers=http://127.0.0.1:{p['etcd']}",
+            "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+            f"--secure-port={p['kube-apiserver']}",
+            f"--tls-cert-file={pki.server_cert}", f"--tls-private-key-file={pki.server_key}",
+            f"--client-ca-file={pki.ca_cert}",
+            f"--token-auth-file={self.dir / 'tokens.csv'}",
+            "--authorization-mode=RBAC",
+            f"--service-cluster-ip-range={SERVICE_CIDR}",
+            "--service-account-issuer=https://kubernetes.default.svc",
+            f"--service-account-key-file={pki.sa_pub}",
+            f"--service-account-signing-key-file={pki.sa_key}",
+            # The `kubernetes` Service cannot point at a loopback address; nothing needs it here.
+            "--endpoint-reconciler-type=none",
+            "--allow-privileged=true",
+            "--kubelet-preferred-address-types=InternalIP",
+            f"--kubelet-client-certificate={pki.kubelet_client_cert}",
+            f"--kubelet-client-key={pki.kubelet_client_key}",
+            "--profiling=false",
+        ]
+
+    def _controller_args(self, b: Binaries, p: dict[str, int]) -> dict[str, list[str]]:
+        kc = str(self.kubeconfig)
+        return {
+            "kube-controller-manager": [
+                str(b.kube_controller_manager), f"--kubeconfig={kc}",
+                "--leader-elect=false", "--bind-address=127.0.0.1",
+                f"--secure-port={p['kube-controller-manager']}",
+                f"--service-account-private-key-file={self.pki.sa_key}",
+                f"--root-ca-file={self.pki.ca_cert}",
+                f"--cluster-name=salvage-{self.name}",
+                # Until Salvage's own hostpath driver provisions volumes, the built-in one does.
+                "--enable-hostpath-provisioner=true",
+                "--profiling=false",
+            ],
+            "kube-scheduler": [
+                str(b.kube_scheduler), f"--kubeconfig={kc}", "--leader-elect=false",
+                "--bind-address=127.0.0.1", f"--secure-port={p['kube-scheduler']}", "--profiling=false",
+            ],
+            "kwok": [
+                str(b.kwok), f"--kubeconfig={kc}",
+                "--manage-all-nodes=false",
+                f"--manage-nodes-with-annotation-selector={bootstrap.KWOK_NODE_ANNOTATION}=fake",
+                "--node-ip=127.0.0.1", f"--node-port={p['kwok']}",
+                f"--server-address=127.0.0.1:{p['kwok']}",
+                f"--tls-cert-file={self.pki.server_cert}", f"--tls-private-key-file={self.pki.server_key}",
+                "--enable-crds=Exec,ClusterExec,Logs,ClusterLogs",
+                "--cidr=10.244.0.0/16",
+            ],
+            "snapshot-controller": [
+                str(b.snapshot_controller), f"--kubeconfig={kc}",
+                f"--http-endpoint=127.0.0.1:{p['snapshot-controller']}",
+                "--retry-interval-max=10s",
+            ],
+        }
+
+    def _health_url(self, state: dict[str, Any], name: str) -> str:
+        port = state["ports"][name]
+        return {
+            "etcd": f"http://127.0.0.1:{port}/health",
+            "kube-apiserver": f"https://127.0.0.1:{port}/readyz",
+            "kube-controller-manager": f"https://127.0.0.1:{port}/healthz",
+            "kube-scheduler": f"https://127.0.0.1:{port}/healthz",
+            "kwok": f"https://127.0.0.1:{port}/healthz",
+            "snapshot-controller": f"http://127.0.0.1:{port}/metrics",
+        }[name]
+
+    def _probe(self, state: dict[str, Any], name: str) -> bool:
+        headers = {"Authorization": f"Bearer {state['token']}"} if name == "kube-apiserver" else {}
+        try:
+            response = httpx.get(self._health_url(state, name), verify=False, headers=headers, timeout=2.0)
+        except httpx.HTTPError:
+            return False
+        # kwok answers 404 on paths it does not serve; any HTTP answer proves it listens.
+        return response.status_code == 200 or (name == "kwok" and response.status_code < 500)
+
+    def _record(self, state: dict[str, Any], name: str) -> ProcessRecord | None:
+        data = state.get("processes", {}).get(name)
+        return ProcessRecord.from_json(data) if data else None
+
+    def _component_status(self, state: dict[str, Any], name: str) -> ComponentStatus:
+        record = self._record(state, name)
+        running = record is not None and processes.is_alive(record)
+        return ComponentStatus(name, running, running and self._probe(state, name), record.pid if record else None)
+
+    def _all_healthy(self, state: dict[str, Any]) -> bool:
+        return all(self._component_status(state, c).healthy for c in COMPONENTS)
+
+    def _wait_healthy(self, state: dict[str, Any], name: str, timeout: float) -> None:
+        record = self._record(state, name)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if record is None or not processes.is_alive(record):
+                raise self._failure(name, "exited during start-up")
+            if self._probe(state, name):
+                return
+            time.sleep(0.2)
+        raise self._failure(name, f"did not become healthy within {timeout:.0f}s")
+
+    def _failure(self, name: str, what: str) -> ClusterError:
+        log = self.log_path(name)
+        tail = ""
+        with contextlib.suppress(OSError):
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-8:])
+        return ClusterError(
+            f"{name} of cluster {self.name} {what}; the cluster was stopped.\n{tail}".rstrip(),
+            hint=f"Its log is {log}. Run `salvage dev cluster up --name {self.name}` to try again, "
+            f"or `salvage dev cluster down {self.name}` to remove it.",
+        )
+
+    def _stop_all(self, state: dict[str, Any], report: Report = lambda _m: None) -> None:
+        for name in reversed(COMPONENTS):
+            record = self._record(state, name)
+            if record is not None:
+                if processes.is_alive(record):
+                    report(f"stopping {name} (pid {record.pid})")
+                processes.stop(record)
+        state["processes"] = {}
+        if self.dir.exists():
+            self._write_state(state)
+
+    def _write_kubeconfig(self, server: str, token: str) -> None:
+        ctx = f"salvage-{self.name}"
+        config = {
+            "apiVersion": "v1", "kind": "Config", "current-context": ctx,
+            "clusters": [{"name": ctx, "cluster": {"server": server, "certificate-authority": str(self.pki.ca_cert)}}],
+            "users": [{"name": ctx, "user": {"token": token}}],
+            "contexts": [{"name": ctx, "context": {"cluster": ctx, "user": ctx}}],
+        }
+        self.kubeconfig.write_text(yaml.safe_dump(config, sort_keys=False))
+        self.kubeconfig.chmod(0o600)
+
+    def _read_state(self) -> dict[str, Any] | None:
+        try:
+            return dict(json.loads(self.state_file.read_text()))
+        except FileNotFoundError:
+            return None
+        except ValueError as exc:
+            raise ClusterError(
+                f"The state of cluster {self.name} ({self.state_file}) is unreadable.",
+                hint=f"Remove it with `salvage dev cluster down {self.name}` and start again.",
+            ) from exc
+
+    def _write_state(self, state: dict[str, Any]) -> None:
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2))
+        tmp.replace(self.state_file)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.dir.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.dir.parent / f".{self.name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+
+def _known_clusters_hint() -> str:
+    names = list_clusters()
+    if not names:
+        return "There are no local clusters; start one with `salvage dev cluster up`."
+    return "Known clusters: " + ", ".join(names) + "."
+
+
+def _remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,80 @@
+"""The pinned versions of every control-plane component and how each one is built."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+KUBERNETES_VERSION = "v1.33.13"
+KWOK_VERSION = "v0.7.0"
+SNAPSHOTTER_VERSION = "v8.6.0"
+
+_K8S_LDFLAGS = " ".join(
+    f"-X {pkg}.{key}={value}"
+    for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
+    for key, value in (
+        ("gitVersion", KUBERNETES_VERSION),
+        ("gitMajor", "1"),
+        ("gitMinor", KUBERNETES_VERSION.split(".")[1]),
+        ("gitTreeState", "clean"),
+    )
+)
+
+
+@dataclass(frozen=True)
+class GoComponent:
+    """A set of binaries built from Go packages, either in one of our build modules
+    (``build_module``: a folder under ``gobuild/`` with its go.mod) or with ``go install``."""
+
+    name: str
+    version: str
+    packages: tuple[str, ...]
+    build_module: str | None = None
+    ldflags: str = ""
+    # Files copied out of the Go module cache next to the binaries: (module@version, subdir).
+    assets: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def binaries(self) -> tuple[str, ...]:
+        return tuple(pkg.rstrip("/").rsplit("/", 1)[-1] for pkg in self.packages)
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}-{self.version}"
+
+
+KUBERNETES = GoComponent(
+    name="kubernetes",
+    version=KUBERNETES_VERSION,
+    build_module="kubernetes",
+    packages=(
+        "k8s.io/kubernetes/cmd/kube-apiserver",
+        "k8s.io/kubernetes/cmd/kube-controller-manager",
+        "k8s.io/kubernetes/cmd/kube-scheduler",
+        "k8s.io/kubernetes/cmd/kubectl",
+    ),
+    ldflags=_K8S_LDFLAGS,
+)
+
+KWOK = GoComponent(
+    name="kwok",
+    version=KWOK_VERSION,
+    packages=("sigs.k8s.io/kwok/cmd/kwok",),
+    ldflags=f"-X sigs.k8s.io/kwok/pkg/consts.Version={KWOK_VERSION}",
+    assets=((f"sigs.k8s.io/kwok@{KWOK_VERSION}", "kustomize/crd/bases"),),
+)
+
+SNAPSHOTTER = GoComponent(
+    name="snapshotter",
+    version=SNAPSHOTTER_VERSION,
+    build_module="snapshotter",
+    packages=("github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-controller",),
+    ldflags=f"-X main.version={SNAPSHOTTER_VERSION}",
+    assets=(
+        (f"github.com/kubernetes-csi/external-snapshotter/client/v8@{SNAPSHOTTER_VERSION}", "config/crd"),
+    ),
+)
+
+GO_COMPONENTS = (KUBERNETES, KWOK, SNAPSHOTTER)
+
+# etcd comes from Debian's etcd-server package (installed by scripts/install-deps).
+ETCD_BINARY = "etcd"

@@ -1,0 +1,108 @@
+"""A small synchronous client for the Kubernetes REST API that keeps objects as raw JSON."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from salvage.k8s.kubeconfig import Connection, load_connection
+from salvage.model.errors import KubernetesError
+
+JSON = dict[str, Any]
+
+
+class KubeClient:
+    """Raw-JSON access to one API server. Paths are API paths (``/api/v1/nodes``)."""
+
+    def __init__(self, connection: Connection, *, timeout: float = 30.0) -> None:
+        self.connection = connection
+        verify: ssl.SSLContext | bool
+        if connection.insecure:
+            verify = False
+        else:
+            verify = ssl.create_default_context(cafile=connection.ca_file)
+            if connection.client_cert:
+                verify.load_cert_chain(connection.client_cert, connection.client_key)
+        headers = {"Accept": "application/json"}
+        if connection.token:
+            headers["Authorization"] = f"Bearer {connection.token}"
+        self._http = httpx.Client(base_url=connection.server, verify=verify, headers=headers, timeout=timeout)
+
+    @classmethod
+    def from_kubeconfig(cls, path: str | None = None, context: str | None = None) -> KubeClient:
+        return cls(load_connection(path, context))
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> KubeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(self, method: str, path: str, *, body: Any = None, params: dict[str, Any] | None = None,
+                content_type: str = "application/json") -> JSON:
+        try:
+            response = self._http.request(
+                method, path, json=body, params=params,
+                headers={"Content-Type": content_type} if body is not None else None,
+            )
+        except httpx.HTTPError as exc:
+            raise KubernetesError(
+                f"Cannot reach the Kubernetes API at {self.connection.server}: {exc}",
+                hint="Check that the cluster is running (`salvage dev cluster status` for a local one).",
+            ) from exc
+        if response.status_code >= 400:
+            raise _api_error(method, path, response)
+        return response.json() if response.content else {}
+
+    def get(self, path: str, **params: Any) -> JSON:
+        return self.request("GET", path, params=params or None)
+
+    def create(self, path: str, body: JSON) -> JSON:
+        return self.request("POST", path, body=body)
+
+    def replace(self, path: str, body: JSON) -> JSON:
+        return self.request("PUT", path, body=body)
+
+    def patch(self, path: str, body: JSON, *, merge: bool = True) -> JSON:
+        kind = "application/merge-patch+json" if merge else "application/json-patch+json"
+        return self.request("PATCH", path, body=body, content_type=kind)
+
+    def delete(self, path: str, **params: Any) -> JSON:
+        return self.request("DELETE", path, params=params or None)
+
+    def list(self, path: str, *, limit: int = 500, **params: Any) -> Iterator[JSON]:
+        """Every item of a collection, page by page (``limit``/``continue``), as raw JSON."""
+        cont: str | None = None
+        while True:
+            query = dict(params, limit=limit)
+            if cont:
+                query["continue"] = cont
+            page = self.request("GET", path, params=query)
+            yield from page.get("items") or []
+            cont = (page.get("metadata") or {}).get("continue")
+            if not cont:
+                return
+
+    def exists(self, path: str) -> bool:
+        try:
+            self.get(path)
+        except KubernetesError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+
+def _api_error(method: str, path: str, response: httpx.Response) -> KubernetesError:
+    try:
+        status = response.json()
+        message = status.get("message") or response.text
+    except ValueError:
+        message = response.text.strip() or response.reason_phrase
+    return KubernetesError(f"{method} {path}: {message}", status=response.status_code)

@@ -1,0 +1,92 @@
+"""Read a kubeconfig file into the connection settings one context needs."""
+
+from __future__ import annotations
+
+import base64
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from salvage.model.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Connection:
+    server: str
+    ca_file: str | None = None
+    insecure: bool = False
+    token: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    context: str = ""
+
+
+def default_kubeconfig_path() -> str:
+    env = os.environ.get("KUBECONFIG")
+    if env:
+        return env.split(os.pathsep)[0]
+    return str(Path.home() / ".kube" / "config")
+
+
+def load_connection(path: str | None = None, context: str | None = None) -> Connection:
+    """Connection settings for ``context`` (default: current-context) of the kubeconfig."""
+    path = path or default_kubeconfig_path()
+    try:
+        config: dict[str, Any] = yaml.safe_load(Path(path).read_text()) or {}
+    except FileNotFoundError as exc:
+        raise UsageError(
+            f"Kubeconfig {path} does not exist.",
+            hint="Pass --kubeconfig, set KUBECONFIG, or start a local cluster with `salvage dev cluster up`.",
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise UsageError(f"Kubeconfig {path} is not valid YAML: {exc}") from exc
+    name = context or config.get("current-context")
+    ctx = _named(config.get("contexts"), name)
+    if ctx is None:
+        raise UsageError(
+            f"Context {name!r} is not in kubeconfig {path}.",
+            hint="List the contexts with `kubectl config get-contexts`.",
+        )
+    cluster = _named(config.get("clusters"), ctx.get("cluster")) or {}
+    user = _named(config.get("users"), ctx.get("user")) or {}
+    if "server" not in cluster:
+        raise UsageError(f"Cluster {ctx.get('cluster')!r} in kubeconfig {path} has no server address.")
+    base = Path(path).parent
+    return Connection(
+        server=cluster["server"].rstrip("/"),
+        ca_file=_file_or_data(cluster, "certificate-authority", base),
+        insecure=bool(cluster.get("insecure-skip-tls-verify", False)),
+        token=user.get("token") or _read(user.get("tokenFile"), base),
+        client_cert=_file_or_data(user, "client-certificate", base),
+        client_key=_file_or_data(user, "client-key", base),
+        context=str(name),
+    )
+
+
+def _named(entries: list[dict[str, Any]] | None, name: str | None) -> dict[str, Any] | None:
+    for entry in entries or []:
+        if entry.get("name") == name:
+            return dict(entry.get("context") or entry.get("cluster") or entry.get("user") or {})
+    return None
+
+
+def _file_or_data(section: dict[str, Any], key: str, base: Path) -> str | None:
+    if section.get(key):
+        return str(base / section[key])
+    data = section.get(f"{key}-data")
+    if not data:
+        return None
+    # httpx/ssl take file paths, so inline data is written to a private temp file.
+    handle = tempfile.NamedTemporaryFile(prefix="salvage-kube-", suffix=".pem", delete=False)
+    with handle:
+        handle.write(base64.b64decode(data))
+    os.chmod(handle.name, 0o600)
+    return handle.name
+
+
+def _read(path: str | None, base: Path) -> str | None:
+    return (base / path).read_text().strip() if path else None
