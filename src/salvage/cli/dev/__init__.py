@@ -3,6 +3,8 @@
 import typer
 
 from salvage.cli.dev import cluster
+from salvage.cli.dev.build import build
 
 app = typer.Typer(help="Local development tools (a real local Kubernetes cluster).", no_args_is_help=True)
 app.add_typer(cluster.app, name="cluster")
+app.command()(build)

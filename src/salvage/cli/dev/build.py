@@ -1,0 +1,29 @@
+"""``salvage dev build``: build (once) every component the local cluster runs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from salvage.cli.context import app_of
+from salvage.devcluster.build import ensure_components
+
+
+def build(
+    ctx: typer.Context,
+    test_servers: Annotated[
+        bool, typer.Option("--test-servers", help="Also build the object-store and cloud test servers.")
+    ] = False,
+) -> None:
+    """Build the cluster's components from their pinned Go modules (cached; skipped when built)."""
+    term = app_of(ctx).terminal
+    binaries = ensure_components(term.info)
+    if test_servers:
+        try:
+            from salvage.devcluster.servers import ensure_servers
+        except ImportError:  # the test servers land in a later change
+            ensure_servers = None
+        if ensure_servers is not None:
+            ensure_servers(term.info)
+    term.info(f"components ready; kubectl is {binaries.kubectl}")

@@ -1,0 +1,39 @@
+"""Fixtures for tests on the real local cluster (built and started by salvage.devcluster)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from salvage.devcluster.cluster import LocalCluster
+from salvage.k8s.client import KubeClient
+from tests.support.builders import namespace
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[LocalCluster]:
+    """One real cluster (3 kwok nodes) for the whole session, removed afterwards."""
+    local = LocalCluster(f"it-{os.getpid()}")
+    local.up(nodes=3)
+    yield local
+    local.down()
+
+
+@pytest.fixture(scope="session")
+def kube(cluster: LocalCluster) -> Iterator[KubeClient]:
+    with cluster.client() as client:
+        yield client
+
+
+@pytest.fixture
+def ns(kube: KubeClient) -> Iterator[str]:
+    """A fresh namespace per test, deleted afterwards."""
+    name = f"t{next(_counter)}-{os.getpid()}"
+    kube.create("/api/v1/namespaces", namespace(name))
+    yield name
+    kube.delete(f"/api/v1/namespaces/{name}")

@@ -1,0 +1,46 @@
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from salvage import __version__
+from salvage.cli.app import app
+
+
+def run(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "salvage", *args], capture_output=True, text=True, env=env)
+
+
+def test_version():
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"salvage {__version__}"
+
+
+def test_help_lists_global_options():
+    result = CliRunner().invoke(app, ["--help"], env={"NO_COLOR": "1", "COLUMNS": "200"})
+    for option in ("--kubeconfig", "--context", "--output", "--debug"):
+        assert option in result.stdout
+
+
+def test_errors_go_to_stderr_without_traceback(tmp_path):
+    env = {"SALVAGE_STATE_DIR": str(tmp_path), "NO_COLOR": "1", "PATH": "/usr/bin:/bin"}
+    result = run("dev", "cluster", "status", "ghost", env=env)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "error: There is no local cluster named 'ghost'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    env = {"SALVAGE_STATE_DIR": str(tmp_path), "NO_COLOR": "1", "PATH": "/usr/bin:/bin"}
+    result = run("--debug", "dev", "cluster", "status", "ghost", env=env)
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr
+
+
+def test_no_color_output_has_no_escape_codes(tmp_path):
+    env = {"SALVAGE_STATE_DIR": str(tmp_path), "NO_COLOR": "1", "PATH": "/usr/bin:/bin", "TERM": "xterm"}
+    result = run("dev", "cluster", "status", "ghost", env=env)
+    assert "\x1b[" not in result.stderr
+

@@ -1,0 +1,44 @@
+import subprocess
+import sys
+import time
+
+from salvage.devcluster import processes
+from salvage.devcluster.processes import ProcessRecord
+
+
+def test_spawn_records_identity_and_stop_ends_it(tmp_path):
+    record = processes.spawn([sys.executable, "-c", "import time; time.sleep(60)"], tmp_path / "log")
+    assert processes.is_alive(record)
+    processes.stop(record, grace=5)
+    assert not processes.is_alive(record)
+    assert "$ " in (tmp_path / "log").read_text()
+
+
+def test_a_reused_pid_with_another_start_time_is_not_ours():
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        real = ProcessRecord(proc.pid, processes._start_time(proc.pid) or 0)
+        impostor = ProcessRecord(proc.pid, real.start_time + 1)
+        assert processes.is_alive(real)
+        assert not processes.is_alive(impostor)
+        processes.stop(impostor)  # must not signal someone else's process
+        time.sleep(0)  # yield; the process must still be there
+        assert proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_free_ports_are_distinct_and_bindable():
+    ports = processes.free_ports(5)
+    assert len(set(ports)) == 5
+    assert not any(processes.port_in_use(p) for p in ports)
+
+
+def test_port_in_use_detects_a_listener():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        assert processes.port_in_use(sock.getsockname()[1])
