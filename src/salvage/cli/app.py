@@ -10,6 +10,7 @@ import typer
 from salvage import __version__
 from salvage.cli.context import App
 from salvage.cli.dev import app as dev_app
+from salvage.cli.driver import app as driver_app
 from salvage.cli.output import OutputFormat, Terminal
 from salvage.model.errors import SalvageError
 
@@ -21,6 +22,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(dev_app, name="dev")
+app.add_typer(driver_app, name="driver")
 
 
 def _print_version(value: bool) -> None:

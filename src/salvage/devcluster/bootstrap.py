@@ -8,12 +8,14 @@ from typing import Any
 
 import yaml
 
+from salvage.drivers.hostpath.names import DRIVER as HOSTPATH_DRIVER
 from salvage.k8s.client import KubeClient
 from salvage.model.errors import ClusterError, KubernetesError
 
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 NODE_PREFIX = "kwok-node-"
 DEFAULT_STORAGE_CLASS = "standard"
+DEFAULT_SNAPSHOT_CLASS = "hostpath"
 _CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
 
@@ -36,18 +38,35 @@ def install_crds(client: KubeClient, folders: list[Path]) -> None:
 
 
 def create_defaults(client: KubeClient) -> None:
-    """A default StorageClass, provisioned for now by kube-controller-manager's host-path provisioner."""
-    _create_if_absent(client, "/apis/storage.k8s.io/v1/storageclasses", {
-        "apiVersion": "storage.k8s.io/v1",
-        "kind": "StorageClass",
-        "metadata": {
-            "name": DEFAULT_STORAGE_CLASS,
-            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
-        },
-        "provisioner": "kubernetes.io/host-path",
-        "reclaimPolicy": "Delete",
-        "volumeBindingMode": "Immediate",
+    """Default storage for the hostpath driver: StorageClasses, a CSIDriver, a snapshot class."""
+    classes = "/apis/storage.k8s.io/v1/storageclasses"
+    _create_if_absent(client, classes, _storage_class(DEFAULT_STORAGE_CLASS, "Immediate", default=True))
+    _create_if_absent(client, classes, _storage_class(f"{DEFAULT_STORAGE_CLASS}-wffc", "WaitForFirstConsumer"))
+    # No kubelet runs here, so nothing would ever attach a volume: say attachment isn't needed.
+    _create_if_absent(client, "/apis/storage.k8s.io/v1/csidrivers", {
+        "apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver", "metadata": {"name": HOSTPATH_DRIVER},
+        "spec": {"attachRequired": False, "podInfoOnMount": False, "volumeLifecycleModes": ["Persistent"]},
     })
+    _create_if_absent(client, "/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses", {
+        "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotClass",
+        "metadata": {
+            "name": DEFAULT_SNAPSHOT_CLASS,
+            "annotations": {"snapshot.storage.kubernetes.io/is-default-class": "true"},
+        },
+        "driver": HOSTPATH_DRIVER,
+        "deletionPolicy": "Delete",
+    })
+
+
+def _storage_class(name: str, binding: str, *, default: bool = False) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name}
+    if default:
+        meta["annotations"] = {"storageclass.kubernetes.io/is-default-class": "true"}
+    return {
+        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": meta,
+        "provisioner": HOSTPATH_DRIVER, "reclaimPolicy": "Delete", "volumeBindingMode": binding,
+        "allowVolumeExpansion": False,
+    }
 
 
 def node_manifest(name: str) -> dict[str, Any]:

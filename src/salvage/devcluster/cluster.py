@@ -8,6 +8,7 @@ import json
 import re
 import secrets
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,9 +31,10 @@ Report = Callable[[str], None]
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
 # Start order; stop runs it backwards.
-COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "snapshot-controller")
+COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok",
+              "snapshot-controller", "hostpath-driver")
 _PORT_NAMES = ("etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
-               "kwok", "snapshot-controller")
+               "kwok", "snapshot-controller", "hostpath-driver")
 SERVICE_CIDR = "10.0.0.0/24"
 
 
@@ -101,6 +103,11 @@ class LocalCluster:
     @property
     def kubeconfig(self) -> Path:
         return self.dir / "kubeconfig"
+
+    @property
+    def volume_root(self) -> Path:
+        """Where the hostpath driver keeps this cluster's volumes and snapshots."""
+        return self.dir / "hostpath"
 
     @property
     def state_file(self) -> Path:
@@ -268,8 +275,6 @@ class LocalCluster:
                 f"--service-account-private-key-file={self.pki.sa_key}",
                 f"--root-ca-file={self.pki.ca_cert}",
                 f"--cluster-name=salvage-{self.name}",
-                # Until Salvage's own hostpath driver provisions volumes, the built-in one does.
-                "--enable-hostpath-provisioner=true",
                 "--profiling=false",
             ],
             "kube-scheduler": [
@@ -291,6 +296,10 @@ class LocalCluster:
                 f"--http-endpoint=127.0.0.1:{p['snapshot-controller']}",
                 "--retry-interval-max=10s",
             ],
+            "hostpath-driver": [
+                sys.executable, "-m", "salvage", f"--kubeconfig={kc}", "driver", "hostpath",
+                f"--root={self.volume_root}", f"--health-address=127.0.0.1:{p['hostpath-driver']}",
+            ],
         }
 
     def _health_url(self, state: dict[str, Any], name: str) -> str:
@@ -302,6 +311,7 @@ class LocalCluster:
             "kube-scheduler": f"https://127.0.0.1:{port}/healthz",
             "kwok": f"https://127.0.0.1:{port}/healthz",
             "snapshot-controller": f"http://127.0.0.1:{port}/metrics",
+            "hostpath-driver": f"http://127.0.0.1:{port}/healthz",
         }[name]
 
     def _probe(self, state: dict[str, Any], name: str) -> bool:

@@ -1,0 +1,37 @@
+"""``salvage driver hostpath``: run the hostpath provisioner and snapshotter."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from salvage.cli.context import app_of
+from salvage.drivers.hostpath.controller import Controller
+from salvage.k8s.client import KubeClient
+
+
+def hostpath(
+    ctx: typer.Context,
+    root: Annotated[Path, typer.Option("--root", help="Directory that holds volumes and snapshots.")],
+    health_address: Annotated[
+        str | None, typer.Option("--health-address", help="host:port to serve /healthz on.")
+    ] = None,
+    interval: Annotated[float, typer.Option("--interval", help="Seconds between reconcile passes.")] = 0.5,
+) -> None:
+    """Provision PVs and take snapshots for the `hostpath.salvage.io` driver (runs until stopped)."""
+    app = app_of(ctx)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would drown the log
+    client = KubeClient.from_kubeconfig(app.kubeconfig, app.context)
+    controller = Controller(client, root.resolve(), interval=interval)
+    if health_address:
+        controller.serve_health(health_address)
+    signal.signal(signal.SIGTERM, lambda *_: controller.stopping.set())
+    try:
+        controller.run()
+    except KeyboardInterrupt:
+        pass

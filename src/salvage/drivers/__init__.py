@@ -1,0 +1,1 @@
+"""Storage drivers that Salvage ships itself (controllers of their own)."""
