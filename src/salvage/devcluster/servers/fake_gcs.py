@@ -1,0 +1,68 @@
+"""fake-gcs-server, built from its Go module, as the Google Cloud Storage test server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from salvage.devcluster.servers.install import server_binaries
+from salvage.devcluster.servers.launch import Launched, Probe, launch
+from salvage.model.errors import ServerError
+
+PROJECT = "salvage-test"
+
+
+@dataclass(frozen=True)
+class GCSServer:
+    """A GCS endpoint (JSON and XML APIs on one port) that accepts any or no credentials."""
+
+    endpoint: str
+    project: str
+    data_dir: Path
+    launched: Launched
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        """obstore's GCS config: the server checks no signatures, so send none."""
+        return {"skip_signature": "true"}
+
+    @property
+    def log_path(self) -> Path:
+        return self.launched.log_path
+
+    def stop(self) -> None:
+        self.launched.stop()
+
+
+def start_fake_gcs(workdir: Path) -> GCSServer:
+    """Start fake-gcs-server with a filesystem backend and log under ``workdir``."""
+    binary = server_binaries().fake_gcs_server
+    if not binary.exists():
+        raise ServerError(
+            f"fake-gcs-server is not built ({binary} is missing).",
+            hint="Run `python -m salvage.devcluster.servers`, which builds and installs every test server.",
+        )
+    data_dir = workdir / "data"
+    data_dir.mkdir()
+
+    def command(ports: list[int]) -> list[str]:
+        url = f"http://127.0.0.1:{ports[0]}"
+        return [
+            str(binary),
+            "-scheme", "http",
+            "-host", "127.0.0.1",
+            "-port", str(ports[0]),
+            "-backend", "filesystem",
+            "-filesystem-root", str(data_dir),
+            # Resumable-upload and media links the server hands out must point back here.
+            "-public-host", f"127.0.0.1:{ports[0]}",
+            "-external-url", url,
+            "-log-level", "info",
+        ]
+
+    launched = launch(
+        "fake-gcs-server", command, Probe("/storage/v1/b", {200}), log_path=workdir / "fake-gcs-server.log"
+    )
+    return GCSServer(
+        endpoint=f"http://127.0.0.1:{launched.port}", project=PROJECT, data_dir=data_dir, launched=launched
+    )
