@@ -1,7 +1,8 @@
 """Each test server really stores and serves objects (or EC2 volumes and snapshots).
 
-Object stores are driven through obstore, the SDK our storage layer uses, so these
-tests also prove obstore and each server understand each other.
+S3 and Azure are driven through obstore, the SDK our storage layer uses, so these
+tests also prove obstore and each server understand each other. GCS is written through
+Google's SDK: fake-gcs-server cannot take obstore's writes (see the GCS tests).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 import boto3
 import obstore
 import pytest
-from obstore.exceptions import AlreadyExistsError, PreconditionError
+from obstore.exceptions import AlreadyExistsError, GenericError, PreconditionError
 from obstore.store import AzureStore, GCSStore, S3Store
 
 from salvage.devcluster.servers import AzureServer, EC2Server, GCSServer, S3Server
@@ -93,16 +94,64 @@ def test_azure_multipart(azure_server: AzureServer, azure_container: str) -> Non
     assert_multipart_put(azure_store(azure_server, azure_container))
 
 
-def test_gcs_round_trip(gcs_server: GCSServer, gcs_bucket: str) -> None:
-    assert_round_trip(gcs_store(gcs_server, gcs_bucket))
+# GCS: fake-gcs-server has no XML-API object PUT, which is how obstore writes, so the
+# round trip goes through Google's SDK (JSON API) and obstore is checked for what it can do.
 
 
-def test_gcs_put_if_absent(gcs_server: GCSServer, gcs_bucket: str) -> None:
-    assert_create_refuses_existing(gcs_store(gcs_server, gcs_bucket))
+def test_gcs_round_trip(gcs_client: Any, gcs_bucket: str) -> None:
+    bucket = gcs_client.bucket(gcs_bucket)
+    data = os.urandom(256 * 1024) + b"\x00end"
+    key = "backups/nightly/object.bin"
+    bucket.blob("elsewhere/other.bin").upload_from_string(b"not listed")
+    bucket.blob(key).upload_from_string(data)
+
+    listed = [(blob.name, blob.size) for blob in gcs_client.list_blobs(gcs_bucket, prefix="backups/")]
+    assert listed == [(key, len(data))]
+    assert bucket.blob(key).download_as_bytes() == data
+
+    bucket.blob(key).delete()
+    assert list(gcs_client.list_blobs(gcs_bucket, prefix="backups/")) == []
 
 
-def test_gcs_multipart(gcs_server: GCSServer, gcs_bucket: str) -> None:
-    assert_multipart_put(gcs_store(gcs_server, gcs_bucket))
+def test_gcs_put_if_absent(gcs_client: Any, gcs_bucket: str) -> None:
+    from google.api_core.exceptions import PreconditionFailed
+
+    bucket = gcs_client.bucket(gcs_bucket)
+    bucket.blob("locks/one").upload_from_string(b"first", if_generation_match=0)
+    with pytest.raises(PreconditionFailed):
+        bucket.blob("locks/one").upload_from_string(b"second", if_generation_match=0)
+    assert bucket.blob("locks/one").download_as_bytes() == b"first"
+
+
+def test_gcs_resumable_upload(gcs_client: Any, gcs_bucket: str) -> None:
+    data = os.urandom(12 * 1024 * 1024)
+    blob = gcs_client.bucket(gcs_bucket).blob("big.bin", chunk_size=5 * 1024 * 1024)  # 3 chunks
+    blob.upload_from_string(data)
+    assert gcs_client.bucket(gcs_bucket).blob("big.bin").download_as_bytes() == data
+
+
+def test_gcs_obstore_lists_reads_and_deletes(gcs_server: GCSServer, gcs_client: Any, gcs_bucket: str) -> None:
+    data = os.urandom(64 * 1024)
+    gcs_client.bucket(gcs_bucket).blob("backups/object.bin").upload_from_string(data)
+    store = gcs_store(gcs_server, gcs_bucket)
+
+    assert [meta["path"] for batch in obstore.list(store, prefix="backups/") for meta in batch] == [
+        "backups/object.bin"
+    ]
+    assert obstore.head(store, "backups/object.bin")["size"] == len(data)
+    assert bytes(obstore.get(store, "backups/object.bin").bytes()) == data
+    obstore.delete(store, "backups/object.bin")
+    assert list(gcs_client.list_blobs(gcs_bucket)) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=GenericError,
+    reason="fake-gcs-server has no XML-API object PUT (fsouza/fake-gcs-server#331); "
+    "if this passes, obstore can write to it and the GCS tests can use obstore throughout",
+)
+def test_gcs_obstore_put(gcs_server: GCSServer, gcs_bucket: str) -> None:
+    obstore.put(gcs_store(gcs_server, gcs_bucket), "object.bin", b"data", use_multipart=False)
 
 
 def test_ec2_volume_and_snapshot(ec2_server: EC2Server) -> None:

@@ -14,7 +14,12 @@ PROJECT = "salvage-test"
 
 @dataclass(frozen=True)
 class GCSServer:
-    """A GCS endpoint (JSON and XML APIs on one port) that accepts any or no credentials."""
+    """A GCS endpoint that accepts any credentials.
+
+    It speaks the JSON API (what Google's SDKs use) but not the XML API's object PUT
+    (fsouza/fake-gcs-server#331), which is how obstore writes: obstore can list, read and
+    delete here, but not write. Tests write through the google-cloud-storage SDK.
+    """
 
     endpoint: str
     project: str
@@ -23,8 +28,12 @@ class GCSServer:
 
     @property
     def credentials(self) -> dict[str, str]:
-        """obstore's GCS config: the server checks no signatures, so send none."""
-        return {"skip_signature": "true"}
+        """obstore's GCS config: any static token will do.
+
+        Not ``skip_signature``: obstore 0.12 ignores it for GCS and asks the cloud
+        metadata server (169.254.169.254) for a token, which must never happen in tests.
+        """
+        return {"bearer_token": "salvage-test"}
 
     @property
     def log_path(self) -> Path:

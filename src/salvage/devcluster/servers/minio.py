@@ -62,7 +62,7 @@ def start_minio(workdir: Path) -> S3Server:
 
     def command(ports: list[int]) -> list[str]:
         return [
-            str(binary), "server", "--quiet",
+            str(binary), "server",
             "--address", f"127.0.0.1:{ports[0]}",
             "--console-address", f"127.0.0.1:{ports[1]}",
             "--certs-dir", str(workdir / "certs"),
