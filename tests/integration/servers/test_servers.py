@@ -20,25 +20,23 @@ from salvage.devcluster.servers import AzureServer, EC2Server, GCSServer, S3Serv
 
 pytestmark = pytest.mark.integration
 
-LOOPBACK = {"allow_http": True}
+# Typed Any: obstore's config TypedDicts exist only for type checkers.
+LOOPBACK: Any = {"allow_http": True}
 
 
 def s3_store(server: S3Server, bucket: str) -> S3Store:
-    return S3Store(
-        bucket,
-        config={**server.credentials, "endpoint": server.endpoint, "region": server.region},
-        client_options=LOOPBACK,
-    )
+    config: Any = {**server.credentials, "endpoint": server.endpoint, "region": server.region}
+    return S3Store(bucket, config=config, client_options=LOOPBACK)
 
 
 def azure_store(server: AzureServer, container: str) -> AzureStore:
-    return AzureStore(
-        container, config={**server.credentials, "endpoint": server.endpoint}, client_options=LOOPBACK
-    )
+    config: Any = {**server.credentials, "endpoint": server.endpoint}
+    return AzureStore(container, config=config, client_options=LOOPBACK)
 
 
 def gcs_store(server: GCSServer, bucket: str) -> GCSStore:
-    return GCSStore(bucket, config={**server.credentials, "base_url": server.endpoint}, client_options=LOOPBACK)
+    config: Any = {**server.credentials, "base_url": server.endpoint}
+    return GCSStore(bucket, config=config, client_options=LOOPBACK)
 
 
 def assert_round_trip(store: Any) -> None:

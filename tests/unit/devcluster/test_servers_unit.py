@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from salvage.devcluster.build import component_dir
+from salvage.devcluster.components import AZURITE_VERSION, FAKE_GCS, MINIO
 from salvage.devcluster.processes import ProcessRecord, is_alive, spawn
 from salvage.devcluster.servers import install, start_fake_gcs, start_minio, start_s3_server
 from salvage.devcluster.servers import launch as launch_module
@@ -104,7 +106,7 @@ def test_ensure_servers_builds_only_what_is_missing(tmp_path: Path, monkeypatch:
     monkeypatch.setattr(install, "_check_go", lambda: None)
     monkeypatch.setattr(install, "build_component", lambda c: built.append(c.name))
     monkeypatch.setattr(install, "install_azurite", lambda: built.append("azurite"))
-    minio_marker = install.component_dir(install.MINIO) / ".complete"
+    minio_marker = component_dir(MINIO) / ".complete"
     minio_marker.parent.mkdir(parents=True)
     minio_marker.write_text("done\n")
 
@@ -115,3 +117,11 @@ def test_ensure_servers_builds_only_what_is_missing(tmp_path: Path, monkeypatch:
     assert any("building fake-gcs-server" in m for m in messages)
     assert binaries.minio == minio_marker.parent / "bin" / "minio"
     assert os.fspath(binaries.azurite_blob).startswith(os.fspath(tmp_path))
+
+
+def test_server_binaries_match_the_pinned_components(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SALVAGE_CACHE_DIR", str(tmp_path))
+    binaries = install.server_binaries()
+    for component, path in ((MINIO, binaries.minio), (FAKE_GCS, binaries.fake_gcs_server)):
+        assert path == component_dir(component) / "bin" / component.binaries[0]
+    assert AZURITE_VERSION in str(binaries.azurite_blob)
