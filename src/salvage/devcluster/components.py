@@ -78,3 +78,27 @@ GO_COMPONENTS = (KUBERNETES, KWOK, SNAPSHOTTER)
 
 # etcd comes from Debian's etcd-server package (installed by scripts/install-deps).
 ETCD_BINARY = "etcd"
+
+# Test servers (see servers.py). MinIO publishes no semver tags (its releases are tags
+# like RELEASE.2025-...), so the Go module proxy only knows pseudo-versions; this is the
+# newest one. Its go.mod has no replace lines, so a plain `go install` builds it.
+MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
+FAKE_GCS_VERSION = "v1.53.1"
+
+MINIO = GoComponent(
+    name="minio",
+    version=MINIO_VERSION,
+    packages=("github.com/minio/minio",),
+)
+
+FAKE_GCS = GoComponent(
+    name="fake-gcs-server",
+    version=FAKE_GCS_VERSION,
+    packages=("github.com/fsouza/fake-gcs-server",),
+)
+
+SERVER_COMPONENTS = (MINIO, FAKE_GCS)
+
+# Azurite comes from the npm registry. 3.36 and later declare Node >= 21; Debian's
+# Node (and this project's machines) are Node 20, so stay on the newest 3.35.
+AZURITE_VERSION = "3.35.0"

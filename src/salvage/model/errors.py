@@ -50,3 +50,7 @@ class KubernetesError(SalvageError):
     def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.status = status
+
+
+class ServerError(SalvageError):
+    """A local test server (S3, Azure Blob, GCS, EC2) could not be installed, started or reached."""

@@ -1,0 +1,117 @@
+"""Session-wide fixtures: real test servers on loopback (see salvage.devcluster.servers).
+
+Servers are built beforehand (``python -m salvage.devcluster.servers``); a server that
+cannot start fails the tests that need it, with its log, instead of skipping them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from salvage.devcluster.servers import (
+    AzureServer,
+    EC2Server,
+    GCSServer,
+    S3Server,
+    start_azurite,
+    start_fake_gcs,
+    start_moto_ec2,
+    start_s3_server,
+)
+from salvage.model.errors import SalvageError
+
+Server = TypeVar("Server", S3Server, AzureServer, GCSServer, EC2Server)
+
+
+def _serve(start: Callable[[Path], Server], workdir: Path) -> Iterator[Server]:
+    try:
+        server = start(workdir)
+    except SalvageError as exc:
+        failure = str(exc)
+    else:
+        failure = ""
+    if failure:  # failed outside the except block, so pytest shows no chained traceback
+        pytest.fail(failure, pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    yield from _serve(start_s3_server, tmp_path_factory.mktemp("s3-server"))
+
+
+@pytest.fixture(scope="session")
+def azure_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzureServer]:
+    yield from _serve(start_azurite, tmp_path_factory.mktemp("azure-server"))
+
+
+@pytest.fixture(scope="session")
+def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GCSServer]:
+    yield from _serve(start_fake_gcs, tmp_path_factory.mktemp("gcs-server"))
+
+
+@pytest.fixture(scope="session")
+def ec2_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EC2Server]:
+    yield from _serve(start_moto_ec2, tmp_path_factory.mktemp("ec2-server"))
+
+
+# Buckets: obstore cannot create them, so each fixture uses the vendor's own API. A fresh,
+# uniquely named bucket per test keeps tests on a shared server independent.
+
+
+def _bucket_name() -> str:
+    return f"test-{uuid.uuid4().hex[:16]}"
+
+
+@pytest.fixture
+def s3_bucket(s3_server: S3Server) -> str:
+    import boto3
+
+    name = _bucket_name()
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_server.endpoint,
+        region_name=s3_server.region,
+        aws_access_key_id=s3_server.access_key_id,
+        aws_secret_access_key=s3_server.secret_access_key,
+    )
+    client.create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def azure_container(azure_server: AzureServer) -> str:
+    from azure.storage.blob import BlobServiceClient
+
+    name = _bucket_name()
+    BlobServiceClient.from_connection_string(azure_server.connection_string).create_container(name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def gcs_client(gcs_server: GCSServer) -> Any:
+    """A google-cloud-storage client for the GCS test server, which obstore cannot write to
+    (see GCSServer). Anonymous: the server checks no credentials."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    return storage.Client(
+        project=gcs_server.project,
+        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+        client_options={"api_endpoint": gcs_server.endpoint},
+    )
+
+
+@pytest.fixture
+def gcs_bucket(gcs_client: Any) -> str:
+    name = _bucket_name()
+    gcs_client.create_bucket(name)
+    return name
