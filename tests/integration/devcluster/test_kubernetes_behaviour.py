@@ -38,11 +38,12 @@ def test_statefulset_claims_are_created_bound_and_pods_run(kube: KubeClient, ns:
 def test_claim_templates_of_a_statefulset_are_immutable(kube: KubeClient, ns: str) -> None:
     path = f"/apis/apps/v1/namespaces/{ns}/statefulsets"
     kube.create(path, statefulset("db", replicas=0))
-    sts = kube.get(f"{path}/db")
-    sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] = "2Gi"
+    templates = kube.get(f"{path}/db")["spec"]["volumeClaimTemplates"]
+    templates[0]["spec"]["resources"]["requests"]["storage"] = "2Gi"
 
+    # A patch (no resourceVersion) so the controller's status writes cannot race the test.
     with pytest.raises(KubernetesError) as err:
-        kube.replace(f"{path}/db", sts)
+        kube.patch(f"{path}/db", {"spec": {"volumeClaimTemplates": templates}})
 
     assert err.value.status == 422
     assert "Forbidden: updates to statefulset spec for fields other than" in str(err.value)

@@ -97,7 +97,7 @@ def test_a_missing_build_says_how_to_build_it(
     monkeypatch.setenv("SALVAGE_CACHE_DIR", str(tmp_path / "empty-cache"))
     with pytest.raises(ServerError, match="is not built") as caught:
         start(tmp_path)  # type: ignore[operator]
-    assert "python -m salvage.devcluster.servers" in (caught.value.hint or "")
+    assert "salvage dev build --test-servers" in (caught.value.hint or "")
 
 
 def test_ensure_servers_builds_only_what_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

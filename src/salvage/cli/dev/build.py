@@ -8,6 +8,7 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.devcluster.build import ensure_components
+from salvage.devcluster.servers import ensure_servers
 
 
 def build(
@@ -20,10 +21,5 @@ def build(
     term = app_of(ctx).terminal
     binaries = ensure_components(term.info)
     if test_servers:
-        try:
-            from salvage.devcluster.servers import ensure_servers
-        except ImportError:  # the test servers land in a later change
-            ensure_servers = None
-        if ensure_servers is not None:
-            ensure_servers(term.info)
+        ensure_servers(term.info)
     term.info(f"components ready; kubectl is {binaries.kubectl}")

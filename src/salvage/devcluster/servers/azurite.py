@@ -51,7 +51,7 @@ def start_azurite(workdir: Path) -> AzureServer:
     if not binary.exists():
         raise ServerError(
             f"Azurite is not installed ({binary} is missing).",
-            hint="Run `python -m salvage.devcluster.servers`, which builds and installs every test server.",
+            hint="Run `salvage dev build --test-servers`, which builds and installs every test server.",
         )
     data_dir = workdir / "data"
     data_dir.mkdir()

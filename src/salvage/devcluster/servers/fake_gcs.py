@@ -49,7 +49,7 @@ def start_fake_gcs(workdir: Path) -> GCSServer:
     if not binary.exists():
         raise ServerError(
             f"fake-gcs-server is not built ({binary} is missing).",
-            hint="Run `python -m salvage.devcluster.servers`, which builds and installs every test server.",
+            hint="Run `salvage dev build --test-servers`, which builds and installs every test server.",
         )
     data_dir = workdir / "data"
     data_dir.mkdir()

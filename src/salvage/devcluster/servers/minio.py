@@ -46,7 +46,7 @@ def start_minio(workdir: Path) -> S3Server:
     if not binary.exists():
         raise ServerError(
             f"MinIO is not built ({binary} is missing).",
-            hint="Run `python -m salvage.devcluster.servers`, which builds and installs every test server.",
+            hint="Run `salvage dev build --test-servers`, which builds and installs every test server.",
         )
     data_dir = workdir / "data"
     data_dir.mkdir()
