@@ -1,0 +1,309 @@
+"""Backup of a directory tree into a snapshot.
+
+The walk is depth-first in the calling thread, one directory listing at a time; file
+contents are chunked, hashed, compressed and encrypted in a thread pool (the C libraries
+release the GIL). At most ``2 × workers`` files are in flight, so memory is bounded by
+about ``workers × (2 chunks + 2 packs)`` plus the listing of the directories on the
+current path, whatever the number of files.
+
+Unchanged files (same type, size, mtime, ctime and inode as in the parent snapshot)
+reuse the parent's chunk list without being read.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import stat
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from salvage import __version__
+from salvage.model.errors import UsageError
+from salvage.repo.chunking import Chunker
+from salvage.repo.locks import RepositoryLock
+from salvage.repo.progress import Progress
+from salvage.repo.repository import Repository, RepoWriter
+from salvage.repo.snapshots import SNAPSHOT_VERSION, Snapshot, SnapshotWire, SummaryWire, find_snapshot, list_snapshots
+from salvage.repo.tree import NodeWire, decode_tree, encode_tree, get_text, node_from_stat, set_text
+
+# Keep the first errors verbatim in the snapshot; count the rest.
+_MAX_RECORDED_ERRORS = 100
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    snapshot_id: str
+    parent_id: str | None
+    summary: SummaryWire
+
+
+@dataclass
+class _Counters:
+    files_new: int = 0
+    files_changed: int = 0
+    files_unmodified: int = 0
+    dirs: int = 0
+    bytes_processed: int = 0
+    total_files: int = 0
+    total_bytes: int = 0
+    errors: list[str] = field(default_factory=list)
+    error_count: int = 0
+
+
+def backup(
+    repo: Repository,
+    path: Path,
+    *,
+    tags: list[str] | None = None,
+    parent: str | None = "auto",
+    progress: Progress | None = None,
+    workers: int | None = None,
+    hostname: str | None = None,
+) -> BackupResult:
+    """Back up ``path`` (a directory); ``parent`` is a snapshot id, "auto" or None for none."""
+    root = path.absolute()
+    try:
+        root_stat = os.stat(root)
+    except OSError as exc:
+        raise UsageError(f"cannot back up {root}: {exc.strerror}", hint="Check the path exists and is readable.") from exc
+    if not stat.S_ISDIR(root_stat.st_mode):
+        raise UsageError(f"{root} is not a directory", hint="Back up the directory that holds it.")
+    hostname = hostname or socket.gethostname()
+    started = _now()
+    with RepositoryLock(repo, exclusive=False, operation="backup"):
+        parent_snapshot = _find_parent(repo, parent, hostname, str(root))
+        progress = progress or Progress()
+        scanner = _Scanner(root, progress)
+        scanner.start()
+        writer = repo.writer()
+        counters = _Counters()
+        workers = workers or max(2, os.cpu_count() or 2)
+        try:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="salvage-backup") as pool:
+                archiver = _Archiver(repo, writer, pool, workers, counters, progress)
+                tree_id = archiver.directory(str(root), parent_snapshot.tree if parent_snapshot else None)
+            # Packs and index files first; the snapshot that needs them last.
+            writer.flush()
+        finally:
+            scanner.stop()
+        root_node = node_from_stat("", root_stat)
+        del root_node["name"]
+        summary: SummaryWire = {
+            "started": started,
+            "finished": _now(),
+            "files_new": counters.files_new,
+            "files_changed": counters.files_changed,
+            "files_unmodified": counters.files_unmodified,
+            "dirs": counters.dirs,
+            "bytes_processed": counters.bytes_processed,
+            "bytes_added": writer.bytes_added,
+            "blobs_added": writer.blobs_added,
+            "total_files": counters.total_files,
+            "total_bytes": counters.total_bytes,
+            "errors": counters.errors,
+            "error_count": counters.error_count,
+        }
+        wire: SnapshotWire = {
+            "version": SNAPSHOT_VERSION,
+            "time": started,
+            "hostname": hostname,
+            "username": getpass.getuser(),
+            "paths": [str(root)],
+            "tags": sorted(set(tags or [])),
+            "parent": parent_snapshot.id if parent_snapshot else None,
+            "tree": tree_id.hex(),
+            "root": root_node,
+            "program": f"salvage {__version__}",
+            "summary": summary,
+        }
+        snapshot_id = repo.save_file("snapshots", wire)
+        progress.finished = True
+    return BackupResult(snapshot_id, wire["parent"], summary)
+
+
+def _find_parent(repo: Repository, parent: str | None, hostname: str, path: str) -> Snapshot | None:
+    if parent is None:
+        return None
+    if parent != "auto":
+        return find_snapshot(repo, parent)
+    candidates = [s for s in list_snapshots(repo) if s.wire["hostname"] == hostname and s.wire["paths"] == [path]]
+    return candidates[-1] if candidates else None
+
+
+class _Archiver:
+    def __init__(
+        self,
+        repo: Repository,
+        writer: RepoWriter,
+        pool: ThreadPoolExecutor,
+        workers: int,
+        counters: _Counters,
+        progress: Progress,
+    ) -> None:
+        self.repo = repo
+        self.writer = writer
+        self.pool = pool
+        self.chunker = Chunker(repo.config.chunker, repo.master.chunker_seed)
+        self.slots = threading.BoundedSemaphore(workers * 2)
+        self.counters = counters
+        self.progress = progress
+        self._lock = threading.Lock()
+
+    def warn(self, message: str) -> None:
+        with self._lock:
+            self.counters.error_count += 1
+            if len(self.counters.errors) < _MAX_RECORDED_ERRORS:
+                self.counters.errors.append(message)
+
+    def directory(self, path: str, parent_tree: bytes | None) -> bytes:
+        """Store the tree of ``path`` (recursively) and return its id."""
+        names = sorted(os.listdir(path))
+        previous = self._parent_nodes(parent_tree)
+        entries: list[NodeWire | Future[NodeWire | None]] = []
+        for name in names:
+            full = os.path.join(path, name)
+            try:
+                st = os.lstat(full)
+            except FileNotFoundError:
+                self.warn(f"{full}: vanished during backup")
+                continue
+            except OSError as exc:
+                self.warn(f"{full}: {exc.strerror}")
+                continue
+            node = node_from_stat(name, st)
+            old = previous.get(name)
+            kind = node["type"]
+            if kind == "dir":
+                old_tree = bytes.fromhex(old["subtree"]) if old and old.get("type") == "dir" else None
+                try:
+                    node["subtree"] = self.directory(full, old_tree).hex()
+                except FileNotFoundError:
+                    self.warn(f"{full}: vanished during backup")
+                    continue
+                except (PermissionError, NotADirectoryError) as exc:
+                    self.warn(f"{full}: {exc.strerror}")
+                    continue
+                with self._lock:
+                    self.counters.dirs += 1
+                entries.append(node)
+            elif kind == "file":
+                self._count_total(node)
+                if old is not None and _unchanged(old, node):
+                    node["content"] = old["content"]
+                    self._file_done(node, "files_unmodified", 0)
+                    entries.append(node)
+                else:
+                    self.slots.acquire()
+                    entries.append(self.pool.submit(self._file, full, node, old is not None))
+            elif kind == "symlink":
+                try:
+                    set_text(node, "link_target", os.readlink(full))
+                except OSError as exc:
+                    self.warn(f"{full}: {exc.strerror}")
+                    continue
+                entries.append(node)
+            elif kind == "socket":
+                continue  # a socket is a live endpoint, not data; restoring one makes no sense
+            else:
+                entries.append(node)
+        nodes = [e.result() if isinstance(e, Future) else e for e in entries]
+        data = encode_tree([n for n in nodes if n is not None])
+        tree_id = self.repo.master.id_of(data)
+        self.writer.add_blob("tree", tree_id, data)
+        return tree_id
+
+    def _parent_nodes(self, parent_tree: bytes | None) -> dict[str, NodeWire]:
+        if parent_tree is None:
+            return {}
+        return {get_text(n, "name"): n for n in decode_tree(self.repo.read_blob(parent_tree))}
+
+    def _count_total(self, node: NodeWire) -> None:
+        with self._lock:
+            self.counters.total_files += 1
+            self.counters.total_bytes += node["size"]
+
+    def _file_done(self, node: NodeWire, outcome: str, read: int) -> None:
+        with self._lock:
+            setattr(self.counters, outcome, getattr(self.counters, outcome) + 1)
+            self.counters.bytes_processed += read
+        self.progress.files_done += 1
+        if outcome == "files_unmodified":
+            self.progress.bytes_done += node["size"]
+
+    def _file(self, full: str, node: NodeWire, changed: bool) -> NodeWire | None:
+        try:
+            content: list[str] = []
+            size = 0
+            with open(full, "rb") as handle:
+                for chunk in self.chunker.chunks(handle):
+                    blob_id = self.repo.master.id_of(chunk)
+                    self.writer.add_blob("data", blob_id, chunk)
+                    content.append(blob_id.hex())
+                    size += len(chunk)
+                    self.progress.bytes_done += len(chunk)
+            if size != node["size"]:
+                self.warn(f"{full}: changed size while being read ({node['size']} → {size} bytes); stored what was read")
+                node["size"] = size
+            node["content"] = content
+            self._file_done(node, "files_changed" if changed else "files_new", size)
+            return node
+        except FileNotFoundError:
+            self.warn(f"{full}: vanished during backup")
+            return None
+        except OSError as exc:
+            self.warn(f"{full}: {exc.strerror or exc}")
+            return None
+        finally:
+            self.slots.release()
+
+
+def _unchanged(old: NodeWire, new: NodeWire) -> bool:
+    return (
+        old.get("type") == "file"
+        and "content" in old
+        and old.get("size") == new["size"]
+        and old.get("mtime_ns") == new["mtime_ns"]
+        and old.get("ctime_ns") == new["ctime_ns"]
+        and old.get("inode") == new["inode"]
+    )
+
+
+class _Scanner:
+    """Counts files and bytes ahead of the backup so progress can show an ETA."""
+
+    def __init__(self, root: Path, progress: Progress) -> None:
+        self.root = root
+        self.progress = progress
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="salvage-scan", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        files = size = 0
+        for dirpath, _dirs, filenames in os.walk(self.root):
+            for name in filenames:
+                if self._stop.is_set():
+                    return
+                try:
+                    st = os.lstat(os.path.join(dirpath, name))
+                except OSError:
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    files += 1
+                    size += st.st_size
+        self.progress.files_total, self.progress.bytes_total = files, size
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
