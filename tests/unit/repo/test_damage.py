@@ -10,6 +10,7 @@ from salvage.repo import layout
 from salvage.repo.backup import backup
 from salvage.repo.check import check
 from salvage.repo.errors import RestoreIncompleteError
+from salvage.repo.index import BlobLocation
 from salvage.repo.repository import Repository
 from salvage.repo.restore import restore
 from salvage.repo.snapshots import find_snapshot
@@ -23,16 +24,22 @@ def _two_files(repo: Repository, tmp_path: Path) -> None:
     source = tmp_path / "src"
     source.mkdir()
     (source / "a.bin").write_bytes(random_bytes(100_000, 1))
+    backup(repo, source)
+    # A second backup puts b.bin's data in packs of its own, so damage can hit one file only.
     (source / "b.bin").write_bytes(random_bytes(100_000, 2))
     backup(repo, source)
 
 
-def _pack_of(repo: Repository, name: str) -> str:
+def _first_chunk(repo: Repository, name: str) -> BlobLocation:
     snapshot = find_snapshot(repo, "latest")
     nodes = {n["name"]: n for n in decode_tree(repo.read_blob(snapshot.tree))}
     location = repo.index.get(bytes.fromhex(nodes[name]["content"][0]))
     assert location is not None
-    return location.pack_id
+    return location
+
+
+def _pack_of(repo: Repository, name: str) -> str:
+    return _first_chunk(repo, name).pack_id
 
 
 def test_a_healthy_repository_checks_clean(repo: Repository, tmp_path: Path) -> None:
@@ -61,11 +68,12 @@ def test_missing_pack_is_named_and_restore_refuses_those_files(repo: Repository,
 
 def test_corrupt_pack_is_named_by_read_data_and_refused_on_restore(repo: Repository, tmp_path: Path) -> None:
     _two_files(repo, tmp_path)
-    pack = _pack_of(repo, "a.bin")
+    chunk = _first_chunk(repo, "a.bin")
+    pack = chunk.pack_id
     store = repo.store
     assert isinstance(store, MemoryStore)
     data = bytearray(store.get(layout.pack_key(pack)))
-    data[100] ^= 0xFF
+    data[chunk.offset + 50] ^= 0xFF  # inside a.bin's first chunk, whatever else shares the pack
     store.corrupt(layout.pack_key(pack), bytes(data))
     assert check(repo).ok  # structure alone cannot see flipped bits
     report = check(repo, read_data=True)
