@@ -17,6 +17,7 @@ import os
 import socket
 import stat
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -240,7 +241,21 @@ class _Archiver:
             content: list[str] = []
             size = 0
             with open(full, "rb") as handle:
-                for chunk in self.chunker.chunks(handle):
+                # Small files are read whole: the stream chunker's 2 × max-size buffer per
+                # file would cost more than the file. Views avoid copying chunks; add_blob
+                # consumes each before the next is cut.
+                limit = self.chunker.max_size
+                chunks: Iterator[memoryview]
+                if node["size"] <= limit:
+                    data = handle.read(limit + 1)
+                    if len(data) <= limit:
+                        chunks = self.chunker.cut(data)
+                    else:  # it grew while we looked: stream it after all
+                        handle.seek(0)
+                        chunks = self.chunker.views(handle)
+                else:
+                    chunks = self.chunker.views(handle)
+                for chunk in chunks:
                     blob_id = self.repo.master.id_of(chunk)
                     self.writer.add_blob("data", blob_id, chunk)
                     content.append(blob_id.hex())

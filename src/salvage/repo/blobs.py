@@ -40,7 +40,7 @@ class BlobCodec:
             decompressor = self._local.decompressor = zstandard.ZstdDecompressor()
         return decompressor
 
-    def encode(self, plaintext: bytes, associated: bytes) -> bytes:
+    def encode(self, plaintext: bytes | memoryview, associated: bytes) -> bytes:
         compressed = self._compressor().compress(plaintext)
         if len(compressed) < len(plaintext) * _WORTHWHILE:
             payload = bytes((ZSTD,)) + compressed

@@ -23,11 +23,24 @@ class Chunker:
             seed=seed,
         )
 
+    @property
+    def max_size(self) -> int:
+        return self._cdc.max_size
+
     def chunks(self, stream: BinaryIO) -> Iterator[bytes]:
-        """Chunks of a stream; memory stays at about two maximum-size chunks."""
+        """Chunks of a stream, copied out; memory stays at about two maximum-size chunks."""
+        for view in self.views(stream):
+            yield bytes(view)
+
+    def views(self, stream: BinaryIO) -> Iterator[memoryview]:
+        """Chunks of a stream without copying: each view is valid only until the next one."""
         for chunk in self._cdc.cut_stream(stream):
-            # The chunker reuses its buffer, so each chunk must be copied out before the next.
-            yield bytes(chunk.data)
+            yield chunk.data
+
+    def cut(self, data: bytes) -> Iterator[memoryview]:
+        """Chunks of an in-memory buffer, as views into it (for files smaller than a chunk or two)."""
+        for chunk in self._cdc.cut_buf(data):
+            yield chunk.data
 
     def boundaries(self, data: bytes) -> list[int]:
         """End offsets of the chunks of ``data`` (for tests and tools)."""

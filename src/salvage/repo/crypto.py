@@ -45,7 +45,7 @@ class Cipher:
             raise ValueError("AES-256 needs a 32-byte key")
         self._aead = AESGCM(key)
 
-    def seal(self, plaintext: bytes, associated: bytes) -> bytes:
+    def seal(self, plaintext: bytes | memoryview, associated: bytes) -> bytes:
         nonce = os.urandom(NONCE_SIZE)
         return nonce + self._aead.encrypt(nonce, plaintext, associated)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Iterator
 from typing import Any, cast
 
@@ -34,6 +35,8 @@ from salvage.storage.errors import ObjectNotFoundError
 
 # Index files are flushed every this many packs, so an interrupted backup loses little.
 INDEX_EVERY_PACKS = 8
+# Packs being uploaded at once (each up to pack_size bytes in memory).
+UPLOADS_IN_FLIGHT = 3
 
 
 class Repository:
@@ -171,6 +174,8 @@ class RepoWriter:
 
     Thread-safe: backup workers call :meth:`add_blob` concurrently. Compression and
     encryption run in the caller's thread, outside the lock, so they use all cores.
+    Full packs upload in the background (at most ``UPLOADS_IN_FLIGHT`` at once, which
+    bounds memory) so slow storage overlaps with chunking instead of stalling it.
     """
 
     def __init__(self, repo: Repository, *, index_every: int = INDEX_EVERY_PACKS) -> None:
@@ -180,13 +185,21 @@ class RepoWriter:
         self._pending: set[bytes] = set()
         self._builders: dict[BlobType, PackBuilder] = {"data": PackBuilder("data"), "tree": PackBuilder("tree")}
         self._unindexed: list[IndexPackWire] = []
+        self._uploader: ThreadPoolExecutor | None = None
+        self._upload_slots = threading.BoundedSemaphore(UPLOADS_IN_FLIGHT)
+        self._uploads: set[Future[None]] = set()
+        self._failure: BaseException | None = None
         self.blobs_added = 0
         self.bytes_added = 0  # stored (compressed, sealed) bytes
         self.raw_bytes_added = 0
         self.packs_written = 0
 
-    def add_blob(self, blob_type: BlobType, blob_id: bytes, plaintext: bytes) -> bool:
-        """Store the blob unless the repository (or this writer) already has it."""
+    def add_blob(self, blob_type: BlobType, blob_id: bytes, plaintext: bytes | memoryview) -> bool:
+        """Store the blob unless the repository (or this writer) already has it.
+
+        ``plaintext`` is consumed before this returns, so a reused buffer's view is fine.
+        """
+        self._raise_failure()
         with self._lock:
             if blob_id in self.repo.index or blob_id in self._pending:
                 return False
@@ -203,8 +216,28 @@ class RepoWriter:
                 full = builder
                 self._builders[blob_type] = PackBuilder(blob_type)
         if full is not None:
-            self._upload(full)
+            self._start_upload(full)
         return True
+
+    def _start_upload(self, builder: PackBuilder) -> None:
+        self._upload_slots.acquire()
+        with self._lock:
+            if self._uploader is None:
+                self._uploader = ThreadPoolExecutor(max_workers=UPLOADS_IN_FLIGHT, thread_name_prefix="salvage-upload")
+            future = self._uploader.submit(self._upload, builder)
+            self._uploads.add(future)
+        future.add_done_callback(self._upload_done)
+
+    def _upload_done(self, future: Future[None]) -> None:
+        with self._lock:
+            self._uploads.discard(future)
+            if future.exception() is not None and self._failure is None:
+                self._failure = future.exception()
+        self._upload_slots.release()
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
 
     def _upload(self, builder: PackBuilder) -> None:
         pack_id, data = builder.finish(self.repo.cipher)
@@ -226,7 +259,12 @@ class RepoWriter:
             builders = [b for b in self._builders.values() if len(b)]
             self._builders = {"data": PackBuilder("data"), "tree": PackBuilder("tree")}
         for builder in builders:
-            self._upload(builder)
+            self._start_upload(builder)
+        with self._lock:
+            uploader, self._uploader = self._uploader, None
+        if uploader is not None:
+            uploader.shutdown(wait=True)
+        self._raise_failure()
         with self._lock:
             to_index, self._unindexed = self._unindexed, []
         if to_index:
