@@ -20,7 +20,6 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 from salvage import __version__
@@ -29,8 +28,23 @@ from salvage.repo.chunking import Chunker
 from salvage.repo.locks import RepositoryLock
 from salvage.repo.progress import Progress
 from salvage.repo.repository import Repository, RepoWriter
-from salvage.repo.snapshots import SNAPSHOT_VERSION, Snapshot, SnapshotWire, SummaryWire, find_snapshot, list_snapshots
-from salvage.repo.tree import NodeWire, decode_tree, encode_tree, get_text, node_from_stat, set_text
+from salvage.repo.snapshots import (
+    SNAPSHOT_VERSION,
+    Snapshot,
+    SnapshotWire,
+    SummaryWire,
+    find_snapshot,
+    list_snapshots,
+)
+from salvage.repo.timestamps import utc_now
+from salvage.repo.tree import (
+    NodeWire,
+    decode_tree,
+    encode_tree,
+    get_text,
+    node_from_stat,
+    set_text,
+)
 
 # Keep the first errors verbatim in the snapshot; count the rest.
 _MAX_RECORDED_ERRORS = 100
@@ -321,4 +335,4 @@ class _Scanner:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return utc_now("microseconds")

@@ -47,7 +47,7 @@ def check(repo: Repository, *, read_data: bool = False, on_pack: Callable[[int, 
     with RepositoryLock(repo, exclusive=False, operation="check"):
         index = _check_index(repo, report)
         repo.index = index
-        sizes = {layout.pack_id_of(i.key): i.size for i in repo.store.list(layout.DATA_PREFIX)}
+        sizes = repo.pack_sizes()
         expected = _expected_pack_sizes(index)
         report.packs, report.blobs = len(expected), len(index)
         for pack_id, size in sorted(expected.items()):

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import TypedDict
 
 from salvage.repo.errors import RepositoryError, UnsupportedVersionError
+from salvage.repo.timestamps import utc_now
 
 FORMAT = "salvage-repository"
 VERSION = 1
@@ -69,7 +69,7 @@ class RepoConfig:
     ) -> RepoConfig:
         return RepoConfig(
             id=secrets.token_hex(16),
-            created=datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            created=utc_now(),
             chunker=chunker or ChunkerParams(),
             compression_level=compression_level,
             pack_size=pack_size,

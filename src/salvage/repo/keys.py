@@ -6,11 +6,17 @@ import base64
 import json
 import os
 import socket
-from datetime import datetime, timezone
 from typing import TypedDict
 
-from salvage.repo.crypto import AuthenticationFailed, Cipher, KdfParams, MasterKey, derive_key
+from salvage.repo.crypto import (
+    AuthenticationFailed,
+    Cipher,
+    KdfParams,
+    MasterKey,
+    derive_key,
+)
 from salvage.repo.errors import RepositoryError, UnsupportedVersionError
+from salvage.repo.timestamps import utc_now
 
 KEY_VERSION = 1
 _AAD = b"salvage-key-v1"
@@ -50,7 +56,7 @@ def wrap(master: MasterKey, repository_id: str, password: str, params: KdfParams
     }
     wire: KeyFileWire = {
         "version": KEY_VERSION,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "created": utc_now(),
         "hostname": socket.gethostname(),
         "kdf": {"algorithm": "scrypt", "n": params.n, "r": params.r, "p": params.p, "salt": _b64(salt)},
         "master": _b64(wrapping.seal(json.dumps(inner).encode(), _AAD)),

@@ -18,8 +18,12 @@ from typing import TypedDict, cast
 
 import psutil
 
-from salvage.repo import layout
-from salvage.repo.errors import CorruptDataError, MissingDataError, RepositoryLockedError
+from salvage.repo import layout, timestamps
+from salvage.repo.errors import (
+    CorruptDataError,
+    MissingDataError,
+    RepositoryLockedError,
+)
 from salvage.repo.repository import Repository
 from salvage.storage.errors import ObjectNotFoundError
 
@@ -44,7 +48,7 @@ class LockInfo:
 
     @property
     def time(self) -> datetime:
-        return datetime.fromisoformat(self.wire["time"].replace("Z", "+00:00"))
+        return timestamps.parse(self.wire["time"])
 
     def is_stale(self, now: datetime | None = None) -> bool:
         now = now or datetime.now(timezone.utc)
@@ -56,7 +60,8 @@ class LockInfo:
 
     def describe(self) -> str:
         kind = "exclusive" if self.wire["exclusive"] else "shared"
-        return f"{kind} lock by {self.wire['operation']} (pid {self.wire['pid']} on {self.wire['hostname']}, since {self.wire['time']})"
+        holder = f"pid {self.wire['pid']} on {self.wire['hostname']}"
+        return f"{kind} lock by {self.wire['operation']} ({holder}, since {self.wire['time']})"
 
 
 def list_locks(repo: Repository) -> list[LockInfo]:
@@ -86,7 +91,7 @@ class RepositoryLock:
     def _write(self) -> str:
         wire: LockWire = {
             "version": LOCK_VERSION,
-            "time": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "time": timestamps.utc_now(),
             "exclusive": self.exclusive,
             "hostname": socket.gethostname(),
             "pid": os.getpid(),

@@ -49,7 +49,7 @@ def prune(repo: Repository, policy: RetentionPolicy, *, dry_run: bool = False) -
         index_ids, packs = _read_indexes(repo)
         repo.load_index()
         used = _used_blobs(repo, keep)
-        sizes = {layout.pack_id_of(i.key): i.size for i in repo.store.list(layout.DATA_PREFIX)}
+        sizes = repo.pack_sizes()
         keep_packs: list[IndexPackWire] = []
         to_delete: list[str] = [p for p in sizes if p not in packs]  # leftovers of interrupted backups
         to_repack: list[tuple[str, list[PackedBlob]]] = []

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, cast
 
 import zstandard
@@ -18,7 +18,13 @@ import zstandard
 from salvage.repo import keys, layout
 from salvage.repo.blobs import BlobCodec
 from salvage.repo.config import ChunkerParams, RepoConfig
-from salvage.repo.crypto import AuthenticationFailed, Cipher, KdfParams, MasterKey, content_hash
+from salvage.repo.crypto import (
+    AuthenticationFailed,
+    Cipher,
+    KdfParams,
+    MasterKey,
+    content_hash,
+)
 from salvage.repo.errors import (
     CorruptDataError,
     MissingDataError,
@@ -164,6 +170,10 @@ class Repository:
         if self.master.id_of(plain) != blob_id:
             raise CorruptDataError(f"pack {pack_id} is corrupt: blob {blob_id.hex()[:16]} does not match its id")
         return plain
+
+    def pack_sizes(self) -> dict[str, int]:
+        """Every pack in the store (indexed or not) and its size."""
+        return {layout.pack_id_of(i.key): i.size for i in self.store.list(layout.DATA_PREFIX)}
 
     def writer(self) -> RepoWriter:
         return RepoWriter(self)

@@ -19,8 +19,12 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from salvage.model.errors import UsageError
-from salvage.repo import layout
-from salvage.repo.errors import CorruptDataError, MissingDataError, RestoreIncompleteError, TargetFullError
+from salvage.repo.errors import (
+    CorruptDataError,
+    MissingDataError,
+    RestoreIncompleteError,
+    TargetFullError,
+)
 from salvage.repo.locks import RepositoryLock
 from salvage.repo.progress import Progress
 from salvage.repo.repository import Repository
@@ -63,7 +67,7 @@ def restore(
     target = target.absolute()
     progress = progress or Progress()
     with RepositoryLock(repo, exclusive=False, operation="restore"):
-        present = {layout.pack_id_of(i.key) for i in repo.store.list(layout.DATA_PREFIX)}
+        present = set(repo.pack_sizes())
         restorer = _Restorer(repo, present, progress, workers or max(2, os.cpu_count() or 2))
         target.mkdir(parents=True, exist_ok=True)
         if not include:
@@ -132,7 +136,7 @@ class _Restorer:
         # Every file is in place: now links to them, then directory metadata, deepest first.
         for source, link in self.state.hardlinks:
             if source.exists():
-                _replace_with(link, lambda p: os.link(source, p))
+                _replace_with(link, lambda p, source=source: os.link(source, p))
         if root is not None:
             self.state.dirs.append(root)
         for path, node in reversed(self.state.dirs):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypedDict, cast
 
+from salvage.repo import timestamps
 from salvage.repo.errors import SnapshotNotFoundError, UsageErrorInRepo
 from salvage.repo.repository import Repository
 from salvage.repo.tree import NodeWire
@@ -54,7 +55,7 @@ class Snapshot:
 
     @property
     def time(self) -> datetime:
-        return datetime.fromisoformat(self.wire["time"].replace("Z", "+00:00"))
+        return timestamps.parse(self.wire["time"])
 
     @property
     def tree(self) -> bytes:

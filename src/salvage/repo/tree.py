@@ -64,19 +64,19 @@ def node_type(mode: int) -> NodeType | None:
 def node_from_stat(name: str, st: os.stat_result) -> NodeWire:
     kind = node_type(st.st_mode)
     assert kind is not None
-    node: NodeWire = {"type": kind}
+    node: NodeWire = {
+        "type": kind,
+        "mode": stat.S_IMODE(st.st_mode),
+        "uid": st.st_uid,
+        "gid": st.st_gid,
+        "mtime_ns": st.st_mtime_ns,
+        "atime_ns": st.st_atime_ns,
+        "ctime_ns": st.st_ctime_ns,
+        "inode": st.st_ino,
+        "device_id": st.st_dev,
+        "links": st.st_nlink,
+    }
     set_text(node, "name", name)
-    node.update(
-        mode=stat.S_IMODE(st.st_mode),
-        uid=st.st_uid,
-        gid=st.st_gid,
-        mtime_ns=st.st_mtime_ns,
-        atime_ns=st.st_atime_ns,
-        ctime_ns=st.st_ctime_ns,
-        inode=st.st_ino,
-        device_id=st.st_dev,
-        links=st.st_nlink,
-    )
     if kind == "file":
         node["size"] = st.st_size
     if kind in ("chardev", "blockdev"):

@@ -98,8 +98,9 @@ def open_cloud_store(
     credentials: Mapping[str, str] | None = None,
 ) -> CloudStore:
     """Build a store; credentials not given here come from the provider's usual env vars."""
-    config: dict[str, Any] = dict(credentials or {})
-    client_options: dict[str, Any] = {}
+    # obstore types these as TypedDicts per provider; we build them generically.
+    config: Any = dict(credentials or {})
+    client_options: Any = {}
     if endpoint and endpoint.startswith("http://"):
         client_options["allow_http"] = True
     prefix = prefix.strip("/") or None  # type: ignore[assignment]

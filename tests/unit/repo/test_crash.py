@@ -81,7 +81,11 @@ def test_killed_backup_leaves_a_consistent_repository(tmp_path: Path, seed: int)
         target = pack_count(repo_dir) + rng.randint(1, 40)
         process = run_backup(repo_dir, source)
         try:
-            wait_for(lambda: pack_count(repo_dir) >= target or process.poll() is not None, 60, "packs to appear")
+            wait_for(
+                lambda target=target, process=process: pack_count(repo_dir) >= target or process.poll() is not None,
+                60,
+                "packs to appear",
+            )
         finally:
             process.send_signal(signal.SIGKILL)
             process.communicate(timeout=30)
@@ -105,13 +109,13 @@ def test_two_concurrent_backups_into_one_repository(tmp_path: Path) -> None:
     second = dataset(tmp_path / "two", files=40)  # shares 30 files' content with the first
     processes = [run_backup(repo_dir, first), run_backup(repo_dir, second)]
     outputs = [p.communicate(timeout=120) for p in processes]
-    for process, (stdout, stderr) in zip(processes, outputs):
+    for process, (_stdout, stderr) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, stderr
     repo = Repository.open(LocalStore(repo_dir, fsync=False), PASSWORD)
     assert len(list_snapshots(repo)) == 2
     report = check(repo, read_data=True)
     assert report.ok, report.errors
-    for source, (stdout, _) in zip([first, second], outputs):
+    for source, (stdout, _) in zip([first, second], outputs, strict=True):
         out = tmp_path / f"out-{source.name}"
         restore(repo, find_snapshot(repo, stdout.strip()), out)
         assert describe(out) == describe(source)

@@ -13,10 +13,12 @@ from contextlib import contextmanager
 from rich.progress import (
     BarColumn,
     DownloadColumn,
-    Progress as RichProgress,
     TextColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
+)
+from rich.progress import (
+    Progress as RichProgress,
 )
 
 from salvage.cli.output import OutputFormat, Terminal
