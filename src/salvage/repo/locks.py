@@ -100,6 +100,11 @@ class RepositoryLock:
         return self.repo.save_file("locks", wire)
 
     def acquire(self) -> RepositoryLock:
+        if self.repo.read_only:
+            if self.exclusive:
+                self.repo.refuse_if_read_only(self.operation)
+            # Readers of a read-only location cannot lock; nobody may prune it from here either.
+            return self
         self.lock_id = self._write()
         for other in list_locks(self.repo):
             if other.id == self.lock_id or other.is_stale():

@@ -46,8 +46,10 @@ UPLOADS_IN_FLIGHT = 3
 
 
 class Repository:
-    def __init__(self, store: Store, config: RepoConfig, master: MasterKey) -> None:
+    def __init__(self, store: Store, config: RepoConfig, master: MasterKey, *, read_only: bool = False) -> None:
         self.store = store
+        # Read-only (a ReadOnly location): nothing is written, not even locks.
+        self.read_only = read_only
         self.config = config
         self.master = master
         self.cipher: Cipher = master.cipher()
@@ -80,7 +82,7 @@ class Repository:
         return Repository(store, config, master)
 
     @staticmethod
-    def open(store: Store, password: str, *, load_index: bool = True) -> Repository:
+    def open(store: Store, password: str, *, load_index: bool = True, read_only: bool = False) -> Repository:
         try:
             raw = store.get(layout.CONFIG)
         except ObjectNotFoundError as exc:
@@ -90,7 +92,7 @@ class Repository:
             ) from exc
         config = RepoConfig.decode(raw, store.url)
         master = _unlock(store, config, password)
-        repo = Repository(store, config, master)
+        repo = Repository(store, config, master, read_only=read_only)
         if load_index:
             repo.load_index()
         return repo
@@ -98,6 +100,7 @@ class Repository:
     # --- encrypted files (index, snapshots, locks) -------------------------------------
 
     def save_file(self, kind: layout.FileKind, wire: Any) -> str:
+        self.refuse_if_read_only(f"write {kind}")
         data = self.seal_file(kind, wire)
         file_id = content_hash(data)
         self.store.put(layout.file_key(kind, file_id), data)
@@ -176,7 +179,15 @@ class Repository:
         return {layout.pack_id_of(i.key): i.size for i in self.store.list(layout.DATA_PREFIX)}
 
     def writer(self) -> RepoWriter:
+        self.refuse_if_read_only("add data")
         return RepoWriter(self)
+
+    def refuse_if_read_only(self, what: str) -> None:
+        if self.read_only:
+            raise RepositoryError(
+                f"cannot {what}: the repository at {self.store.url} is opened read-only",
+                hint="Use a location with access mode ReadWrite for backups and prune.",
+            )
 
 
 class RepoWriter:

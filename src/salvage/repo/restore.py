@@ -216,7 +216,9 @@ class _Restorer:
             return
         temp = path.with_name(f".{path.name}{_TEMP_SUFFIX}")
         try:
-            with open(temp, "wb") as handle:
+            # O_NOFOLLOW: a symlink planted at the temporary name must not redirect our write.
+            descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            with open(descriptor, "wb") as handle:
                 for blob_hex in node.get("content", []):
                     data = self.repo.read_blob(bytes.fromhex(blob_hex))
                     _write_sparse(handle, data)

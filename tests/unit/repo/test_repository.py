@@ -99,3 +99,33 @@ def test_writer_deduplicates(repo: Repository) -> None:
     writer.flush()
     assert writer.add_blob("data", repo.master.id_of(blob), blob) is False
     assert writer.blobs_added == 1
+
+
+def test_a_read_only_repository_is_never_written(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from salvage.repo.backup import backup
+    from salvage.repo.check import check
+    from salvage.repo.errors import RepositoryError
+    from salvage.repo.prune import prune
+    from salvage.repo.restore import restore
+    from salvage.repo.retention import RetentionPolicy
+    from salvage.repo.snapshots import find_snapshot, list_snapshots
+
+    assert isinstance(tmp_path, Path)
+    inner = MemoryStore()
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "f").write_bytes(b"data" * 1000)
+    backup(make_repo(inner), source)
+    store = CountingStore(inner, read_only=True)
+    repo = Repository.open(store, PASSWORD, read_only=True)
+    assert len(list_snapshots(repo)) == 1
+    assert check(repo, read_data=True).ok
+    restore(repo, find_snapshot(repo, "latest"), tmp_path / "out")
+    assert (tmp_path / "out" / "f").read_bytes() == b"data" * 1000
+    with pytest.raises(RepositoryError, match="read-only"):
+        backup(repo, source)
+    with pytest.raises(RepositoryError, match="read-only"):
+        prune(repo, RetentionPolicy(last=1))
+    assert store.counts.writes == 0

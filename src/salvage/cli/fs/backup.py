@@ -23,15 +23,22 @@ def command(
     repo: RepoUrl,
     password_file: PasswordFile = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Tag the snapshot (repeatable).")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option("--host", help="Host name to record (default: this machine's); the parent is looked up by it."),
+    ] = None,
     parent: Annotated[
         str | None, typer.Option("--parent", help="Snapshot to compare against (default: the latest of this path).")
     ] = None,
 ) -> None:
-    """Back up PATH; unchanged files are skipped, changed ones deduplicated by chunk."""
+    """Back up PATH; unchanged files are skipped, changed ones deduplicated by chunk.
+
+    Exits 3 if some paths could not be read (they are listed, and missing from the snapshot).
+    """
     app = app_of(ctx)
     repository = open_repository(repo, password_file)
     with progress_bars(app.terminal, "backup") as progress:
-        result = backup(repository, path, tags=tag or [], parent=parent or "auto", progress=progress)
+        result = backup(repository, path, tags=tag or [], parent=parent or "auto", progress=progress, hostname=host)
     summary = result.summary
     if app.output is not OutputFormat.table:
         app.terminal.data({"snapshot": result.snapshot_id, "parent": result.parent_id, **summary})
