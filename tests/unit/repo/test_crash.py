@@ -77,8 +77,9 @@ def test_killed_backup_leaves_a_consistent_repository(tmp_path: Path, seed: int)
     expected = describe(source)
     rng = random.Random(seed)
     interrupted = 0
+    stderr = ""
     for _attempt in range(2):
-        target = pack_count(repo_dir) + rng.randint(1, 40)
+        target = pack_count(repo_dir) + rng.randint(1, 12)
         process = run_backup(repo_dir, source)
         try:
             wait_for(
@@ -88,10 +89,10 @@ def test_killed_backup_leaves_a_consistent_repository(tmp_path: Path, seed: int)
             )
         finally:
             process.send_signal(signal.SIGKILL)
-            process.communicate(timeout=30)
+            stderr = process.communicate(timeout=30)[1]
         repo = Repository.open(LocalStore(repo_dir, fsync=False), PASSWORD)
         report = check(repo, read_data=True)
-        assert report.ok, report.errors
+        assert report.ok, (report.errors, stderr)
         interrupted += not list_snapshots(repo)
     assert interrupted, "the backup always finished before the kill; the test proved nothing"
     repo = Repository.open(LocalStore(repo_dir, fsync=False), PASSWORD)
