@@ -42,7 +42,7 @@ from salvage.storage.errors import ObjectNotFoundError
 # Index files are flushed every this many packs, so an interrupted backup loses little.
 INDEX_EVERY_PACKS = 8
 # Packs being uploaded at once (each up to pack_size bytes in memory).
-UPLOADS_IN_FLIGHT = 3
+UPLOADS_IN_FLIGHT = 2
 
 
 class Repository:

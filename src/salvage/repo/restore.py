@@ -33,6 +33,7 @@ from salvage.repo.tree import NodeWire, decode_tree, get_text
 
 _TEMP_SUFFIX = ".salvage-restore"
 _MAX_LISTED = 20
+_INLINE_BELOW = 64 * 1024
 _HOLE_BLOCK = 4096
 _ZERO_BLOCK = bytes(_HOLE_BLOCK)
 
@@ -193,6 +194,9 @@ class _Restorer:
         if missing:
             self._refuse(f"{here}: its data is in missing pack(s) {', '.join(sorted(missing))}")
             return
+        if node.get("size", 0) < _INLINE_BELOW:
+            self._write(node, path, here)  # as in backup: for small files a hand-off costs more
+            return
         assert self._pool is not None
         self.slots.acquire()
         future = self._pool.submit(self._write, node, path, here)
@@ -214,20 +218,20 @@ class _Restorer:
     def _write(self, node: NodeWire, path: Path, here: str) -> None:
         if self.state.full is not None:
             return
-        temp = path.with_name(f".{path.name}{_TEMP_SUFFIX}")
+        temp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}{_TEMP_SUFFIX}")
         try:
             # O_NOFOLLOW: a symlink planted at the temporary name must not redirect our write.
             descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-            with open(descriptor, "wb") as handle:
+            with open(descriptor, "wb", buffering=0) as handle:
                 for blob_hex in node.get("content", []):
                     data = self.repo.read_blob(bytes.fromhex(blob_hex))
                     _write_sparse(handle, data)
                     self.progress.bytes_done += len(data)
-                handle.truncate(node["size"])
-            if path.is_dir() and not path.is_symlink():
-                raise IsADirectoryError(errno.EISDIR, "a directory is in the way", str(path))
+                if handle.tell() != node["size"]:
+                    handle.truncate(node["size"])  # a trailing hole
+                # Metadata through the descriptor: no more path lookups; rename keeps it.
+                _apply_metadata(descriptor, node)
             os.replace(temp, path)
-            _apply_metadata(path, node)
         except (CorruptDataError, MissingDataError) as exc:
             _remove(temp)
             self._refuse(f"{here}: {exc.message}")
@@ -283,7 +287,8 @@ def _replace_with(path: Path, create: object) -> None:
     create(path)  # type: ignore[operator]
 
 
-def _apply_metadata(path: Path, node: NodeWire) -> None:
+def _apply_metadata(path: Path | int, node: NodeWire) -> None:
+    """Owner, mode and times of ``path`` (or of an open descriptor)."""
     link = node["type"] == "symlink"
     if os.geteuid() == 0:
         try:
@@ -295,8 +300,8 @@ def _apply_metadata(path: Path, node: NodeWire) -> None:
     os.utime(path, ns=(node["atime_ns"], node["mtime_ns"]), follow_symlinks=not link)
 
 
-def _remove(path: Path) -> None:
+def _remove(path: str) -> None:
     try:
-        path.unlink(missing_ok=True)
+        os.unlink(path)
     except OSError:
         pass
