@@ -82,6 +82,6 @@ class MasterKey:
         return blake3.blake3(data, key=self.blob_id).digest()
 
 
-def content_hash(data: bytes | memoryview) -> str:
+def content_hash(data: bytes | bytearray | memoryview) -> str:
     """Unkeyed hash naming stored files (packs, index, snapshots): checkable without a key."""
     return blake3.blake3(data).hexdigest()
