@@ -109,6 +109,7 @@ def backup(
             # Packs and index files first; the snapshot that needs them last.
             writer.flush()
         finally:
+            writer.close()
             scanner.stop()
         root_node = node_from_stat("", root_stat)
         del root_node["name"]

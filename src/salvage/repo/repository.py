@@ -274,6 +274,17 @@ class RepoWriter:
         if to_index:
             self.repo.write_index(to_index)
 
+    def close(self) -> None:
+        """Wait for uploads in flight without starting new ones (after a failure).
+
+        Callers hold a lock; releasing it while an upload is still running would let a
+        prune delete a pack an index is about to name.
+        """
+        with self._lock:
+            uploader, self._uploader = self._uploader, None
+        if uploader is not None:
+            uploader.shutdown(wait=True)
+
     def flush(self) -> None:
         """Upload partial packs and index everything; after this every added blob is durable."""
         with self._lock:
