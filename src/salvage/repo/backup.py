@@ -103,8 +103,11 @@ def backup(
         counters = _Counters()
         workers = workers or max(2, os.cpu_count() or 2)
         try:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="salvage-backup") as pool:
-                archiver = _Archiver(repo, writer, pool, workers, counters, progress)
+            with (
+                ThreadPoolExecutor(max_workers=workers, thread_name_prefix="salvage-file") as pool,
+                ThreadPoolExecutor(max_workers=workers, thread_name_prefix="salvage-blob") as blob_pool,
+            ):
+                archiver = _Archiver(repo, writer, pool, blob_pool, workers, counters, progress)
                 tree_id = archiver.directory(str(root), parent_snapshot.tree if parent_snapshot else None)
             # Packs and index files first; the snapshot that needs them last.
             writer.flush()
@@ -161,6 +164,7 @@ class _Archiver:
         repo: Repository,
         writer: RepoWriter,
         pool: ThreadPoolExecutor,
+        blob_pool: ThreadPoolExecutor,
         workers: int,
         counters: _Counters,
         progress: Progress,
@@ -168,6 +172,10 @@ class _Archiver:
         self.repo = repo
         self.writer = writer
         self.pool = pool
+        # A second pool compresses and encrypts the chunks of large files, so even a single
+        # huge file keeps every core busy; its slots bound the chunks held in memory.
+        self.blob_pool = blob_pool
+        self.blob_slots = threading.BoundedSemaphore(workers * 2)
         self.chunker = Chunker(repo.config.chunker, repo.master.chunker_seed)
         self.slots = threading.BoundedSemaphore(workers * 2)
         self.counters = counters
@@ -258,7 +266,8 @@ class _Archiver:
         if outcome == "files_unmodified":
             self.progress.bytes_done += node["size"]
 
-    def _file(self, full: str, node: NodeWire, changed: bool) -> NodeWire | None:
+    def _file(self, full: str, node: NodeWire, changed: bool, *, parallel: bool = False) -> NodeWire | None:
+        stored: list[Future[bool]] = []
         try:
             content: list[str] = []
             size = 0
@@ -268,10 +277,11 @@ class _Archiver:
                 # consumes each before the next is cut.
                 limit = self.chunker.max_size
                 chunks: Iterator[memoryview]
+                stable = False  # whether a chunk view stays valid after the next one is cut
                 if node["size"] <= limit:
                     data = handle.read(limit + 1)
                     if len(data) <= limit:
-                        chunks = self.chunker.cut(data)
+                        chunks, stable = self.chunker.cut(data), True
                     else:  # it grew while we looked: stream it after all
                         handle.seek(0)
                         chunks = self.chunker.views(handle)
@@ -279,10 +289,15 @@ class _Archiver:
                     chunks = self.chunker.views(handle)
                 for chunk in chunks:
                     blob_id = self.repo.master.id_of(chunk)
-                    self.writer.add_blob("data", blob_id, chunk)
+                    if not parallel:
+                        self.writer.add_blob("data", blob_id, chunk)
+                    elif not self.writer.has(blob_id):
+                        stored.append(self._store_later(blob_id, chunk if stable else bytes(chunk)))
                     content.append(blob_id.hex())
                     size += len(chunk)
                     self.progress.bytes_done += len(chunk)
+            for future in stored:
+                future.result()
             if size != node["size"]:
                 self.warn(f"{full}: changed size while being read ({node['size']} → {size} bytes); stored what was read")
                 node["size"] = size
@@ -298,9 +313,15 @@ class _Archiver:
 
     def _pooled_file(self, full: str, node: NodeWire, changed: bool) -> NodeWire | None:
         try:
-            return self._file(full, node, changed)
+            return self._file(full, node, changed, parallel=True)
         finally:
             self.slots.release()
+
+    def _store_later(self, blob_id: bytes, data: bytes | memoryview) -> Future[bool]:
+        self.blob_slots.acquire()
+        future = self.blob_pool.submit(self.writer.add_blob, "data", blob_id, data)
+        future.add_done_callback(lambda _done: self.blob_slots.release())
+        return future
 
 
 def _unchanged(old: NodeWire, new: NodeWire) -> bool:

@@ -215,6 +215,10 @@ class RepoWriter:
         self.raw_bytes_added = 0
         self.packs_written = 0
 
+    def has(self, blob_id: bytes) -> bool:
+        """Whether the repository or this writer already has the blob (a hint; add_blob decides)."""
+        return blob_id in self.repo.index or blob_id in self._pending
+
     def add_blob(self, blob_type: BlobType, blob_id: bytes, plaintext: bytes | memoryview) -> bool:
         """Store the blob unless the repository (or this writer) already has it.
 
