@@ -63,6 +63,9 @@ def parse_size(text: str) -> int:
 
 def run(cmd: list[str], env: dict[str, str], log: Path) -> tuple[float, float, str]:
     """(seconds, peak RSS MiB, stdout) of one command; fails loudly with its log."""
+    # Flush dirty pages first, so no tool pays for the writeback of the one before it
+    # (without this, restore times swung 2x depending on what ran just before).
+    os.sync()
     with open(log, "ab") as err, open(log.with_suffix(".out"), "w+b") as out:
         err.write(f"\n$ {' '.join(cmd)}\n".encode())
         err.flush()
@@ -302,7 +305,8 @@ Recorded {report['date']} with `{report['command']}`.
   files, scattered in-place edits in every large file, and an append.
 - Tools: Salvage (this tree; zstd level 3, AES-256-GCM), restic {report['versions']['restic']} (`--compression
   auto`, AES-256 + Poly1305), kopia {report['versions']['kopia']} (`--compression zstd`, AES256-GCM-HMAC-SHA256).
-  Each writes a local directory repository on the same disk; caches are fresh; the page cache is warm.
+  Each writes a local directory repository on the same disk; caches are fresh; the page cache is warm;
+  dirty pages are flushed (`sync`) before every measured command.
 - Peak RSS is the tool process's own (`wait4` ru_maxrss); repo MiB is the repository directory's size after the phase.
 
 {table}

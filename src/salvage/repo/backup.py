@@ -1,10 +1,13 @@
 """Backup of a directory tree into a snapshot.
 
-The walk is depth-first in the calling thread, one directory listing at a time; file
-contents are chunked, hashed, compressed and encrypted in a thread pool (the C libraries
-release the GIL). At most ``2 × workers`` files are in flight, so memory is bounded by
-about ``workers × (2 chunks + 2 packs)`` plus the listing of the directories on the
-current path, whatever the number of files.
+The walk is depth-first in the calling thread, one directory listing at a time. Files
+under 64 KiB are processed right there; larger ones go to a pool of file workers, which
+read, chunk and hash, and hand each new chunk to a pool of blob workers, which compress
+and encrypt (the C libraries release the GIL, so both cores work even on one huge file).
+Semaphores bound the files and chunks in flight, so memory is about
+``workers × (2 files' chunk buffers + 2 chunks) + 3 packs`` plus the listings of the
+directories on the current path and the index — never proportional to the number of
+files.
 
 Unchanged files (same type, size, mtime, ctime and inode as in the parent snapshot)
 reuse the parent's chunk list without being read.
