@@ -1,0 +1,55 @@
+"""``salvage fs backup PATH``: back up a directory into a repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from salvage.cli.context import app_of
+from salvage.cli.output import OutputFormat
+from salvage.cli.repo.options import PasswordFile, RepoUrl, open_repository
+from salvage.cli.repo.progress_display import progress_bars
+from salvage.cli.repo.snapshots import human_bytes
+from salvage.repo.backup import backup
+
+NAME = "backup"
+
+
+def command(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="The directory to back up.", show_default=False)],
+    repo: RepoUrl,
+    password_file: PasswordFile = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Tag the snapshot (repeatable).")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option("--host", help="Host name to record (default: this machine's); the parent is looked up by it."),
+    ] = None,
+    parent: Annotated[
+        str | None, typer.Option("--parent", help="Snapshot to compare against (default: the latest of this path).")
+    ] = None,
+) -> None:
+    """Back up PATH; unchanged files are skipped, changed ones deduplicated by chunk.
+
+    Exits 3 if some paths could not be read (they are listed, and missing from the snapshot).
+    """
+    app = app_of(ctx)
+    repository = open_repository(repo, password_file)
+    with progress_bars(app.terminal, "backup") as progress:
+        result = backup(repository, path, tags=tag or [], parent=parent or "auto", progress=progress, hostname=host)
+    summary = result.summary
+    if app.output is not OutputFormat.table:
+        app.terminal.data({"snapshot": result.snapshot_id, "parent": result.parent_id, **summary})
+    else:
+        for error in summary["errors"]:
+            app.terminal.warn(error)
+        app.terminal.line(
+            f"snapshot {result.snapshot_id[:8]} saved: {summary['files_new']} new, {summary['files_changed']} changed, "
+            f"{summary['files_unmodified']} unchanged files; {human_bytes(summary['bytes_processed'])} read, "
+            f"{human_bytes(summary['bytes_added'])} added to the repository"
+        )
+    if summary["error_count"]:
+        app.terminal.warn(f"{summary['error_count']} paths could not be read and are missing from the snapshot")
+        raise typer.Exit(3)

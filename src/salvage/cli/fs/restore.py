@@ -1,0 +1,43 @@
+"""``salvage fs restore SNAPSHOT``: restore a snapshot (or some of its paths) into a directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from salvage.cli.context import app_of
+from salvage.cli.output import OutputFormat
+from salvage.cli.repo.options import PasswordFile, RepoUrl, open_repository
+from salvage.cli.repo.progress_display import progress_bars
+from salvage.cli.repo.snapshots import human_bytes
+from salvage.repo.restore import restore
+from salvage.repo.snapshots import find_snapshot
+
+NAME = "restore"
+
+
+def command(
+    ctx: typer.Context,
+    snapshot: Annotated[str, typer.Argument(help="Snapshot id (or a unique prefix), or `latest`.", show_default=False)],
+    target: Annotated[Path, typer.Option("--target", "-t", help="Directory to restore into.", show_default=False)],
+    repo: RepoUrl,
+    password_file: PasswordFile = None,
+    include: Annotated[
+        list[str] | None,
+        typer.Option("--include", "-i", help="Restore only this path, relative to the snapshot root (repeatable)."),
+    ] = None,
+) -> None:
+    """Restore files; files whose data is damaged are refused and listed (exit 1)."""
+    app = app_of(ctx)
+    repository = open_repository(repo, password_file)
+    chosen = find_snapshot(repository, snapshot)
+    with progress_bars(app.terminal, "restore") as progress:
+        result = restore(repository, chosen, target, include=include or [], progress=progress)
+    if app.output is not OutputFormat.table:
+        app.terminal.data({"snapshot": chosen.id, "target": str(target), "files": result.files, "bytes": result.bytes})
+        return
+    app.terminal.line(
+        f"restored {result.files} files ({human_bytes(result.bytes)}) from snapshot {chosen.short_id} into {target}"
+    )

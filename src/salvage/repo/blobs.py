@@ -1,0 +1,62 @@
+"""A blob's stored form: a one-byte encoding marker, then raw or zstd bytes, all sealed.
+
+Compression is skipped when it would save under 2% (already compressed or encrypted
+data), so restore of such data costs no decompression.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import zstandard
+
+from salvage.repo.crypto import AuthenticationFailed, Cipher
+
+RAW = 0
+ZSTD = 1
+# Below this saving, storing raw is cheaper to restore and costs almost nothing in size.
+_WORTHWHILE = 0.98
+_MAX_DECOMPRESSED = 64 * 1024 * 1024
+
+
+class BlobCodec:
+    """Compress-then-encrypt and back; safe to share between threads."""
+
+    def __init__(self, cipher: Cipher, level: int) -> None:
+        self._cipher = cipher
+        self._level = level
+        # zstandard contexts are not thread-safe; one per thread is cheap and releases the GIL.
+        self._local = threading.local()
+
+    def _compressor(self) -> zstandard.ZstdCompressor:
+        compressor = getattr(self._local, "compressor", None)
+        if compressor is None:
+            compressor = self._local.compressor = zstandard.ZstdCompressor(level=self._level)
+        return compressor
+
+    def _decompressor(self) -> zstandard.ZstdDecompressor:
+        decompressor = getattr(self._local, "decompressor", None)
+        if decompressor is None:
+            decompressor = self._local.decompressor = zstandard.ZstdDecompressor()
+        return decompressor
+
+    def encode(self, plaintext: bytes | memoryview, associated: bytes) -> bytes:
+        compressed = self._compressor().compress(plaintext)
+        if len(compressed) < len(plaintext) * _WORTHWHILE:
+            payload = bytes((ZSTD,)) + compressed
+        else:
+            payload = bytes((RAW,)) + plaintext
+        return self._cipher.seal(payload, associated)
+
+    def decode(self, sealed: bytes, associated: bytes) -> bytes:
+        """The plaintext; raises AuthenticationFailed on any tampering or damage."""
+        payload = self._cipher.open(sealed, associated)
+        marker, body = payload[0], memoryview(payload)[1:]
+        if marker == RAW:
+            return bytes(body)
+        if marker == ZSTD:
+            try:
+                return self._decompressor().decompress(body, max_output_size=_MAX_DECOMPRESSED)
+            except zstandard.ZstdError as exc:
+                raise AuthenticationFailed(f"bad zstd payload: {exc}") from exc
+        raise AuthenticationFailed(f"unknown blob encoding {marker}")

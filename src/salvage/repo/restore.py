@@ -1,0 +1,307 @@
+"""Restore a snapshot (or some paths of it) into a directory.
+
+Files are written to a temporary name and renamed into place when complete, so an
+interrupted or failed restore never leaves a truncated file under a real name. Files
+whose data is in a missing pack are refused up front; files whose data turns out to be
+corrupt are refused when read; both are listed at the end. All-zero chunks become holes,
+so sparse files stay sparse. Directory metadata is applied last (deepest first), since
+writing into a directory changes its times.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from salvage.model.errors import UsageError
+from salvage.repo.errors import (
+    CorruptDataError,
+    MissingDataError,
+    RestoreIncompleteError,
+    TargetFullError,
+)
+from salvage.repo.locks import RepositoryLock
+from salvage.repo.progress import Progress
+from salvage.repo.repository import Repository
+from salvage.repo.snapshots import Snapshot
+from salvage.repo.tree import NodeWire, decode_tree, get_text
+
+_TEMP_SUFFIX = ".salvage-restore"
+_MAX_LISTED = 20
+_INLINE_BELOW = 64 * 1024
+_HOLE_BLOCK = 4096
+_ZERO_BLOCK = bytes(_HOLE_BLOCK)
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    files: int
+    bytes: int
+    refused: list[str]
+
+
+@dataclass
+class _State:
+    files: int = 0
+    bytes: int = 0
+    refused: list[str] = field(default_factory=list)
+    full: TargetFullError | None = None
+    dirs: list[tuple[Path, NodeWire]] = field(default_factory=list)
+    hardlinks: list[tuple[Path, Path]] = field(default_factory=list)
+    first_link: dict[tuple[int, int], Path] = field(default_factory=dict)
+
+
+def restore(
+    repo: Repository,
+    snapshot: Snapshot,
+    target: Path,
+    *,
+    include: list[str] | None = None,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> RestoreResult:
+    target = target.absolute()
+    progress = progress or Progress()
+    with RepositoryLock(repo, exclusive=False, operation="restore"):
+        present = set(repo.pack_sizes())
+        restorer = _Restorer(repo, present, progress, workers or max(2, os.cpu_count() or 2))
+        target.mkdir(parents=True, exist_ok=True)
+        if not include:
+            progress.files_total = snapshot.wire["summary"]["total_files"]
+            progress.bytes_total = snapshot.wire["summary"]["total_bytes"]
+            restorer.run([(snapshot.tree, target, "")], root=(target, snapshot.wire["root"]))
+        else:
+            restorer.run([_locate(repo, snapshot, path, target) for path in include], root=None)
+        progress.finished = True
+    state = restorer.state
+    if state.full is not None:
+        raise state.full
+    if state.refused:
+        shown = "\n  ".join(state.refused[:_MAX_LISTED])
+        more = f"\n  ... and {len(state.refused) - _MAX_LISTED} more" if len(state.refused) > _MAX_LISTED else ""
+        raise RestoreIncompleteError(
+            f"restored {state.files} files, but refused {len(state.refused)} whose data is damaged or missing:\n  {shown}{more}",
+            hint="Run `salvage repo check --read-data` to see the damage; restore them from another snapshot.",
+        )
+    return RestoreResult(state.files, state.bytes, [])
+
+
+def _locate(repo: Repository, snapshot: Snapshot, include: str, target: Path) -> tuple[bytes | NodeWire, Path, str]:
+    """The node an include path names, and where it goes under the target."""
+    parts = [p for p in PurePosixPath(include).parts if p not in ("/", ".")]
+    if not parts or ".." in parts:
+        raise UsageError(f"bad --include path {include!r}", hint="Give a path relative to the snapshot root, like data/db.")
+    tree: bytes = snapshot.tree
+    node: NodeWire | None = None
+    for depth, part in enumerate(parts):
+        nodes = {get_text(n, "name"): n for n in decode_tree(repo.read_blob(tree))}
+        node = nodes.get(part)
+        if node is None:
+            raise UsageError(
+                f"{include!r} is not in snapshot {snapshot.short_id}",
+                hint="Paths are relative to the directory that was backed up.",
+            )
+        if depth < len(parts) - 1:
+            if node["type"] != "dir":
+                raise UsageError(f"{'/'.join(parts[: depth + 1])} in snapshot {snapshot.short_id} is not a directory")
+            tree = bytes.fromhex(node["subtree"])
+    assert node is not None
+    return node, target.joinpath(*parts[:-1]), "/".join(parts[:-1])
+
+
+class _Restorer:
+    def __init__(self, repo: Repository, present_packs: set[str], progress: Progress, workers: int) -> None:
+        self.repo = repo
+        self.present = present_packs
+        self.progress = progress
+        self.workers = workers
+        self.state = _State()
+        self.slots = threading.BoundedSemaphore(workers * 2)
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def run(self, starts: list[tuple[bytes | NodeWire, Path, str]], root: tuple[Path, NodeWire] | None) -> None:
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="salvage-restore") as pool:
+            self._pool = pool
+            for start, dest, rel in starts:
+                dest.mkdir(parents=True, exist_ok=True)
+                if isinstance(start, bytes):
+                    self._directory(start, dest, rel)
+                else:
+                    self._node(start, dest, rel)
+        # Every file is in place: now links to them, then directory metadata, deepest first.
+        for source, link in self.state.hardlinks:
+            if source.exists():
+                _replace_with(link, lambda p, source=source: os.link(source, p))
+        if root is not None:
+            self.state.dirs.append(root)
+        for path, node in reversed(self.state.dirs):
+            _apply_metadata(path, node)
+
+    def _directory(self, tree_id: bytes, dest: Path, rel: str) -> None:
+        for node in decode_tree(self.repo.read_blob(tree_id)):
+            if self.state.full is not None:
+                return
+            self._node(node, dest, rel)
+
+    def _node(self, node: NodeWire, dest: Path, rel: str) -> None:
+        name = get_text(node, "name")
+        if name in ("", ".", "..") or "/" in name:
+            raise CorruptDataError(f"snapshot names an unsafe path {rel}/{name!r}; refusing to restore it")
+        path = dest / name
+        here = f"{rel}/{name}" if rel else name
+        kind = node["type"]
+        if kind == "dir":
+            if path.is_symlink() or (path.exists() and not path.is_dir()):
+                path.unlink()
+            path.mkdir(exist_ok=True)
+            self._directory(bytes.fromhex(node["subtree"]), path, here)
+            self.state.dirs.append((path, node))
+        elif kind == "file":
+            self._file(node, path, here)
+        elif kind == "symlink":
+            target = get_text(node, "link_target")
+            _replace_with(path, lambda p: os.symlink(target, p))
+            _apply_metadata(path, node)
+        elif kind == "fifo":
+            _replace_with(path, lambda p: os.mkfifo(p, node["mode"]))
+            _apply_metadata(path, node)
+        elif kind in ("chardev", "blockdev"):
+            import stat
+
+            flag = stat.S_IFCHR if kind == "chardev" else stat.S_IFBLK
+            try:
+                _replace_with(path, lambda p: os.mknod(p, flag | node["mode"], node["rdev"]))
+                _apply_metadata(path, node)
+            except PermissionError:
+                self._refuse(f"{here}: creating a device node needs root")
+
+    def _file(self, node: NodeWire, path: Path, here: str) -> None:
+        if node.get("links", 1) > 1:
+            key = (node["device_id"], node["inode"])
+            first = self.state.first_link.get(key)
+            if first is not None:
+                self.state.hardlinks.append((first, path))
+                self._done(node)
+                return
+            self.state.first_link[key] = path
+        missing = self._missing_packs(node)
+        if missing:
+            self._refuse(f"{here}: its data is in missing pack(s) {', '.join(sorted(missing))}")
+            return
+        if node.get("size", 0) < _INLINE_BELOW:
+            self._write(node, path, here)  # as in backup: for small files a hand-off costs more
+            return
+        assert self._pool is not None
+        self.slots.acquire()
+        future = self._pool.submit(self._write, node, path, here)
+        future.add_done_callback(self._release)
+
+    def _release(self, future: Future[None]) -> None:
+        self.slots.release()
+
+    def _missing_packs(self, node: NodeWire) -> set[str]:
+        missing = set()
+        for blob_hex in node.get("content", []):
+            location = self.repo.index.get(bytes.fromhex(blob_hex))
+            if location is None:
+                missing.add(f"(blob {blob_hex[:16]} in no index)")
+            elif location.pack_id not in self.present:
+                missing.add(location.pack_id)
+        return missing
+
+    def _write(self, node: NodeWire, path: Path, here: str) -> None:
+        if self.state.full is not None:
+            return
+        temp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}{_TEMP_SUFFIX}")
+        try:
+            # O_NOFOLLOW: a symlink planted at the temporary name must not redirect our write.
+            descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            with open(descriptor, "wb", buffering=0) as handle:
+                for blob_hex in node.get("content", []):
+                    data = self.repo.read_blob(bytes.fromhex(blob_hex))
+                    _write_sparse(handle, data)
+                    self.progress.bytes_done += len(data)
+                if handle.tell() != node["size"]:
+                    handle.truncate(node["size"])  # a trailing hole
+                # Metadata through the descriptor: no more path lookups; rename keeps it.
+                _apply_metadata(descriptor, node)
+            os.replace(temp, path)
+        except (CorruptDataError, MissingDataError) as exc:
+            _remove(temp)
+            self._refuse(f"{here}: {exc.message}")
+            return
+        except OSError as exc:
+            _remove(temp)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                with self._lock:
+                    self.state.full = TargetFullError(
+                        f"the restore target is full (while writing {here}); {self.state.files} files were restored completely",
+                        hint="Free space on the target (or restore to a larger volume) and run the restore again; "
+                        "complete files are rewritten, no partial file was left behind.",
+                    )
+                return
+            self._refuse(f"{here}: {exc.strerror or exc}")
+            return
+        self._done(node)
+
+    def _done(self, node: NodeWire) -> None:
+        with self._lock:
+            self.state.files += 1
+            self.state.bytes += node.get("size", 0)
+        self.progress.files_done += 1
+
+    def _refuse(self, message: str) -> None:
+        with self._lock:
+            self.state.refused.append(message)
+
+
+def _write_sparse(handle: BinaryIO, data: bytes) -> None:
+    """Write ``data``, seeking over zero blocks so they become holes, not written zeros."""
+    zeros = data.count(0)
+    if zeros == len(data):
+        handle.seek(len(data), os.SEEK_CUR)
+    elif zeros < len(data) // 2:
+        handle.write(data)  # mostly data: not worth looking for holes
+    else:
+        view = memoryview(data)
+        for start in range(0, len(data), _HOLE_BLOCK):
+            block = view[start : start + _HOLE_BLOCK]
+            if block == _ZERO_BLOCK[: len(block)]:
+                handle.seek(len(block), os.SEEK_CUR)
+            else:
+                handle.write(block)
+
+
+def _replace_with(path: Path, create: object) -> None:
+    """Create ``path`` by ``create(path)``, replacing a file or link already there."""
+    if path.is_symlink() or path.exists():
+        if path.is_dir() and not path.is_symlink():
+            raise IsADirectoryError(errno.EISDIR, "a directory is in the way", str(path))
+        path.unlink()
+    create(path)  # type: ignore[operator]
+
+
+def _apply_metadata(path: Path | int, node: NodeWire) -> None:
+    """Owner, mode and times of ``path`` (or of an open descriptor)."""
+    link = node["type"] == "symlink"
+    if os.geteuid() == 0:
+        try:
+            os.chown(path, node["uid"], node["gid"], follow_symlinks=not link)
+        except OSError:
+            pass  # e.g. an id the target filesystem cannot represent; data matters more
+    if not link:
+        os.chmod(path, node["mode"])
+    os.utime(path, ns=(node["atime_ns"], node["mtime_ns"]), follow_symlinks=not link)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

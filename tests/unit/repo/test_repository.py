@@ -1,0 +1,131 @@
+"""Opening repositories: passwords, versions, and what is written where."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from salvage.repo.errors import (
+    RepositoryExistsError,
+    RepositoryNotFoundError,
+    UnsupportedVersionError,
+    WrongPasswordError,
+)
+from salvage.repo.repository import Repository
+from salvage.storage.counting import CountingStore
+from salvage.storage.memory import MemoryStore
+
+from .conftest import PASSWORD, make_repo
+
+
+def test_open_with_the_right_password() -> None:
+    store = MemoryStore()
+    created = make_repo(store)
+    opened = Repository.open(store, PASSWORD)
+    assert opened.config == created.config
+    assert opened.master == created.master
+
+
+def test_wrong_password_is_refused_clearly() -> None:
+    store = MemoryStore()
+    make_repo(store)
+    with pytest.raises(WrongPasswordError, match="wrong password") as info:
+        Repository.open(store, "guess")
+    assert "SALVAGE_REPO_PASSWORD" in (info.value.hint or "")
+
+
+def test_init_twice_is_refused() -> None:
+    store = MemoryStore()
+    make_repo(store)
+    with pytest.raises(RepositoryExistsError):
+        make_repo(store)
+
+
+def test_no_repository() -> None:
+    with pytest.raises(RepositoryNotFoundError, match="no repository"):
+        Repository.open(MemoryStore(), PASSWORD)
+
+
+def test_unknown_version_is_refused_before_asking_for_the_key() -> None:
+    store = CountingStore(MemoryStore())
+    make_repo(store)
+    config = json.loads(store.get("config"))
+    config["version"] = 2
+    store.put("config", json.dumps(config).encode())
+    reads_before = store.counts.gets
+    with pytest.raises(UnsupportedVersionError, match="version 2"):
+        Repository.open(store, PASSWORD)
+    assert store.counts.gets == reads_before + 1  # only the config was read
+
+
+def test_not_a_salvage_repository() -> None:
+    store = MemoryStore()
+    store.put("config", b'{"version": 2, "chunker_polynomial": "x"}')
+    with pytest.raises(Exception, match="no Salvage repository"):
+        Repository.open(store, PASSWORD)
+
+
+def test_encrypted_files_reveal_nothing_in_plaintext(repo: Repository) -> None:
+    file_id = repo.save_file("snapshots", {"version": 1, "hostname": "secret-host-name"})
+    assert b"secret-host-name" not in repo.store.get(f"snapshots/{file_id}")
+    assert repo.load_file("snapshots", file_id)["hostname"] == "secret-host-name"
+
+
+def test_blobs_are_compressed_only_when_it_helps(repo: Repository) -> None:
+    from .conftest import random_bytes
+
+    writer = repo.writer()
+    text = b"compressible " * 4000
+    noise = random_bytes(50_000, 9)
+    writer.add_blob("data", repo.master.id_of(text), text)
+    writer.add_blob("data", repo.master.id_of(noise), noise)
+    writer.flush()
+    text_at = repo.index.get(repo.master.id_of(text))
+    noise_at = repo.index.get(repo.master.id_of(noise))
+    assert text_at and noise_at
+    assert text_at.length < len(text) / 10
+    assert noise_at.length == len(noise) + 1 + 28  # marker + nonce + tag: stored raw
+    assert repo.read_blob(repo.master.id_of(noise)) == noise
+    reopened = Repository.open(repo.store, PASSWORD)
+    assert reopened.read_blob(repo.master.id_of(text)) == text
+
+
+def test_writer_deduplicates(repo: Repository) -> None:
+    writer = repo.writer()
+    blob = b"same" * 100
+    assert writer.add_blob("data", repo.master.id_of(blob), blob) is True
+    assert writer.add_blob("data", repo.master.id_of(blob), blob) is False
+    writer.flush()
+    assert writer.add_blob("data", repo.master.id_of(blob), blob) is False
+    assert writer.blobs_added == 1
+
+
+def test_a_read_only_repository_is_never_written(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from salvage.repo.backup import backup
+    from salvage.repo.check import check
+    from salvage.repo.errors import RepositoryError
+    from salvage.repo.prune import prune
+    from salvage.repo.restore import restore
+    from salvage.repo.retention import RetentionPolicy
+    from salvage.repo.snapshots import find_snapshot, list_snapshots
+
+    assert isinstance(tmp_path, Path)
+    inner = MemoryStore()
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "f").write_bytes(b"data" * 1000)
+    backup(make_repo(inner), source)
+    store = CountingStore(inner, read_only=True)
+    repo = Repository.open(store, PASSWORD, read_only=True)
+    assert len(list_snapshots(repo)) == 1
+    assert check(repo, read_data=True).ok
+    restore(repo, find_snapshot(repo, "latest"), tmp_path / "out")
+    assert (tmp_path / "out" / "f").read_bytes() == b"data" * 1000
+    with pytest.raises(RepositoryError, match="read-only"):
+        backup(repo, source)
+    with pytest.raises(RepositoryError, match="read-only"):
+        prune(repo, RetentionPolicy(last=1))
+    assert store.counts.writes == 0
