@@ -9,10 +9,13 @@ import typer
 
 from salvage import __version__
 from salvage.cli.context import App
+from salvage.cli.backup import app as backup_app
 from salvage.cli.dev import app as dev_app
 from salvage.cli.driver import app as driver_app
 from salvage.cli.fs import app as fs_app
+from salvage.cli.location import app as location_app
 from salvage.cli.repo import app as repo_app
+from salvage.cli.restore import app as restore_app
 from salvage.cli.output import OutputFormat, Terminal
 from salvage.model.errors import SalvageError
 
@@ -23,6 +26,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.add_typer(backup_app, name="backup")
+app.add_typer(restore_app, name="restore")
+app.add_typer(location_app, name="location")
 app.add_typer(dev_app, name="dev")
 app.add_typer(driver_app, name="driver")
 app.add_typer(repo_app, name="repo")

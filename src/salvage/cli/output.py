@@ -17,6 +17,9 @@ from rich.console import Console
 from rich.table import Table
 
 
+_PIPE_WIDTH = 4096
+
+
 class OutputFormat(str, Enum):
     table = "table"
     json = "json"
@@ -29,7 +32,8 @@ class Terminal:
     def __init__(self, output: OutputFormat = OutputFormat.table, *, debug: bool = False) -> None:
         self.output = output
         self.debug = debug
-        self.out = Console(highlight=False, soft_wrap=True)
+        # Piped output is never truncated to 80 columns: scripts read it like kubectl's.
+        self.out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else _PIPE_WIDTH)
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
 
     @property
@@ -67,7 +71,13 @@ class Terminal:
             table.add_column(header.upper(), no_wrap=True)
         for row in rows:
             table.add_row(*("" if cell is None else str(cell) for cell in row))
-        self.out.print(table)
+        if self.out.is_terminal:
+            self.out.print(table)
+            return
+        with self.out.capture() as captured:
+            self.out.print(table)
+        for line in captured.get().splitlines():
+            sys.stdout.write(line.rstrip() + "\n")
 
 
 def _escape(text: str) -> str:

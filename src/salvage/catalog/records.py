@@ -1,0 +1,49 @@
+"""The JSON records of a backup (wire types; see docs/FORMAT.md)."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+
+class FileEntry(TypedDict):
+    sha256: str
+    size: int
+
+
+class ResourceEntry(TypedDict):
+    group: str
+    version: str
+    resource: str
+    kind: str
+    namespaced: bool
+    count: int
+    files: list[str]
+
+
+class VolumeRecord(TypedDict, total=False):
+    namespace: str
+    pvc: str
+    pv: str
+    storageClass: str | None
+    size: str
+    method: str  # csi-snapshot | none
+    driver: str
+    snapshotHandle: str
+    restoreSize: int
+    volumeSnapshotClass: str
+    volumeSnapshotContent: str
+    error: str
+
+
+class Manifest(TypedDict):
+    formatVersion: int
+    kind: str
+    name: str
+    phase: str
+    startedAt: str
+    completedAt: str
+    expiresAt: str | None
+    cluster: dict[str, Any]
+    spec: dict[str, Any]
+    resources: list[ResourceEntry]
+    files: dict[str, FileEntry]

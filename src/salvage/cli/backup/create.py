@@ -1,0 +1,55 @@
+"""``salvage backup create NAME``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from salvage.cli.context import app_of
+from salvage.cli.kube import kube_client
+from salvage.cli.options import Location, parse_duration, split_list
+from salvage.cli.progress import ProgressView
+from salvage.engines.backup import BackupRequest, create_backup
+from salvage.engines.selection import Selection
+from salvage.locations import open_location
+
+
+def create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Backup name (written once; never overwritten).")],
+    include_namespaces: Annotated[str | None, typer.Option("--include-namespaces", help="Comma-separated; globs allowed. Default: all.")] = None,
+    exclude_namespaces: Annotated[str | None, typer.Option("--exclude-namespaces")] = None,
+    selector: Annotated[str | None, typer.Option("--selector", "-l", help="Label selector.")] = None,
+    include_resources: Annotated[str | None, typer.Option("--include-resources", help="e.g. configmaps,statefulsets.apps")] = None,
+    exclude_resources: Annotated[str | None, typer.Option("--exclude-resources")] = None,
+    include_cluster_resources: Annotated[str, typer.Option("--include-cluster-resources", help="auto, true or false.")] = "auto",
+    snapshot_volumes: Annotated[bool, typer.Option("--snapshot-volumes/--no-snapshot-volumes")] = True,
+    location: Location = None,
+    ttl: Annotated[str | None, typer.Option("--ttl", help="How long to keep it, e.g. 720h.")] = None,
+    snapshot_timeout: Annotated[float, typer.Option("--snapshot-timeout", help="Seconds to wait per volume snapshot.")] = 300.0,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for completion (the CLI always runs the backup to the end).")] = True,
+) -> None:
+    """Back up namespaces (raw objects) and snapshot their volumes; the manifest is written last."""
+    app = app_of(ctx)
+    request = BackupRequest(
+        name=name,
+        selection=Selection(split_list(include_namespaces, ("*",)), split_list(exclude_namespaces),
+                            split_list(include_resources, ("*",)), split_list(exclude_resources)),
+        selector=selector, cluster_resources=include_cluster_resources, snapshot_volumes=snapshot_volumes,
+        ttl_seconds=parse_duration(ttl), snapshot_timeout=snapshot_timeout,
+    )
+    target = open_location(location)
+    with kube_client(app) as client, ProgressView(app.terminal, f"backup {name}") as view:
+        outcome = create_backup(client, target, request, view.update)
+    term = app.terminal
+    term.info(f"backup {name} {outcome.phase}: {outcome.items} objects, {len(outcome.volumes)} volume(s), "
+              f"{outcome.bytes_written} bytes in {outcome.seconds:.1f}s on location {target.name}")
+    for warning in outcome.warnings:
+        term.warn(warning)
+    for error in outcome.errors:
+        term.error(error)
+    term.line(name)
+    if outcome.phase != "Completed":
+        term.error(f"Backup {name} is {outcome.phase}.", f"See `salvage backup describe {name}`.")
+        raise typer.Exit(1)

@@ -1,0 +1,33 @@
+"""``salvage backup delete NAME``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from salvage.cli.context import app_of
+from salvage.cli.kube import kube_client
+from salvage.cli.options import Location
+from salvage.engines.deletion import delete_backup
+from salvage.locations import open_location
+from salvage.model.errors import UsageError
+
+
+def delete(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument()],
+    location: Location = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a backup's objects and its volume snapshots."""
+    app = app_of(ctx)
+    target = open_location(location)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError(f"Deleting backup {name!r} needs confirmation.", hint="Pass --yes to delete without asking.")
+        typer.confirm(f"Delete backup {name} and its volume snapshots from location {target.name}?", abort=True)
+    with kube_client(app) as client:
+        snapshots, objects = delete_backup(client, target, name)
+    app.terminal.info(f"deleted backup {name}: {objects} object(s), {snapshots} volume snapshot(s)")

@@ -1,0 +1,34 @@
+"""``salvage backup get [NAME]``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+
+from salvage.catalog.reader import list_backups
+from salvage.cli.context import app_of
+from salvage.cli.options import Location
+from salvage.cli.output import OutputFormat
+from salvage.locations import open_location
+from salvage.model.errors import NotFoundError
+
+
+def get(ctx: typer.Context, name: Annotated[str | None, typer.Argument()] = None, location: Location = None) -> None:
+    """List backups on a location (those without a manifest show as Incomplete)."""
+    app = app_of(ctx)
+    target = open_location(location)
+    backups = list_backups(target.store)
+    if name:
+        backups = [b for b in backups if b.name == name]
+        if not backups:
+            raise NotFoundError(f"There is no backup named {name!r} on location {target.name!r}.",
+                                hint="List backups with `salvage backup get`.")
+    if app.output is not OutputFormat.table:
+        data = [asdict(b) for b in backups]
+        app.terminal.data(data[0] if name else data)
+        return
+    app.terminal.table(["name", "status", "errors", "warnings", "items", "volumes", "created", "expires"],
+                       [(b.name, b.phase, b.errors, b.warnings, b.items, b.volumes, b.completed or "-",
+                         b.expires or "-") for b in backups])

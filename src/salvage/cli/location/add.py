@@ -1,0 +1,38 @@
+"""``salvage location add NAME``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from salvage.cli.context import app_of
+from salvage.locations import LocationSpec, save_location
+from salvage.model.errors import UsageError
+
+
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Location name.")],
+    provider: Annotated[str, typer.Option("--provider", help="filesystem, s3, azure or gcs.")] = "filesystem",
+    path: Annotated[str | None, typer.Option("--path", help="Directory (filesystem).")] = None,
+    bucket: Annotated[str | None, typer.Option("--bucket", help="Bucket or container (s3, azure, gcs).")] = None,
+    prefix: Annotated[str, typer.Option("--prefix", help="Key prefix inside the bucket.")] = "",
+    endpoint: Annotated[str | None, typer.Option("--endpoint", help="Service URL (S3-compatible servers, emulators).")] = None,
+    region: Annotated[str | None, typer.Option("--region")] = None,
+    access_mode: Annotated[str, typer.Option("--access-mode", help="ReadWrite or ReadOnly.")] = "ReadWrite",
+    credential: Annotated[list[str] | None, typer.Option(
+        "--credential", help="KEY=VALUE provider setting (e.g. aws_access_key_id=...); prefer the provider's env vars.")] = None,
+) -> None:
+    """Add a backup location (stored in the config file; nothing is written to it)."""
+    creds = {}
+    for item in credential or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"--credential {item!r} is not KEY=VALUE.")
+        creds[key] = value
+    spec = LocationSpec(name=name, provider=provider, bucket=(path if provider == "filesystem" else bucket) or "",
+                        prefix=prefix, endpoint=endpoint, region=region, access_mode=access_mode, credentials=creds)
+    save_location(spec)
+    app_of(ctx).terminal.info(f"location {name} added ({spec.describe()}, {spec.access_mode}); "
+                              f"check it with `salvage location check {name}`")

@@ -1,0 +1,41 @@
+"""Options shared by several commands, parsed the same way everywhere."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+import typer
+
+from salvage.model.errors import UsageError
+
+Location = Annotated[str | None, typer.Option("--location", envvar="SALVAGE_LOCATION",
+                                               help="Backup location name (default: `default`).")]
+
+
+def split_list(value: str | None, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+    if not value:
+        return default
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def parse_mappings(value: str | None, what: str) -> dict[str, str]:
+    """``old:new,old2:new2`` into a dict, refusing malformed pairs."""
+    out: dict[str, str] = {}
+    for pair in split_list(value):
+        old, sep, new = pair.partition(":")
+        if not sep or not old or not new:
+            raise UsageError(f"{what} {pair!r} is not OLD:NEW.", hint="Write it as old:new,old2:new2.")
+        out[old] = new
+    return out
+
+
+def parse_duration(value: str | None) -> int | None:
+    """``720h``, ``30d``, ``90m``, ``45s`` (or combinations like ``1h30m``) in seconds."""
+    if not value:
+        return None
+    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    parts = re.findall(r"(\d+)([dhms])", value)
+    if not parts or "".join(n + u for n, u in parts) != value:
+        raise UsageError(f"{value!r} is not a duration.", hint="Use e.g. 720h, 30d, 1h30m.")
+    return sum(int(n) * units[u] for n, u in parts)

@@ -1,0 +1,64 @@
+"""Show an engine's progress: a live rich display on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from salvage.cli.output import Terminal
+
+
+class ProgressView:
+    """A context manager whose ``update(kind, data)`` is an engine's progress callback."""
+
+    def __init__(self, terminal: Terminal, title: str, total: int | None = None) -> None:
+        self.terminal = terminal
+        self.title = title
+        self.total = total
+        self.count = 0
+        self._rich: Progress | None = None
+        self._task: Any = None
+
+    def __enter__(self) -> ProgressView:
+        if self.terminal.interactive:
+            self._rich = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                  MofNCompleteColumn(), TimeElapsedColumn(), console=self.terminal.err,
+                                  transient=True)
+            self._rich.__enter__()
+            self._task = self._rich.add_task(self.title, total=self.total)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._rich is not None:
+            self._rich.__exit__(None, None, None)
+
+    def update(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "resource" and "count" in data:
+            self.count += int(data["count"])
+            self._say(f"{data['resource']}: {data['count']}", advance=int(data["count"]))
+        elif kind == "item":
+            self.count += 1
+            if data["action"] == "failed":
+                self._say(f"failed {data['resource']} {data['namespace'] or ''}/{data['name']}: {data['reason']}",
+                          advance=1, always=True)
+            else:
+                self._advance(1)
+        elif kind == "volume":
+            self._say(f"volume {data['pvc']}: {data['state']}")
+        elif kind == "phase":
+            self._say(data["message"])
+        elif kind == "log" and data["level"] in ("warning", "error"):
+            self._say(f"{data['level']}: {data['message']}", always=True)
+
+    def _advance(self, n: int) -> None:
+        if self._rich is not None:
+            self._rich.update(self._task, advance=n)
+
+    def _say(self, text: str, *, advance: int = 0, always: bool = False) -> None:
+        if self._rich is not None:
+            self._rich.update(self._task, advance=advance, description=f"{self.title}: {text}"[:80])
+            if always:
+                self._rich.console.print(text, markup=False)
+        else:
+            self.terminal.info(text)

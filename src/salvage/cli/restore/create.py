@@ -1,0 +1,88 @@
+"""``salvage restore create [NAME] --from-backup B``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+
+from salvage.cli.context import app_of
+from salvage.cli.kube import kube_client
+from salvage.cli.options import Location, parse_mappings, split_list
+from salvage.cli.output import OutputFormat
+from salvage.cli.progress import ProgressView
+from salvage.engines.records import restore_exists, save_restore
+from salvage.engines.restore import RestoreReport, RestoreRequest, restore_backup
+from salvage.engines.selection import Selection
+from salvage.locations import open_location
+from salvage.model.errors import UsageError
+
+
+def create(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="Restore name (default: BACKUP-TIMESTAMP).")] = None,
+    from_backup: Annotated[str, typer.Option("--from-backup", help="The backup to restore.")] = "",
+    include_namespaces: Annotated[str | None, typer.Option("--include-namespaces")] = None,
+    exclude_namespaces: Annotated[str | None, typer.Option("--exclude-namespaces")] = None,
+    include_resources: Annotated[str | None, typer.Option("--include-resources")] = None,
+    exclude_resources: Annotated[str | None, typer.Option("--exclude-resources")] = None,
+    selector: Annotated[str | None, typer.Option("--selector", "-l")] = None,
+    namespace_mappings: Annotated[str | None, typer.Option("--namespace-mappings", help="old:new,...")] = None,
+    storage_class_mappings: Annotated[str | None, typer.Option("--storage-class-mappings", help="old:new,...")] = None,
+    existing_resource_policy: Annotated[str, typer.Option("--existing-resource-policy", help="none or update.")] = "none",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for volumes and workloads to be ready.")] = True,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for readiness.")] = 300.0,
+    location: Location = None,
+) -> None:
+    """Verify a backup, then restore it: volumes from snapshots first, objects in dependency order."""
+    app = app_of(ctx)
+    if not from_backup:
+        raise UsageError("Which backup? Pass --from-backup NAME.", hint="List backups with `salvage backup get`.")
+    name = name or f"{from_backup}-{dt.datetime.now(dt.timezone.utc):%Y%m%d%H%M%S}"
+    if restore_exists(name) and not dry_run:
+        raise UsageError(f"A restore named {name!r} already exists.", hint="Choose another name.")
+    request = RestoreRequest(
+        name=name, backup=from_backup,
+        selection=Selection(split_list(include_namespaces, ("*",)), split_list(exclude_namespaces),
+                            split_list(include_resources, ("*",)), split_list(exclude_resources)),
+        selector=selector, namespace_map=parse_mappings(namespace_mappings, "namespace mapping"),
+        class_map=parse_mappings(storage_class_mappings, "storage class mapping"),
+        existing_policy=existing_resource_policy, dry_run=dry_run, wait=wait, timeout=timeout,
+    )
+    target = open_location(location)
+    with kube_client(app) as client, ProgressView(app.terminal, f"restore {name}") as view:
+        report = restore_backup(client, target, request, view.update)
+    if not dry_run:
+        save_restore(report.to_json())
+    _print(app, report)
+    if report.phase == "PartiallyFailed":
+        raise typer.Exit(1)
+
+
+def _print(app, report: RestoreReport) -> None:  # type: ignore[no-untyped-def]
+    term = app.terminal
+    if app.output is not OutputFormat.table:
+        term.data(report.to_json())
+        return
+    if report.dry_run:
+        term.line(f"Plan for restore {report.name} of backup {report.backup} (dry run: nothing changed)")
+        term.table(["resource", "namespace", "name", "action", "detail"],
+                   [(i.resource, i.namespace or "", i.name, _planned_action(i.action, i.reason), i.reason)
+                    for i in report.items])
+        return
+    counts = ", ".join(f"{n} {a}" for a, n in sorted(report.counts().items()))
+    term.info(f"restore {report.name} {report.phase}: {counts}")
+    for item in report.items:
+        if item.action == "failed":
+            term.error(f"{item.resource} {item.namespace or ''}/{item.name}: {item.reason}")
+    for warning in report.warnings:
+        term.warn(warning)
+    term.line(report.name)
+
+
+def _planned_action(action: str, reason: str) -> str:
+    if action == "skipped" or reason == "exists: would be skipped":
+        return "skip"
+    return "update" if reason == "exists: would be updated" else "create"

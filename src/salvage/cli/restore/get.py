@@ -1,0 +1,24 @@
+"""``salvage restore get [NAME]``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from salvage.cli.context import app_of
+from salvage.cli.output import OutputFormat
+from salvage.engines.records import list_restores, load_restore
+
+
+def get(ctx: typer.Context, name: Annotated[str | None, typer.Argument()] = None) -> None:
+    """List restores run from this machine."""
+    app = app_of(ctx)
+    restores = [load_restore(name)] if name else list_restores()
+    if app.output is not OutputFormat.table:
+        app.terminal.data(restores[0] if name else restores)
+        return
+    app.terminal.table(["name", "backup", "status", "created", "skipped", "failed", "completed"],
+                       [(r["name"], r["backup"], r["phase"], r["counts"].get("created", 0),
+                         r["counts"].get("skipped", 0), r["counts"].get("failed", 0), r["completed"])
+                        for r in restores])

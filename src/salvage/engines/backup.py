@@ -1,0 +1,269 @@
+"""The backup engine: capture selected Kubernetes objects (raw JSON) and their volumes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import zstandard
+
+from salvage.catalog import layout
+from salvage.catalog.records import Manifest, VolumeRecord
+from salvage.catalog.writer import BackupWriter
+from salvage.engines.selection import Selection
+from salvage.k8s.client import KubeClient
+from salvage.k8s.discovery import ApiResource, Discovery, discover
+from salvage.locations import Location
+from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
+from salvage.volumes import csi_snapshots
+
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class BackupRequest:
+    name: str
+    selection: Selection = field(default_factory=Selection)
+    selector: str | None = None
+    cluster_resources: str = "auto"  # auto | true | false
+    snapshot_volumes: bool = True
+    ttl_seconds: int | None = None
+    snapshot_timeout: float = 300.0
+
+    def to_json(self) -> dict[str, Any]:
+        s = self.selection
+        return {
+            "includeNamespaces": list(s.include_namespaces), "excludeNamespaces": list(s.exclude_namespaces),
+            "includeResources": list(s.include_resources), "excludeResources": list(s.exclude_resources),
+            "labelSelector": self.selector, "includeClusterResources": self.cluster_resources,
+            "snapshotVolumes": self.snapshot_volumes, "ttlSeconds": self.ttl_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class BackupOutcome:
+    name: str
+    phase: str
+    items: int
+    volumes: list[VolumeRecord]
+    warnings: list[str]
+    errors: list[str]
+    seconds: float
+    bytes_written: int
+
+
+class _Journal:
+    """The backup's log (stored with it) and its warnings and errors."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.lines: list[dict[str, Any]] = []
+        self.warnings: list[str] = []
+        self.errors: list[str] = []
+        self.progress = progress
+        self._lock = threading.Lock()
+
+    def log(self, level: str, message: str) -> None:
+        with self._lock:
+            self.lines.append({"time": _now(), "level": level, "message": message})
+            if level == "warning":
+                self.warnings.append(message)
+            elif level == "error":
+                self.errors.append(message)
+        self.progress("log", {"level": level, "message": message})
+
+    def compressed(self) -> bytes:
+        text = "".join(json.dumps(line) + "\n" for line in self.lines)
+        return zstandard.ZstdCompressor().compress(text.encode())
+
+
+def create_backup(client: KubeClient, location: Location, request: BackupRequest,
+                  progress: Progress = lambda _k, _d: None) -> BackupOutcome:
+    if location.spec.read_only:
+        raise UsageError(f"Location {location.name!r} is ReadOnly; backups cannot be written to it.",
+                         hint="Choose a ReadWrite location with --location.")
+    if request.cluster_resources not in ("auto", "true", "false"):
+        raise UsageError("--include-cluster-resources must be auto, true or false.")
+    started, started_at = time.monotonic(), _now()
+    writer = BackupWriter(location.store, request.name)
+    journal = _Journal(progress)
+    discovery = discover(client)
+    for warning in discovery.warnings:
+        journal.log("warning", warning)
+    namespaces = _namespaces(client, request.selection)
+    capture = _Capture(client, writer, journal, request, discovery, namespaces, progress)
+    capture.namespaced()
+    volumes = capture.volumes() if request.snapshot_volumes else []
+    capture.cluster_scoped(volumes)
+
+    writer.put_json(layout.volumes(request.name), volumes)
+    phase = "PartiallyFailed" if journal.errors else "Completed"
+    items = sum(r["count"] for r in writer.resources)
+    journal.log("info", f"backup {request.name} {phase.lower()}: {items} objects, {len(volumes)} volumes")
+    seconds = time.monotonic() - started
+    writer.put_json(layout.result(request.name), {
+        "phase": phase, "items": items, "warnings": journal.warnings, "errors": journal.errors,
+        "durationSeconds": round(seconds, 3),
+    })
+    writer.put(layout.log(request.name), journal.compressed())
+    expires = None
+    if request.ttl_seconds:
+        expires = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=request.ttl_seconds)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
+    manifest: Manifest = {
+        "formatVersion": layout.FORMAT_VERSION, "kind": "Backup", "name": request.name, "phase": phase,
+        "startedAt": started_at, "completedAt": _now(), "expiresAt": expires,
+        "cluster": {"server": client.connection.server, "version": _server_version(client)},
+        "spec": request.to_json(), "resources": [], "files": {},
+    }
+    writer.finish(manifest)
+    return BackupOutcome(request.name, phase, items, volumes, journal.warnings, journal.errors,
+                         time.monotonic() - started, writer.bytes_written)
+
+
+class _Capture:
+    def __init__(self, client: KubeClient, writer: BackupWriter, journal: _Journal, request: BackupRequest,
+                 discovery: Discovery, namespaces: list[dict[str, Any]], progress: Progress) -> None:
+        self.client, self.writer, self.journal, self.request = client, writer, journal, request
+        self.discovery, self.namespace_objects, self.progress = discovery, namespaces, progress
+        self.namespaces = {n["metadata"]["name"] for n in namespaces}
+        self.claims: list[dict[str, Any]] = []
+        self.custom_groups: set[tuple[str, str]] = set()
+        self._builtin_groups = _builtin_groups()
+
+    def namespaced(self) -> None:
+        wanted = [r for r in self.discovery.resources
+                  if r.namespaced and "list" in r.verbs and self.request.selection.resource(r)]
+        all_namespaces = self.request.selection.include_namespaces == ("*",) and not self.request.selection.exclude_namespaces
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda r: self._capture_resource(r, all_namespaces), wanted))
+
+    def _capture_resource(self, resource: ApiResource, all_namespaces: bool) -> None:
+        stream = self.writer.resource(resource.group, resource.version, resource.resource, resource.kind, True)
+        scopes = [None] if all_namespaces else sorted(self.namespaces)
+        params = {"labelSelector": self.request.selector} if self.request.selector else {}
+        try:
+            for namespace in scopes:
+                for obj in self.client.list(resource.collection(namespace), **params):
+                    if obj["metadata"].get("namespace") not in self.namespaces:
+                        continue
+                    obj.setdefault("apiVersion", resource.api_version)
+                    obj.setdefault("kind", resource.kind)
+                    stream.add(obj)
+                    if resource.resource == "persistentvolumeclaims" and not resource.group:
+                        self.claims.append(obj)
+        except KubernetesError as exc:
+            if exc.status in (401, 403, 404, 405):
+                self.journal.log("warning", f"could not list {resource.qualified}: {exc.message}")
+            else:
+                self.journal.log("error", f"listing {resource.qualified} failed: {exc.message}")
+        stream.flush()
+        if stream.entry["count"]:
+            if resource.group and resource.group not in self._builtin_groups:
+                self.custom_groups.add((resource.group, resource.resource))
+            self.progress("resource", {"resource": resource.qualified, "count": stream.entry["count"]})
+
+    def volumes(self) -> list[VolumeRecord]:
+        records: list[VolumeRecord] = []
+        for claim in self.claims:
+            meta = claim["metadata"]
+            label = f"{meta['namespace']}/{meta['name']}"
+            if claim.get("status", {}).get("phase") != "Bound" or not claim["spec"].get("volumeName"):
+                self.journal.log("warning", f"PersistentVolumeClaim {label} is not bound; no volume to capture")
+                continue
+            self.progress("volume", {"pvc": label, "state": "snapshotting"})
+            try:
+                pv = self.client.get(f"/api/v1/persistentvolumes/{claim['spec']['volumeName']}")
+                record = csi_snapshots.capture(self.client, claim, pv, self.request.name,
+                                               timeout=self.request.snapshot_timeout)
+            except (SalvageError, KubernetesError) as exc:
+                record = {"namespace": meta["namespace"], "pvc": meta["name"], "method": "none", "error": exc.message}
+            if record.get("error"):
+                self.journal.log("error", f"volume of {label} was not captured: {record['error']}")
+            else:
+                self.journal.log("info", f"volume of {label} captured by {record['method']} "
+                                         f"({record.get('snapshotHandle')})")
+            self.progress("volume", {"pvc": label, "state": record.get("method")})
+            records.append(record)
+        return records
+
+    def cluster_scoped(self, volumes: list[VolumeRecord]) -> None:
+        mode = self.request.cluster_resources
+        if mode == "false":
+            return
+        if mode == "true":
+            wanted = [r for r in self.discovery.resources
+                      if not r.namespaced and "list" in r.verbs and self.request.selection.resource(r)]
+            for resource in wanted:
+                self._write_all(resource, self.client.list(resource.collection()))
+            return
+        # auto: the cluster-scoped objects the selected ones depend on.
+        self._write_named("", "namespaces", [n["metadata"]["name"] for n in self.namespace_objects])
+        pv_names = sorted({c["spec"]["volumeName"] for c in self.claims if c["spec"].get("volumeName")})
+        self._write_named("", "persistentvolumes", pv_names)
+        classes = {c["spec"].get("storageClassName") for c in self.claims} - {None, ""}
+        self._write_named("storage.k8s.io", "storageclasses", sorted(classes))
+        snapshot_classes = {v.get("volumeSnapshotClass") for v in volumes} - {None, ""}
+        self._write_named("snapshot.storage.k8s.io", "volumesnapshotclasses", sorted(snapshot_classes))
+        crds = sorted(f"{res}.{group}" for group, res in self.custom_groups)
+        self._write_named("apiextensions.k8s.io", "customresourcedefinitions", crds)
+
+    def _write_named(self, group: str, plural: str, names: list[str]) -> None:
+        resource = self.discovery.by_group_resource(group, plural)
+        if resource is None or not names:
+            return
+        objects = []
+        for name in names:
+            try:
+                objects.append(self.client.get(resource.item(name)))
+            except KubernetesError as exc:
+                self.journal.log("warning", f"could not read {resource.qualified} {name}: {exc.message}")
+        self._write_all(resource, iter(objects))
+
+    def _write_all(self, resource: ApiResource, objects: Any) -> None:
+        stream = self.writer.resource(resource.group, resource.version, resource.resource, resource.kind, False)
+        for obj in objects:
+            obj.setdefault("apiVersion", resource.api_version)
+            obj.setdefault("kind", resource.kind)
+            stream.add(obj)
+        stream.flush()
+        if stream.entry["count"]:
+            self.progress("resource", {"resource": resource.qualified, "count": stream.entry["count"]})
+
+
+def _namespaces(client: KubeClient, selection: Selection) -> list[dict[str, Any]]:
+    existing = {n["metadata"]["name"]: n for n in client.list("/api/v1/namespaces")}
+    named = [n for n in selection.include_namespaces if not any(ch in n for ch in "*?[")]
+    missing = [n for n in named if n not in existing]
+    if missing:
+        raise NotFoundError(f"Namespace(s) {', '.join(missing)} do not exist; nothing was backed up.",
+                            hint="Check the names with `kubectl get namespaces`.")
+    return [n for name, n in sorted(existing.items()) if selection.namespace(name)]
+
+
+def _builtin_groups() -> set[str]:
+    return {"", "apps", "batch", "autoscaling", "policy", "networking.k8s.io", "rbac.authorization.k8s.io",
+            "storage.k8s.io", "scheduling.k8s.io", "coordination.k8s.io", "discovery.k8s.io",
+            "apiextensions.k8s.io", "admissionregistration.k8s.io", "apiregistration.k8s.io",
+            "certificates.k8s.io", "node.k8s.io", "events.k8s.io", "flowcontrol.apiserver.k8s.io",
+            "resource.k8s.io", "authentication.k8s.io", "authorization.k8s.io"}
+
+
+def _server_version(client: KubeClient) -> str | None:
+    try:
+        return str(client.get("/version").get("gitVersion"))
+    except KubernetesError:
+        return None
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+__all__ = ["BackupOutcome", "BackupRequest", "create_backup"]

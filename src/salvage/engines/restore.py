@@ -1,0 +1,276 @@
+"""The restore engine: verify a backup, plan, re-create volumes and objects, report each item."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from salvage.catalog.reader import BackupReader
+from salvage.catalog.records import ResourceEntry, VolumeRecord
+from salvage.engines.ordering import rank
+from salvage.engines.sanitize import sanitize, skip_reason
+from salvage.engines.selection import Selection, label_selector_matches
+from salvage.k8s.client import KubeClient
+from salvage.k8s.discovery import ApiResource
+from salvage.k8s.quantity import format_bytes, parse_quantity
+from salvage.locations import Location
+from salvage.model.errors import KubernetesError, SalvageError, UsageError
+from salvage.volumes import csi_snapshots
+
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class RestoreRequest:
+    name: str
+    backup: str
+    selection: Selection = field(default_factory=Selection)
+    selector: str | None = None
+    namespace_map: dict[str, str] = field(default_factory=dict)
+    class_map: dict[str, str] = field(default_factory=dict)
+    existing_policy: str = "none"  # none | update
+    dry_run: bool = False
+    wait: bool = True
+    timeout: float = 300.0
+    workers: int = 8
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    resource: str
+    namespace: str | None
+    name: str
+    action: str  # created | updated | skipped | failed | planned
+    reason: str = ""
+
+
+@dataclass
+class RestoreReport:
+    name: str
+    backup: str
+    location: str
+    phase: str
+    dry_run: bool
+    started: str
+    completed: str = ""
+    items: list[ItemResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for item in self.items:
+            out[item.action] = out.get(item.action, 0) + 1
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["counts"] = self.counts()
+        return data
+
+
+@dataclass(frozen=True)
+class _Step:
+    entry: ResourceEntry
+    resource: ApiResource
+    custom: bool
+
+
+def restore_backup(client: KubeClient, location: Location, request: RestoreRequest,
+                   progress: Progress = lambda _k, _d: None) -> RestoreReport:
+    if request.existing_policy not in ("none", "update"):
+        raise UsageError("--existing-resource-policy must be none or update.")
+    reader = BackupReader(location.store, request.backup)
+    progress("phase", {"message": f"verifying {len(reader.manifest['files'])} objects of backup {request.backup}"})
+    reader.verify()  # before anything touches the cluster
+    _check_mappings(client, request)
+    report = RestoreReport(request.name, request.backup, location.name, "InProgress", request.dry_run, _now())
+    run = _Run(client, reader, request, report, progress)
+    run.execute()
+    report.completed = _now()
+    report.phase = "PartiallyFailed" if any(i.action == "failed" for i in report.items) or report.errors \
+        else ("Planned" if request.dry_run else "Completed")
+    return report
+
+
+def _check_mappings(client: KubeClient, request: RestoreRequest) -> None:
+    for old, new in request.namespace_map.items():
+        if client.exists(f"/api/v1/namespaces/{new}"):
+            raise UsageError(
+                f"Namespace {new!r} (mapped from {old!r}) already exists; nothing was restored.",
+                hint="Map to a namespace that does not exist yet, or delete it first.")
+
+
+class _Run:
+    def __init__(self, client: KubeClient, reader: BackupReader, request: RestoreRequest,
+                 report: RestoreReport, progress: Progress) -> None:
+        self.client, self.reader, self.request, self.report, self.progress = client, reader, request, report, progress
+        self.volumes: dict[tuple[str, str], VolumeRecord] = {
+            (v["namespace"], v["pvc"]): v for v in reader.volumes() if v.get("method") == "csi-snapshot"}
+        self.snapshotted_pvs = {v.get("pv") for v in self.volumes.values()}
+        self.prepared: list[tuple[str, str, str]] = []  # namespace, snapshot, content
+        self.claims: list[tuple[str, str]] = []
+
+    def execute(self) -> None:
+        for step in self._steps():
+            if step.entry["resource"] == "customresourcedefinitions" and not self.request.dry_run:
+                self._run_step(step)
+                self._wait_crds()
+                continue
+            self._run_step(step)
+        if self.request.dry_run:
+            return
+        if self.request.wait:
+            self._wait_ready()
+        for namespace, snapshot, content in self.prepared:
+            try:
+                csi_snapshots.release_restore(self.client, namespace, snapshot, content)
+            except KubernetesError as exc:
+                self.report.warnings.append(f"could not remove temporary snapshot {namespace}/{snapshot}: {exc.message}")
+
+    def _steps(self) -> list[_Step]:
+        steps = []
+        for entry in self.reader.resources():
+            qualified = f"{entry['resource']}.{entry['group']}" if entry["group"] else entry["resource"]
+            if not self.request.selection.resource_named(entry["group"], entry["resource"], entry["kind"]):
+                continue
+            resource = ApiResource(entry["group"], entry["version"], entry["resource"], entry["kind"],
+                                   entry["namespaced"], frozenset())
+            custom = "." in entry["group"] and not entry["group"].endswith(".k8s.io")
+            steps.append((rank(qualified, custom=custom), qualified, _Step(entry, resource, custom)))
+        return [s for _r, _q, s in sorted(steps, key=lambda t: (t[0], t[1]))]
+
+    def _objects(self, step: _Step) -> Iterator[dict[str, Any]]:
+        selection = self.request.selection
+        for obj in self.reader.items(step.entry):
+            meta = obj.get("metadata", {})
+            namespace = meta.get("namespace")
+            if step.entry["resource"] == "namespaces" and not step.entry["group"]:
+                namespace = meta.get("name")
+            if namespace is not None and not selection.namespace(namespace):
+                continue
+            if not label_selector_matches(meta.get("labels") or {}, self.request.selector):
+                continue
+            yield obj
+
+    def _run_step(self, step: _Step) -> None:
+        qualified = step.resource.qualified
+        with ThreadPoolExecutor(self.request.workers) as pool:
+            for result in pool.map(lambda o: self._restore_one(step, o), self._objects(step)):
+                self.report.items.append(result)
+                self.progress("item", asdict(result))
+        self.progress("resource", {"resource": qualified})
+
+    def _restore_one(self, step: _Step, obj: dict[str, Any]) -> ItemResult:
+        meta = obj.get("metadata", {})
+        original_ns = meta.get("namespace")
+        body = sanitize(obj, namespace_map=self.request.namespace_map, class_map=self.request.class_map)
+        namespace = body["metadata"].get("namespace")
+        name = body["metadata"]["name"]
+        qualified = step.resource.qualified
+        reason = skip_reason(obj)
+        if step.entry["kind"] == "PersistentVolume" and meta.get("name") in self.snapshotted_pvs:
+            reason = "re-created from its snapshot by the claim's restore"
+        if reason:
+            return ItemResult(qualified, namespace, name, "skipped", reason)
+        record = self.volumes.get((original_ns or "", name)) if step.entry["kind"] == "PersistentVolumeClaim" else None
+        if self.request.dry_run:
+            return self._plan_one(step.resource, namespace, name, record)
+        try:
+            if record:
+                self._claim_from_snapshot(body, record, namespace or "")
+            return self._apply(step.resource, body, namespace, name)
+        except (KubernetesError, SalvageError) as exc:
+            return ItemResult(qualified, namespace, name, "failed", exc.message)
+
+    def _plan_one(self, resource: ApiResource, namespace: str | None, name: str,
+                  record: VolumeRecord | None) -> ItemResult:
+        """What a real run would do with this object (reads only)."""
+        if self.client.exists(resource.item(name, namespace)):
+            policy = "updated" if self.request.existing_policy == "update" else "skipped"
+            return ItemResult(resource.qualified, namespace, name, "planned", f"exists: would be {policy}")
+        how = f"volume from snapshot {record['snapshotHandle']}" if record else ""
+        return ItemResult(resource.qualified, namespace, name, "planned", how)
+
+    def _claim_from_snapshot(self, claim: dict[str, Any], record: VolumeRecord, namespace: str) -> None:
+        snapshot, content = csi_snapshots.prepare_restore(
+            self.client, record, namespace, self.request.name, timeout=self.request.timeout)
+        self.prepared.append((namespace, snapshot, content))
+        source = {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": snapshot}
+        spec = claim["spec"]
+        spec.pop("volumeName", None)
+        spec["dataSource"] = source
+        spec["dataSourceRef"] = dict(source)
+        requested = parse_quantity(spec.get("resources", {}).get("requests", {}).get("storage", "0"))
+        if record.get("restoreSize") and requested < int(record["restoreSize"]):
+            spec["resources"]["requests"]["storage"] = format_bytes(int(record["restoreSize"]))
+        self.claims.append((namespace, claim["metadata"]["name"]))
+
+    def _apply(self, resource: ApiResource, body: dict[str, Any], namespace: str | None, name: str) -> ItemResult:
+        qualified = resource.qualified
+        try:
+            self.client.create(resource.collection(namespace), body)
+            return ItemResult(qualified, namespace, name, "created")
+        except KubernetesError as exc:
+            if exc.status != 409:
+                raise
+        if self.request.existing_policy == "none":
+            return ItemResult(qualified, namespace, name, "skipped", "already exists")
+        current = self.client.get(resource.item(name, namespace))
+        body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        self.client.replace(resource.item(name, namespace), body)
+        return ItemResult(qualified, namespace, name, "updated")
+
+    def _wait_crds(self) -> None:
+        deadline = time.monotonic() + 60
+        path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+        while time.monotonic() < deadline:
+            pending = [c for c in self.client.list(path) if not _condition(c, "Established")]
+            if not pending:
+                return
+            time.sleep(0.2)
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.request.timeout
+        created = {(i.resource, i.namespace, i.name) for i in self.report.items if i.action in ("created", "updated")}
+        waits = [(ns, n) for (r, ns, n) in created if r == "statefulsets.apps"]
+        self.progress("phase", {"message": f"waiting for {len(self.claims)} volume(s) and {len(waits)} StatefulSet(s)"})
+        for namespace, name in self.claims:
+            path = f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{name}"
+            if not _poll(lambda p=path: self.client.get(p).get("status", {}).get("phase") == "Bound", deadline):
+                self.report.warnings.append(f"PersistentVolumeClaim {namespace}/{name} is not Bound yet")
+        for namespace, name in waits:
+            path = f"/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}"
+
+            def ready(p: str = path) -> bool:
+                sts = self.client.get(p)
+                want = sts.get("spec", {}).get("replicas", 1)
+                return int(sts.get("status", {}).get("readyReplicas") or 0) >= want
+
+            if not _poll(ready, deadline):
+                self.report.warnings.append(f"StatefulSet {namespace}/{name} is not ready yet")
+
+
+def _poll(condition: Callable[[], bool], deadline: float) -> bool:
+    while True:
+        try:
+            if condition():
+                return True
+        except KubernetesError:
+            pass
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.25)
+
+
+def _condition(obj: dict[str, Any], kind: str) -> bool:
+    return any(c.get("type") == kind and c.get("status") == "True"
+               for c in obj.get("status", {}).get("conditions") or [])
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

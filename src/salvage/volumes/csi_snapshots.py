@@ -1,0 +1,151 @@
+"""Volume capture for backups through the CSI snapshot API (any driver with a class).
+
+Backup: a VolumeSnapshot of the claim; once ready its content is switched to Retain and the
+VolumeSnapshot deleted, so the snapshot outlives the namespace (seed 001 deletes it) and
+belongs to the backup alone. Restore: a pre-provisioned content naming the snapshot
+handle, a VolumeSnapshot bound to it in the target namespace, and the claim takes that
+snapshot as its data source. This is the flow Velero's CSI plugin uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+from salvage.catalog.records import VolumeRecord
+from salvage.k8s.client import KubeClient
+from salvage.model.errors import KubernetesError, SalvageError
+
+API = "/apis/snapshot.storage.k8s.io/v1"
+DEFAULT_CLASS_ANNOTATION = "snapshot.storage.kubernetes.io/is-default-class"
+BACKUP_LABEL = "backup.salvage.io/name"
+
+
+class VolumeCaptureError(SalvageError):
+    """A volume could not be captured or re-created."""
+
+
+def snapshot_class_for(client: KubeClient, driver: str) -> str | None:
+    classes = [c for c in client.list(f"{API}/volumesnapshotclasses") if c.get("driver") == driver]
+    classes.sort(key=lambda c: c["metadata"].get("annotations", {}).get(DEFAULT_CLASS_ANNOTATION) != "true")
+    return classes[0]["metadata"]["name"] if classes else None
+
+
+def capture(client: KubeClient, claim: dict[str, Any], pv: dict[str, Any], backup: str,
+            *, timeout: float) -> VolumeRecord:
+    """Snapshot one bound claim for ``backup``; the record says how to re-create it."""
+    meta = claim["metadata"]
+    record: VolumeRecord = {
+        "namespace": meta["namespace"], "pvc": meta["name"], "pv": pv["metadata"]["name"],
+        "storageClass": claim["spec"].get("storageClassName"),
+        "size": claim["spec"].get("resources", {}).get("requests", {}).get("storage", ""),
+    }
+    driver = (pv["spec"].get("csi") or {}).get("driver")
+    if not driver:
+        record.update(method="none", error="the volume is not a CSI volume; it has no snapshot API")
+        return record
+    snapshot_class = snapshot_class_for(client, driver)
+    if snapshot_class is None:
+        record.update(method="none", driver=driver,
+                      error=f"no VolumeSnapshotClass for driver {driver}; create one to snapshot this volume")
+        return record
+    name = _name(backup, meta["name"])
+    vs_path = f"{API}/namespaces/{meta['namespace']}/volumesnapshots"
+    client.create(vs_path, {
+        "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
+        "metadata": {"name": name, "labels": {BACKUP_LABEL: backup}},
+        "spec": {"volumeSnapshotClassName": snapshot_class, "source": {"persistentVolumeClaimName": meta["name"]}},
+    })
+    snapshot = _wait_ready(client, f"{vs_path}/{name}", timeout)
+    content_name = snapshot["status"]["boundVolumeSnapshotContentName"]
+    content = client.get(f"{API}/volumesnapshotcontents/{content_name}")
+    client.patch(f"{API}/volumesnapshotcontents/{content_name}", {"spec": {"deletionPolicy": "Retain"}})
+    client.delete(f"{vs_path}/{name}")
+    record.update(
+        method="csi-snapshot", driver=driver, snapshotHandle=content["status"]["snapshotHandle"],
+        restoreSize=int(content["status"].get("restoreSize") or 0),
+        volumeSnapshotClass=snapshot_class, volumeSnapshotContent=content_name,
+    )
+    return record
+
+
+def prepare_restore(client: KubeClient, record: VolumeRecord, namespace: str, restore: str,
+                    *, timeout: float) -> tuple[str, str]:
+    """A VolumeSnapshot in ``namespace`` holding the backed-up data; returns (snapshot, content)."""
+    name = _name(restore, record["pvc"])
+    content_name = f"salvage-{hashlib.sha256(f'{namespace}/{name}'.encode()).hexdigest()[:20]}"
+    _create_or_keep(client, f"{API}/volumesnapshotcontents", {
+        "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",
+        "metadata": {"name": content_name, "labels": {"restore.salvage.io/name": restore}},
+        "spec": {
+            # Retain: the snapshot belongs to the backup; deleting this object must not delete it.
+            "deletionPolicy": "Retain", "driver": record["driver"],
+            "source": {"snapshotHandle": record["snapshotHandle"]},
+            "volumeSnapshotClassName": record.get("volumeSnapshotClass"),
+            "volumeSnapshotRef": {"namespace": namespace, "name": name},
+        },
+    })
+    vs_path = f"{API}/namespaces/{namespace}/volumesnapshots"
+    _create_or_keep(client, vs_path, {
+        "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
+        "metadata": {"name": name, "labels": {"restore.salvage.io/name": restore}},
+        "spec": {"source": {"volumeSnapshotContentName": content_name}},
+    })
+    _wait_ready(client, f"{vs_path}/{name}", timeout)
+    return name, content_name
+
+
+def release_restore(client: KubeClient, namespace: str, snapshot: str, content: str) -> None:
+    """Remove the restore's temporary snapshot objects (the data stays: the content is Retain)."""
+    for path in (f"{API}/namespaces/{namespace}/volumesnapshots/{snapshot}", f"{API}/volumesnapshotcontents/{content}"):
+        try:
+            client.delete(path)
+        except KubernetesError as exc:
+            if exc.status != 404:
+                raise
+
+
+def delete_captured(client: KubeClient, record: VolumeRecord) -> bool:
+    """Delete a backup's snapshot: its content becomes Delete, so the driver removes the data."""
+    content = record.get("volumeSnapshotContent")
+    if record.get("method") != "csi-snapshot" or not content:
+        return False
+    path = f"{API}/volumesnapshotcontents/{content}"
+    try:
+        client.patch(path, {"spec": {"deletionPolicy": "Delete"}})
+        client.delete(path)
+    except KubernetesError as exc:
+        if exc.status != 404:
+            raise
+        return False
+    return True
+
+
+def _wait_ready(client: KubeClient, path: str, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        snapshot = client.get(path)
+        status = snapshot.get("status") or {}
+        if status.get("readyToUse"):
+            return snapshot
+        if time.monotonic() > deadline:
+            reason = (status.get("error") or {}).get("message") or "no error was reported"
+            raise VolumeCaptureError(
+                f"VolumeSnapshot {snapshot['metadata']['namespace']}/{snapshot['metadata']['name']} "
+                f"was not ready within {timeout:.0f}s: {reason}.",
+                hint="Check the snapshot driver (`kubectl describe volumesnapshot`), or raise --snapshot-timeout.")
+        time.sleep(0.25)
+
+
+def _create_or_keep(client: KubeClient, path: str, body: dict[str, Any]) -> None:
+    try:
+        client.create(path, body)
+    except KubernetesError as exc:
+        if exc.status != 409:
+            raise
+
+
+def _name(owner: str, claim: str) -> str:
+    digest = hashlib.sha256(f"{owner}/{claim}".encode()).hexdigest()[:8]
+    return f"{claim[:40]}-{owner[:12]}-{digest}".lower().strip("-.")
