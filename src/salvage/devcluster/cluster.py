@@ -84,6 +84,12 @@ def validate_name(name: str) -> str:
     return name
 
 
+def shared_snapshot_root() -> Path:
+    """Hostpath snapshots of every local cluster on this machine, like a cloud account's disk
+    snapshots: they outlive a cluster, and another cluster can restore them."""
+    return state_root().parent / "hostpath-snapshots"
+
+
 def list_clusters() -> list[str]:
     root = state_root()
     if not root.exists():
@@ -298,7 +304,8 @@ class LocalCluster:
             ],
             "hostpath-driver": [
                 sys.executable, "-m", "salvage", f"--kubeconfig={kc}", "driver", "hostpath",
-                f"--root={self.volume_root}", f"--health-address=127.0.0.1:{p['hostpath-driver']}",
+                f"--root={self.volume_root}", f"--snapshot-root={shared_snapshot_root()}",
+                f"--health-address=127.0.0.1:{p['hostpath-driver']}",
             ],
         }
 

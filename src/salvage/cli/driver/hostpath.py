@@ -17,6 +17,8 @@ from salvage.k8s.client import KubeClient
 def hostpath(
     ctx: typer.Context,
     root: Annotated[Path, typer.Option("--root", help="Directory that holds volumes and snapshots.")],
+    snapshot_root: Annotated[Path | None, typer.Option(
+        "--snapshot-root", help="Directory for snapshots (default ROOT/snapshots); may be shared by clusters.")] = None,
     health_address: Annotated[
         str | None, typer.Option("--health-address", help="host:port to serve /healthz on.")
     ] = None,
@@ -27,7 +29,8 @@ def hostpath(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would drown the log
     client = KubeClient.from_kubeconfig(app.kubeconfig, app.context)
-    controller = Controller(client, root.resolve(), interval=interval)
+    controller = Controller(client, root.resolve(), snapshot_root=snapshot_root.resolve() if snapshot_root else None,
+                            interval=interval)
     if health_address:
         controller.serve_health(health_address)
     signal.signal(signal.SIGTERM, lambda *_: controller.stopping.set())

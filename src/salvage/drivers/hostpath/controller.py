@@ -21,8 +21,9 @@ _STALE_AFTER = 15.0
 
 
 class Controller:
-    def __init__(self, client: KubeClient, root: Path, *, interval: float = 0.5) -> None:
-        self.disk = Disk(root)
+    def __init__(self, client: KubeClient, root: Path, *, snapshot_root: Path | None = None,
+                 interval: float = 0.5) -> None:
+        self.disk = Disk(root, snapshot_root)
         self.disk.check_writable()
         self.client = client
         self.interval = interval

@@ -2,12 +2,18 @@
 
 Layout::
 
-    <root>/volumes/<volume-id>/      one directory per PV (the volume's files)
-    <root>/snapshots/<snapshot-id>/  one point-in-time copy per snapshot
-    <root>/staging/<id>/             work in progress; renamed into place when complete
+    <root>/volumes/<volume-id>/             one directory per PV (the volume's files)
+    <snapshots>/<snapshot-id>/              one point-in-time copy per snapshot
+    <snapshots>/<snapshot-id>.json          when it was taken, its restore size, its source
+    <dir>/.staging/<id>/                    work in progress, renamed into <dir> when complete
 
-A directory under volumes/ or snapshots/ is complete by construction (rename is atomic),
-so a crash mid-copy leaves only staging debris, which the next attempt removes.
+``<snapshots>`` is ``<root>/snapshots`` unless a separate snapshot root is given: several
+clusters on one machine may share one, as clusters in one cloud account see the same disk
+snapshots, so a backup's snapshots outlive the cluster and can be restored in another.
+
+A directory under volumes/ or the snapshot root is complete by construction (rename is
+atomic within a directory), so a crash mid-copy leaves only staging debris, which the
+next attempt removes.
 """
 
 from __future__ import annotations
@@ -30,18 +36,23 @@ class DiskError(SalvageError):
 @dataclass(frozen=True)
 class Disk:
     root: Path
+    snapshot_root: Path | None = None
+
+    @property
+    def snapshots(self) -> Path:
+        return self.snapshot_root or self.root / "snapshots"
 
     def check_writable(self) -> None:
         """Fail with a clear message unless the root can hold volumes."""
         try:
-            for sub in ("volumes", "snapshots", "staging"):
-                (self.root / sub).mkdir(parents=True, exist_ok=True)
-            probe = self.root / "staging" / ".write-probe"
-            probe.write_text("ok")
-            probe.unlink()
+            for folder in (self.root / "volumes", self.snapshots):
+                (folder / ".staging").mkdir(parents=True, exist_ok=True)
+                probe = folder / ".staging" / ".write-probe"
+                probe.write_text("ok")
+                probe.unlink()
         except OSError as exc:
             raise DiskError(
-                f"The hostpath driver's root {self.root} is not writable: {exc.strerror}.",
+                f"The hostpath driver's root {self.root} (snapshots: {self.snapshots}) is not writable: {exc.strerror}.",
                 hint="Pass a --root directory that this user can write, e.g. one under your home.",
             ) from exc
 
@@ -49,7 +60,7 @@ class Disk:
         return self.root / "volumes" / _safe(volume_id)
 
     def snapshot(self, snapshot_id: str) -> Path:
-        return self.root / "snapshots" / _safe(snapshot_id)
+        return self.snapshots / _safe(snapshot_id)
 
     def create_volume(self, volume_id: str, source: Path | None = None) -> Path:
         """The volume directory, created empty or as a copy of ``source``; idempotent."""
@@ -76,12 +87,12 @@ class Disk:
         self._meta_path(snapshot_id).unlink(missing_ok=True)
 
     def _meta_path(self, snapshot_id: str) -> Path:
-        return self.root / "snapshots" / f"{_safe(snapshot_id)}.json"
+        return self.snapshots / f"{_safe(snapshot_id)}.json"
 
     def remove(self, path: Path) -> None:
         if path.exists():
             # Move out of sight first so a half-removed tree never looks like a volume.
-            doomed = self.root / "staging" / f"deleting-{path.name}"
+            doomed = path.parent / ".staging" / f"deleting-{path.name}"
             shutil.rmtree(doomed, ignore_errors=True)
             path.rename(doomed)
             shutil.rmtree(doomed, ignore_errors=True)
@@ -89,7 +100,7 @@ class Disk:
     def _materialise(self, target: Path, source: Path | None) -> Path:
         if target.exists():
             return target
-        staging = self.root / "staging" / target.name
+        staging = target.parent / ".staging" / target.name
         shutil.rmtree(staging, ignore_errors=True)
         if source is None:
             staging.mkdir(parents=True)

@@ -83,7 +83,7 @@ class Snapshotter:
     def _import(self, content: Obj, snapshot_id: str) -> None:
         """A pre-provisioned content names an existing snapshot: check it and report it."""
         if not self.disk.snapshot(snapshot_id).is_dir():
-            raise SnapshotFailed(f"snapshot {snapshot_id} does not exist under {self.disk.root}")
+            raise SnapshotFailed(f"snapshot {snapshot_id} does not exist under {self.disk.snapshots}")
         self._set_ready(content, snapshot_id, self.disk.read_meta(snapshot_id))
 
     def _set_ready(self, content: Obj, snapshot_id: str, meta: dict[str, Any]) -> None:

@@ -1,0 +1,47 @@
+"""Backups and restores through the CLI, each test with its own config and data dirs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from salvage.devcluster.cluster import LocalCluster
+
+Salvage = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def salvage_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SALVAGE_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("SALVAGE_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path
+
+
+def cli_for(cluster: LocalCluster) -> Salvage:
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "salvage", "--kubeconfig", str(cluster.kubeconfig), *args],
+            capture_output=True, text=True, timeout=600, env={**os.environ, "NO_COLOR": "1"},
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"salvage {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
+        return result
+    return run
+
+
+@pytest.fixture
+def salvage(cluster: LocalCluster, salvage_home: Path) -> Salvage:
+    return cli_for(cluster)
+
+
+@pytest.fixture(scope="session")
+def second_cluster() -> Iterator[LocalCluster]:
+    other = LocalCluster(f"itb-{os.getpid()}")
+    other.up(nodes=1)
+    yield other
+    other.down()
