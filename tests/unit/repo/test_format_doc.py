@@ -22,7 +22,10 @@ EXAMPLE = re.compile(r"<!-- example: ([\w-]+) -->\s*```json\n(.*?)```", re.S)
 
 
 def examples() -> dict[str, Any]:
-    return {name: json.loads(body) for name, body in EXAMPLE.findall(DOC.read_text())}
+    """The repository section's examples (the backup section's, named backup-*, are tested in
+    tests/unit/catalog/test_format_doc.py)."""
+    return {name: json.loads(body) for name, body in EXAMPLE.findall(DOC.read_text())
+            if not name.startswith("backup-")}
 
 
 def keys_of(typed: type) -> set[str]:
