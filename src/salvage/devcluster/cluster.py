@@ -36,6 +36,7 @@ COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-schedul
 _PORT_NAMES = ("etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
                "kwok", "snapshot-controller", "hostpath-driver")
 SERVICE_CIDR = "10.0.0.0/24"
+LIMITED_USER = "salvage-limited"
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,11 @@ class LocalCluster:
     def volume_root(self) -> Path:
         """Where the hostpath driver keeps this cluster's volumes and snapshots."""
         return self.dir / "hostpath"
+
+    @property
+    def limited_kubeconfig(self) -> Path:
+        """A kubeconfig for the unprivileged user ``salvage-limited`` (RBAC tests)."""
+        return self.dir / "kubeconfig-limited"
 
     @property
     def state_file(self) -> Path:
@@ -199,11 +205,18 @@ class LocalCluster:
             ports["kube-apiserver"] = apiserver_port
         create_pki(self.pki.dir, self.name)
         token = (previous or {}).get("token") or secrets.token_urlsafe(32)
-        (self.dir / "tokens.csv").write_text(f'{token},salvage-admin,salvage-admin,"system:masters"\n')
+        limited = (previous or {}).get("limited_token") or secrets.token_urlsafe(32)
+        # A second user with no rights but discovery's, for testing what Salvage does when
+        # RBAC forbids part of a backup: grant it roles as a test needs.
+        (self.dir / "tokens.csv").write_text(
+            f'{token},salvage-admin,salvage-admin,"system:masters"\n'
+            f"{limited},{LIMITED_USER},{LIMITED_USER}\n")
         server = f"https://127.0.0.1:{ports['kube-apiserver']}"
         self._write_kubeconfig(server, token)
+        self._write_kubeconfig(server, limited, path=self.limited_kubeconfig)
         state: dict[str, Any] = {
             "name": self.name, "version": KUBERNETES_VERSION, "server": server, "token": token,
+            "limited_token": limited,
             "ports": ports, "nodes": nodes, "processes": {}, "bin": str(binaries.kubectl.parent),
         }
         self._write_state(state)
@@ -375,7 +388,7 @@ class LocalCluster:
         if self.dir.exists():
             self._write_state(state)
 
-    def _write_kubeconfig(self, server: str, token: str) -> None:
+    def _write_kubeconfig(self, server: str, token: str, *, path: Path | None = None) -> None:
         ctx = f"salvage-{self.name}"
         config = {
             "apiVersion": "v1", "kind": "Config", "current-context": ctx,
@@ -383,8 +396,9 @@ class LocalCluster:
             "users": [{"name": ctx, "user": {"token": token}}],
             "contexts": [{"name": ctx, "context": {"cluster": ctx, "user": ctx}}],
         }
-        self.kubeconfig.write_text(yaml.safe_dump(config, sort_keys=False))
-        self.kubeconfig.chmod(0o600)
+        path = path or self.kubeconfig
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        path.chmod(0o600)
 
     def _read_state(self) -> dict[str, Any] | None:
         try:
