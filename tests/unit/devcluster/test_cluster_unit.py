@@ -43,3 +43,19 @@ def test_missing_etcd_is_reported(monkeypatch):
     monkeypatch.setattr(build.shutil, "which", lambda name: None)
     with pytest.raises(ToolchainError, match="etcd-server"):
         build.ensure_components()
+
+
+def test_a_failed_build_names_the_component_and_its_log(monkeypatch):
+    if build.shutil.which("go") is None:
+        pytest.skip("needs the Go toolchain, which scripts/install-deps installs")
+    from salvage.devcluster.components import GoComponent
+
+    monkeypatch.setenv("GOPROXY", "off")  # fail at once, offline
+    broken = GoComponent(name="broken", version="v0.0.1", packages=("salvage.invalid/nothing/cmd/x",))
+    with pytest.raises(build.BuildError) as err:
+        build.build_component(broken)
+    assert "Building broken v0.0.1 failed" in err.value.message
+    log = build.cache_root() / "devcluster" / "logs" / "broken-v0.0.1.log"
+    assert str(log) in (err.value.hint or "")
+    assert "GOPROXY=off" in log.read_text() or "salvage.invalid" in log.read_text()
+    assert not build.is_built(broken), "a failed build must never look complete"
