@@ -36,7 +36,7 @@ class RestoreRequest:
     dry_run: bool = False
     wait: bool = True
     timeout: float = 300.0
-    workers: int = 8
+    workers: int = 16
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,10 @@ class ItemResult:
 
 @dataclass
 class RestoreReport:
+    """The outcome of a restore. Per-item results go to the caller's ``on_item`` as they
+    happen, so memory stays flat however many objects a backup holds; only counts and
+    failures are kept here."""
+
     name: str
     backup: str
     location: str
@@ -57,20 +61,18 @@ class RestoreReport:
     dry_run: bool
     started: str
     completed: str = ""
-    items: list[ItemResult] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    failures: list[ItemResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
-    def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for item in self.items:
-            out[item.action] = out.get(item.action, 0) + 1
-        return out
+    def count(self, item: ItemResult) -> None:
+        self.counts[item.action] = self.counts.get(item.action, 0) + 1
+        if item.action == "failed":
+            self.failures.append(item)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["counts"] = self.counts()
-        return data
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,8 @@ class _Step:
 
 
 def restore_backup(client: KubeClient, location: Location, request: RestoreRequest,
-                   progress: Progress = lambda _k, _d: None) -> RestoreReport:
+                   progress: Progress = lambda _k, _d: None,
+                   on_item: Callable[[ItemResult], None] = lambda _i: None) -> RestoreReport:
     if request.existing_policy not in ("none", "update"):
         raise UsageError("--existing-resource-policy must be none or update.")
     reader = BackupReader(location.store, request.backup)
@@ -89,10 +92,10 @@ def restore_backup(client: KubeClient, location: Location, request: RestoreReque
     reader.verify()  # before anything touches the cluster
     _check_mappings(client, request)
     report = RestoreReport(request.name, request.backup, location.name, "InProgress", request.dry_run, _now())
-    run = _Run(client, reader, request, report, progress)
+    run = _Run(client, reader, request, report, progress, on_item)
     run.execute()
     report.completed = _now()
-    report.phase = "PartiallyFailed" if any(i.action == "failed" for i in report.items) or report.errors \
+    report.phase = "PartiallyFailed" if report.failures or report.errors \
         else ("Planned" if request.dry_run else "Completed")
     return report
 
@@ -107,8 +110,10 @@ def _check_mappings(client: KubeClient, request: RestoreRequest) -> None:
 
 class _Run:
     def __init__(self, client: KubeClient, reader: BackupReader, request: RestoreRequest,
-                 report: RestoreReport, progress: Progress) -> None:
+                 report: RestoreReport, progress: Progress, on_item: Callable[[ItemResult], None]) -> None:
         self.client, self.reader, self.request, self.report, self.progress = client, reader, request, report, progress
+        self.on_item = on_item
+        self.statefulsets: list[tuple[str, str]] = []
         self.volumes: dict[tuple[str, str], VolumeRecord] = {
             (v["namespace"], v["pvc"]): v for v in reader.volumes() if v.get("method") == "csi-snapshot"}
         self.snapshotted_pvs = {v.get("pv") for v in self.volumes.values()}
@@ -161,8 +166,11 @@ class _Run:
         qualified = step.resource.qualified
         with ThreadPoolExecutor(self.request.workers) as pool:
             for result in pool.map(lambda o: self._restore_one(step, o), self._objects(step)):
-                self.report.items.append(result)
+                self.report.count(result)
+                self.on_item(result)
                 self.progress("item", asdict(result))
+                if result.resource == "statefulsets.apps" and result.action in ("created", "updated"):
+                    self.statefulsets.append((result.namespace or "", result.name))
         self.progress("resource", {"resource": qualified})
 
     def _restore_one(self, step: _Step, obj: dict[str, Any]) -> ItemResult:
@@ -236,8 +244,7 @@ class _Run:
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.request.timeout
-        created = {(i.resource, i.namespace, i.name) for i in self.report.items if i.action in ("created", "updated")}
-        waits = [(ns, n) for (r, ns, n) in created if r == "statefulsets.apps"]
+        waits = self.statefulsets
         self.progress("phase", {"message": f"waiting for {len(self.claims)} volume(s) and {len(waits)} StatefulSet(s)"})
         for namespace, name in self.claims:
             path = f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{name}"

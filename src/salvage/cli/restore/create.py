@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Annotated
 
@@ -12,8 +13,8 @@ from salvage.cli.kube import kube_client
 from salvage.cli.options import Location, parse_mappings, split_list
 from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
-from salvage.engines.records import restore_exists, save_restore
-from salvage.engines.restore import RestoreReport, RestoreRequest, restore_backup
+from salvage.engines.records import ItemLog, restore_exists, save_restore
+from salvage.engines.restore import ItemResult, RestoreReport, RestoreRequest, restore_backup
 from salvage.engines.selection import Selection
 from salvage.locations import open_location
 from salvage.model.errors import UsageError
@@ -52,31 +53,34 @@ def create(
         existing_policy=existing_resource_policy, dry_run=dry_run, wait=wait, timeout=timeout,
     )
     target = open_location(location)
-    with kube_client(app) as client, ProgressView(app.terminal, f"restore {name}") as view:
-        report = restore_backup(client, target, request, view.update)
+    plan: list[ItemResult] = []
+    with contextlib.ExitStack() as stack:
+        client = stack.enter_context(kube_client(app))
+        view = stack.enter_context(ProgressView(app.terminal, f"restore {name}"))
+        on_item = plan.append if dry_run else stack.enter_context(ItemLog(name)).add
+        report = restore_backup(client, target, request, view.update, on_item)
     if not dry_run:
         save_restore(report.to_json())
-    _print(app, report)
+    _print(app, report, plan)
     if report.phase == "PartiallyFailed":
         raise typer.Exit(1)
 
 
-def _print(app, report: RestoreReport) -> None:  # type: ignore[no-untyped-def]
+def _print(app, report: RestoreReport, plan: list[ItemResult]) -> None:  # type: ignore[no-untyped-def]
     term = app.terminal
     if app.output is not OutputFormat.table:
-        term.data(report.to_json())
+        term.data({**report.to_json(), **({"plan": [vars(i) for i in plan]} if report.dry_run else {})})
         return
     if report.dry_run:
         term.line(f"Plan for restore {report.name} of backup {report.backup} (dry run: nothing changed)")
         term.table(["resource", "namespace", "name", "action", "detail"],
                    [(i.resource, i.namespace or "", i.name, _planned_action(i.action, i.reason), i.reason)
-                    for i in report.items])
+                    for i in plan])
         return
-    counts = ", ".join(f"{n} {a}" for a, n in sorted(report.counts().items()))
+    counts = ", ".join(f"{n} {a}" for a, n in sorted(report.counts.items()))
     term.info(f"restore {report.name} {report.phase}: {counts}")
-    for item in report.items:
-        if item.action == "failed":
-            term.error(f"{item.resource} {item.namespace or ''}/{item.name}: {item.reason}")
+    for item in report.failures:
+        term.error(f"{item.resource} {item.namespace or ''}/{item.name}: {item.reason}")
     for warning in report.warnings:
         term.warn(warning)
     term.line(report.name)

@@ -14,7 +14,7 @@ from salvage.engines.records import list_restores, load_restore
 def get(ctx: typer.Context, name: Annotated[str | None, typer.Argument()] = None) -> None:
     """List restores run from this machine."""
     app = app_of(ctx)
-    restores = [load_restore(name)] if name else list_restores()
+    restores = [load_restore(name, items=False)] if name else list_restores()
     if app.output is not OutputFormat.table:
         app.terminal.data(restores[0] if name else restores)
         return
