@@ -197,6 +197,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=CACHE / "work", help="scratch directory (needs ~4x size)")
     parser.add_argument("--tools", default="salvage,restic,kopia")
     parser.add_argument("--build", action="store_true", help="build restic and kopia first if missing")
+    parser.add_argument("--restore-rounds", type=int, default=2, help="restores per tool; the best counts")
     parser.add_argument("--write-doc", action="store_true", help="rewrite docs/benchmarks.md with the results")
     args = parser.parse_args()
     size = parse_size(args.size)
@@ -217,19 +218,33 @@ def main() -> None:
         seconds, rss, _ = run(tool.backup(data), tool.env(), tool.log)
         results.append(Result(tool.name, "initial backup", seconds, actual, rss, dir_bytes(tool.repo)))
     changed = change_one_percent(data, size)
+    files, actual = tree_size(data)  # the append grew it
     for tool in tools:
         print(f"{tool.name}: incremental backup", file=sys.stderr)
         seconds, rss, _ = run(tool.backup(data), tool.env(), tool.log)
         results.append(Result(tool.name, "incremental (1%)", seconds, actual, rss, dir_bytes(tool.repo)))
+    # Restores run in rounds with the tool order rotated, each into a fresh directory (deleting
+    # thousands of files just before makes ext4's inode allocator slow for whoever comes
+    # next); the best round counts, as the least disturbed by the shared machine.
+    best: dict[str, Result] = {}
+    for round_number in range(args.restore_rounds):
+        rotated = tools[round_number % len(tools) :] + tools[: round_number % len(tools)]
+        for tool in rotated:
+            print(f"{tool.name}: restore (round {round_number + 1})", file=sys.stderr)
+            target = tool.work / f"restored-{round_number}"
+            seconds, rss, _ = run(tool.restore(target), tool.env(), tool.log)
+            restored_files, restored_bytes = tree_size(target)
+            if (restored_files, restored_bytes) != (files, actual):
+                raise SystemExit(
+                    f"{tool.name} restored {restored_files} files / {restored_bytes} bytes, expected {files} / {actual}"
+                )
+            result = Result(tool.name, "full restore", seconds, restored_bytes, rss, dir_bytes(tool.repo))
+            if tool.name not in best or seconds < best[tool.name].seconds:
+                best[tool.name] = result
+    results.extend(best[tool.name] for tool in tools)
     for tool in tools:
-        print(f"{tool.name}: restore", file=sys.stderr)
-        target = tool.work / "restored"
-        seconds, rss, _ = run(tool.restore(target), tool.env(), tool.log)
-        restored_files, restored_bytes = tree_size(target)
-        if (restored_files, restored_bytes) != tree_size(data):
-            raise SystemExit(f"{tool.name} restored {restored_files} files / {restored_bytes} bytes, expected {files} / {actual}")
-        results.append(Result(tool.name, "full restore", seconds, restored_bytes, rss, dir_bytes(tool.repo)))
-        shutil.rmtree(target)
+        for round_number in range(args.restore_rounds):
+            shutil.rmtree(tool.work / f"restored-{round_number}", ignore_errors=True)
     report = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
@@ -238,6 +253,7 @@ def main() -> None:
         "load_after": os.getloadavg(),
         "dataset": {"files": files, "bytes": actual, "changed_bytes": changed},
         "versions": {"restic": RESTIC[1], "kopia": KOPIA[1]},
+        "restore_rounds": args.restore_rounds,
         "results": [{**asdict(r), "mib_per_s": round(r.mib_per_s, 1)} for r in results],
     }
     print(json.dumps(report, indent=2))
@@ -307,6 +323,7 @@ Recorded {report['date']} with `{report['command']}`.
   auto`, AES-256 + Poly1305), kopia {report['versions']['kopia']} (`--compression zstd`, AES256-GCM-HMAC-SHA256).
   Each writes a local directory repository on the same disk; caches are fresh; the page cache is warm;
   dirty pages are flushed (`sync`) before every measured command.
+- Restores ran {report['restore_rounds']} rounds (tool order rotated, fresh target each time); the best is shown.
 - Peak RSS is the tool process's own (`wait4` ru_maxrss); repo MiB is the repository directory's size after the phase.
 
 {table}
