@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TypedDict, cast
 
-import psutil
-
 from salvage.repo import layout, timestamps
 from salvage.repo.errors import (
     CorruptDataError,
@@ -54,7 +52,7 @@ class LockInfo:
         now = now or datetime.now(timezone.utc)
         if now - self.time > STALE_AFTER:
             return True
-        if self.wire["hostname"] == socket.gethostname() and not psutil.pid_exists(self.wire["pid"]):
+        if self.wire["hostname"] == socket.gethostname() and not _process_exists(self.wire["pid"]):
             return True
         return False
 
@@ -62,6 +60,16 @@ class LockInfo:
         kind = "exclusive" if self.wire["exclusive"] else "shared"
         holder = f"pid {self.wire['pid']} on {self.wire['hostname']}"
         return f"{kind} lock by {self.wire['operation']} ({holder}, since {self.wire['time']})"
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: existence check only
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process, but it exists
+    return True
 
 
 def list_locks(repo: Repository) -> list[LockInfo]:

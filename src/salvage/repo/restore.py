@@ -227,8 +227,8 @@ class _Restorer:
                     data = self.repo.read_blob(bytes.fromhex(blob_hex))
                     _write_sparse(handle, data)
                     self.progress.bytes_done += len(data)
-                if handle.tell() != node["size"]:
-                    handle.truncate(node["size"])  # a trailing hole
+                # Sets the length even when the file ends in a hole (seeking writes nothing).
+                handle.truncate(node["size"])
                 # Metadata through the descriptor: no more path lookups; rename keeps it.
                 _apply_metadata(descriptor, node)
             os.replace(temp, path)

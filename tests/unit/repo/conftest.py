@@ -48,6 +48,8 @@ def build_tree(root: Path) -> Path:
     with open(root / "sparse", "wb") as handle:
         handle.seek(300_000)
         handle.write(b"end")
+    (root / "one-zero").write_bytes(b"\0")  # all hole: found by the property test
+    (root / "zeros").write_bytes(bytes(100_000))
     os.mkfifo(root / "fifo")
     (root / "exec.sh").write_text("#!/bin/sh\n")
     os.chmod(root / "exec.sh", 0o750)
