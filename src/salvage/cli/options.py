@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from salvage.model.errors import UsageError
+from salvage.repo.password import ENV_VAR as PASSWORD_ENV
+from salvage.repo.password import password_source
 
 Location = Annotated[str | None, typer.Option("--location", envvar="SALVAGE_LOCATION",
                                                help="Backup location name (default: `default`).")]
@@ -39,3 +43,14 @@ def parse_duration(value: str | None) -> int | None:
     if not parts or "".join(n + u for n, u in parts) != value:
         raise UsageError(f"{value!r} is not a duration.", hint="Use e.g. 720h, 30d, 1h30m.")
     return sum(int(n) * units[u] for n, u in parts)
+
+
+RepoPasswordFile = Annotated[Path | None, typer.Option(
+    "--repo-password-file", help="File holding the repository password (or set SALVAGE_REPO_PASSWORD).")]
+
+
+def repo_password(password_file: Path | None) -> str | None:
+    """The repository password from --repo-password-file or the environment, if given at all."""
+    if password_file is None and not os.environ.get(PASSWORD_ENV):
+        return None
+    return password_source(password_file).read()

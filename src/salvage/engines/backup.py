@@ -22,7 +22,8 @@ from salvage.k8s.client import KubeClient
 from salvage.k8s.discovery import ApiResource, Discovery, discover
 from salvage.locations import Location
 from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
-from salvage.volumes import csi_snapshots
+from salvage.repo.repository import Repository
+from salvage.volumes import csi_snapshots, fs
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -36,6 +37,8 @@ class BackupRequest:
     snapshot_volumes: bool = True
     ttl_seconds: int | None = None
     snapshot_timeout: float = 300.0
+    default_volumes_to_fs: bool = False
+    repo_password: str | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         s = self.selection
@@ -44,6 +47,7 @@ class BackupRequest:
             "includeResources": list(s.include_resources), "excludeResources": list(s.exclude_resources),
             "labelSelector": self.selector, "includeClusterResources": self.cluster_resources,
             "snapshotVolumes": self.snapshot_volumes, "ttlSeconds": self.ttl_seconds,
+            "defaultVolumesToFsBackup": self.default_volumes_to_fs,
         }
 
 
@@ -90,6 +94,8 @@ def create_backup(client: KubeClient, location: Location, request: BackupRequest
                          hint="Choose a ReadWrite location with --location.")
     if request.cluster_resources not in ("auto", "true", "false"):
         raise UsageError("--include-cluster-resources must be auto, true or false.")
+    if request.default_volumes_to_fs and not request.repo_password:
+        fs.repository(location.store, None, create=False)  # raises the clear "needs the password" error
     started, started_at = time.monotonic(), _now()
     writer = BackupWriter(location.store, request.name)
     journal = _Journal(progress)
@@ -136,6 +142,8 @@ class _Capture:
         self.claims: list[dict[str, Any]] = []
         self.custom_groups: set[tuple[str, str]] = set()
         self._builtin_groups = _builtin_groups()
+        self._repository: Repository | None = None
+        self._classes: dict[str, dict[str, Any] | None] = {}
 
     def namespaced(self) -> None:
         wanted = [r for r in self.discovery.resources
@@ -177,11 +185,16 @@ class _Capture:
             if claim.get("status", {}).get("phase") != "Bound" or not claim["spec"].get("volumeName"):
                 self.journal.log("warning", f"PersistentVolumeClaim {label} is not bound; no volume to capture")
                 continue
-            self.progress("volume", {"pvc": label, "state": "snapshotting"})
+            method = fs.choose_method(claim, self._storage_class(claim),
+                                      default_fs=self.request.default_volumes_to_fs)
+            self.progress("volume", {"pvc": label, "state": "copying files" if method == "fs" else "snapshotting"})
             try:
                 pv = self.client.get(f"/api/v1/persistentvolumes/{claim['spec']['volumeName']}")
-                record = csi_snapshots.capture(self.client, claim, pv, self.request.name,
-                                               timeout=self.request.snapshot_timeout)
+                if method == "fs":
+                    record = fs.capture(self._repo(), claim, pv, self.request.name)
+                else:
+                    record = csi_snapshots.capture(self.client, claim, pv, self.request.name,
+                                                   timeout=self.request.snapshot_timeout)
             except (SalvageError, KubernetesError) as exc:
                 record = {"namespace": meta["namespace"], "pvc": meta["name"], "method": "none", "error": exc.message}
             if record.get("error"):
@@ -192,6 +205,22 @@ class _Capture:
             self.progress("volume", {"pvc": label, "state": record.get("method")})
             records.append(record)
         return records
+
+    def _repo(self) -> Repository:
+        if self._repository is None:
+            self._repository = fs.repository(self.writer.store, self.request.repo_password, create=True)
+        return self._repository
+
+    def _storage_class(self, claim: dict[str, Any]) -> dict[str, Any] | None:
+        name = claim["spec"].get("storageClassName")
+        if not name:
+            return None
+        if name not in self._classes:
+            try:
+                self._classes[name] = self.client.get(f"/apis/storage.k8s.io/v1/storageclasses/{name}")
+            except KubernetesError:
+                self._classes[name] = None
+        return self._classes[name]
 
     def cluster_scoped(self, volumes: list[VolumeRecord]) -> None:
         mode = self.request.cluster_resources

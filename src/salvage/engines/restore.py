@@ -19,7 +19,8 @@ from salvage.k8s.discovery import ApiResource
 from salvage.k8s.quantity import format_bytes, parse_quantity
 from salvage.locations import Location
 from salvage.model.errors import KubernetesError, SalvageError, UsageError
-from salvage.volumes import csi_snapshots
+from salvage.repo.repository import Repository
+from salvage.volumes import csi_snapshots, fs
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -37,6 +38,7 @@ class RestoreRequest:
     wait: bool = True
     timeout: float = 300.0
     workers: int = 16
+    repo_password: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,10 @@ class _Run:
         self.on_item = on_item
         self.statefulsets: list[tuple[str, str]] = []
         self.volumes: dict[tuple[str, str], VolumeRecord] = {
-            (v["namespace"], v["pvc"]): v for v in reader.volumes() if v.get("method") == "csi-snapshot"}
+            (v["namespace"], v["pvc"]): v for v in reader.volumes() if v.get("method") in ("csi-snapshot", "fs")}
+        self._repository: Repository | None = None
+        if not request.dry_run and any(v["method"] == "fs" for v in self.volumes.values()):
+            self._repository = fs.repository(reader.store, request.repo_password, create=False, read_only=True)
         self.snapshotted_pvs = {v.get("pv") for v in self.volumes.values()}
         self.prepared: list[tuple[str, str, str]] = []  # namespace, snapshot, content
         self.claims: list[tuple[str, str]] = []
@@ -189,6 +194,8 @@ class _Run:
         if self.request.dry_run:
             return self._plan_one(step.resource, namespace, name, record)
         try:
+            if record and record["method"] == "fs":
+                return self._claim_with_files(step.resource, body, record, namespace or "")
             if record:
                 self._claim_from_snapshot(body, record, namespace or "")
             return self._apply(step.resource, body, namespace, name)
@@ -201,7 +208,10 @@ class _Run:
         if self.client.exists(resource.item(name, namespace)):
             policy = "updated" if self.request.existing_policy == "update" else "skipped"
             return ItemResult(resource.qualified, namespace, name, "planned", f"exists: would be {policy}")
-        how = f"volume from snapshot {record['snapshotHandle']}" if record else ""
+        how = ""
+        if record:
+            source = "files from repository snapshot" if record["method"] == "fs" else "volume from snapshot"
+            how = f"{source} {record['snapshotHandle']}"
         return ItemResult(resource.qualified, namespace, name, "planned", how)
 
     def _claim_from_snapshot(self, claim: dict[str, Any], record: VolumeRecord, namespace: str) -> None:
@@ -217,6 +227,28 @@ class _Run:
         if record.get("restoreSize") and requested < int(record["restoreSize"]):
             spec["resources"]["requests"]["storage"] = format_bytes(int(record["restoreSize"]))
         self.claims.append((namespace, claim["metadata"]["name"]))
+
+    def _claim_with_files(self, resource: ApiResource, claim: dict[str, Any], record: VolumeRecord,
+                          namespace: str) -> ItemResult:
+        """An empty new volume, filled from the repository before any workload starts."""
+        spec = claim["spec"]
+        for key in ("volumeName", "dataSource", "dataSourceRef"):
+            spec.pop(key, None)
+        name = claim["metadata"]["name"]
+        result = self._apply(resource, claim, namespace, name)
+        if result.action != "created":
+            return result  # an existing claim's data is never overwritten
+        path = f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{name}"
+        if not _poll(lambda: self.client.get(path).get("status", {}).get("phase") == "Bound",
+                     time.monotonic() + self.request.timeout):
+            return ItemResult(resource.qualified, namespace, name, "failed", "the new volume was not bound in time")
+        pv = self.client.get(f"/api/v1/persistentvolumes/{self.client.get(path)['spec']['volumeName']}")
+        target = fs.local_path(pv)
+        if target is None or self._repository is None:
+            return ItemResult(resource.qualified, namespace, name, "failed",
+                              "the new volume's files are not reachable from here (needs a data-mover pod)")
+        fs.fill(self._repository, record, target)
+        return ItemResult(resource.qualified, namespace, name, "created", f"files from snapshot {record['snapshotHandle'][:8]}")
 
     def _apply(self, resource: ApiResource, body: dict[str, Any], namespace: str | None, name: str) -> ItemResult:
         qualified = resource.qualified

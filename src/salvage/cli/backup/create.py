@@ -8,7 +8,7 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
-from salvage.cli.options import Location, parse_duration, split_list
+from salvage.cli.options import Location, RepoPasswordFile, parse_duration, repo_password, split_list
 from salvage.cli.progress import ProgressView
 from salvage.engines.backup import BackupRequest, create_backup
 from salvage.engines.selection import Selection
@@ -28,6 +28,11 @@ def create(
     location: Location = None,
     ttl: Annotated[str | None, typer.Option("--ttl", help="How long to keep it, e.g. 720h.")] = None,
     snapshot_timeout: Annotated[float, typer.Option("--snapshot-timeout", help="Seconds to wait per volume snapshot.")] = 300.0,
+    default_volumes_to_fs_backup: Annotated[bool, typer.Option(
+        "--default-volumes-to-fs-backup",
+        help="Copy volumes' files into the location's repository unless a claim or class annotation "
+             "(backup.salvage.io/method) says snapshot.")] = False,
+    repo_password_file: RepoPasswordFile = None,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for completion (the CLI always runs the backup to the end).")] = True,
 ) -> None:
     """Back up namespaces (raw objects) and snapshot their volumes; the manifest is written last."""
@@ -38,6 +43,7 @@ def create(
                             split_list(include_resources, ("*",)), split_list(exclude_resources)),
         selector=selector, cluster_resources=include_cluster_resources, snapshot_volumes=snapshot_volumes,
         ttl_seconds=parse_duration(ttl), snapshot_timeout=snapshot_timeout,
+        default_volumes_to_fs=default_volumes_to_fs_backup, repo_password=repo_password(repo_password_file),
     )
     target = open_location(location)
     with kube_client(app) as client, ProgressView(app.terminal, f"backup {name}") as view:

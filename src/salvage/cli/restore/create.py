@@ -10,7 +10,7 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
-from salvage.cli.options import Location, parse_mappings, split_list
+from salvage.cli.options import Location, RepoPasswordFile, parse_mappings, repo_password, split_list
 from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
 from salvage.engines.records import ItemLog, restore_exists, save_restore
@@ -36,6 +36,7 @@ def create(
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for volumes and workloads to be ready.")] = True,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for readiness.")] = 300.0,
     location: Location = None,
+    repo_password_file: RepoPasswordFile = None,
 ) -> None:
     """Verify a backup, then restore it: volumes from snapshots first, objects in dependency order."""
     app = app_of(ctx)
@@ -51,6 +52,7 @@ def create(
         selector=selector, namespace_map=parse_mappings(namespace_mappings, "namespace mapping"),
         class_map=parse_mappings(storage_class_mappings, "storage class mapping"),
         existing_policy=existing_resource_policy, dry_run=dry_run, wait=wait, timeout=timeout,
+        repo_password=repo_password(repo_password_file),
     )
     target = open_location(location)
     plan: list[ItemResult] = []
