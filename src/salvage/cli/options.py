@@ -39,3 +39,13 @@ def parse_duration(value: str | None) -> int | None:
     if not parts or "".join(n + u for n, u in parts) != value:
         raise UsageError(f"{value!r} is not a duration.", hint="Use e.g. 720h, 30d, 1h30m.")
     return sum(int(n) * units[u] for n, u in parts)
+
+
+# Cloud disks (volumes/aws_ebs.py): anything left out comes from the usual AWS chain.
+AwsRegion = Annotated[str | None, typer.Option(
+    "--aws-region", envvar="SALVAGE_AWS_REGION", help="AWS region (default: AWS_REGION, the profile, or the PV's zone).")]
+AwsEndpointUrl = Annotated[str | None, typer.Option(
+    "--aws-endpoint-url", envvar="SALVAGE_AWS_ENDPOINT_URL", help="EC2 endpoint (a test server or VPC endpoint).")]
+ClusterName = Annotated[str | None, typer.Option(
+    "--cluster-name", envvar="SALVAGE_CLUSTER_NAME",
+    help="Cluster name for EBS tags (default: the original volume's KubernetesCluster tag).")]

@@ -21,8 +21,10 @@ from salvage.engines.selection import Selection
 from salvage.k8s.client import KubeClient
 from salvage.k8s.discovery import ApiResource, Discovery, discover
 from salvage.locations import Location
+from salvage.model.cloud import AwsSettings
 from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
-from salvage.volumes import csi_snapshots
+from salvage.volumes import csi_snapshots, providers
+from salvage.volumes.base import VolumeProvider
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -36,6 +38,8 @@ class BackupRequest:
     snapshot_volumes: bool = True
     ttl_seconds: int | None = None
     snapshot_timeout: float = 300.0
+    volume_snapshot_provider: str = "auto"  # auto | csi | aws-ebs (see volumes/providers.py)
+    aws: AwsSettings = field(default_factory=AwsSettings)
 
     def to_json(self) -> dict[str, Any]:
         s = self.selection
@@ -44,6 +48,7 @@ class BackupRequest:
             "includeResources": list(s.include_resources), "excludeResources": list(s.exclude_resources),
             "labelSelector": self.selector, "includeClusterResources": self.cluster_resources,
             "snapshotVolumes": self.snapshot_volumes, "ttlSeconds": self.ttl_seconds,
+            "volumeSnapshotProvider": self.volume_snapshot_provider,
         }
 
 
@@ -90,6 +95,10 @@ def create_backup(client: KubeClient, location: Location, request: BackupRequest
                          hint="Choose a ReadWrite location with --location.")
     if request.cluster_resources not in ("auto", "true", "false"):
         raise UsageError("--include-cluster-resources must be auto, true or false.")
+    providers.check_choice(request.volume_snapshot_provider)
+    if request.snapshot_volumes and request.volume_snapshot_provider in providers.CLOUD_METHODS:
+        # Before anything is written: without credentials every volume would fail.
+        providers.cloud_provider(request.volume_snapshot_provider, request.aws).check_access()
     started, started_at = time.monotonic(), _now()
     writer = BackupWriter(location.store, request.name)
     journal = _Journal(progress)
@@ -136,6 +145,7 @@ class _Capture:
         self.claims: list[dict[str, Any]] = []
         self.custom_groups: set[tuple[str, str]] = set()
         self._builtin_groups = _builtin_groups()
+        self._cloud: dict[str, VolumeProvider] = {}
 
     def namespaced(self) -> None:
         wanted = [r for r in self.discovery.resources
@@ -180,8 +190,7 @@ class _Capture:
             self.progress("volume", {"pvc": label, "state": "snapshotting"})
             try:
                 pv = self.client.get(f"/api/v1/persistentvolumes/{claim['spec']['volumeName']}")
-                record = csi_snapshots.capture(self.client, claim, pv, self.request.name,
-                                               timeout=self.request.snapshot_timeout)
+                record = self._capture_volume(claim, pv)
             except (SalvageError, KubernetesError) as exc:
                 record = {"namespace": meta["namespace"], "pvc": meta["name"], "method": "none", "error": exc.message}
             if record.get("error"):
@@ -192,6 +201,16 @@ class _Capture:
             self.progress("volume", {"pvc": label, "state": record.get("method")})
             records.append(record)
         return records
+
+    def _capture_volume(self, claim: dict[str, Any], pv: dict[str, Any]) -> VolumeRecord:
+        method = providers.method_for(pv, self.request.volume_snapshot_provider)
+        if method == "csi-snapshot":
+            return csi_snapshots.capture(self.client, claim, pv, self.request.name,
+                                         timeout=self.request.snapshot_timeout)
+        if method not in self._cloud:
+            self._cloud[method] = providers.cloud_provider(method, self.request.aws)
+        return self._cloud[method].capture(claim, pv, self.request.name, timeout=self.request.snapshot_timeout,
+                                           progress=self.progress)
 
     def cluster_scoped(self, volumes: list[VolumeRecord]) -> None:
         mode = self.request.cluster_resources

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,8 +19,10 @@ from salvage.k8s.client import KubeClient
 from salvage.k8s.discovery import ApiResource
 from salvage.k8s.quantity import format_bytes, parse_quantity
 from salvage.locations import Location
+from salvage.model.cloud import AwsSettings
 from salvage.model.errors import KubernetesError, SalvageError, UsageError
-from salvage.volumes import csi_snapshots
+from salvage.volumes import csi_snapshots, providers
+from salvage.volumes.base import VolumeProvider
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -37,6 +40,7 @@ class RestoreRequest:
     wait: bool = True
     timeout: float = 300.0
     workers: int = 8
+    aws: AwsSettings = field(default_factory=AwsSettings)  # for aws-ebs volume records
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ def restore_backup(client: KubeClient, location: Location, request: RestoreReque
     progress("phase", {"message": f"verifying {len(reader.manifest['files'])} objects of backup {request.backup}"})
     reader.verify()  # before anything touches the cluster
     _check_mappings(client, request)
+    _check_cloud_volumes(reader, request)
     report = RestoreReport(request.name, request.backup, location.name, "InProgress", request.dry_run, _now())
     run = _Run(client, reader, request, report, progress)
     run.execute()
@@ -105,12 +110,25 @@ def _check_mappings(client: KubeClient, request: RestoreRequest) -> None:
                 hint="Map to a namespace that does not exist yet, or delete it first.")
 
 
+def _check_cloud_volumes(reader: BackupReader, request: RestoreRequest) -> None:
+    """Region, zone, type and credentials of every cloud disk to re-create, before any change."""
+    cloud: dict[str, VolumeProvider] = {}
+    for record in reader.volumes():
+        method = record.get("method", "")
+        if method in providers.CLOUD_METHODS and request.selection.namespace(record["namespace"]):
+            if method not in cloud:
+                cloud[method] = providers.cloud_provider(method, request.aws)
+            cloud[method].check_recreate(record)
+
+
 class _Run:
     def __init__(self, client: KubeClient, reader: BackupReader, request: RestoreRequest,
                  report: RestoreReport, progress: Progress) -> None:
         self.client, self.reader, self.request, self.report, self.progress = client, reader, request, report, progress
         self.volumes: dict[tuple[str, str], VolumeRecord] = {
-            (v["namespace"], v["pvc"]): v for v in reader.volumes() if v.get("method") == "csi-snapshot"}
+            (v["namespace"], v["pvc"]): v for v in reader.volumes()
+            if v.get("method") in ("csi-snapshot", *providers.CLOUD_METHODS)}
+        self.cloud: dict[str, VolumeProvider] = {}
         self.snapshotted_pvs = {v.get("pv") for v in self.volumes.values()}
         self.prepared: list[tuple[str, str, str]] = []  # namespace, snapshot, content
         self.claims: list[tuple[str, str]] = []
@@ -181,7 +199,11 @@ class _Run:
         if self.request.dry_run:
             return self._plan_one(step.resource, namespace, name, record)
         try:
-            if record:
+            if record and record["method"] in providers.CLOUD_METHODS:
+                if self.client.exists(step.resource.item(name, namespace)):
+                    return ItemResult(qualified, namespace, name, "skipped", "already exists; no disk was created")
+                self._claim_from_cloud_disk(body, record, namespace or "")
+            elif record:
                 self._claim_from_snapshot(body, record, namespace or "")
             return self._apply(step.resource, body, namespace, name)
         except (KubernetesError, SalvageError) as exc:
@@ -209,6 +231,31 @@ class _Run:
         if record.get("restoreSize") and requested < int(record["restoreSize"]):
             spec["resources"]["requests"]["storage"] = format_bytes(int(record["restoreSize"]))
         self.claims.append((namespace, claim["metadata"]["name"]))
+
+    def _claim_from_cloud_disk(self, claim: dict[str, Any], record: VolumeRecord, namespace: str) -> None:
+        """A new disk from the snapshot and a PV bound in advance to the claim, which keeps its
+        name, so the StatefulSet adopts it (seed 000's hand-written PV and PVC)."""
+        method = record["method"]
+        if method not in self.cloud:
+            self.cloud[method] = providers.cloud_provider(method, self.request.aws)
+        provider = self.cloud[method]
+        name = claim["metadata"]["name"]
+        pv_name = record["pv"]
+        if self.client.exists(f"/api/v1/persistentvolumes/{pv_name}"):  # e.g. the original, still in use
+            pv_name = f"salvage-{hashlib.sha256(f'{self.request.name}/{namespace}/{name}'.encode()).hexdigest()[:20]}"
+        spec = provider.recreate(record, timeout=self.request.timeout, progress=self.progress)
+        claim["spec"].setdefault("storageClassName", "")
+        spec["storageClassName"] = claim["spec"]["storageClassName"]  # after --storage-class-mappings
+        spec["claimRef"] = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "namespace": namespace, "name": name}
+        try:
+            self.client.create("/api/v1/persistentvolumes", {
+                "apiVersion": "v1", "kind": "PersistentVolume", "spec": spec,
+                "metadata": {"name": pv_name, "labels": {"restore.salvage.io/name": self.request.name}}})
+        except KubernetesError:
+            provider.discard(spec, record)
+            raise
+        claim["spec"]["volumeName"] = pv_name
+        self.claims.append((namespace, name))
 
     def _apply(self, resource: ApiResource, body: dict[str, Any], namespace: str | None, name: str) -> ItemResult:
         qualified = resource.qualified

@@ -8,11 +8,12 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
-from salvage.cli.options import Location, parse_duration, split_list
+from salvage.cli.options import AwsEndpointUrl, AwsRegion, ClusterName, Location, parse_duration, split_list
 from salvage.cli.progress import ProgressView
 from salvage.engines.backup import BackupRequest, create_backup
 from salvage.engines.selection import Selection
 from salvage.locations import open_location
+from salvage.model.cloud import AwsSettings
 
 
 def create(
@@ -29,6 +30,12 @@ def create(
     ttl: Annotated[str | None, typer.Option("--ttl", help="How long to keep it, e.g. 720h.")] = None,
     snapshot_timeout: Annotated[float, typer.Option("--snapshot-timeout", help="Seconds to wait per volume snapshot.")] = 300.0,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for completion (the CLI always runs the backup to the end).")] = True,
+    volume_snapshot_provider: Annotated[str, typer.Option(
+        "--volume-snapshot-provider", envvar="SALVAGE_VOLUME_SNAPSHOT_PROVIDER",
+        help="auto (EBS disks through EC2, others through CSI), csi, or aws-ebs.")] = "auto",
+    aws_region: AwsRegion = None,
+    aws_endpoint_url: AwsEndpointUrl = None,
+    cluster_name: ClusterName = None,
 ) -> None:
     """Back up namespaces (raw objects) and snapshot their volumes; the manifest is written last."""
     app = app_of(ctx)
@@ -38,6 +45,8 @@ def create(
                             split_list(include_resources, ("*",)), split_list(exclude_resources)),
         selector=selector, cluster_resources=include_cluster_resources, snapshot_volumes=snapshot_volumes,
         ttl_seconds=parse_duration(ttl), snapshot_timeout=snapshot_timeout,
+        volume_snapshot_provider=volume_snapshot_provider,
+        aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name),
     )
     target = open_location(location)
     with kube_client(app) as client, ProgressView(app.terminal, f"backup {name}") as view:

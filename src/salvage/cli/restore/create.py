@@ -9,13 +9,14 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
-from salvage.cli.options import Location, parse_mappings, split_list
+from salvage.cli.options import AwsEndpointUrl, AwsRegion, ClusterName, Location, parse_mappings, split_list
 from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
 from salvage.engines.records import restore_exists, save_restore
 from salvage.engines.restore import RestoreReport, RestoreRequest, restore_backup
 from salvage.engines.selection import Selection
 from salvage.locations import open_location
+from salvage.model.cloud import AwsSettings
 from salvage.model.errors import UsageError
 
 
@@ -35,6 +36,12 @@ def create(
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for volumes and workloads to be ready.")] = True,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for readiness.")] = 300.0,
     location: Location = None,
+    aws_region: AwsRegion = None,
+    aws_endpoint_url: AwsEndpointUrl = None,
+    cluster_name: ClusterName = None,
+    availability_zone: Annotated[str | None, typer.Option(
+        "--availability-zone", envvar="SALVAGE_AVAILABILITY_ZONE",
+        help="Re-create EBS disks in this zone (default: each disk's original zone).")] = None,
 ) -> None:
     """Verify a backup, then restore it: volumes from snapshots first, objects in dependency order."""
     app = app_of(ctx)
@@ -50,6 +57,8 @@ def create(
         selector=selector, namespace_map=parse_mappings(namespace_mappings, "namespace mapping"),
         class_map=parse_mappings(storage_class_mappings, "storage class mapping"),
         existing_policy=existing_resource_policy, dry_run=dry_run, wait=wait, timeout=timeout,
+        aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name,
+                        availability_zone=availability_zone),
     )
     target = open_location(location)
     with kube_client(app) as client, ProgressView(app.terminal, f"restore {name}") as view:
