@@ -42,13 +42,15 @@ class EbsProvider:
 
     method = METHOD
 
-    def __init__(self, settings: AwsSettings, *, poll_interval: float = 1.0) -> None:
+    def __init__(self, settings: AwsSettings, *, poll_interval: float = 1.0,
+                 clients: dict[str, Any] | None = None) -> None:
+        """``clients``: EC2 clients by region made elsewhere (unit tests pass stubbed ones)."""
         self.settings = settings
         self.poll_interval = poll_interval
         self._session = boto3.session.Session(
             aws_access_key_id=settings.access_key_id, aws_secret_access_key=settings.secret_access_key,
             region_name=settings.region)
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[str, Any] = dict(clients or {})
 
     def owns(self, pv: JSON) -> bool:
         return is_ebs(pv)
