@@ -24,7 +24,6 @@ from salvage.locations import Location
 from salvage.model.cloud import AwsSettings
 from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
 from salvage.volumes import csi_snapshots, providers
-from salvage.volumes.base import VolumeProvider
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -145,7 +144,7 @@ class _Capture:
         self.claims: list[dict[str, Any]] = []
         self.custom_groups: set[tuple[str, str]] = set()
         self._builtin_groups = _builtin_groups()
-        self._cloud: dict[str, VolumeProvider] = {}
+        self._cloud = providers.CloudProviders(request.aws)
 
     def namespaced(self) -> None:
         wanted = [r for r in self.discovery.resources
@@ -207,8 +206,6 @@ class _Capture:
         if method == "csi-snapshot":
             return csi_snapshots.capture(self.client, claim, pv, self.request.name,
                                          timeout=self.request.snapshot_timeout)
-        if method not in self._cloud:
-            self._cloud[method] = providers.cloud_provider(method, self.request.aws)
         return self._cloud[method].capture(claim, pv, self.request.name, timeout=self.request.snapshot_timeout,
                                            progress=self.progress)
 

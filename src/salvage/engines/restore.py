@@ -22,7 +22,6 @@ from salvage.locations import Location
 from salvage.model.cloud import AwsSettings
 from salvage.model.errors import KubernetesError, SalvageError, UsageError
 from salvage.volumes import csi_snapshots, providers
-from salvage.volumes.base import VolumeProvider
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -112,13 +111,10 @@ def _check_mappings(client: KubeClient, request: RestoreRequest) -> None:
 
 def _check_cloud_volumes(reader: BackupReader, request: RestoreRequest) -> None:
     """Region, zone, type and credentials of every cloud disk to re-create, before any change."""
-    cloud: dict[str, VolumeProvider] = {}
+    cloud = providers.CloudProviders(request.aws)
     for record in reader.volumes():
-        method = record.get("method", "")
-        if method in providers.CLOUD_METHODS and request.selection.namespace(record["namespace"]):
-            if method not in cloud:
-                cloud[method] = providers.cloud_provider(method, request.aws)
-            cloud[method].check_recreate(record)
+        if record.get("method") in providers.CLOUD_METHODS and request.selection.namespace(record["namespace"]):
+            cloud[record["method"]].check_recreate(record)
 
 
 class _Run:
@@ -128,7 +124,7 @@ class _Run:
         self.volumes: dict[tuple[str, str], VolumeRecord] = {
             (v["namespace"], v["pvc"]): v for v in reader.volumes()
             if v.get("method") in ("csi-snapshot", *providers.CLOUD_METHODS)}
-        self.cloud: dict[str, VolumeProvider] = {}
+        self.cloud = providers.CloudProviders(request.aws)
         self.snapshotted_pvs = {v.get("pv") for v in self.volumes.values()}
         self.prepared: list[tuple[str, str, str]] = []  # namespace, snapshot, content
         self.claims: list[tuple[str, str]] = []
@@ -235,10 +231,7 @@ class _Run:
     def _claim_from_cloud_disk(self, claim: dict[str, Any], record: VolumeRecord, namespace: str) -> None:
         """A new disk from the snapshot and a PV bound in advance to the claim, which keeps its
         name, so the StatefulSet adopts it (seed 000's hand-written PV and PVC)."""
-        method = record["method"]
-        if method not in self.cloud:
-            self.cloud[method] = providers.cloud_provider(method, self.request.aws)
-        provider = self.cloud[method]
+        provider = self.cloud[record["method"]]
         name = claim["metadata"]["name"]
         pv_name = record["pv"]
         if self.client.exists(f"/api/v1/persistentvolumes/{pv_name}"):  # e.g. the original, still in use

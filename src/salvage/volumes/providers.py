@@ -40,3 +40,16 @@ def cloud_provider(method: str, aws: AwsSettings) -> VolumeProvider:
 
         return EbsProvider(aws)
     raise UsageError(f"Volume method {method!r} has no cloud provider.", hint=f"Known: {', '.join(CLOUD_METHODS)}.")
+
+
+class CloudProviders:
+    """One provider per cloud-disk method, made on first use (a provider holds SDK clients)."""
+
+    def __init__(self, aws: AwsSettings) -> None:
+        self.aws = aws
+        self._made: dict[str, VolumeProvider] = {}
+
+    def __getitem__(self, method: str) -> VolumeProvider:
+        if method not in self._made:
+            self._made[method] = cloud_provider(method, self.aws)
+        return self._made[method]

@@ -51,13 +51,7 @@ def test_seed_000_disk_deleted_and_recovered_from_its_ebs_snapshot(
         kube: KubeClient, ns: str, salvage: Salvage, aws_env: EC2Server, ec2: Any, zone: str,
         storage_class: str) -> None:
     cluster = f"seed000-{ns}.k8s.local"
-    original = ec2.create_volume(
-        AvailabilityZone=zone, Size=3, VolumeType="gp3", Iops=4000, Throughput=250, Encrypted=True,
-        TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "KubernetesCluster", "Value": cluster}]}])
-    pv_name = f"pvc-{ns}-web-0"
-    kube.create("/api/v1/persistentvolumes", _ebs_pv(pv_name, f"aws://{zone}/{original['VolumeId']}", zone,
-                                                     ns, storage_class))
-    kube.create(f"/api/v1/namespaces/{ns}/persistentvolumeclaims", _claim("www-web-0", pv_name, storage_class))
+    original, pv_name = _claim_on_ebs(kube, ec2, ns, zone, storage_class, cluster)
     kube.create(f"/apis/apps/v1/namespaces/{ns}/statefulsets",
                 statefulset("web", template="www", size="3Gi", storage_class=storage_class))
     _wait_running(kube, ns)
@@ -69,7 +63,7 @@ def test_seed_000_disk_deleted_and_recovered_from_its_ebs_snapshot(
     assert (record["volumeType"], record["sizeGiB"], record["iops"], record["throughput"]) == ("gp3", 3, 4000, 250)
     assert record["encrypted"] is True and record["kmsKeyId"] == original["KmsKeyId"]
     assert record["cluster"] == cluster, "taken from the disk's own KubernetesCluster tag"
-    [snapshot] = ec2.describe_snapshots(SnapshotIds=[record["snapshotHandle"]])["Snapshots"]
+    [snapshot] = _snapshots(ec2, "seed000")
     assert {t["Key"]: t["Value"] for t in snapshot["Tags"]}.items() >= {
         "salvage.io/cluster": cluster, "salvage.io/namespace": ns, "salvage.io/pvc": "www-web-0",
         "salvage.io/backup": "seed000"}.items()
@@ -105,8 +99,66 @@ def test_seed_000_disk_deleted_and_recovered_from_its_ebs_snapshot(
         assert [v["persistentVolumeClaim"]["claimName"] for v in pod["spec"]["volumes"]
                 if "persistentVolumeClaim" in v] == ["www-web-0"]
         assert pod["spec"]["nodeName"] == NODE, "scheduled in the disk's zone"
+        salvage("backup", "delete", "seed000", "--yes", "--aws-endpoint-url", aws_env.endpoint)
+        assert _snapshots(ec2, "seed000") == [], "deleting the backup deletes its EBS snapshot"
     finally:
         _delete_pv(kube, pv_name)
+
+
+def test_bad_input_is_refused_and_changes_nothing(
+        kube: KubeClient, ns: str, salvage: Salvage, aws_env: EC2Server, ec2: Any, zone: str,
+        storage_class: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, pv_name = _claim_on_ebs(kube, ec2, ns, zone, storage_class, f"bad-{ns}")
+    backup = ("backup", "create", "--include-namespaces", ns, "--volume-snapshot-provider", "aws-ebs",
+              "--aws-endpoint-url", aws_env.endpoint)
+    with monkeypatch.context() as no_credentials:
+        no_credentials.delenv("AWS_ACCESS_KEY_ID")
+        no_credentials.delenv("AWS_SECRET_ACCESS_KEY")
+        refused = salvage(*backup, "anonymous", check=False)
+    assert refused.returncode == 1 and "No AWS credentials were found" in refused.stderr
+    assert json.loads(salvage("-o", "json", "backup", "get").stdout) == [], "nothing was written"
+
+    mismatch = salvage(*backup, "elsewhere", "--aws-region", "eu-west-1", check=False)
+    assert mismatch.returncode == 1
+    assert f"zone {zone} (region us-east-1), but the AWS region is eu-west-1" in mismatch.stderr
+    assert _snapshots(ec2, "elsewhere") == []
+
+    salvage(*backup, "good")
+    kube.delete(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/www-web-0")
+    kube.delete(f"/api/v1/persistentvolumes/{pv_name}")
+    wait_for(lambda: not kube.exists(f"/api/v1/persistentvolumes/{pv_name}"), timeout=60, what="PV gone")
+    volumes = len(ec2.describe_volumes()["Volumes"])
+    restore = ("restore", "create", "--from-backup", "good", "--aws-endpoint-url", aws_env.endpoint)
+    for flags, message in ((("--availability-zone", "us-east-1z"), "Availability zone us-east-1z does not exist"),
+                           (("--availability-zone", "eu-west-1a"), "is in us-east-1, not in eu-west-1"),
+                           (("--aws-region", "us-west-2"), "but the AWS region is us-west-2")):
+        failed = salvage(*restore, *flags, check=False)
+        assert failed.returncode == 1 and message in failed.stderr, failed.stderr
+    assert len(ec2.describe_volumes()["Volumes"]) == volumes, "no disk was created"
+    assert not kube.exists(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/www-web-0")
+    assert not kube.exists(f"/api/v1/persistentvolumes/{pv_name}")
+    assert json.loads(salvage("-o", "json", "restore", "get").stdout) == []
+
+
+def _claim_on_ebs(kube: KubeClient, ec2: Any, ns: str, zone: str, storage_class: str,
+                  cluster: str) -> tuple[dict[str, Any], str]:
+    """An EBS disk tagged for ``cluster``, a PV for it and a claim bound to the PV, as the
+    cluster's EBS provisioner leaves them."""
+    volume = ec2.create_volume(
+        AvailabilityZone=zone, Size=3, VolumeType="gp3", Iops=4000, Throughput=250, Encrypted=True,
+        TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "KubernetesCluster", "Value": cluster}]}])
+    pv_name = f"pvc-{ns}-web-0"
+    kube.create("/api/v1/persistentvolumes", _ebs_pv(pv_name, f"aws://{zone}/{volume['VolumeId']}", zone,
+                                                     ns, storage_class))
+    kube.create(f"/api/v1/namespaces/{ns}/persistentvolumeclaims", _claim("www-web-0", pv_name, storage_class))
+    claim = f"/api/v1/namespaces/{ns}/persistentvolumeclaims/www-web-0"
+    wait_for(lambda: kube.get(claim).get("status", {}).get("phase") == "Bound", timeout=60, what="claim Bound")
+    return volume, pv_name
+
+
+def _snapshots(ec2: Any, backup: str) -> list[Any]:
+    found = ec2.describe_snapshots(Filters=[{"Name": "tag:salvage.io/backup", "Values": [backup]}])
+    return list(found["Snapshots"])
 
 
 def _wait_running(kube: KubeClient, ns: str) -> dict[str, Any]:
