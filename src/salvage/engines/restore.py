@@ -239,11 +239,10 @@ class _Run:
         spec = provider.recreate(record, timeout=self.request.timeout, progress=self.progress)
         claim["spec"].setdefault("storageClassName", "")
         spec["storageClassName"] = claim["spec"]["storageClassName"]  # after --storage-class-mappings
-        spec["claimRef"] = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "namespace": namespace, "name": name}
+        labels = {"restore.salvage.io/name": self.request.name}
         try:
-            self.client.create("/api/v1/persistentvolumes", {
-                "apiVersion": "v1", "kind": "PersistentVolume", "spec": spec,
-                "metadata": {"name": pv_name, "labels": {"restore.salvage.io/name": self.request.name}}})
+            self.client.create("/api/v1/persistentvolumes",
+                               providers.pre_bound_volume(pv_name, spec, namespace, name, labels))
         except KubernetesError:
             provider.discard(spec, record)
             raise

@@ -42,6 +42,14 @@ def cloud_provider(method: str, aws: AwsSettings) -> VolumeProvider:
     raise UsageError(f"Volume method {method!r} has no cloud provider.", hint=f"Known: {', '.join(CLOUD_METHODS)}.")
 
 
+def pre_bound_volume(name: str, spec: JSON, namespace: str, claim: str, labels: dict[str, str]) -> JSON:
+    """A PV for ``recreate``'s spec, bound in advance to claim ``namespace/claim``: only that
+    claim can take it, and a StatefulSet adopts the claim by its name."""
+    ref = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "namespace": namespace, "name": claim}
+    return {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": name, "labels": labels},
+            "spec": {**spec, "claimRef": ref}}
+
+
 class CloudProviders:
     """One provider per cloud-disk method, made on first use (a provider holds SDK clients)."""
 

@@ -15,7 +15,7 @@ from salvage.volumes.aws_ebs_spec import (
     region_of,
     volume_ref,
 )
-from salvage.volumes.providers import check_choice, method_for
+from salvage.volumes.providers import check_choice, method_for, pre_bound_volume
 
 VOL = "vol-0e65bfd7da63a06b3"
 
@@ -118,3 +118,12 @@ def test_auto_picks_ebs_for_ebs_disks_and_csi_otherwise() -> None:
     assert method_for(csi("x", driver="hostpath.salvage.io"), "aws-ebs") == "aws-ebs", "the provider says why not"
     with pytest.raises(UsageError, match="'gce-pd' is not one of"):
         check_choice("gce-pd")
+
+
+def test_the_pv_is_bound_in_advance_to_its_claim() -> None:
+    spec = persistent_volume_spec(record(), "vol-0123456789abcdef0", "us-west-2a")
+    pv = pre_bound_volume("pv-new", spec, "default", "log-hello-stateful-0", {"restore.salvage.io/name": "r1"})
+    assert pv["metadata"] == {"name": "pv-new", "labels": {"restore.salvage.io/name": "r1"}}
+    assert pv["spec"]["claimRef"] == {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "namespace": "default",
+                                      "name": "log-hello-stateful-0"}
+    assert "claimRef" not in spec, "the provider's spec is not changed"
