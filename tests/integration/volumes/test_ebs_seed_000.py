@@ -47,11 +47,12 @@ def storage_class(kube: KubeClient, ns: str) -> Iterator[str]:
     kube.delete(f"/apis/storage.k8s.io/v1/storageclasses/{name}")
 
 
+@pytest.mark.parametrize("form", ["awsElasticBlockStore", "csi"])
 def test_seed_000_disk_deleted_and_recovered_from_its_ebs_snapshot(
         kube: KubeClient, ns: str, salvage: Salvage, aws_env: EC2Server, ec2: Any, zone: str,
-        storage_class: str) -> None:
+        storage_class: str, form: str) -> None:
     cluster = f"seed000-{ns}.k8s.local"
-    original, pv_name = _claim_on_ebs(kube, ec2, ns, zone, storage_class, cluster)
+    original, pv_name = _claim_on_ebs(kube, ec2, ns, zone, storage_class, cluster, form)
     kube.create(f"/apis/apps/v1/namespaces/{ns}/statefulsets",
                 statefulset("web", template="www", size="3Gi", storage_class=storage_class))
     _wait_running(kube, ns)
@@ -91,7 +92,8 @@ def test_seed_000_disk_deleted_and_recovered_from_its_ebs_snapshot(
         assert claim["status"]["phase"] == "Bound"
         pv = kube.get(f"/api/v1/persistentvolumes/{claim['spec']['volumeName']}")
         assert pv["metadata"]["name"] == pv_name, "the PV keeps its name when it is free"
-        assert pv["spec"]["awsElasticBlockStore"] == {"volumeID": f"aws://{zone}/{volume['VolumeId']}", "fsType": "ext4"}
+        assert pv["spec"][form] == _source(form, volume["VolumeId"], zone)[form], "the original's driver form"
+        assert not ({"awsElasticBlockStore", "csi"} - {form}) & set(pv["spec"])
         assert pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"] == [
             {"key": ZONE_LABEL, "operator": "In", "values": [zone]}]
         assert pv["spec"]["claimRef"]["name"] == "www-web-0" and pv["status"]["phase"] == "Bound"
@@ -141,14 +143,14 @@ def test_bad_input_is_refused_and_changes_nothing(
 
 
 def _claim_on_ebs(kube: KubeClient, ec2: Any, ns: str, zone: str, storage_class: str,
-                  cluster: str) -> tuple[dict[str, Any], str]:
+                  cluster: str, form: str = "awsElasticBlockStore") -> tuple[dict[str, Any], str]:
     """An EBS disk tagged for ``cluster``, a PV for it and a claim bound to the PV, as the
     cluster's EBS provisioner leaves them."""
     volume = ec2.create_volume(
         AvailabilityZone=zone, Size=3, VolumeType="gp3", Iops=4000, Throughput=250, Encrypted=True,
         TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "KubernetesCluster", "Value": cluster}]}])
     pv_name = f"pvc-{ns}-web-0"
-    kube.create("/api/v1/persistentvolumes", _ebs_pv(pv_name, f"aws://{zone}/{volume['VolumeId']}", zone,
+    kube.create("/api/v1/persistentvolumes", _ebs_pv(pv_name, _source(form, volume["VolumeId"], zone), zone,
                                                      ns, storage_class))
     kube.create(f"/api/v1/namespaces/{ns}/persistentvolumeclaims", _claim("www-web-0", pv_name, storage_class))
     claim = f"/api/v1/namespaces/{ns}/persistentvolumeclaims/www-web-0"
@@ -168,14 +170,21 @@ def _wait_running(kube: KubeClient, ns: str) -> dict[str, Any]:
     return kube.get(path)
 
 
-def _ebs_pv(name: str, volume_id: str, zone: str, ns: str, storage_class: str) -> dict[str, Any]:
-    """A PV as the cluster's EBS provisioner would have made it (in-tree form, zone-pinned)."""
+def _source(form: str, volume_id: str, zone: str) -> dict[str, Any]:
+    """How a PV names an EBS disk: the in-tree plugin's form or the EBS CSI driver's."""
+    if form == "csi":
+        return {"csi": {"driver": "ebs.csi.aws.com", "volumeHandle": volume_id, "fsType": "ext4"}}
+    return {"awsElasticBlockStore": {"volumeID": f"aws://{zone}/{volume_id}", "fsType": "ext4"}}
+
+
+def _ebs_pv(name: str, source: dict[str, Any], zone: str, ns: str, storage_class: str) -> dict[str, Any]:
+    """A PV as the cluster's EBS provisioner would have made it (zone-pinned)."""
     return {
         "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": name, "labels": {ZONE_LABEL: zone}},
         "spec": {
             "capacity": {"storage": "3Gi"}, "accessModes": ["ReadWriteOnce"], "storageClassName": storage_class,
             "persistentVolumeReclaimPolicy": "Retain",
-            "awsElasticBlockStore": {"volumeID": volume_id, "fsType": "ext4"},
+            **source,
             "claimRef": {"namespace": ns, "name": "www-web-0"},
             "nodeAffinity": {"required": {"nodeSelectorTerms": [
                 {"matchExpressions": [{"key": ZONE_LABEL, "operator": "In", "values": [zone]}]}]}},
