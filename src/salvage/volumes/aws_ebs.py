@@ -163,7 +163,22 @@ class EbsProvider:
             raise CloudError(f"Availability zone {zone} does not exist in {region}.",
                              hint="List zones with `aws ec2 describe-availability-zones`; pick one with "
                                   "--availability-zone.")
+        self._check_snapshot(ec2, record["snapshotHandle"], label)
         return ec2, zone, cluster
+
+    def _check_snapshot(self, ec2: Any, snapshot_id: str, label: str) -> None:
+        try:
+            with _translated(f"looking up EBS snapshot {snapshot_id}"):
+                [snap] = ec2.describe_snapshots(SnapshotIds=[snapshot_id])["Snapshots"]
+        except CloudError as exc:
+            if "InvalidSnapshot.NotFound" not in exc.message:
+                raise
+            raise CloudError(f"EBS snapshot {snapshot_id} of {label} does not exist (deleted, or in another "
+                             "region or account).", hint="Pick another backup with `salvage backup get`.") from exc
+        if snap["State"] != "completed":
+            raise CloudError(f"EBS snapshot {snapshot_id} of {label} is {snap['State']}, not completed: "
+                             f"{snap.get('StateMessage') or 'no reason given'}.",
+                             hint="Wait for it, or pick another backup.")
 
     def _region_for(self, zone: str | None, what: str) -> str:
         """The configured region; it must be the zone's when both are known."""

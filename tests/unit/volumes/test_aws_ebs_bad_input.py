@@ -117,6 +117,19 @@ def test_no_cluster_name_means_no_volume(aws: Any) -> None:
     assert aws.describe_volumes()["Volumes"] == []
 
 
+def test_snapshot_that_is_gone_or_failed_means_no_volume(aws: Any) -> None:
+    with pytest.raises(CloudError, match="EBS snapshot snap-0cb9ddd144d8c047b of .* does not exist"):
+        EbsProvider(AwsSettings()).recreate(record(), timeout=5, progress=quiet)
+    assert aws.describe_volumes()["Volumes"] == []
+    ec2 = boto3.client("ec2", region_name=REGION)
+    with Stubber(ec2) as stub:
+        stub.add_response("describe_availability_zones", {"AvailabilityZones": [{"ZoneName": "us-east-1a"}]})
+        stub.add_response("describe_snapshots", {"Snapshots": [
+            {"SnapshotId": "snap-0cb9ddd144d8c047b", "State": "error", "StateMessage": "copy failed"}]})
+        with pytest.raises(CloudError, match="is error, not completed: copy failed"):
+            EbsProvider(AwsSettings(), clients={REGION: ec2}).check_recreate(record())
+
+
 def test_missing_credentials(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     volume = aws.create_volume(AvailabilityZone="us-east-1a", Size=1)
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
