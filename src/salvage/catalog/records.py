@@ -26,12 +26,28 @@ class VolumeRecord(TypedDict, total=False):
     pv: str
     storageClass: str | None
     size: str
-    method: str  # csi-snapshot | none
+    method: str  # csi-snapshot | aws-ebs | none
     driver: str
     snapshotHandle: str
     restoreSize: int
     volumeSnapshotClass: str
     volumeSnapshotContent: str
+    # aws-ebs (snapshotHandle is the EBS snapshot ID): enough to re-create the disk and its PV.
+    region: str
+    availabilityZone: str
+    volumeId: str
+    volumeType: str
+    sizeGiB: int
+    iops: int
+    throughput: int
+    encrypted: bool
+    kmsKeyId: str
+    cluster: str
+    pvSource: str  # awsElasticBlockStore | csi
+    fsType: str
+    accessModes: list[str]
+    reclaimPolicy: str
+    volumeMode: str
     error: str
 
 

@@ -54,3 +54,11 @@ def repo_password(password_file: Path | None) -> str | None:
     if password_file is None and not os.environ.get(PASSWORD_ENV):
         return None
     return password_source(password_file).read()
+# Cloud disks (volumes/aws_ebs.py): anything left out comes from the usual AWS chain.
+AwsRegion = Annotated[str | None, typer.Option(
+    "--aws-region", envvar="SALVAGE_AWS_REGION", help="AWS region (default: AWS_REGION, the profile, or the PV's zone).")]
+AwsEndpointUrl = Annotated[str | None, typer.Option(
+    "--aws-endpoint-url", envvar="SALVAGE_AWS_ENDPOINT_URL", help="EC2 endpoint (a test server or VPC endpoint).")]
+ClusterName = Annotated[str | None, typer.Option(
+    "--cluster-name", envvar="SALVAGE_CLUSTER_NAME",
+    help="Cluster name for EBS tags (default: the original volume's KubernetesCluster tag).")]

@@ -21,9 +21,10 @@ from salvage.engines.selection import Selection
 from salvage.k8s.client import KubeClient
 from salvage.k8s.discovery import ApiResource, Discovery, discover
 from salvage.locations import Location
+from salvage.model.cloud import AwsSettings
 from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
 from salvage.repo.repository import Repository
-from salvage.volumes import csi_snapshots, fs
+from salvage.volumes import csi_snapshots, fs, providers
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -39,6 +40,8 @@ class BackupRequest:
     snapshot_timeout: float = 300.0
     default_volumes_to_fs: bool = False
     repo_password: str | None = field(default=None, repr=False)
+    volume_snapshot_provider: str = "auto"  # auto | csi | aws-ebs (see volumes/providers.py)
+    aws: AwsSettings = field(default_factory=AwsSettings)
 
     def to_json(self) -> dict[str, Any]:
         s = self.selection
@@ -48,6 +51,7 @@ class BackupRequest:
             "labelSelector": self.selector, "includeClusterResources": self.cluster_resources,
             "snapshotVolumes": self.snapshot_volumes, "ttlSeconds": self.ttl_seconds,
             "defaultVolumesToFsBackup": self.default_volumes_to_fs,
+            "volumeSnapshotProvider": self.volume_snapshot_provider,
         }
 
 
@@ -96,6 +100,10 @@ def create_backup(client: KubeClient, location: Location, request: BackupRequest
         raise UsageError("--include-cluster-resources must be auto, true or false.")
     if request.default_volumes_to_fs and not request.repo_password:
         fs.repository(location.store, None, create=False)  # raises the clear "needs the password" error
+    providers.check_choice(request.volume_snapshot_provider)
+    if request.snapshot_volumes and request.volume_snapshot_provider in providers.CLOUD_METHODS:
+        # Before anything is written: without credentials every volume would fail.
+        providers.cloud_provider(request.volume_snapshot_provider, request.aws).check_access()
     started, started_at = time.monotonic(), _now()
     writer = BackupWriter(location.store, request.name)
     journal = _Journal(progress)
@@ -144,6 +152,7 @@ class _Capture:
         self._builtin_groups = _builtin_groups()
         self._repository: Repository | None = None
         self._classes: dict[str, dict[str, Any] | None] = {}
+        self._cloud = providers.CloudProviders(request.aws)
 
     def namespaced(self) -> None:
         wanted = [r for r in self.discovery.resources
@@ -193,8 +202,7 @@ class _Capture:
                 if method == "fs":
                     record = fs.capture(self._repo(), claim, pv, self.request.name)
                 else:
-                    record = csi_snapshots.capture(self.client, claim, pv, self.request.name,
-                                                   timeout=self.request.snapshot_timeout)
+                    record = self._capture_volume(claim, pv)
             except (SalvageError, KubernetesError) as exc:
                 record = {"namespace": meta["namespace"], "pvc": meta["name"], "method": "none", "error": exc.message}
             if record.get("error"):
@@ -221,6 +229,14 @@ class _Capture:
             except KubernetesError:
                 self._classes[name] = None
         return self._classes[name]
+
+    def _capture_volume(self, claim: dict[str, Any], pv: dict[str, Any]) -> VolumeRecord:
+        method = providers.method_for(pv, self.request.volume_snapshot_provider)
+        if method == "csi-snapshot":
+            return csi_snapshots.capture(self.client, claim, pv, self.request.name,
+                                         timeout=self.request.snapshot_timeout)
+        return self._cloud[method].capture(claim, pv, self.request.name, timeout=self.request.snapshot_timeout,
+                                           progress=self.progress)
 
     def cluster_scoped(self, volumes: list[VolumeRecord]) -> None:
         mode = self.request.cluster_resources

@@ -7,11 +7,13 @@ from salvage.catalog import layout
 from salvage.catalog.reader import BackupReader, IncompleteBackupError
 from salvage.k8s.client import KubeClient
 from salvage.locations import Location
+from salvage.model.cloud import AwsSettings
 from salvage.model.errors import NotFoundError, UsageError
-from salvage.volumes import csi_snapshots
+from salvage.volumes import csi_snapshots, providers
 
 
-def delete_backup(client: KubeClient | None, location: Location, name: str) -> tuple[int, int]:
+def delete_backup(client: KubeClient | None, location: Location, name: str,
+                  aws: AwsSettings | None = None) -> tuple[int, int]:
     """Remove the backup's snapshots and objects; returns (snapshots, objects) deleted."""
     if location.spec.read_only:
         raise UsageError(f"Location {location.name!r} is ReadOnly; nothing can be deleted from it.")
@@ -23,6 +25,10 @@ def delete_backup(client: KubeClient | None, location: Location, name: str) -> t
     snapshots = 0
     if volumes and client is not None:
         snapshots = sum(csi_snapshots.delete_captured(client, v) for v in volumes)
+    cloud = providers.CloudProviders(aws or AwsSettings())
+    for record in volumes:
+        if record.get("method") in providers.CLOUD_METHODS:
+            snapshots += cloud[record["method"]].delete_captured(record)
     keys = [info.key for info in location.store.list(layout.prefix(name))]
     if not keys:
         raise NotFoundError(f"There is no backup named {name!r} on location {location.name!r}.",

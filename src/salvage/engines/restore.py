@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,9 +19,10 @@ from salvage.k8s.client import KubeClient
 from salvage.k8s.discovery import ApiResource
 from salvage.k8s.quantity import format_bytes, parse_quantity
 from salvage.locations import Location
+from salvage.model.cloud import AwsSettings
 from salvage.model.errors import KubernetesError, SalvageError, UsageError
 from salvage.repo.repository import Repository
-from salvage.volumes import csi_snapshots, fs
+from salvage.volumes import csi_snapshots, fs, providers
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -39,6 +41,7 @@ class RestoreRequest:
     timeout: float = 300.0
     workers: int = 16
     repo_password: str | None = field(default=None, repr=False)
+    aws: AwsSettings = field(default_factory=AwsSettings)  # for aws-ebs volume records
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,7 @@ def restore_backup(client: KubeClient, location: Location, request: RestoreReque
     progress("phase", {"message": f"verifying {len(reader.manifest['files'])} objects of backup {request.backup}"})
     reader.verify()  # before anything touches the cluster
     _check_mappings(client, request)
+    _check_cloud_volumes(reader, request)
     report = RestoreReport(request.name, request.backup, location.name, "InProgress", request.dry_run, _now())
     run = _Run(client, reader, request, report, progress, on_item)
     run.execute()
@@ -110,6 +114,14 @@ def _check_mappings(client: KubeClient, request: RestoreRequest) -> None:
                 hint="Map to a namespace that does not exist yet, or delete it first.")
 
 
+def _check_cloud_volumes(reader: BackupReader, request: RestoreRequest) -> None:
+    """Region, zone, type and credentials of every cloud disk to re-create, before any change."""
+    cloud = providers.CloudProviders(request.aws)
+    for record in reader.volumes():
+        if record.get("method") in providers.CLOUD_METHODS and request.selection.namespace(record["namespace"]):
+            cloud[record["method"]].check_recreate(record)
+
+
 class _Run:
     def __init__(self, client: KubeClient, reader: BackupReader, request: RestoreRequest,
                  report: RestoreReport, progress: Progress, on_item: Callable[[ItemResult], None]) -> None:
@@ -117,7 +129,9 @@ class _Run:
         self.on_item = on_item
         self.statefulsets: list[tuple[str, str]] = []
         self.volumes: dict[tuple[str, str], VolumeRecord] = {
-            (v["namespace"], v["pvc"]): v for v in reader.volumes() if v.get("method") in ("csi-snapshot", "fs")}
+            (v["namespace"], v["pvc"]): v for v in reader.volumes()
+            if v.get("method") in ("csi-snapshot", "fs", *providers.CLOUD_METHODS)}
+        self.cloud = providers.CloudProviders(request.aws)
         self._repository: Repository | None = None
         if not request.dry_run and any(v["method"] == "fs" for v in self.volumes.values()):
             self._repository = fs.repository(reader.store, request.repo_password, create=False, read_only=True)
@@ -196,7 +210,11 @@ class _Run:
         try:
             if record and record["method"] == "fs":
                 return self._claim_with_files(step.resource, body, record, namespace or "")
-            if record:
+            if record and record["method"] in providers.CLOUD_METHODS:
+                if self.client.exists(step.resource.item(name, namespace)):
+                    return ItemResult(qualified, namespace, name, "skipped", "already exists; no disk was created")
+                self._claim_from_cloud_disk(body, record, namespace or "")
+            elif record:
                 self._claim_from_snapshot(body, record, namespace or "")
             return self._apply(step.resource, body, namespace, name)
         except (KubernetesError, SalvageError) as exc:
@@ -249,6 +267,27 @@ class _Run:
                               "the new volume's files are not reachable from here (needs a data-mover pod)")
         fs.fill(self._repository, record, target)
         return ItemResult(resource.qualified, namespace, name, "created", f"files from snapshot {record['snapshotHandle'][:8]}")
+
+    def _claim_from_cloud_disk(self, claim: dict[str, Any], record: VolumeRecord, namespace: str) -> None:
+        """A new disk from the snapshot and a PV bound in advance to the claim, which keeps its
+        name, so the StatefulSet adopts it (seed 000's hand-written PV and PVC)."""
+        provider = self.cloud[record["method"]]
+        name = claim["metadata"]["name"]
+        pv_name = record["pv"]
+        if self.client.exists(f"/api/v1/persistentvolumes/{pv_name}"):  # e.g. the original, still in use
+            pv_name = f"salvage-{hashlib.sha256(f'{self.request.name}/{namespace}/{name}'.encode()).hexdigest()[:20]}"
+        spec = provider.recreate(record, timeout=self.request.timeout, progress=self.progress)
+        claim["spec"].setdefault("storageClassName", "")
+        spec["storageClassName"] = claim["spec"]["storageClassName"]  # after --storage-class-mappings
+        labels = {"restore.salvage.io/name": self.request.name}
+        try:
+            self.client.create("/api/v1/persistentvolumes",
+                               providers.pre_bound_volume(pv_name, spec, namespace, name, labels))
+        except KubernetesError:
+            provider.discard(spec, record)
+            raise
+        claim["spec"]["volumeName"] = pv_name
+        self.claims.append((namespace, name))
 
     def _apply(self, resource: ApiResource, body: dict[str, Any], namespace: str | None, name: str) -> ItemResult:
         qualified = resource.qualified

@@ -54,3 +54,12 @@ class KubernetesError(SalvageError):
 
 class ServerError(SalvageError):
     """A local test server (S3, Azure Blob, GCS, EC2) could not be installed, started or reached."""
+
+
+class CloudError(SalvageError):
+    """A cloud provider's API (EC2, ...) refused a request, could not be reached, or was asked
+    for something the target cannot do (a region, zone or volume type)."""
+
+
+class CloudCredentialsError(CloudError):
+    """No usable cloud credentials were found."""

@@ -1,2 +1,2 @@
-"""How volume data is captured and re-created (CSI snapshots now; cloud disks and file-level
-backup through the repository later). Only this package talks snapshot APIs for backups."""
+"""How volume data is captured and re-created: CSI snapshots (csi_snapshots) and cloud disks
+behind one Protocol (base, providers; AWS EBS now). The only package that imports cloud SDKs."""

@@ -42,6 +42,9 @@ def test_resource_file_names_follow_the_layout() -> None:
     assert layout.relative("wp-nightly", key) == "resources/configmaps.core.v1.0000.jsonl.zst"
 
 
-def test_volume_example_uses_only_record_fields() -> None:
-    [record] = examples()["backup-volumes"]  # type: ignore[misc]
-    assert set(record) <= set(VolumeRecord.__annotations__)
+def test_volume_examples_use_only_record_fields() -> None:
+    records = examples()["backup-volumes"]
+    assert isinstance(records, list)
+    assert [r["method"] for r in records] == ["csi-snapshot", "aws-ebs"]
+    for record in records:
+        assert set(record) <= set(VolumeRecord.__annotations__)

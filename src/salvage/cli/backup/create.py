@@ -8,11 +8,14 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
-from salvage.cli.options import Location, RepoPasswordFile, parse_duration, repo_password, split_list
+from salvage.cli.options import (
+    AwsEndpointUrl, AwsRegion, ClusterName, Location, RepoPasswordFile, parse_duration, repo_password, split_list,
+)
 from salvage.cli.progress import ProgressView
 from salvage.engines.backup import BackupRequest, create_backup
 from salvage.engines.selection import Selection
 from salvage.locations import open_location
+from salvage.model.cloud import AwsSettings
 
 
 def create(
@@ -34,6 +37,12 @@ def create(
              "(backup.salvage.io/method) says snapshot.")] = False,
     repo_password_file: RepoPasswordFile = None,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for completion (the CLI always runs the backup to the end).")] = True,
+    volume_snapshot_provider: Annotated[str, typer.Option(
+        "--volume-snapshot-provider", envvar="SALVAGE_VOLUME_SNAPSHOT_PROVIDER",
+        help="auto (EBS disks through EC2, others through CSI), csi, or aws-ebs.")] = "auto",
+    aws_region: AwsRegion = None,
+    aws_endpoint_url: AwsEndpointUrl = None,
+    cluster_name: ClusterName = None,
 ) -> None:
     """Back up namespaces (raw objects) and snapshot their volumes; the manifest is written last."""
     app = app_of(ctx)
@@ -44,6 +53,8 @@ def create(
         selector=selector, cluster_resources=include_cluster_resources, snapshot_volumes=snapshot_volumes,
         ttl_seconds=parse_duration(ttl), snapshot_timeout=snapshot_timeout,
         default_volumes_to_fs=default_volumes_to_fs_backup, repo_password=repo_password(repo_password_file),
+        volume_snapshot_provider=volume_snapshot_provider,
+        aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name),
     )
     target = open_location(location)
     with kube_client(app) as client, ProgressView(app.terminal, f"backup {name}") as view:

@@ -9,9 +9,10 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
-from salvage.cli.options import Location
+from salvage.cli.options import AwsEndpointUrl, Location
 from salvage.engines.deletion import delete_backup
 from salvage.locations import open_location
+from salvage.model.cloud import AwsSettings
 from salvage.model.errors import UsageError
 
 
@@ -20,6 +21,7 @@ def delete(
     name: Annotated[str, typer.Argument()],
     location: Location = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    aws_endpoint_url: AwsEndpointUrl = None,
 ) -> None:
     """Delete a backup's objects and its volume snapshots."""
     app = app_of(ctx)
@@ -29,5 +31,5 @@ def delete(
             raise UsageError(f"Deleting backup {name!r} needs confirmation.", hint="Pass --yes to delete without asking.")
         typer.confirm(f"Delete backup {name} and its volume snapshots from location {target.name}?", abort=True)
     with kube_client(app) as client:
-        snapshots, objects = delete_backup(client, target, name)
+        snapshots, objects = delete_backup(client, target, name, AwsSettings(endpoint_url=aws_endpoint_url))
     app.terminal.info(f"deleted backup {name}: {objects} object(s), {snapshots} volume snapshot(s)")

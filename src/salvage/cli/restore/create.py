@@ -10,13 +10,16 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
-from salvage.cli.options import Location, RepoPasswordFile, parse_mappings, repo_password, split_list
+from salvage.cli.options import (
+    AwsEndpointUrl, AwsRegion, ClusterName, Location, RepoPasswordFile, parse_mappings, repo_password, split_list,
+)
 from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
 from salvage.engines.records import ItemLog, restore_exists, save_restore
 from salvage.engines.restore import ItemResult, RestoreReport, RestoreRequest, restore_backup
 from salvage.engines.selection import Selection
 from salvage.locations import open_location
+from salvage.model.cloud import AwsSettings
 from salvage.model.errors import UsageError
 
 
@@ -37,6 +40,12 @@ def create(
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for readiness.")] = 300.0,
     location: Location = None,
     repo_password_file: RepoPasswordFile = None,
+    aws_region: AwsRegion = None,
+    aws_endpoint_url: AwsEndpointUrl = None,
+    cluster_name: ClusterName = None,
+    availability_zone: Annotated[str | None, typer.Option(
+        "--availability-zone", envvar="SALVAGE_AVAILABILITY_ZONE",
+        help="Re-create EBS disks in this zone (default: each disk's original zone).")] = None,
 ) -> None:
     """Verify a backup, then restore it: volumes from snapshots first, objects in dependency order."""
     app = app_of(ctx)
@@ -53,6 +62,8 @@ def create(
         class_map=parse_mappings(storage_class_mappings, "storage class mapping"),
         existing_policy=existing_resource_policy, dry_run=dry_run, wait=wait, timeout=timeout,
         repo_password=repo_password(repo_password_file),
+        aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name,
+                        availability_zone=availability_zone),
     )
     target = open_location(location)
     plan: list[ItemResult] = []
