@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -184,7 +184,8 @@ class _Run:
     def _run_step(self, step: _Step) -> None:
         qualified = step.resource.qualified
         with ThreadPoolExecutor(self.request.workers) as pool:
-            for result in pool.map(lambda o: self._restore_one(step, o), self._objects(step)):
+            for result in _bounded_map(pool, lambda o: self._restore_one(step, o), self._objects(step),
+                                       in_flight=self.request.workers * 4):
                 self.report.count(result)
                 self.on_item(result)
                 self.progress("item", asdict(result))
@@ -331,6 +332,21 @@ class _Run:
 
             if not _poll(ready, deadline):
                 self.report.warnings.append(f"StatefulSet {namespace}/{name} is not ready yet")
+
+
+def _bounded_map(pool: ThreadPoolExecutor, fn: Callable[[Any], ItemResult], items: Iterator[Any],
+                 *, in_flight: int) -> Iterator[ItemResult]:
+    """Like ``pool.map``, but reads ``items`` lazily: at most ``in_flight`` objects are held at
+    once, so memory does not grow with the size of the backup (``map`` submits everything)."""
+    pending: set[Future[ItemResult]] = set()
+    for item in items:
+        pending.add(pool.submit(fn, item))
+        if len(pending) >= in_flight:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+    for future in pending:
+        yield future.result()
 
 
 def _poll(condition: Callable[[], bool], deadline: float) -> bool:

@@ -44,3 +44,4 @@ def test_dependencies_are_restored_first():
     assert ranked[:3] == ["customresourcedefinitions.apiextensions.k8s.io", "namespaces", "persistentvolumes"]
     assert ranked.index("persistentvolumeclaims") < ranked.index("statefulsets.apps")
     assert rank("widgets.example.com", custom=True) > rank("ingresses.networking.k8s.io", custom=False)
+
