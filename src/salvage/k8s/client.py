@@ -35,6 +35,11 @@ class KubeClient:
     def from_kubeconfig(cls, path: str | None = None, context: str | None = None) -> KubeClient:
         return cls(load_connection(path, context))
 
+    @property
+    def http(self) -> httpx.Client:
+        """The authenticated HTTP client, for protocols beyond JSON requests (exec's WebSocket)."""
+        return self._http
+
     def close(self) -> None:
         self._http.close()
 
