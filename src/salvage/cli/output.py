@@ -67,7 +67,17 @@ class Terminal:
             table.add_column(header.upper(), no_wrap=True)
         for row in rows:
             table.add_row(*("" if cell is None else str(cell) for cell in row))
-        self.out.print(table)
+        # Never truncate a cell to fit the terminal (a pipe gets 80 columns): names and
+        # messages cut with an ellipsis are useless to scripts and to people.
+        from rich.measure import Measurement
+
+        needed = Measurement.get(self.out, self.out.options.update_width(10_000), table).maximum
+        width = self.out.width
+        self.out.width = max(width, needed)
+        try:
+            self.out.print(table)
+        finally:
+            self.out.width = width
 
 
 def _escape(text: str) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from httpx_ws import HTTPXWSException, WebSocketDisconnect, WebSocketUpgradeError, connect_ws
+from httpx_ws import HTTPXWSException, WebSocketDisconnect, WebSocketSession, WebSocketUpgradeError, connect_ws
 from wsproto.events import BytesMessage
 
 from salvage.k8s.client import KubeClient
@@ -60,6 +60,7 @@ def exec_in_pod(client: KubeClient, namespace: str, pod: str, command: list[str]
     path = f"/api/v1/namespaces/{namespace}/pods/{pod}/exec?{urlencode(query)}"
     where = f"pod {namespace}/{pod}" + (f" container {container}" if container else "")
     try:
+        ws: WebSocketSession
         with connect_ws(path, client.http, subprotocols=PROTOCOLS,
                         keepalive_ping_interval_seconds=None) as ws:
             return _collect(ws, where, time.monotonic() + timeout, timeout)
@@ -70,7 +71,7 @@ def exec_in_pod(client: KubeClient, namespace: str, pod: str, command: list[str]
         raise KubernetesError(f"Exec in {where} failed: {exc}") from exc
 
 
-def _collect(ws: Any, where: str, deadline: float, timeout: float) -> ExecResult:
+def _collect(ws: WebSocketSession, where: str, deadline: float, timeout: float) -> ExecResult:
     out, err = bytearray(), bytearray()
     status: dict[str, Any] | None = None
     while status is None:

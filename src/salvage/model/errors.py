@@ -54,3 +54,11 @@ class KubernetesError(SalvageError):
 
 class ServerError(SalvageError):
     """A local test server (S3, Azure Blob, GCS, EC2) could not be installed, started or reached."""
+
+
+class SnapshotError(SalvageError):
+    """A volume snapshot could not be taken, found ready, or restored."""
+
+
+class HookError(SalvageError):
+    """A consistency hook (a command run in a pod around a snapshot) failed under on-error=fail."""
