@@ -15,7 +15,7 @@ from typing import Any
 
 from salvage.engines.snapshot_hooks import POST, PRE, Hook, plan_hooks, pods_mounting, run_hooks
 from salvage.k8s.client import KubeClient
-from salvage.model.errors import KubernetesError, NotFoundError, SnapshotError, UsageError
+from salvage.model.errors import HookError, KubernetesError, NotFoundError, SnapshotError, UsageError
 
 JSON = dict[str, Any]
 Report = Callable[[str], None]
@@ -60,14 +60,20 @@ def create_snapshot(client: KubeClient, request: CreateRequest, report: Report =
                          hint="Hooks run in the pods that use the volume; start one, or leave the hooks out.")
     pre, post = plan_hooks(pods, PRE, request.pre_hook), plan_hooks(pods, POST, request.post_hook)
     try:
-        run_hooks(client, pre, report)
+        try:
+            run_hooks(client, pre, report)
+        except HookError as exc:
+            raise HookError(f"{exc.message} VolumeSnapshot {ns}/{name} was not created.", hint=exc.hint) from exc
         created = client.create(snapshot_path(ns), _manifest(request, klass["metadata"]["name"]))
         report(f"volumesnapshot {ns}/{name} created (class {klass['metadata']['name']}, driver {driver})")
         snapshot = _wait_until(client, ns, name, _is_cut, request.timeout) or created
     except BaseException:
         _run_post_hooks_quietly(client, post, report)
         raise
-    run_hooks(client, post, report)
+    try:
+        run_hooks(client, post, report)
+    except HookError as exc:
+        raise HookError(f"VolumeSnapshot {ns}/{name} was created, but: {exc.message}", hint=exc.hint) from exc
     if request.wait:
         snapshot = wait_ready(client, ns, name, request.timeout)
     return snapshot

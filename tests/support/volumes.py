@@ -1,0 +1,51 @@
+"""Reach the data of a claim on the local cluster: its hostpath volume directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from salvage.k8s.client import KubeClient
+from tests.support.waiting import wait_for
+
+SNAPSHOTS = "/apis/snapshot.storage.k8s.io/v1"
+
+
+def claim_path(namespace: str, name: str = "") -> str:
+    base = f"/api/v1/namespaces/{namespace}/persistentvolumeclaims"
+    return f"{base}/{name}" if name else base
+
+
+def snapshot_path(namespace: str, name: str = "") -> str:
+    base = f"{SNAPSHOTS}/namespaces/{namespace}/volumesnapshots"
+    return f"{base}/{name}" if name else base
+
+
+def wait_bound(kube: KubeClient, namespace: str, name: str, timeout: float = 60) -> dict[str, Any]:
+    def bound() -> dict[str, Any] | None:
+        claim = kube.get(claim_path(namespace, name))
+        return claim if (claim.get("status") or {}).get("phase") == "Bound" else None
+
+    return wait_for(bound, timeout=timeout, what=f"PVC {namespace}/{name} Bound")
+
+
+def volume_dir(kube: KubeClient, namespace: str, name: str) -> Path:
+    """The directory holding the files of PVC ``name`` (waits until it is bound)."""
+    claim = wait_bound(kube, namespace, name)
+    pv = kube.get(f"/api/v1/persistentvolumes/{claim['spec']['volumeName']}")
+    return Path(pv["spec"]["csi"]["volumeAttributes"]["path"])
+
+
+def wait_ready(kube: KubeClient, namespace: str, name: str, timeout: float = 60) -> dict[str, Any]:
+    def ready() -> dict[str, Any] | None:
+        snapshot = kube.get(snapshot_path(namespace, name))
+        return snapshot if (snapshot.get("status") or {}).get("readyToUse") else None
+
+    return wait_for(ready, timeout=timeout, what=f"VolumeSnapshot {namespace}/{name} ready")
+
+
+def snapshot_dir(kube: KubeClient, volume_root: Path, namespace: str, name: str) -> Path:
+    """Where the hostpath driver keeps the copy behind a ready VolumeSnapshot."""
+    snapshot = wait_ready(kube, namespace, name)
+    content = kube.get(f"{SNAPSHOTS}/volumesnapshotcontents/{snapshot['status']['boundVolumeSnapshotContentName']}")
+    return volume_root / "snapshots" / content["status"]["snapshotHandle"]
