@@ -29,7 +29,8 @@ class KubeClient:
         headers = {"Accept": "application/json"}
         if connection.token:
             headers["Authorization"] = f"Bearer {connection.token}"
-        self._http = httpx.Client(base_url=connection.server, verify=verify, headers=headers, timeout=timeout)
+        self._http = httpx.Client(base_url=connection.server, verify=verify, headers=headers, timeout=timeout,
+                                  event_hooks={"response": [_keep_error_body]})
 
     @classmethod
     def from_kubeconfig(cls, path: str | None = None, context: str | None = None) -> KubeClient:
@@ -102,6 +103,13 @@ class KubeClient:
                 return False
             raise
         return True
+
+
+def _keep_error_body(response: httpx.Response) -> None:
+    """Read an error's body while the stream is open: a refused WebSocket upgrade (exec) is
+    closed before the caller sees it, and its body says why (no such container, ...)."""
+    if response.status_code >= 400:
+        response.read()
 
 
 def _api_error(method: str, path: str, response: httpx.Response) -> KubernetesError:

@@ -50,7 +50,7 @@ class ExecResult:
 
 def exec_in_pod(client: KubeClient, namespace: str, pod: str, command: list[str], *,
                 container: str | None = None, timeout: float = 30.0) -> ExecResult:
-    """Run ``command`` in ``pod`` (its ``container``, or the only/first one) and wait for it."""
+    """Run ``command`` in ``pod``'s ``container`` (optional for a single-container pod) and wait for it."""
     if not command:
         raise KubernetesError(f"No command to run in pod {namespace}/{pod}.")
     query: list[tuple[str, str]] = [("command", part) for part in command]
@@ -117,7 +117,6 @@ def exit_status(status: dict[str, Any]) -> tuple[int | None, str]:
 
 def _refusal(response: httpx.Response) -> str:
     try:
-        response.read()
         return str(response.json().get("message") or response.text)
-    except (ValueError, httpx.HTTPError):
+    except (ValueError, httpx.HTTPError, httpx.StreamError):
         return f"HTTP {response.status_code}"
