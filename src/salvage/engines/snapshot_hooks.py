@@ -78,7 +78,10 @@ def parse_command(text: str) -> tuple[str, ...]:
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
             raise UsageError(f"Hook command {text!r} must be a non-empty JSON array of strings.")
         return tuple(value)
-    parts = tuple(shlex.split(stripped))
+    try:
+        parts = tuple(shlex.split(stripped))
+    except ValueError as exc:
+        raise UsageError(f"Hook command {text!r} cannot be split into words: {exc}.") from exc
     if not parts:
         raise UsageError("A hook command cannot be empty.")
     return parts
