@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from salvage.engines.snapshot_hooks import POST, PRE, Hook, plan_hooks, pods_mounting, run_hooks
@@ -36,7 +36,6 @@ class CreateRequest:
     # Hooks from the command line; None leaves each phase to the pods' annotations.
     pre_hook: Hook | None = None
     post_hook: Hook | None = None
-    labels: dict[str, str] = field(default_factory=dict)
 
 
 def snapshot_path(namespace: str, name: str = "") -> str:
@@ -226,8 +225,6 @@ def _run_post_hooks_quietly(client: KubeClient, post: list[Any], report: Report)
 
 def _manifest(request: CreateRequest, klass: str) -> JSON:
     meta: JSON = {"name": request.name, "namespace": request.namespace}
-    if request.labels:
-        meta["labels"] = dict(request.labels)
     return {
         "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot", "metadata": meta,
         "spec": {"volumeSnapshotClassName": klass, "source": {"persistentVolumeClaimName": request.pvc}},
