@@ -16,7 +16,7 @@ from salvage.engines.snapshots import JSON, Report, content_of, get_snapshot, is
 from salvage.k8s.client import KubeClient
 from salvage.k8s.events import events_for
 from salvage.k8s.quantity import format_bytes, parse_quantity
-from salvage.model.errors import KubernetesError, NotFoundError, SnapshotError, UsageError
+from salvage.model.errors import NotFoundError, SnapshotError, UsageError
 
 DEFAULT_STORAGE_CLASS = "storageclass.kubernetes.io/is-default-class"
 _POLL = 0.5
@@ -105,14 +105,7 @@ def claim_manifest(request: RestoreRequest, snapshot: JSON, source: JSON | None,
 
 def _source_claim(client: KubeClient, namespace: str, snapshot: JSON) -> JSON | None:
     name = (snapshot["spec"].get("source") or {}).get("persistentVolumeClaimName")
-    if not name:
-        return None
-    try:
-        return client.get(f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{name}")
-    except KubernetesError as exc:
-        if exc.status == 404:
-            return None
-        raise
+    return client.find(f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{name}") if name else None
 
 
 def _storage_class(client: KubeClient, name: str | None, driver: str, source: JSON | None) -> JSON:

@@ -15,7 +15,7 @@ from typing import Any
 
 from salvage.engines.snapshot_hooks import POST, PRE, Hook, plan_hooks, pods_mounting, run_hooks
 from salvage.k8s.client import KubeClient
-from salvage.model.errors import HookError, KubernetesError, NotFoundError, SnapshotError, UsageError
+from salvage.model.errors import HookError, NotFoundError, SnapshotError, UsageError
 
 JSON = dict[str, Any]
 Report = Callable[[str], None]
@@ -79,13 +79,10 @@ def create_snapshot(client: KubeClient, request: CreateRequest, report: Report =
 
 
 def bound_claim(client: KubeClient, namespace: str, name: str) -> JSON:
-    try:
-        claim = client.get(f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{name}")
-    except KubernetesError as exc:
-        if exc.status == 404:
-            raise NotFoundError(f"PersistentVolumeClaim {namespace}/{name} does not exist.",
-                                hint=f"List the claims with `kubectl get pvc -n {namespace}`.") from exc
-        raise
+    claim = client.find(f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{name}")
+    if claim is None:
+        raise NotFoundError(f"PersistentVolumeClaim {namespace}/{name} does not exist.",
+                            hint=f"List the claims with `kubectl get pvc -n {namespace}`.")
     phase = (claim.get("status") or {}).get("phase")
     if phase != "Bound" or not claim["spec"].get("volumeName"):
         raise SnapshotError(f"PersistentVolumeClaim {namespace}/{name} is {phase or 'not bound'}, not Bound; "
@@ -110,13 +107,9 @@ def csi_driver(client: KubeClient, claim: JSON) -> str:
 def snapshot_class_for(client: KubeClient, name: str | None, driver: str) -> JSON:
     """The named VolumeSnapshotClass, checked against ``driver``; else that driver's default class."""
     if name:
-        try:
-            klass = client.get(f"{API}/volumesnapshotclasses/{name}")
-        except KubernetesError as exc:
-            if exc.status == 404:
-                raise NotFoundError(f"VolumeSnapshotClass {name} does not exist.",
-                                    hint=_classes_hint(client, driver)) from exc
-            raise
+        klass = client.find(f"{API}/volumesnapshotclasses/{name}")
+        if klass is None:
+            raise NotFoundError(f"VolumeSnapshotClass {name} does not exist.", hint=_classes_hint(client, driver))
         if klass.get("driver") != driver:
             raise UsageError(f"VolumeSnapshotClass {name} is for driver {klass.get('driver')}, but the volume "
                              f"belongs to driver {driver}.", hint=_classes_hint(client, driver))
@@ -133,13 +126,11 @@ def snapshot_class_for(client: KubeClient, name: str | None, driver: str) -> JSO
 
 
 def get_snapshot(client: KubeClient, namespace: str, name: str) -> JSON:
-    try:
-        return client.get(snapshot_path(namespace, name))
-    except KubernetesError as exc:
-        if exc.status == 404:
-            raise NotFoundError(f"VolumeSnapshot {namespace}/{name} does not exist.",
-                                hint=f"List snapshots with `salvage snapshot get -n {namespace}`.") from exc
-        raise
+    snapshot = client.find(snapshot_path(namespace, name))
+    if snapshot is None:
+        raise NotFoundError(f"VolumeSnapshot {namespace}/{name} does not exist.",
+                            hint=f"List snapshots with `salvage snapshot get -n {namespace}`.")
+    return snapshot
 
 
 def list_snapshots(client: KubeClient, namespace: str | None) -> list[JSON]:
@@ -151,14 +142,7 @@ def list_snapshots(client: KubeClient, namespace: str | None) -> list[JSON]:
 def content_of(client: KubeClient, snapshot: JSON) -> JSON | None:
     """The bound VolumeSnapshotContent, or None while there is none."""
     name = (snapshot.get("status") or {}).get("boundVolumeSnapshotContentName")
-    if not name:
-        return None
-    try:
-        return client.get(f"{API}/volumesnapshotcontents/{name}")
-    except KubernetesError as exc:
-        if exc.status == 404:
-            return None
-        raise
+    return client.find(f"{API}/volumesnapshotcontents/{name}") if name else None
 
 
 def delete_snapshot(client: KubeClient, namespace: str, name: str, *, wait: bool = False,

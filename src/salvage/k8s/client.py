@@ -95,14 +95,17 @@ class KubeClient:
             if not cont:
                 return
 
-    def exists(self, path: str) -> bool:
+    def find(self, path: str) -> JSON | None:
+        """The object at ``path``, or None when there is none (any other error is raised)."""
         try:
-            self.get(path)
+            return self.get(path)
         except KubernetesError as exc:
             if exc.status == 404:
-                return False
+                return None
             raise
-        return True
+
+    def exists(self, path: str) -> bool:
+        return self.find(path) is not None
 
 
 def _keep_error_body(response: httpx.Response) -> None:
