@@ -65,7 +65,11 @@ def create_snapshot(client: KubeClient, request: CreateRequest, report: Report =
             raise HookError(f"{exc.message} VolumeSnapshot {ns}/{name} was not created.", hint=exc.hint) from exc
         created = client.create(snapshot_path(ns), _manifest(request, klass["metadata"]["name"]))
         report(f"volumesnapshot {ns}/{name} created (class {klass['metadata']['name']}, driver {driver})")
-        snapshot = _wait_until(client, ns, name, _is_cut, request.timeout) or created
+        snapshot = _wait_until(client, ns, name, _is_cut, request.timeout)
+        if snapshot is None:
+            report(f"warning: volumesnapshot {ns}/{name} was not taken within {request.timeout:g}s; "
+                   "running the post hooks anyway")
+            snapshot = created
     except BaseException:
         _run_post_hooks_quietly(client, post, report)
         raise

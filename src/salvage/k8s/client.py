@@ -17,7 +17,9 @@ JSON = dict[str, Any]
 class KubeClient:
     """Raw-JSON access to one API server. Paths are API paths (``/api/v1/nodes``)."""
 
-    def __init__(self, connection: Connection, *, timeout: float = 30.0) -> None:
+    def __init__(self, connection: Connection, *, timeout: float = 30.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        """``transport`` replaces the network, e.g. an ``httpx.MockTransport`` in unit tests."""
         self.connection = connection
         verify: ssl.SSLContext | bool
         if connection.insecure:
@@ -30,7 +32,7 @@ class KubeClient:
         if connection.token:
             headers["Authorization"] = f"Bearer {connection.token}"
         self._http = httpx.Client(base_url=connection.server, verify=verify, headers=headers, timeout=timeout,
-                                  event_hooks={"response": [_keep_error_body]})
+                                  event_hooks={"response": [_keep_error_body]}, transport=transport)
 
     @classmethod
     def from_kubeconfig(cls, path: str | None = None, context: str | None = None) -> KubeClient:
