@@ -110,6 +110,7 @@ def csi_driver(client: KubeClient, claim: JSON) -> str:
 
 def snapshot_class_for(client: KubeClient, name: str | None, driver: str) -> JSON:
     """The named VolumeSnapshotClass, checked against ``driver``; else that driver's default class."""
+    require_snapshot_api(client)
     if name:
         klass = client.find(f"{API}/volumesnapshotclasses/{name}")
         if klass is None:
@@ -129,15 +130,27 @@ def snapshot_class_for(client: KubeClient, name: str | None, driver: str) -> JSO
                      "single default.", hint=_classes_hint(client, driver))
 
 
+def require_snapshot_api(client: KubeClient) -> None:
+    """Fail clearly on a cluster without the CSI snapshot API (its CRDs are an add-on)."""
+    if not client.exists(API):
+        raise SnapshotError(
+            f"The cluster at {client.connection.server} does not serve snapshot.storage.k8s.io/v1.",
+            hint="Install the CSI external-snapshotter's CRDs and snapshot-controller, and a CSI driver "
+            "that supports snapshots.",
+        )
+
+
 def get_snapshot(client: KubeClient, namespace: str, name: str) -> JSON:
     snapshot = client.find(snapshot_path(namespace, name))
     if snapshot is None:
+        require_snapshot_api(client)
         raise NotFoundError(f"VolumeSnapshot {namespace}/{name} does not exist.",
                             hint=f"List snapshots with `salvage snapshot get -n {namespace}`.")
     return snapshot
 
 
 def list_snapshots(client: KubeClient, namespace: str | None) -> list[JSON]:
+    require_snapshot_api(client)
     path = snapshot_path(namespace) if namespace else f"{API}/volumesnapshots"
     items = list(client.list(path))
     return sorted(items, key=lambda s: (s["metadata"]["namespace"], s["metadata"]["name"]))

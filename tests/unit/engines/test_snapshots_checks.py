@@ -23,6 +23,7 @@ def _class(name: str, driver: str, default: bool = False) -> tuple[str, dict[str
 def _world(*, phase: str = "Bound", csi: bool = True, classes: tuple[tuple[str, Any], ...] = ()) -> FakeApi:
     pv_spec: dict[str, Any] = {"csi": {"driver": "disk.example.com", "volumeHandle": "h"}} if csi else {"hostPath": {}}
     return FakeApi({
+        API: {"kind": "APIResourceList", "groupVersion": "snapshot.storage.k8s.io/v1"},
         f"{CLAIMS}/data": {"metadata": {"name": "data", "namespace": "ns"},
                            "spec": {"volumeName": "pv-1", "storageClassName": "fast",
                                     "resources": {"requests": {"storage": "1Gi"}}},
@@ -123,3 +124,13 @@ def test_a_snapshot_that_is_not_ready_is_not_restored() -> None:
     with pytest.raises(SnapshotError, match="is not ready to use: disk on fire."):
         restore_snapshot(api.client(), RestoreRequest("s", "ns", "copy"))
     assert api.writes == []
+
+
+def test_a_cluster_without_the_snapshot_api_is_named() -> None:
+    from salvage.engines.snapshots import get_snapshot, list_snapshots
+
+    api = FakeApi()
+    for call in (lambda: list_snapshots(api.client(), "ns"), lambda: get_snapshot(api.client(), "ns", "s")):
+        with pytest.raises(SnapshotError, match="does not serve snapshot.storage.k8s.io/v1") as err:
+            call()
+        assert "external-snapshotter" in (err.value.hint or "")
