@@ -21,6 +21,12 @@ class KubeClient:
                  transport: httpx.BaseTransport | None = None) -> None:
         """``transport`` replaces the network, e.g. an ``httpx.MockTransport`` in unit tests."""
         self.connection = connection
+        self._timeout = timeout
+        self._transport = transport
+        self._http = self._new_http()
+
+    def _new_http(self) -> httpx.Client:
+        connection = self.connection
         verify: ssl.SSLContext | bool
         if connection.insecure:
             verify = False
@@ -31,17 +37,18 @@ class KubeClient:
         headers = {"Accept": "application/json"}
         if connection.token:
             headers["Authorization"] = f"Bearer {connection.token}"
-        self._http = httpx.Client(base_url=connection.server, verify=verify, headers=headers, timeout=timeout,
-                                  event_hooks={"response": [_keep_error_body]}, transport=transport)
+        return httpx.Client(base_url=connection.server, verify=verify, headers=headers, timeout=self._timeout,
+                            event_hooks={"response": [_keep_error_body]}, transport=self._transport)
 
     @classmethod
     def from_kubeconfig(cls, path: str | None = None, context: str | None = None) -> KubeClient:
         return cls(load_connection(path, context))
 
-    @property
-    def http(self) -> httpx.Client:
-        """The authenticated HTTP client, for protocols beyond JSON requests (exec's WebSocket)."""
-        return self._http
+    def upgrade_client(self) -> httpx.Client:
+        """A fresh HTTP client (same server, TLS, credentials) for one upgraded connection such
+        as exec's WebSocket. Never the shared one: a connection that was upgraded must not go
+        back into the pool, where the next request would read WebSocket bytes as HTTP."""
+        return self._new_http()
 
     def close(self) -> None:
         self._http.close()

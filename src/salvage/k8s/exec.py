@@ -61,8 +61,8 @@ def exec_in_pod(client: KubeClient, namespace: str, pod: str, command: list[str]
     where = f"pod {namespace}/{pod}" + (f" container {container}" if container else "")
     try:
         ws: WebSocketSession
-        with connect_ws(path, client.http, subprotocols=PROTOCOLS,
-                        keepalive_ping_interval_seconds=None) as ws:
+        with client.upgrade_client() as http, connect_ws(path, http, subprotocols=PROTOCOLS,
+                                                         keepalive_ping_interval_seconds=None) as ws:
             return _collect(ws, where, time.monotonic() + timeout, timeout)
     except WebSocketUpgradeError as exc:
         raise KubernetesError(f"Cannot exec in {where}: {_refusal(exc.response)}",

@@ -33,6 +33,15 @@ def test_output_streams_and_success(kube: KubeClient, ns: str, tmp_path: Path) -
     assert result.stderr == "oops\n"
 
 
+def test_many_execs_in_a_row_then_plain_requests(kube: KubeClient, ns: str, tmp_path: Path) -> None:
+    # An upgraded connection returned to the shared pool would break the next request.
+    _running_pod(kube, ns, "app", tmp_path)
+    wait_for(lambda: exec_in_pod(kube, ns, "app", ["true"], container="app").ok, what="kwok to serve exec")
+    for number in range(20):
+        assert exec_in_pod(kube, ns, "app", ["echo", str(number)], container="app").stdout == f"{number}\n"
+        assert kube.get(f"/api/v1/namespaces/{ns}/pods/app")["metadata"]["name"] == "app"
+
+
 def test_a_failing_command_and_a_timeout_are_reported(kube: KubeClient, ns: str, tmp_path: Path) -> None:
     _running_pod(kube, ns, "app", tmp_path)
     wait_for(lambda: exec_in_pod(kube, ns, "app", ["true"], container="app").ok, what="kwok to serve exec")
