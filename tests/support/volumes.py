@@ -22,9 +22,9 @@ def snapshot_path(namespace: str, name: str = "") -> str:
 
 
 def wait_bound(kube: KubeClient, namespace: str, name: str, timeout: float = 60) -> dict[str, Any]:
-    def bound() -> dict[str, Any] | None:
+    def bound() -> dict[str, Any]:
         claim = kube.get(claim_path(namespace, name))
-        return claim if (claim.get("status") or {}).get("phase") == "Bound" else None
+        return claim if (claim.get("status") or {}).get("phase") == "Bound" else {}
 
     return wait_for(bound, timeout=timeout, what=f"PVC {namespace}/{name} Bound")
 
@@ -37,9 +37,9 @@ def volume_dir(kube: KubeClient, namespace: str, name: str) -> Path:
 
 
 def wait_ready(kube: KubeClient, namespace: str, name: str, timeout: float = 60) -> dict[str, Any]:
-    def ready() -> dict[str, Any] | None:
+    def ready() -> dict[str, Any]:
         snapshot = kube.get(snapshot_path(namespace, name))
-        return snapshot if (snapshot.get("status") or {}).get("readyToUse") else None
+        return snapshot if (snapshot.get("status") or {}).get("readyToUse") else {}
 
     return wait_for(ready, timeout=timeout, what=f"VolumeSnapshot {namespace}/{name} ready")
 
@@ -48,4 +48,4 @@ def snapshot_dir(kube: KubeClient, volume_root: Path, namespace: str, name: str)
     """Where the hostpath driver keeps the copy behind a ready VolumeSnapshot."""
     snapshot = wait_ready(kube, namespace, name)
     content = kube.get(f"{SNAPSHOTS}/volumesnapshotcontents/{snapshot['status']['boundVolumeSnapshotContentName']}")
-    return volume_root / "snapshots" / content["status"]["snapshotHandle"]
+    return volume_root / "snapshots" / str(content["status"]["snapshotHandle"])

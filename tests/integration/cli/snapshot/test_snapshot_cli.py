@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 def _append_dated_lines(path: Path, count: int) -> list[str]:
     """Seed 003's busybox writer without a pod: `date >> pod-out.txt`, here with a counter."""
-    lines = []
+    lines: list[str] = []
     with path.open("a") as out:
         for _ in range(count):
             line = f"{dt.datetime.now(dt.timezone.utc):%a %b %d %H:%M:%S.%f UTC %Y} #{len(lines)}"

@@ -36,7 +36,7 @@ def _consumer(kube: KubeClient, ns: str, name: str, snapshot: str) -> list[Path]
     kube.create(f"/apis/apps/v1/namespaces/{ns}/statefulsets", sts)
     claims = [f"data-{name}-{ordinal}" for ordinal in range(3)]
     for claim in claims:
-        wait_for(lambda c=claim: kube.exists(claim_path(ns, c)), timeout=60, what=f"PVC {claim}")
+        wait_for(lambda: kube.exists(claim_path(ns, claim)), timeout=60, what=f"PVC {claim}")  # noqa: B023
     return [volume_dir(kube, ns, claim) for claim in claims]
 
 
@@ -135,10 +135,9 @@ def pause_driver(cluster: LocalCluster) -> Iterator[Callable[[], None]]:
 def _crash_inside_the_window(cluster: LocalCluster, pattern: str) -> Path:
     """Wait until a copy matching ``pattern`` is staged, kill the driver, return the staged path."""
     staging = cluster.volume_root / "staging"
-    staged = wait_for(lambda: next(iter(sorted(staging.glob(pattern))), None), timeout=60,
-                      what=f"a staged copy {pattern}")
+    staged: list[Path] = wait_for(lambda: sorted(staging.glob(pattern)), timeout=60, what=f"a staged copy {pattern}")
     cluster.kill_component(DRIVER)
-    return staged
+    return staged[0]
 
 
 def test_a_driver_killed_while_provisioning_a_clone_finishes_it_after_restart(
