@@ -87,3 +87,14 @@ def test_hooks_without_a_pod_using_the_claim_are_refused(cluster: LocalCluster, 
     assert result.returncode == 2
     assert f"no running pod mounts PVC {ns}/data" in result.stderr
     assert not kube.exists(snapshot_path(ns, "s"))
+
+
+def test_a_failing_post_hook_fails_the_command_but_keeps_the_snapshot(
+        cluster: LocalCluster, kube: KubeClient, ns: str) -> None:
+    _app_on_volume(kube, ns)
+
+    result = salvage(cluster.kubeconfig, "snapshot", "create", "s", "--pvc", "data", "-n", ns,
+                     "--post-hook", _append("post", 5))
+    assert result.returncode == 1
+    assert f"VolumeSnapshot {ns}/s was created, but: The post hook" in result.stderr
+    assert kube.exists(snapshot_path(ns, "s"))

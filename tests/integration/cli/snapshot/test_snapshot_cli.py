@@ -150,6 +150,10 @@ def test_a_snapshot_that_never_becomes_ready_times_out_with_its_reason(
     assert f"VolumeSnapshot {ns}/s did not become ready within 6s: " in result.stderr
     assert "does not exist on hostpath.salvage.io" in result.stderr
     assert f"salvage snapshot describe s -n {ns}" in result.stderr
+    described = salvage(cluster.kubeconfig, "snapshot", "describe", "s", "-n", ns).stdout
+    error_line = next(line for line in described.splitlines() if line.startswith("Error:"))
+    assert "does not exist on hostpath.salvage.io" in error_line
+    assert "Ready To Use:     false" in described
 
 
 def test_a_snapshot_that_does_not_exist_is_named_in_the_error(
