@@ -44,11 +44,10 @@ class KubeClient:
     def from_kubeconfig(cls, path: str | None = None, context: str | None = None) -> KubeClient:
         return cls(load_connection(path, context))
 
-    def upgrade_client(self) -> httpx.Client:
-        """A fresh HTTP client (same server, TLS, credentials) for one upgraded connection such
-        as exec's WebSocket. Never the shared one: a connection that was upgraded must not go
-        back into the pool, where the next request would read WebSocket bytes as HTTP."""
-        return self._new_http()
+    @property
+    def http(self) -> httpx.Client:
+        """The authenticated HTTP client, for protocols beyond JSON requests (exec's WebSocket)."""
+        return self._http
 
     def close(self) -> None:
         self._http.close()

@@ -13,8 +13,10 @@ runtime, so hook commands should bound their own work too.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +31,8 @@ from salvage.model.errors import KubernetesError
 
 PROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"]
 _STDOUT, _STDERR, _STATUS, _CLOSE = 1, 2, 3, 255
+# How long to wait for the background reader to notice a shut-down socket.
+_STOP_GRACE = 5.0
 
 
 class ExecTimeout(KubernetesError):
@@ -61,8 +65,7 @@ def exec_in_pod(client: KubeClient, namespace: str, pod: str, command: list[str]
     where = f"pod {namespace}/{pod}" + (f" container {container}" if container else "")
     try:
         ws: WebSocketSession
-        with client.upgrade_client() as http, connect_ws(path, http, subprotocols=PROTOCOLS,
-                                                         keepalive_ping_interval_seconds=None) as ws:
+        with connect_ws(path, client.http, subprotocols=PROTOCOLS, keepalive_ping_interval_seconds=None) as ws:
             return _collect(ws, where, time.monotonic() + timeout, timeout)
     except WebSocketUpgradeError as exc:
         raise KubernetesError(f"Cannot exec in {where}: {_refusal(exc.response)}",
@@ -74,30 +77,59 @@ def exec_in_pod(client: KubeClient, namespace: str, pod: str, command: list[str]
 def _collect(ws: WebSocketSession, where: str, deadline: float, timeout: float) -> ExecResult:
     out, err = bytearray(), bytearray()
     status: dict[str, Any] | None = None
-    while status is None:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise ExecTimeout(f"The command in {where} did not finish within {timeout:g}s.")
-        try:
-            event = ws.receive(timeout=remaining)
-        except queue.Empty:
-            continue
-        except WebSocketDisconnect:
-            break
-        if not isinstance(event, BytesMessage) or not event.data:
-            continue
-        channel, payload = event.data[0], bytes(event.data[1:])
-        if channel == _STDOUT:
-            out += payload
-        elif channel == _STDERR:
-            err += payload
-        elif channel == _STATUS and payload:
-            status = json.loads(payload)
+    reader_stopped = False
+    try:
+        while status is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ExecTimeout(f"The command in {where} did not finish within {timeout:g}s.")
+            try:
+                event = ws.receive(timeout=remaining)
+            except queue.Empty:
+                continue
+            except WebSocketDisconnect:
+                reader_stopped = True
+                break
+            except HTTPXWSException:
+                reader_stopped = True
+                raise
+            if not isinstance(event, BytesMessage) or not event.data:
+                continue
+            channel, payload = event.data[0], bytes(event.data[1:])
+            if channel == _STDOUT:
+                out += payload
+            elif channel == _STDERR:
+                err += payload
+            elif channel == _STATUS and payload:
+                status = json.loads(payload)
+    finally:
+        if not reader_stopped:
+            _stop_reader(ws)
     stdout, stderr = out.decode(errors="replace"), err.decode(errors="replace")
     if status is None:
         return ExecResult(None, stdout, stderr, f"the connection to {where} closed without an exit status")
     code, message = exit_status(status)
     return ExecResult(code, stdout, stderr, message)
+
+
+def _stop_reader(ws: WebSocketSession) -> None:
+    """End httpx-ws's background read before its session closes the socket.
+
+    Its close() closes the socket while a read may still be pending in a worker thread;
+    OpenSSL then reads again from the closed socket's descriptor *number*, which the next
+    connection of this process may already have, and corrupts it (seen as "SSL:
+    WRONG_VERSION_NUMBER"). Shutting the socket down ends that read at once; the reader
+    then reports the closed stream, and only then may the session close the socket.
+    """
+    sock = ws.stream.get_extra_info("socket")
+    with contextlib.suppress(OSError, AttributeError):
+        sock.shutdown(socket.SHUT_RDWR)
+    deadline = time.monotonic() + _STOP_GRACE
+    while (remaining := deadline - time.monotonic()) > 0:
+        try:
+            ws.receive(timeout=remaining)
+        except (HTTPXWSException, queue.Empty):
+            return
 
 
 def exit_status(status: dict[str, Any]) -> tuple[int | None, str]:

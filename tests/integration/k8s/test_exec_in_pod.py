@@ -34,7 +34,8 @@ def test_output_streams_and_success(kube: KubeClient, ns: str, tmp_path: Path) -
 
 
 def test_many_execs_in_a_row_then_plain_requests(kube: KubeClient, ns: str, tmp_path: Path) -> None:
-    # An upgraded connection returned to the shared pool would break the next request.
+    # httpx-ws may leave a read pending on a closed socket; the next connection that reuses
+    # its descriptor then breaks (SSL: WRONG_VERSION_NUMBER). See salvage.k8s.exec._stop_reader.
     _running_pod(kube, ns, "app", tmp_path)
     wait_for(lambda: exec_in_pod(kube, ns, "app", ["true"], container="app").ok, what="kwok to serve exec")
     for number in range(20):
