@@ -49,10 +49,13 @@ def statefulset(name: str, *, replicas: int = 1, service: str | None = None, tem
     }
 
 
-def pvc(name: str, *, size: str = "1Gi", storage_class: str | None = None) -> dict[str, Any]:
+def pvc(name: str, *, size: str = "1Gi", storage_class: str | None = None,
+        data_source: dict[str, Any] | None = None) -> dict[str, Any]:
     spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}
     if storage_class:
         spec["storageClassName"] = storage_class
+    if data_source:
+        spec["dataSource"] = data_source
     return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name}, "spec": spec}
 
 
@@ -64,3 +67,46 @@ def volume_snapshot(name: str, pvc_name: str, snapshot_class: str | None = None)
         "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
         "metadata": {"name": name}, "spec": spec,
     }
+
+
+def pod(name: str, *, claim: str | None = None, annotations: dict[str, str] | None = None,
+        containers: tuple[str, ...] = ("app",)) -> dict[str, Any]:
+    """A pod (kwok runs it: no container really starts) mounting ``claim`` at /data."""
+    mounts = [{"name": "data", "mountPath": "/data"}] if claim else []
+    spec: dict[str, Any] = {
+        "containers": [{"name": c, "image": "registry.k8s.io/pause:3.10", "volumeMounts": mounts} for c in containers],
+    }
+    if claim:
+        spec["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": claim}}]
+    meta: dict[str, Any] = {"name": name}
+    if annotations:
+        meta["annotations"] = annotations
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
+
+
+def kwok_exec(pod_name: str, work_dir: str) -> dict[str, Any]:
+    """kwok's Exec rule: commands exec'd in ``pod_name`` run on this machine in ``work_dir``."""
+    return {
+        "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Exec", "metadata": {"name": pod_name},
+        "spec": {"execs": [{"local": {"workDir": work_dir}}]},
+    }
+
+
+def snapshot_class(name: str, *, driver: str = "hostpath.salvage.io", deletion_policy: str = "Delete") -> dict[str, Any]:
+    return {
+        "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotClass",
+        "metadata": {"name": name}, "driver": driver, "deletionPolicy": deletion_policy,
+    }
+
+
+def storage_class(name: str, *, provisioner: str = "hostpath.salvage.io", reclaim_policy: str = "Delete",
+                  binding_mode: str = "Immediate") -> dict[str, Any]:
+    return {
+        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": name},
+        "provisioner": provisioner, "reclaimPolicy": reclaim_policy, "volumeBindingMode": binding_mode,
+    }
+
+
+def snapshot_source(name: str) -> dict[str, Any]:
+    """A claim's dataSource naming a VolumeSnapshot."""
+    return {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": name}

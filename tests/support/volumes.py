@@ -1,18 +1,58 @@
-"""Reach into hostpath volumes, as seed 000 did on minikube: tests write "application" data."""
+"""Reach the data of a claim on the local cluster: its hostpath volume directory."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
+from salvage.devcluster.cluster import shared_snapshot_root
 from salvage.k8s.client import KubeClient
+from tests.support.waiting import wait_for
+
+SNAPSHOTS = "/apis/snapshot.storage.k8s.io/v1"
 
 
-def volume_dir(kube: KubeClient, namespace: str, claim: str) -> Path:
-    pvc = kube.get(f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{claim}")
-    pv = kube.get(f"/api/v1/persistentvolumes/{pvc['spec']['volumeName']}")
+def claim_path(namespace: str, name: str = "") -> str:
+    base = f"/api/v1/namespaces/{namespace}/persistentvolumeclaims"
+    return f"{base}/{name}" if name else base
+
+
+def snapshot_path(namespace: str, name: str = "") -> str:
+    base = f"{SNAPSHOTS}/namespaces/{namespace}/volumesnapshots"
+    return f"{base}/{name}" if name else base
+
+
+def wait_bound(kube: KubeClient, namespace: str, name: str, timeout: float = 60) -> dict[str, Any]:
+    def bound() -> dict[str, Any]:
+        claim = kube.get(claim_path(namespace, name))
+        return claim if (claim.get("status") or {}).get("phase") == "Bound" else {}
+
+    return wait_for(bound, timeout=timeout, what=f"PVC {namespace}/{name} Bound")
+
+
+def volume_dir(kube: KubeClient, namespace: str, name: str) -> Path:
+    """The directory holding the files of PVC ``name`` (waits until it is bound)."""
+    claim = wait_bound(kube, namespace, name)
+    pv = kube.get(f"/api/v1/persistentvolumes/{claim['spec']['volumeName']}")
     return Path(pv["spec"]["csi"]["volumeAttributes"]["path"])
+
+
+def wait_ready(kube: KubeClient, namespace: str, name: str, timeout: float = 60) -> dict[str, Any]:
+    def ready() -> dict[str, Any]:
+        snapshot = kube.get(snapshot_path(namespace, name))
+        return snapshot if (snapshot.get("status") or {}).get("readyToUse") else {}
+
+    return wait_for(ready, timeout=timeout, what=f"VolumeSnapshot {namespace}/{name} ready")
+
+
+def snapshot_dir(kube: KubeClient, namespace: str, name: str) -> Path:
+    """Where the hostpath driver keeps the copy behind a ready VolumeSnapshot (the snapshot
+    store shared by the local clusters)."""
+    snapshot = wait_ready(kube, namespace, name)
+    content = kube.get(f"{SNAPSHOTS}/volumesnapshotcontents/{snapshot['status']['boundVolumeSnapshotContentName']}")
+    return shared_snapshot_root() / str(content["status"]["snapshotHandle"])
 
 
 def tree_digest(root: Path) -> str:

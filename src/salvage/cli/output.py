@@ -17,9 +17,6 @@ from rich.console import Console
 from rich.table import Table
 
 
-_PIPE_WIDTH = 4096
-
-
 class OutputFormat(str, Enum):
     table = "table"
     json = "json"
@@ -32,8 +29,7 @@ class Terminal:
     def __init__(self, output: OutputFormat = OutputFormat.table, *, debug: bool = False) -> None:
         self.output = output
         self.debug = debug
-        # Piped output is never truncated to 80 columns: scripts read it like kubectl's.
-        self.out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else _PIPE_WIDTH)
+        self.out = Console(highlight=False, soft_wrap=True)
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
 
     @property
@@ -71,13 +67,17 @@ class Terminal:
             table.add_column(header.upper(), no_wrap=True)
         for row in rows:
             table.add_row(*("" if cell is None else str(cell) for cell in row))
-        if self.out.is_terminal:
+        # Never truncate a cell to fit the terminal (a pipe gets 80 columns): names and
+        # messages cut with an ellipsis are useless to scripts and to people.
+        from rich.measure import Measurement
+
+        needed = Measurement.get(self.out, self.out.options.update_width(10_000), table).maximum
+        width = self.out.width
+        self.out.width = max(width, needed)
+        try:
             self.out.print(table)
-            return
-        with self.out.capture() as captured:
-            self.out.print(table)
-        for line in captured.get().splitlines():
-            sys.stdout.write(line.rstrip() + "\n")
+        finally:
+            self.out.width = width
 
 
 def _escape(text: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 import re
 import secrets
 import shutil
@@ -190,7 +191,36 @@ class LocalCluster:
                 )
         return ClusterStatus(self.name, self.kubeconfig, state.get("server"), components, nodes)
 
+    def restart_component(self, name: str, *, env: dict[str, str] | None = None, timeout: float = 30.0) -> None:
+        """Stop one component and start it again with the same arguments, plus ``env``
+        (e.g. the hostpath driver with ``SALVAGE_HOSTPATH_TEST_PAUSE`` for crash tests)."""
+        with self._locked():
+            state = self._running_state()
+            argv = (state["processes"].get(name) or {}).get("argv")
+            if not argv:
+                raise ClusterError(f"Component {name} of cluster {self.name} has no recorded command line.",
+                                   hint=f"Restart the cluster: `salvage dev cluster down {self.name} --keep` "
+                                   f"and `salvage dev cluster up --name {self.name}`.")
+            record = self._record(state, name)
+            if record is not None:
+                processes.stop(record)
+            self._launch(state, name, argv, env={**os.environ, **(env or {})})
+            self._wait_healthy(state, name, timeout)
+
+    def kill_component(self, name: str) -> None:
+        """SIGKILL one component, as a crash would; `restart_component` brings it back."""
+        with self._locked():
+            record = self._record(self._running_state(), name)
+            if record is not None:
+                processes.kill(record)
+
     # -- internals -------------------------------------------------------------------------
+    def _running_state(self) -> dict[str, Any]:
+        state = self._read_state()
+        if not state or not state.get("processes"):
+            raise NotFoundError(f"Cluster {self.name} is not running.", hint=_known_clusters_hint())
+        return state
+
     def _start(self, binaries: Binaries, nodes: int, apiserver_port: int | None, report: Report,
                timeout: float, previous: dict[str, Any] | None) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -246,9 +276,10 @@ class LocalCluster:
                 report(f"added nodes; cluster {self.name} now has at least {nodes}")
                 bootstrap.wait_ready(client, nodes, timeout=60)
 
-    def _launch(self, state: dict[str, Any], name: str, argv: list[str]) -> None:
-        record = processes.spawn(argv, self.log_path(name))
-        state["processes"][name] = record.to_json()
+    def _launch(self, state: dict[str, Any], name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
+        record = processes.spawn(argv, self.log_path(name), env=env)
+        # The command line is kept so that one component can be restarted alone.
+        state["processes"][name] = {**record.to_json(), "argv": argv}
         self._write_state(state)
 
     def _etcd_args(self, b: Binaries, p: dict[str, int]) -> list[str]:

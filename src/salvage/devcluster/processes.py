@@ -62,6 +62,17 @@ def stop(record: ProcessRecord, *, grace: float = 10.0) -> None:
     _reap(record.pid)
 
 
+def kill(record: ProcessRecord) -> None:
+    """SIGKILL at once, as a crash would: no handler runs, nothing is finished."""
+    if is_alive(record):
+        _signal(record.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5.0
+        while is_alive(record) and time.monotonic() < deadline:
+            _reap(record.pid)
+            time.sleep(0.02)
+    _reap(record.pid)
+
+
 def free_ports(count: int) -> list[int]:
     """``count`` distinct free TCP ports on 127.0.0.1 (held open together, then released)."""
     sockets = []

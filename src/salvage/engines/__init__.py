@@ -1,2 +1,6 @@
-"""Engines: backup and restore (and, later, statefulset recovery), called by both front
-doors with typed requests. Engines never print; they report through a progress callback."""
+"""Engines: the operations both front doors (CLI, operator) call.
+
+They take typed requests and raw Kubernetes objects, talk to the cluster through
+:mod:`salvage.k8s`, report progress through a callback, and raise
+:class:`salvage.model.errors.SalvageError`; they print nothing themselves.
+"""

@@ -17,8 +17,16 @@ JSON = dict[str, Any]
 class KubeClient:
     """Raw-JSON access to one API server. Paths are API paths (``/api/v1/nodes``)."""
 
-    def __init__(self, connection: Connection, *, timeout: float = 30.0) -> None:
+    def __init__(self, connection: Connection, *, timeout: float = 30.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        """``transport`` replaces the network, e.g. an ``httpx.MockTransport`` in unit tests."""
         self.connection = connection
+        self._timeout = timeout
+        self._transport = transport
+        self._http = self._new_http()
+
+    def _new_http(self) -> httpx.Client:
+        connection = self.connection
         verify: ssl.SSLContext | bool
         if connection.insecure:
             verify = False
@@ -29,11 +37,17 @@ class KubeClient:
         headers = {"Accept": "application/json"}
         if connection.token:
             headers["Authorization"] = f"Bearer {connection.token}"
-        self._http = httpx.Client(base_url=connection.server, verify=verify, headers=headers, timeout=timeout)
+        return httpx.Client(base_url=connection.server, verify=verify, headers=headers, timeout=self._timeout,
+                            event_hooks={"response": [_keep_error_body]}, transport=self._transport)
 
     @classmethod
     def from_kubeconfig(cls, path: str | None = None, context: str | None = None) -> KubeClient:
         return cls(load_connection(path, context))
+
+    @property
+    def http(self) -> httpx.Client:
+        """The authenticated HTTP client, for protocols beyond JSON requests (exec's WebSocket)."""
+        return self._http
 
     def close(self) -> None:
         self._http.close()
@@ -89,14 +103,24 @@ class KubeClient:
             if not cont:
                 return
 
-    def exists(self, path: str) -> bool:
+    def find(self, path: str) -> JSON | None:
+        """The object at ``path``, or None when there is none (any other error is raised)."""
         try:
-            self.get(path)
+            return self.get(path)
         except KubernetesError as exc:
             if exc.status == 404:
-                return False
+                return None
             raise
-        return True
+
+    def exists(self, path: str) -> bool:
+        return self.find(path) is not None
+
+
+def _keep_error_body(response: httpx.Response) -> None:
+    """Read an error's body while the stream is open: a refused WebSocket upgrade (exec) is
+    closed before the caller sees it, and its body says why (no such container, ...)."""
+    if response.status_code >= 400:
+        response.read()
 
 
 def _api_error(method: str, path: str, response: httpx.Response) -> KubernetesError:

@@ -23,6 +23,8 @@ class Connection:
     client_cert: str | None = None
     client_key: str | None = None
     context: str = ""
+    # The context's namespace: where namespaced commands act when no -n is given (as kubectl).
+    namespace: str = "default"
 
 
 def default_kubeconfig_path() -> str:
@@ -64,6 +66,7 @@ def load_connection(path: str | None = None, context: str | None = None) -> Conn
         client_cert=_file_or_data(user, "client-certificate", base),
         client_key=_file_or_data(user, "client-key", base),
         context=str(name),
+        namespace=str(ctx.get("namespace") or "default"),
     )
 
 

@@ -63,3 +63,11 @@ class CloudError(SalvageError):
 
 class CloudCredentialsError(CloudError):
     """No usable cloud credentials were found."""
+
+
+class SnapshotError(SalvageError):
+    """A volume snapshot could not be taken, found ready, or restored."""
+
+
+class HookError(SalvageError):
+    """A consistency hook (a command run in a pod around a snapshot) failed under on-error=fail."""

@@ -42,3 +42,15 @@ def test_port_in_use_detects_a_listener():
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         assert processes.port_in_use(sock.getsockname()[1])
+
+
+def test_kill_ends_a_process_that_ignores_sigterm_at_once(tmp_path):
+    stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"
+    record = processes.spawn([sys.executable, "-c", stubborn], tmp_path / "log")
+    deadline = time.monotonic() + 10
+    while "ready" not in (tmp_path / "log").read_text() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    started = time.monotonic()
+    processes.kill(record)
+    assert not processes.is_alive(record)
+    assert time.monotonic() - started < 2

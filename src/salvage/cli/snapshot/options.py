@@ -1,0 +1,38 @@
+"""Options shared by the snapshot commands, and the client they all open."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from salvage.cli.context import App
+from salvage.cli.output import OutputFormat
+from salvage.k8s.client import KubeClient
+
+Namespace = Annotated[
+    str | None,
+    typer.Option("--namespace", "-n", help="Namespace (default: the kubeconfig context's namespace)."),
+]
+Timeout = Annotated[float, typer.Option("--timeout", min=1, help="Seconds to wait with --wait.")]
+Wait = Annotated[bool, typer.Option("--wait", help="Wait until the result is ready.")]
+
+
+def open_client(app: App, namespace: str | None) -> tuple[KubeClient, str]:
+    """A client for the global --kubeconfig/--context, and the namespace to act in."""
+    client = KubeClient.from_kubeconfig(app.kubeconfig, app.context)
+    return client, namespace or client.connection.namespace
+
+
+Output = Annotated[
+    OutputFormat | None,
+    typer.Option("--output", "-o", help="Output format (same as the global -o, kubectl-style after the verb)."),
+]
+
+
+def use_output(app: App, output: OutputFormat | None) -> OutputFormat:
+    """The command's own -o wins over the global one."""
+    if output is not None:
+        app.output = output
+        app.terminal.output = output
+    return app.output

@@ -1,0 +1,40 @@
+"""Run the ``salvage`` command line against a local cluster, as a user would.
+
+In this process, through the console entry point ``salvage.cli.app.main`` (argument
+parsing, error messages, exit codes): a fresh interpreter per command would cost a second
+each on a busy machine. ``tests/unit/cli/test_app.py`` covers ``python -m salvage`` itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from unittest import mock
+
+from salvage.cli.app import main
+
+
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def salvage(kubeconfig: Path, *args: str) -> Result:
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["salvage", "--kubeconfig", str(kubeconfig), *args]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SALVAGE_")}
+    env["NO_COLOR"] = "1"
+    code: int | str | None = 0
+    with mock.patch.object(sys, "argv", argv), mock.patch.dict(os.environ, env, clear=True), \
+            contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code
+    return Result(code if isinstance(code, int) else 1, out.getvalue(), err.getvalue())

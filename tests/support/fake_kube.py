@@ -1,0 +1,65 @@
+"""An in-memory API server behind httpx.MockTransport, for unit tests of code that uses KubeClient."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from salvage.k8s.client import KubeClient
+from salvage.k8s.kubeconfig import Connection
+
+JSON = dict[str, Any]
+
+
+class FakeApi:
+    """Objects by API path. GET an object or a collection (its direct children), POST, DELETE;
+    every request is recorded so a test can assert that nothing was written."""
+
+    def __init__(self, objects: dict[str, JSON] | None = None) -> None:
+        self.objects = dict(objects or {})
+        self.requests: list[tuple[str, str]] = []
+
+    def client(self) -> KubeClient:
+        return KubeClient(Connection(server="https://kube.test", insecure=True),
+                          transport=httpx.MockTransport(self._handle))
+
+    @property
+    def writes(self) -> list[tuple[str, str]]:
+        return [r for r in self.requests if r[0] != "GET"]
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        self.requests.append((request.method, path))
+        if request.method == "GET":
+            if path in self.objects:
+                return httpx.Response(200, json=self.objects[path])
+            prefix = path + "/"
+            items = [o for p, o in sorted(self.objects.items()) if p.startswith(prefix) and "/" not in p[len(prefix):]]
+            if items or _is_collection(path):
+                return httpx.Response(200, json={"kind": "List", "metadata": {}, "items": items})
+            return _status(404, f"{path} not found")
+        if request.method == "POST":
+            body = json.loads(request.content)
+            target = f"{path}/{body['metadata']['name']}"
+            if target in self.objects:
+                return _status(409, f"{target} already exists")
+            self.objects[target] = body
+            return httpx.Response(201, json=body)
+        if request.method == "DELETE":
+            if self.objects.pop(path, None) is None:
+                return _status(404, f"{path} not found")
+            return httpx.Response(200, json={"kind": "Status", "status": "Success"})
+        return _status(405, f"{request.method} is not supported by the fake")
+
+
+def _status(code: int, message: str) -> httpx.Response:
+    return httpx.Response(code, json={"kind": "Status", "status": "Failure", "message": message, "code": code})
+
+
+def _is_collection(path: str) -> bool:
+    """``/api/v1/pods``, ``/api/v1/namespaces/ns/pods``, ``/apis/g/v/things``, ``/apis/g/v/namespaces/ns/things``."""
+    parts = path.strip("/").split("/")
+    rest = parts[2:] if parts[0] == "api" else parts[3:]
+    return len(rest) == 1 or (len(rest) == 3 and rest[0] == "namespaces")
