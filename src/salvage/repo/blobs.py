@@ -1,7 +1,8 @@
 """A blob's stored form: a one-byte encoding marker, then raw or zstd bytes, all sealed.
 
 Compression is skipped when it would save under 2% (already compressed or encrypted
-data), so restore of such data costs no decompression.
+data), so restore of such data costs no decompression; for chunks of 128 KiB or more the
+decision is made on a 64 KiB sample first.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ ZSTD = 1
 # Below this saving, storing raw is cheaper to restore and costs almost nothing in size.
 _WORTHWHILE = 0.98
 _MAX_DECOMPRESSED = 64 * 1024 * 1024
+# Chunks whose first 64 KiB do not compress are stored raw without trying the rest
+# (media, archives, encrypted data: ~1 s of CPU saved per GiB).
+_SAMPLE = 64 * 1024
 
 
 class BlobCodec:
@@ -41,12 +45,18 @@ class BlobCodec:
         return decompressor
 
     def encode(self, plaintext: bytes | memoryview, associated: bytes) -> bytes:
+        if len(plaintext) >= 2 * _SAMPLE and not self._compresses(memoryview(plaintext)[:_SAMPLE]):
+            # Random-looking start: compressing the whole chunk would almost surely be wasted.
+            return self._cipher.seal(bytes((RAW,)) + plaintext, associated)
         compressed = self._compressor().compress(plaintext)
         if len(compressed) < len(plaintext) * _WORTHWHILE:
             payload = bytes((ZSTD,)) + compressed
         else:
             payload = bytes((RAW,)) + plaintext
         return self._cipher.seal(payload, associated)
+
+    def _compresses(self, sample: memoryview) -> bool:
+        return len(self._compressor().compress(sample)) < len(sample) * _WORTHWHILE
 
     def decode(self, sealed: bytes, associated: bytes) -> bytes:
         """The plaintext; raises AuthenticationFailed on any tampering or damage."""

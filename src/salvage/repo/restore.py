@@ -138,6 +138,8 @@ class _Restorer:
         for source, link in self.state.hardlinks:
             if source.exists():
                 _replace_with(link, lambda p, source=source: os.link(source, p))
+            else:
+                self._refuse(f"{link}: a hard link to {source}, which was refused")
         if root is not None:
             self.state.dirs.append(root)
         for path, node in reversed(self.state.dirs):
