@@ -16,6 +16,7 @@ from salvage.cli.fs import app as fs_app
 from salvage.cli.location import app as location_app
 from salvage.cli.repo import app as repo_app
 from salvage.cli.restore import app as restore_app
+from salvage.cli.statefulset import app as statefulset_app
 from salvage.cli.output import OutputFormat, Terminal
 from salvage.model.errors import SalvageError
 
@@ -33,6 +34,7 @@ app.add_typer(dev_app, name="dev")
 app.add_typer(driver_app, name="driver")
 app.add_typer(repo_app, name="repo")
 app.add_typer(fs_app, name="fs")
+app.add_typer(statefulset_app, name="statefulset")
 
 
 def _print_version(value: bool) -> None:
