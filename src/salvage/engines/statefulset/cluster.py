@@ -108,7 +108,8 @@ def claim_trouble(client: KubeClient, namespace: str, claims: list[str]) -> str:
         phase = (claim or {}).get("status", {}).get("phase") or "absent"
         if phase == "Bound":
             continue
-        events = events_for(client, namespace, name)
+        # A driver's warning says why; the controller's "waiting for the provisioner" does not.
+        events = sorted(events_for(client, namespace, name), key=lambda e: e.get("type") == "Warning")
         last = events[-1].get("message") if events else None
         problems.append(f"claim {name} is {phase}" + (f" ({last})" if last else ""))
     return "; ".join(problems)
