@@ -70,7 +70,7 @@ def run_demo(cluster: LocalCluster, namespace: str, location: Location, say: Say
         say(f"3/7 {APP} writes the time to {LOG} every second")
         with LogWriter(volume / LOG):
             time.sleep(times.before_backup)
-            backup = f"{APP}-{dt.datetime.now(dt.timezone.utc):%Y%m%d%H%M%S}"
+            backup = f"{APP}-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}"
             say(f"4/7 backing up namespace {namespace} with a volume snapshot: backup {backup}")
             outcome = create_backup(client, location, BackupRequest(
                 name=backup, selection=Selection(include_namespaces=(namespace,))), progress)
@@ -92,7 +92,7 @@ def run_demo(cluster: LocalCluster, namespace: str, location: Location, say: Say
         say(f"    {APP}-0 is Running again in {report.seconds:.1f}s on volume {volume}")
         with LogWriter(volume / LOG):
             time.sleep(times.after_recovery)
-        say(f"7/7 the log: lines up to the snapshot, a gap, then new lines")
+        say("7/7 the log: lines up to the snapshot, a gap, then new lines")
         log = _lines(volume / LOG)
     gap_at, gap = widest_gap(log)
     return DemoResult(cluster.name, namespace, backup, log, snapshot_last, lost, gap_at, gap,

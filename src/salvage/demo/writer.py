@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from pathlib import Path
+from typing import Self
 
 TIME_FORMAT = "%a %b %d %H:%M:%S UTC %Y"  # `date -u`, as the seed's log shows
 
@@ -17,7 +18,7 @@ class LogWriter:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"writer {path}", daemon=True)
 
-    def __enter__(self) -> LogWriter:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -29,7 +30,7 @@ class LogWriter:
         while True:
             # Open per line, like a process that logs and may die at any moment.
             with self.path.open("a") as log:
-                log.write(dt.datetime.now(dt.timezone.utc).strftime(TIME_FORMAT) + "\n")
+                log.write(dt.datetime.now(dt.UTC).strftime(TIME_FORMAT) + "\n")
             if self._stop.wait(self.interval):
                 return
 

@@ -14,7 +14,11 @@ from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
 from salvage.cli.statefulset.manifest import load_statefulset
 from salvage.engines.statefulset.naming import format_ordinals, parse_ordinals
-from salvage.engines.statefulset.recover import RecoverReport, RecoverRequest, recover_statefulset
+from salvage.engines.statefulset.recover import (
+    RecoverReport,
+    RecoverRequest,
+    recover_statefulset,
+)
 from salvage.locations import open_location
 from salvage.model.errors import UsageError
 

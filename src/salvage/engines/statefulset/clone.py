@@ -10,7 +10,11 @@ from typing import Any
 
 from salvage.engines.statefulset import cluster as kube
 from salvage.engines.statefulset.manifests import from_snapshot, pick_template
-from salvage.engines.statefulset.naming import SNAPSHOT_ANNOTATION, claim_name, replicas_of
+from salvage.engines.statefulset.naming import (
+    SNAPSHOT_ANNOTATION,
+    claim_name,
+    replicas_of,
+)
 from salvage.k8s.client import KubeClient
 from salvage.model.errors import UsageError
 

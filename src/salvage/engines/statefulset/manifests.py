@@ -39,7 +39,7 @@ def pick_template(statefulset: dict[str, Any], wanted: str | None) -> str:
     if len(names) > 1:
         raise UsageError(f"StatefulSet {label} has several claim templates ({', '.join(names)}).",
                          hint="Say which one the snapshot fills with --claim-template.")
-    return names[0]
+    return str(names[0])
 
 
 def current_snapshot(statefulset: dict[str, Any], template: str) -> str | None:

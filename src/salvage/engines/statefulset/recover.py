@@ -21,8 +21,19 @@ from salvage.engines.sanitize import sanitize
 from salvage.engines.statefulset import cluster as kube
 from salvage.engines.statefulset.manifests import claim_from_template, creatable
 from salvage.engines.statefulset.naming import (
-    claim_name, claim_templates, format_ordinals, pod_name, replicas_of)
-from salvage.engines.statefulset.plan import Action, ClaimObservation, ClaimStep, decide, statefulset_action
+    claim_name,
+    claim_templates,
+    format_ordinals,
+    pod_name,
+    replicas_of,
+)
+from salvage.engines.statefulset.plan import (
+    Action,
+    ClaimObservation,
+    ClaimStep,
+    decide,
+    statefulset_action,
+)
 from salvage.k8s.client import KubeClient
 from salvage.locations import Location
 from salvage.model.errors import NotFoundError, SalvageError, UsageError
@@ -235,9 +246,7 @@ class _Run:
             self._remove_dangling(step)
         created = [self._create_claim(step) for step in changing]
         self._say(f"waiting for {len(created)} claim(s) to be bound")
-        for claim in created:
-            self._wait(lambda c=claim: self._bound(c), f"claim {self.ns}/{claim} to be bound",
-                       claims=created)
+        self._wait(lambda: all(self._bound(c) for c in created), "the recovered claims to be bound", claims=created)
         for source in self.sources:
             source.release()
         if self.plan.service:

@@ -14,9 +14,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from salvage.engines.statefulset import cluster as kube
-from salvage.engines.statefulset.manifests import current_snapshot, from_snapshot, pick_template
+from salvage.engines.statefulset.manifests import (
+    current_snapshot,
+    from_snapshot,
+    pick_template,
+)
 from salvage.engines.statefulset.naming import (
-    BASE_ANNOTATION, REVISION_ANNOTATION, SNAPSHOT_ANNOTATION, replicas_of, successor_name)
+    BASE_ANNOTATION,
+    REVISION_ANNOTATION,
+    SNAPSHOT_ANNOTATION,
+    replicas_of,
+    successor_name,
+)
 from salvage.k8s.client import KubeClient
 from salvage.model.errors import NotFoundError, SalvageError, UsageError
 

@@ -1,14 +1,21 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from salvage.engines.statefulset.manifests import (
-    claim_from_template, creatable, current_snapshot, from_snapshot, pick_template)
+    claim_from_template,
+    creatable,
+    current_snapshot,
+    from_snapshot,
+    pick_template,
+)
 from salvage.model.errors import UsageError
 from tests.support.builders import statefulset
 
 
-def _live(name: str = "web") -> dict:
+def _live(name: str = "web") -> dict[str, Any]:
     body = statefulset(name, replicas=2, template="data", size="1Gi")
     body["metadata"].update(uid="u", resourceVersion="7", namespace="old", ownerReferences=[{"name": "op"}])
     body["status"] = {"replicas": 2}

@@ -3,7 +3,13 @@ from __future__ import annotations
 import pytest
 
 from salvage.engines.statefulset.naming import (
-    BASE_ANNOTATION, REVISION_ANNOTATION, claim_name, claim_ordinal, parse_ordinals, successor_name)
+    BASE_ANNOTATION,
+    REVISION_ANNOTATION,
+    claim_name,
+    claim_ordinal,
+    parse_ordinals,
+    successor_name,
+)
 from salvage.model.errors import UsageError
 
 

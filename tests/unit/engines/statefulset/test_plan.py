@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from salvage.engines.statefulset.plan import Action, ClaimObservation, decide, statefulset_action
+from salvage.engines.statefulset.plan import (
+    Action,
+    ClaimObservation,
+    decide,
+    statefulset_action,
+)
 from salvage.volumes.presence import Presence
 
-BOUND = dict(claim_phase="Bound", volume="pvc-1", volume_exists=True)
+
+def _bound(presence: Presence) -> ClaimObservation:
+    return ClaimObservation(0, "c", claim_phase="Bound", volume="pvc-1", volume_exists=True, presence=presence)
 
 
 def test_absent_claim_is_created() -> None:
@@ -15,17 +22,17 @@ def test_absent_claim_is_created() -> None:
 
 def test_claim_with_existing_data_is_kept_even_with_force() -> None:
     for force in (False, True):
-        step = decide(ClaimObservation(0, "c", **BOUND, presence=Presence.PRESENT), force=force)
+        step = decide(_bound(Presence.PRESENT), force=force)
         assert step.action is Action.KEEP and not step.remove_claim and step.remove_volume is None
 
 
 def test_dangling_claim_and_volume_are_replaced_when_the_volume_is_gone() -> None:
-    step = decide(ClaimObservation(1, "c", **BOUND, presence=Presence.GONE), force=False)
+    step = decide(_bound(Presence.GONE), force=False)
     assert (step.action, step.remove_claim, step.remove_volume) == (Action.REPLACE, True, "pvc-1")
 
 
 def test_unprovable_volume_needs_force() -> None:
-    seen = ClaimObservation(1, "c", **BOUND, presence=Presence.UNKNOWN)
+    seen = _bound(Presence.UNKNOWN)
     assert decide(seen, force=False).action is Action.BLOCKED
     forced = decide(seen, force=True)
     assert forced.action is Action.REPLACE and forced.remove_volume == "pvc-1"
@@ -49,7 +56,7 @@ def test_leftover_pv_is_removed_only_when_its_volume_is_gone() -> None:
 
 
 def test_statefulset_is_recreated_only_when_a_claim_changes() -> None:
-    keep = decide(ClaimObservation(0, "c", **BOUND, presence=Presence.PRESENT), force=False)
+    keep = decide(_bound(Presence.PRESENT), force=False)
     create = decide(ClaimObservation(1, "d"), force=False)
     assert statefulset_action(False, [keep]) == "create"
     assert statefulset_action(True, [keep]) == "keep"
