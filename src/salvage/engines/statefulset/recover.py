@@ -283,7 +283,7 @@ class _Run:
     def _create_claim(self, step: ClaimStep) -> str:
         record = self.records[step.claim]
         self._say(f"claim {step.claim}: from snapshot {record.get('snapshotHandle')}")
-        owner = f"recover-{self.plan.statefulset}"
+        owner = f"recover-{self.plan.backup}"  # per backup: a leftover from another never matches
         source = prepare_claim_source(self.client, record, self.ns, owner,
                                       timeout=max(1.0, self.deadline - time.monotonic()))
         self.sources.append(source)

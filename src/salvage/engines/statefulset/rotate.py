@@ -105,9 +105,10 @@ def rotate_statefulset(client: KubeClient, request: RotateRequest,
                  f"-n {ns}`), or allow more time with --timeout.") from None
     progress("phase", {"message": f"{new_name} is ready; scaling down and deleting {request.statefulset}"})
     cleanup_deadline = time.monotonic() + request.timeout
+    # Scaling to 0 stops new pods at once; the foreground deletion then removes the pods in
+    # parallel through the garbage collector, which an ordered scale-down (one pod at a
+    # time, halting at any unhealthy pod) would not.
     client.patch(kube.statefulset_path(ns, request.statefulset), {"spec": {"replicas": 0}})
-    kube.wait_until(lambda: kube.pods_gone(client, ns, request.statefulset, replicas),
-                    cleanup_deadline, f"the pods of {request.statefulset} to stop")
     removed = _remove(client, ns, old, cleanup_deadline)
     deleted_snapshot = None
     if request.delete_old_snapshot and old_snapshot:
@@ -124,6 +125,8 @@ def _remove(client: KubeClient, ns: str, statefulset: dict[str, Any], deadline: 
     name = statefulset["metadata"]["name"]
     kube.delete_and_wait(client, kube.statefulset_path(ns, name), deadline, f"StatefulSet {name}",
                          propagationPolicy="Foreground")
+    kube.wait_until(lambda: kube.pods_gone(client, ns, name, replicas_of(statefulset)), deadline,
+                    f"the pods of {name} to stop")
     claims = kube.claims_of(client, ns, statefulset)
     for claim in claims:
         kube.delete_and_wait(client, kube.claim_path(ns, claim), deadline, f"claim {claim}")
