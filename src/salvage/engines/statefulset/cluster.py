@@ -79,6 +79,26 @@ def pods_running(client: KubeClient, namespace: str, statefulset: str, replicas:
     return True
 
 
+def pod_trouble(client: KubeClient, namespace: str, statefulset: str, replicas: int) -> str:
+    """Which of a StatefulSet's pods are not Running under it, and why: for error messages."""
+    problems = []
+    for ordinal in range(replicas):
+        name = pod_name(statefulset, ordinal)
+        pod = get_or_none(client, pod_path(namespace, name))
+        if pod is None:
+            problems.append(f"pod {name} does not exist")
+            continue
+        owners = [o.get("name") for o in pod["metadata"].get("ownerReferences") or [] if o.get("controller")]
+        phase = pod.get("status", {}).get("phase")
+        if pod["metadata"].get("deletionTimestamp"):
+            problems.append(f"pod {name} is being deleted")
+        elif phase != "Running":
+            problems.append(f"pod {name} is {phase}")
+        elif owners != [statefulset]:
+            problems.append(f"pod {name} is not adopted by {statefulset} (owners: {owners or 'none'})")
+    return "; ".join(problems)
+
+
 def pods_gone(client: KubeClient, namespace: str, statefulset: str, replicas: int) -> bool:
     return all(get_or_none(client, pod_path(namespace, pod_name(statefulset, o))) is None for o in range(replicas))
 

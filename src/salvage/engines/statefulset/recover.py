@@ -312,6 +312,9 @@ class _Run:
             kube.wait_until(condition, self.deadline, what)
         except kube.NotReadyError as exc:
             trouble = kube.claim_trouble(self.client, self.ns, claims or [s.claim for s in self.plan.steps])
+            if claims is None:
+                pods = kube.pod_trouble(self.client, self.ns, self.plan.statefulset, self.plan.replicas)
+                trouble = "; ".join(t for t in (trouble, pods) if t)
             raise kube.NotReadyError(
                 f"{exc.message[:-1]} within {self.request.timeout:.0f}s" + (f": {trouble}." if trouble else "."),
                 hint=f"Look with `kubectl describe pvc -n {self.ns}` and `kubectl get pods -n {self.ns}`; "
