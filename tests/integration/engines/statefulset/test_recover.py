@@ -11,6 +11,7 @@ from salvage.k8s.client import KubeClient
 from tests.integration.engines.conftest import Salvage
 from tests.integration.engines.statefulset import stateful_app as app
 from tests.support.volumes import tree_digest, volume_dir
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -103,3 +104,39 @@ def test_bad_input_is_refused_and_nothing_changes(kube: KubeClient, ns: str, sal
 
     assert {o: app.pv_of(kube, ns, f"log-db-{o}") for o in range(2)} == pvs
     assert kube.get(f"/apis/apps/v1/namespaces/{ns}/statefulsets/db")["spec"]["replicas"] == 2
+
+
+def test_a_volume_that_cannot_be_checked_is_replaced_only_with_force(kube: KubeClient, ns: str,
+                                                                    salvage: Salvage) -> None:
+    app.apply(kube, ns, app.manifest("kv", 1))
+    app.wait_running(kube, ns, "kv", 1)
+    digest = app.write_log(kube, ns, "log-kv-0", ["kept by the backup"])
+    salvage("backup", "create", "kv-backup", "--include-namespaces", ns)
+    app.delete_statefulset(kube, ns, "kv")
+    kube.delete(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/log-kv-0")
+    # The claim now sits on a volume of a driver Salvage cannot look into.
+    foreign = f"foreign-{ns}"
+    kube.create("/api/v1/persistentvolumes", {
+        "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": foreign},
+        "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "storageClassName": "",
+                 "claimRef": {"namespace": ns, "name": "log-kv-0"},
+                 "csi": {"driver": "disks.example.com", "volumeHandle": "vol-123"}}})
+    wait_for(lambda: not kube.exists(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/log-kv-0"),
+             timeout=60, what="the old claim deleted")
+    kube.create(f"/api/v1/namespaces/{ns}/persistentvolumeclaims", {
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "log-kv-0"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}},
+                 "storageClassName": "", "volumeName": foreign}})
+    wait_for(lambda: app.pv_of(kube, ns, "log-kv-0") == foreign
+             and kube.get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/log-kv-0")["status"].get("phase") == "Bound",
+             timeout=60, what="the claim bound to the foreign volume")
+
+    refused = salvage("statefulset", "recover", "kv", "-n", ns, "--from-backup", "kv-backup", check=False)
+    assert refused.returncode == 1
+    assert f"cannot prove the volume of PV {foreign} is gone" in refused.stderr and "--force" in refused.stderr
+    assert app.pv_of(kube, ns, "log-kv-0") == foreign, "nothing changed"
+
+    salvage("statefulset", "recover", "kv", "-n", ns, "--from-backup", "kv-backup", "--force", "--timeout", "90")
+    app.wait_running(kube, ns, "kv", 1)
+    assert tree_digest(volume_dir(kube, ns, "log-kv-0")) == digest
+    assert not kube.exists(f"/api/v1/persistentvolumes/{foreign}")
