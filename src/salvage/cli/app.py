@@ -10,6 +10,7 @@ import typer
 from salvage import __version__
 from salvage.cli.context import App
 from salvage.cli.backup import app as backup_app
+from salvage.cli.demo import demo
 from salvage.cli.dev import app as dev_app
 from salvage.cli.driver import app as driver_app
 from salvage.cli.fs import app as fs_app
@@ -17,6 +18,7 @@ from salvage.cli.location import app as location_app
 from salvage.cli.repo import app as repo_app
 from salvage.cli.restore import app as restore_app
 from salvage.cli.snapshot import app as snapshot_app
+from salvage.cli.statefulset import app as statefulset_app
 from salvage.cli.output import OutputFormat, Terminal
 from salvage.model.errors import SalvageError
 
@@ -35,6 +37,8 @@ app.add_typer(driver_app, name="driver")
 app.add_typer(repo_app, name="repo")
 app.add_typer(fs_app, name="fs")
 app.add_typer(snapshot_app, name="snapshot")
+app.add_typer(statefulset_app, name="statefulset")
+app.command()(demo)
 
 
 def _print_version(value: bool) -> None:

@@ -51,6 +51,10 @@ class ProgressView:
         elif kind == "log" and data["level"] in ("warning", "error"):
             self._say(f"{data['level']}: {data['message']}", always=True)
 
+    def say(self, text: str) -> None:
+        """Narration: always shown (above the live display on a terminal)."""
+        self._say(text, always=True)
+
     def _advance(self, n: int) -> None:
         if self._rich is not None:
             self._rich.update(self._task, advance=n)

@@ -1,0 +1,153 @@
+"""The demo's story, step by step: deploy, write, back up, lose everything, recover, validate."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from salvage.demo.writer import LogWriter, widest_gap
+from salvage.devcluster.cluster import LocalCluster, shared_snapshot_root
+from salvage.engines.backup import BackupRequest, create_backup
+from salvage.engines.selection import Selection
+from salvage.engines.statefulset import cluster as kube
+from salvage.engines.statefulset.recover import RecoverRequest, recover_statefulset
+from salvage.k8s.client import KubeClient
+from salvage.locations import Location
+
+APP = "hello-stateful"
+TEMPLATE = "log"
+CLAIM = f"{TEMPLATE}-{APP}-0"
+LOG = "stateful.log"
+
+Say = Callable[[str], None]
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    cluster: str
+    namespace: str
+    backup: str
+    log: list[str]
+    snapshot_last_line: str
+    lost_lines: list[str]
+    gap_at: int        # index of the first line written after the recovery
+    gap_seconds: float
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cluster": self.cluster, "namespace": self.namespace, "backup": self.backup, "log": self.log,
+                "snapshotLastLine": self.snapshot_last_line, "lostLines": self.lost_lines,
+                "gapAt": self.gap_at, "gapSeconds": self.gap_seconds, "seconds": round(self.seconds, 1)}
+
+
+@dataclass(frozen=True)
+class DemoTimes:
+    """How long the app writes in each act (seconds); short, so CI runs it in well under a minute."""
+
+    before_backup: float = 4.0
+    after_backup: float = 2.0
+    outage: float = 2.0
+    after_recovery: float = 3.0
+
+
+def run_demo(cluster: LocalCluster, namespace: str, location: Location, say: Say, progress: Progress,
+             times: DemoTimes = DemoTimes()) -> DemoResult:
+    started = time.monotonic()
+    say(f"1/7 starting local cluster {cluster.name} (reused if it is running)")
+    cluster.up(nodes=1, report=lambda m: say(f"    {m}"))
+    with cluster.client() as client:
+        say(f"2/7 deploying StatefulSet {APP} in namespace {namespace} (its claim: {CLAIM})")
+        _fresh_namespace(client, namespace)
+        _deploy(client, namespace)
+        volume = _volume_dir(client, namespace)
+        say(f"    {APP}-0 is Running; its volume is {volume}")
+        say(f"3/7 {APP} writes the time to {LOG} every second")
+        with LogWriter(volume / LOG):
+            time.sleep(times.before_backup)
+            backup = f"{APP}-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}"
+            say(f"4/7 backing up namespace {namespace} with a volume snapshot: backup {backup}")
+            outcome = create_backup(client, location, BackupRequest(
+                name=backup, selection=Selection(include_namespaces=(namespace,))), progress)
+            snapshot_last = _snapshot_last_line(outcome.volumes[0].get("snapshotHandle", "")) \
+                if outcome.volumes else ""
+            say(f"    backup {outcome.phase}; the snapshot's last line: {snapshot_last}")
+            time.sleep(times.after_backup)
+        lost = _lines(volume / LOG)[_lines(volume / LOG).index(snapshot_last) + 1:] if snapshot_last else []
+        say(f"5/7 disaster: deleting StatefulSet {APP} and its Service, then the volume itself ({volume})")
+        _disaster(client, namespace, volume)
+        pv = kube.get_or_none(client, kube.claim_path(namespace, CLAIM))
+        say(f"    PVC {CLAIM} and PV {(pv or {}).get('spec', {}).get('volumeName')} are left pointing at nothing")
+        time.sleep(times.outage)
+        say(f"6/7 salvage statefulset recover {APP} -n {namespace} --from-backup {backup}")
+        report = recover_statefulset(client, location, RecoverRequest(APP, namespace, backup, timeout=120), progress)
+        for step in report.plan.steps:
+            say(f"    claim {step.claim}: {step.action.value} ({step.reason})")
+        volume = _volume_dir(client, namespace)
+        say(f"    {APP}-0 is Running again in {report.seconds:.1f}s on volume {volume}")
+        with LogWriter(volume / LOG):
+            time.sleep(times.after_recovery)
+        say("7/7 the log: lines up to the snapshot, a gap, then new lines")
+        log = _lines(volume / LOG)
+    gap_at, gap = widest_gap(log)
+    return DemoResult(cluster.name, namespace, backup, log, snapshot_last, lost, gap_at, gap,
+                      time.monotonic() - started)
+
+
+def _fresh_namespace(client: KubeClient, namespace: str) -> None:
+    """Start from nothing: a namespace left by an earlier demo run is removed first."""
+    path = f"/api/v1/namespaces/{namespace}"
+    if kube.get_or_none(client, path) is not None:
+        kube.delete_and_wait(client, path, time.monotonic() + 120, f"namespace {namespace}")
+    client.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+
+
+def _deploy(client: KubeClient, namespace: str) -> None:
+    labels = {"app": APP}
+    client.create(f"/api/v1/namespaces/{namespace}/services", {
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": APP, "labels": labels},
+        "spec": {"clusterIP": "None", "selector": labels, "ports": [{"name": "http", "port": 80}]}})
+    client.create(kube.statefulset_path(namespace), {
+        "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": APP, "labels": labels},
+        "spec": {
+            "serviceName": APP, "replicas": 1, "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{
+                "name": APP, "image": "joatmon08/hello-stateful:latest",
+                "volumeMounts": [{"name": TEMPLATE, "mountPath": "/usr/share/hello"}]}]}},
+            "volumeClaimTemplates": [{"metadata": {"name": TEMPLATE}, "spec": {
+                "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}],
+        }})
+    kube.wait_until(lambda: kube.pods_running(client, namespace, APP, 1), time.monotonic() + 60,
+                    f"{APP}-0 to be Running")
+
+
+def _volume_dir(client: KubeClient, namespace: str) -> Path:
+    claim = client.get(kube.claim_path(namespace, CLAIM))
+    pv = client.get(f"/api/v1/persistentvolumes/{claim['spec']['volumeName']}")
+    return Path(pv["spec"]["csi"]["volumeAttributes"]["path"])
+
+
+def _disaster(client: KubeClient, namespace: str, volume: Path) -> None:
+    deadline = time.monotonic() + 60
+    kube.delete_and_wait(client, kube.statefulset_path(namespace, APP), deadline, f"StatefulSet {APP}")
+    kube.wait_until(lambda: kube.pods_gone(client, namespace, APP, 1), deadline, f"pod {APP}-0 to be deleted")
+    kube.delete_and_wait(client, f"/api/v1/namespaces/{namespace}/services/{APP}", deadline, f"Service {APP}")
+    shutil.rmtree(volume)
+
+
+def _snapshot_last_line(handle: str) -> str:
+    """The last line in the snapshot itself (the hostpath driver keeps it as a directory)."""
+    lines = _lines(shared_snapshot_root() / handle / LOG) if handle else []
+    return lines[-1] if lines else ""
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        return path.read_text().splitlines()
+    except FileNotFoundError:
+        return []

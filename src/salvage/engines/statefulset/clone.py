@@ -1,0 +1,84 @@
+"""``statefulset clone``: a new StatefulSet whose claims start from one VolumeSnapshot (seed 002's
+consumer): every replica's claim is provisioned with the snapshot's data."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from salvage.engines.statefulset import cluster as kube
+from salvage.engines.statefulset.manifests import from_snapshot, pick_template
+from salvage.engines.statefulset.naming import (
+    SNAPSHOT_ANNOTATION,
+    claim_name,
+    replicas_of,
+)
+from salvage.k8s.client import KubeClient
+from salvage.model.errors import UsageError
+
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class CloneRequest:
+    snapshot: str
+    name: str
+    namespace: str
+    source: dict[str, Any]  # the StatefulSet to copy: a manifest file's or an existing one
+    replicas: int | None = None
+    claim_template: str | None = None
+    wait: bool = True
+    timeout: float = 300.0
+
+
+@dataclass(frozen=True)
+class CloneReport:
+    name: str
+    namespace: str
+    snapshot: str
+    replicas: int
+    claims: tuple[str, ...]
+    ready: bool
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "namespace": self.namespace, "snapshot": self.snapshot,
+                "replicas": self.replicas, "claims": list(self.claims), "ready": self.ready,
+                "seconds": round(self.seconds, 3)}
+
+
+def clone_statefulset(client: KubeClient, request: CloneRequest,
+                      progress: Progress = lambda _k, _d: None) -> CloneReport:
+    started = time.monotonic()
+    ns = request.namespace
+    if request.replicas is not None and request.replicas < 0:
+        raise UsageError("--replicas cannot be negative.")
+    snapshot = kube.volume_snapshot(client, ns, request.snapshot)
+    if kube.get_or_none(client, kube.statefulset_path(ns, request.name)) is not None:
+        raise UsageError(f"StatefulSet {ns}/{request.name} already exists; nothing was changed.",
+                         hint="Choose another name with --to.")
+    template = pick_template(request.source, request.claim_template)
+    body = from_snapshot(request.source, name=request.name, namespace=ns, template=template,
+                         snapshot=request.snapshot, restore_size=kube.restore_size(snapshot),
+                         replicas=request.replicas, annotations={SNAPSHOT_ANNOTATION: request.snapshot})
+    replicas = replicas_of(body)
+    progress("phase", {"message": f"creating StatefulSet {ns}/{request.name} ({replicas} replicas) "
+                                  f"from VolumeSnapshot {request.snapshot}"})
+    client.create(kube.statefulset_path(ns), body)
+    claims = tuple(claim_name(template, request.name, o) for o in range(replicas))
+    if request.wait:
+        progress("phase", {"message": f"waiting for {replicas} pod(s) of {request.name} to be Running"})
+        deadline = started + request.timeout
+        try:
+            kube.wait_until(lambda: kube.pods_running(client, ns, request.name, replicas), deadline,
+                            f"the pods of StatefulSet {ns}/{request.name} to be Running")
+        except kube.NotReadyError as exc:
+            trouble = kube.claim_trouble(client, ns, list(claims))
+            raise kube.NotReadyError(
+                f"{exc.message}" + (f" {trouble}." if trouble else ""),
+                hint=f"StatefulSet {request.name} was left in place; look with `kubectl describe pvc -n {ns}`, "
+                     f"or remove it with `kubectl delete statefulset {request.name} -n {ns}`.") from None
+    return CloneReport(request.name, ns, request.snapshot, replicas, claims, request.wait,
+                       time.monotonic() - started)

@@ -1,0 +1,324 @@
+"""``statefulset recover``: a StatefulSet and its volumes back from a backup (seed 000).
+
+Order: read and verify the backup, observe the cluster, plan (``--dry-run`` stops here;
+every bad input is refused before anything changes), let go of the claims being replaced
+(the StatefulSet is deleted with its pods orphaned, and only the affected pods removed),
+remove dangling claims and volumes, create each claim from its snapshot under the name the
+claim template expects, then create the StatefulSet, which adopts them, and wait for
+its pods.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from salvage.catalog.reader import BackupReader
+from salvage.catalog.records import VolumeRecord
+from salvage.engines.sanitize import sanitize
+from salvage.engines.statefulset import cluster as kube
+from salvage.engines.statefulset.manifests import claim_from_template, creatable
+from salvage.engines.statefulset.naming import (
+    claim_name,
+    claim_templates,
+    format_ordinals,
+    pod_name,
+    replicas_of,
+)
+from salvage.engines.statefulset.plan import (
+    Action,
+    ClaimObservation,
+    ClaimStep,
+    decide,
+    statefulset_action,
+)
+from salvage.k8s.client import KubeClient
+from salvage.locations import Location
+from salvage.model.errors import NotFoundError, SalvageError, UsageError
+from salvage.volumes.presence import volume_presence
+from salvage.volumes.sources import ClaimSource, has_volume_data, prepare_claim_source
+
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+class RecoverError(SalvageError):
+    """The StatefulSet cannot be recovered as asked; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class RecoverRequest:
+    statefulset: str
+    namespace: str
+    backup: str
+    manifest: dict[str, Any] | None = None  # the user's own StatefulSet, used as written
+    ordinals: tuple[int, ...] | None = None
+    force: bool = False
+    dry_run: bool = False
+    timeout: float = 300.0
+
+
+@dataclass(frozen=True)
+class RecoverPlan:
+    statefulset: str
+    namespace: str
+    backup: str
+    replicas: int
+    ordinals: tuple[int, ...]
+    statefulset_action: str  # create | re-create | keep
+    service: str | None      # the governing Service, when it is missing and the backup has it
+    steps: tuple[ClaimStep, ...]
+
+
+@dataclass
+class RecoverReport:
+    plan: RecoverPlan
+    dry_run: bool
+    phase: str = "Planned"
+    pods: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        p = self.plan
+        return {
+            "statefulset": p.statefulset, "namespace": p.namespace, "backup": p.backup, "replicas": p.replicas,
+            "ordinals": list(p.ordinals), "statefulsetAction": p.statefulset_action, "service": p.service,
+            "phase": self.phase, "dryRun": self.dry_run, "pods": self.pods, "seconds": round(self.seconds, 3),
+            "claims": [{"ordinal": s.ordinal, "claim": s.claim, "action": s.action.value, "reason": s.reason,
+                        "removeClaim": s.remove_claim, "removeVolume": s.remove_volume, "snapshot": s.snapshot}
+                       for s in p.steps],
+        }
+
+
+def recover_statefulset(client: KubeClient, location: Location, request: RecoverRequest,
+                        progress: Progress = lambda _k, _d: None) -> RecoverReport:
+    started = time.monotonic()
+    reader = BackupReader(location.store, request.backup)
+    progress("phase", {"message": f"verifying backup {request.backup}"})
+    reader.verify()
+    backed_up = _backed_up_statefulset(reader, request)
+    statefulset = request.manifest or backed_up
+    _check_manifest(request)
+    records = _records(reader, request, statefulset)
+    plan = _plan(client, reader, request, statefulset, records)
+    report = RecoverReport(plan, request.dry_run)
+    if request.dry_run:
+        return report
+    _Run(client, request, plan, statefulset, records, reader, progress).execute()
+    report.pods = [pod_name(plan.statefulset, o) for o in range(plan.replicas)]
+    report.phase = "Completed"
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _backed_up_statefulset(reader: BackupReader, request: RecoverRequest) -> dict[str, Any]:
+    found: list[str] = []
+    for entry in reader.resources():
+        if (entry["group"], entry["resource"]) != ("apps", "statefulsets"):
+            continue
+        for obj in reader.items(entry):
+            meta = obj["metadata"]
+            if meta.get("namespace") == request.namespace:
+                if meta["name"] == request.statefulset:
+                    return obj
+                found.append(meta["name"])
+    others = f"It has: {', '.join(sorted(found))}." if found else \
+        f"It has no StatefulSet in namespace {request.namespace}."
+    raise NotFoundError(
+        f"Backup {request.backup!r} has no StatefulSet {request.namespace}/{request.statefulset}; nothing was changed.",
+        hint=f"{others} Run `salvage backup describe {request.backup}` to see what it holds.")
+
+
+def _check_manifest(request: RecoverRequest) -> None:
+    if request.manifest is None:
+        return
+    meta = request.manifest.get("metadata") or {}
+    if request.manifest.get("kind") != "StatefulSet" or meta.get("name") != request.statefulset:
+        raise UsageError(f"The manifest is not StatefulSet {request.statefulset!r}; nothing was changed.",
+                         hint="Pass the file that defines this StatefulSet with --manifest.")
+    if meta.get("namespace") not in (None, request.namespace):
+        raise UsageError(f"The manifest's StatefulSet is in namespace {meta['namespace']}, "
+                         f"not {request.namespace}; nothing was changed.", hint="Pass -n to match it.")
+
+
+def _records(reader: BackupReader, request: RecoverRequest,
+             statefulset: dict[str, Any]) -> dict[str, VolumeRecord]:
+    """The volume record of every claim to recover; refuses when any is missing."""
+    name, replicas = request.statefulset, replicas_of(statefulset)
+    templates = claim_templates(statefulset)
+    if not templates:
+        raise RecoverError(f"StatefulSet {request.namespace}/{name} has no volumeClaimTemplates; "
+                           "it has no volumes to recover.", hint="Restore it with `salvage restore create`.")
+    ordinals = request.ordinals if request.ordinals is not None else tuple(range(replicas))
+    beyond = [o for o in ordinals if o >= replicas]
+    if beyond:
+        raise UsageError(f"StatefulSet {name} has {replicas} replica(s); there is no ordinal "
+                         f"{format_ordinals(beyond)}.", hint=f"Choose ordinals below {replicas}.")
+    by_claim = {r["pvc"]: r for r in reader.volumes()
+                if r.get("namespace") == request.namespace and has_volume_data(r)}
+    captured = {o for o in range(replicas) if all(claim_name(t, name, o) in by_claim for t in templates)}
+    if not captured:
+        raise RecoverError(
+            f"Backup {request.backup!r} has no volume data for StatefulSet {request.namespace}/{name}; "
+            "nothing was changed.",
+            hint="It was taken without volume snapshots, or they failed (see `salvage backup describe "
+                 f"{request.backup}`). Recover from a backup with volume snapshots.")
+    missing = [o for o in ordinals if o not in captured]
+    if missing:
+        raise RecoverError(
+            f"Backup {request.backup!r} has snapshots for ordinal(s) {format_ordinals(sorted(captured))} of "
+            f"StatefulSet {request.namespace}/{name} ({replicas} replicas) but not for "
+            f"{format_ordinals(missing)}; nothing was changed.",
+            hint=f"Recover the ordinals it has with --ordinals {format_ordinals(sorted(captured & set(ordinals)) or sorted(captured))}.")
+    return {claim_name(t, name, o): by_claim[claim_name(t, name, o)] for o in ordinals for t in templates}
+
+
+def _plan(client: KubeClient, reader: BackupReader, request: RecoverRequest, statefulset: dict[str, Any],
+          records: dict[str, VolumeRecord]) -> RecoverPlan:
+    ns, name = request.namespace, request.statefulset
+    replicas = replicas_of(statefulset)
+    ordinals = request.ordinals if request.ordinals is not None else tuple(range(replicas))
+    steps = []
+    for ordinal in ordinals:
+        for template in claim_templates(statefulset):
+            claim = claim_name(template, name, ordinal)
+            record = records[claim]
+            seen = _observe(client, ns, ordinal, claim, record)
+            steps.append(decide(seen, force=request.force, snapshot=str(record.get("snapshotHandle", ""))))
+    blocked = [s for s in steps if s.action is Action.BLOCKED]
+    if blocked:
+        raise RecoverError(
+            "Cannot recover: " + "; ".join(f"claim {s.claim}: {s.reason}" for s in blocked) + "; nothing was changed.",
+            hint="Check those volumes; if their data is truly gone, run again with --force "
+                 "(a volume whose data exists is never removed).")
+    exists = kube.get_or_none(client, kube.statefulset_path(ns, name)) is not None
+    return RecoverPlan(name, ns, request.backup, replicas, tuple(ordinals), statefulset_action(exists, steps),
+                       _missing_service(client, reader, ns, statefulset), tuple(steps))
+
+
+def _observe(client: KubeClient, ns: str, ordinal: int, claim: str, record: VolumeRecord) -> ClaimObservation:
+    pvc = kube.get_or_none(client, kube.claim_path(ns, claim))
+    if pvc is None:
+        old = kube.get_or_none(client, f"/api/v1/persistentvolumes/{record['pv']}") if record.get("pv") else None
+        ref = (old or {}).get("spec", {}).get("claimRef") or {}
+        if old is None or (ref.get("namespace"), ref.get("name")) != (ns, claim):
+            return ClaimObservation(ordinal, claim)
+        return ClaimObservation(ordinal, claim, leftover_volume=old["metadata"]["name"],
+                                leftover_presence=volume_presence(old))
+    phase = pvc.get("status", {}).get("phase") or "Pending"
+    volume = pvc["spec"].get("volumeName")
+    pv = kube.get_or_none(client, f"/api/v1/persistentvolumes/{volume}") if volume else None
+    return ClaimObservation(ordinal, claim, phase, bool(pvc["metadata"].get("deletionTimestamp")), volume,
+                            pv is not None, volume_presence(pv) if pv else None)
+
+
+def _missing_service(client: KubeClient, reader: BackupReader, ns: str, statefulset: dict[str, Any]) -> str | None:
+    service = statefulset.get("spec", {}).get("serviceName")
+    if not service or kube.get_or_none(client, f"/api/v1/namespaces/{ns}/services/{service}") is not None:
+        return None
+    return service if _backed_up_service(reader, ns, service) else None
+
+
+def _backed_up_service(reader: BackupReader, ns: str, service: str) -> dict[str, Any] | None:
+    for entry in reader.resources():
+        if (entry["group"], entry["resource"]) == ("", "services"):
+            for obj in reader.items(entry):
+                if (obj["metadata"].get("namespace"), obj["metadata"]["name"]) == (ns, service):
+                    return obj
+    return None
+
+
+class _Run:
+    def __init__(self, client: KubeClient, request: RecoverRequest, plan: RecoverPlan, statefulset: dict[str, Any],
+                 records: dict[str, VolumeRecord], reader: BackupReader, progress: Progress) -> None:
+        self.client, self.request, self.plan, self.progress = client, request, plan, progress
+        self.statefulset, self.records, self.reader = statefulset, records, reader
+        self.deadline = time.monotonic() + request.timeout
+        self.ns = request.namespace
+        self.sources: list[ClaimSource] = []
+
+    def execute(self) -> None:
+        changing = [s for s in self.plan.steps if s.changes]
+        if self.plan.statefulset_action == "re-create":
+            self._let_go(sorted({s.ordinal for s in changing}))
+        for step in changing:
+            self._remove_dangling(step)
+        created = [self._create_claim(step) for step in changing]
+        self._say(f"waiting for {len(created)} claim(s) to be bound")
+        self._wait(lambda: all(self._bound(c) for c in created), "the recovered claims to be bound", claims=created)
+        for source in self.sources:
+            source.release()
+        if self.plan.service:
+            self._create_service()
+        if self.plan.statefulset_action != "keep":
+            self._say(f"creating StatefulSet {self.ns}/{self.plan.statefulset}")
+            self.client.create(kube.statefulset_path(self.ns), creatable(self.statefulset, self.ns))
+        self._say(f"waiting for {self.plan.replicas} pod(s) of {self.plan.statefulset} to be Running")
+        self._wait(lambda: kube.pods_running(self.client, self.ns, self.plan.statefulset, self.plan.replicas),
+                   f"the pods of StatefulSet {self.ns}/{self.plan.statefulset} to be Running")
+
+    def _let_go(self, ordinals: list[int]) -> None:
+        """Delete the StatefulSet but keep its pods (orphaned), then delete only the pods of
+        the ordinals being recovered: the others keep running and are adopted again."""
+        name = self.plan.statefulset
+        self._say(f"deleting StatefulSet {self.ns}/{name} (its pods are kept) and pod(s) of ordinal(s) "
+                  f"{format_ordinals(ordinals)}")
+        kube.delete_and_wait(self.client, kube.statefulset_path(self.ns, name), self.deadline,
+                             f"StatefulSet {name}", propagationPolicy="Orphan")
+        for ordinal in ordinals:
+            kube.delete_and_wait(self.client, kube.pod_path(self.ns, pod_name(name, ordinal)), self.deadline,
+                                 f"pod {pod_name(name, ordinal)}")
+
+    def _remove_dangling(self, step: ClaimStep) -> None:
+        if step.remove_claim:
+            self._say(f"removing dangling claim {step.claim}")
+            kube.delete_and_wait(self.client, kube.claim_path(self.ns, step.claim), self.deadline,
+                                 f"claim {step.claim}")
+        if step.remove_volume:
+            self._say(f"removing dangling PV {step.remove_volume}")
+            kube.delete_and_wait(self.client, f"/api/v1/persistentvolumes/{step.remove_volume}", self.deadline,
+                                 f"PV {step.remove_volume}")
+
+    def _create_claim(self, step: ClaimStep) -> str:
+        record = self.records[step.claim]
+        self._say(f"claim {step.claim}: from snapshot {record.get('snapshotHandle')}")
+        owner = f"recover-{self.plan.backup}"  # per backup: a leftover from another never matches
+        source = prepare_claim_source(self.client, record, self.ns, owner,
+                                      timeout=max(1.0, self.deadline - time.monotonic()))
+        self.sources.append(source)
+        template = next(t for t in claim_templates(self.statefulset)
+                        if claim_name(t, self.plan.statefulset, step.ordinal) == step.claim)
+        body = claim_from_template(creatable(self.statefulset, self.ns), template, step.claim, self.ns,
+                                   data_source=source.data_source, volume_name=source.volume_name,
+                                   restore_size=source.restore_size)
+        self.client.create(kube.claim_path(self.ns), body)
+        return step.claim
+
+    def _create_service(self) -> None:
+        service = _backed_up_service(self.reader, self.ns, self.plan.service or "")
+        if service is None:
+            return
+        self._say(f"creating Service {self.ns}/{self.plan.service} from the backup")
+        self.client.create(f"/api/v1/namespaces/{self.ns}/services",
+                           sanitize(service, namespace_map={}, class_map={}))
+
+    def _bound(self, claim: str) -> bool:
+        pvc = kube.get_or_none(self.client, kube.claim_path(self.ns, claim))
+        return bool(pvc and pvc.get("status", {}).get("phase") == "Bound")
+
+    def _wait(self, condition: Callable[[], bool], what: str, claims: list[str] | None = None) -> None:
+        try:
+            kube.wait_until(condition, self.deadline, what)
+        except kube.NotReadyError as exc:
+            trouble = kube.claim_trouble(self.client, self.ns, claims or [s.claim for s in self.plan.steps])
+            if claims is None:
+                pods = kube.pod_trouble(self.client, self.ns, self.plan.statefulset, self.plan.replicas)
+                trouble = "; ".join(t for t in (trouble, pods) if t)
+            raise kube.NotReadyError(
+                f"{exc.message[:-1]} within {self.request.timeout:.0f}s" + (f": {trouble}." if trouble else "."),
+                hint=f"Look with `kubectl describe pvc -n {self.ns}` and `kubectl get pods -n {self.ns}`; "
+                     "run recover again once fixed (it keeps what is already recovered).") from None
+
+    def _say(self, message: str) -> None:
+        self.progress("phase", {"message": message})

@@ -1,0 +1,142 @@
+"""`salvage statefulset recover` on the real local cluster (seed 000's disaster, and part of it)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from salvage.k8s.client import KubeClient
+from tests.integration.engines.conftest import Salvage
+from tests.integration.engines.statefulset import stateful_app as app
+from tests.support.volumes import tree_digest, volume_dir
+from tests.support.waiting import wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def test_recover_with_the_users_manifest_unchanged(kube: KubeClient, ns: str, salvage: Salvage,
+                                                  tmp_path: Path) -> None:
+    docs = app.manifest("hello-stateful", 1)
+    path = app.write_manifest(tmp_path / "statefulset.yaml", docs)
+    original = path.read_bytes()
+    app.apply(kube, ns, docs)
+    app.wait_running(kube, ns, "hello-stateful", 1)
+    digest = app.write_log(kube, ns, "log-hello-stateful-0", ["Sun May 20 11:40:55 UTC 2018"])
+    salvage("backup", "create", "before", "--include-namespaces", ns)
+    app.write_log(kube, ns, "log-hello-stateful-0", ["written after the snapshot: lost"])
+
+    app.delete_statefulset(kube, ns, "hello-stateful")
+    old_pv = app.lose_volume(kube, ns, "log-hello-stateful-0")  # PV and PVC now dangle
+
+    plan = salvage("statefulset", "recover", "hello-stateful", "-n", ns, "--from-backup", "before",
+                   "--manifest", str(path), "--dry-run")
+    assert "dry run: nothing changed" in plan.stdout
+    assert "replace" in plan.stdout and f"dangling: the volume of PV {old_pv} is gone" in plan.stdout
+    assert app.pv_of(kube, ns, "log-hello-stateful-0") == old_pv, "a dry run changes nothing"
+
+    salvage("statefulset", "recover", "hello-stateful", "-n", ns, "--from-backup", "before",
+            "--manifest", str(path), "--timeout", "90")
+
+    assert path.read_bytes() == original, "the user's manifest is only read"
+    app.wait_running(kube, ns, "hello-stateful", 1)
+    assert app.pv_of(kube, ns, "log-hello-stateful-0") != old_pv
+    assert not kube.exists(f"/api/v1/persistentvolumes/{old_pv}"), "the dangling PV was removed"
+    assert tree_digest(volume_dir(kube, ns, "log-hello-stateful-0")) == digest
+    pod = kube.get(f"/api/v1/namespaces/{ns}/pods/hello-stateful-0")
+    claims = [v["persistentVolumeClaim"]["claimName"] for v in pod["spec"]["volumes"] if "persistentVolumeClaim" in v]
+    assert claims == ["log-hello-stateful-0"], "the StatefulSet adopted the recovered claim by name"
+    leftovers = list(kube.list(f"/apis/snapshot.storage.k8s.io/v1/namespaces/{ns}/volumesnapshots"))
+    assert leftovers == [], "recover's temporary snapshot objects are released"
+
+
+def test_recover_only_the_ordinal_that_lost_its_volume(kube: KubeClient, ns: str, salvage: Salvage) -> None:
+    docs = app.manifest("web", 3)
+    app.apply(kube, ns, docs)
+    app.wait_running(kube, ns, "web", 3)
+    digests = {o: app.write_log(kube, ns, f"log-web-{o}", [f"replica {o}"]) for o in range(3)}
+    salvage("backup", "create", "three", "--include-namespaces", ns)
+    for o in (0, 2):  # their data moves on after the backup and must survive the recovery
+        digests[o] = app.write_log(kube, ns, f"log-web-{o}", [f"replica {o}, after the backup"])
+    pvs = {o: app.pv_of(kube, ns, f"log-web-{o}") for o in range(3)}
+    app.lose_volume(kube, ns, "log-web-1")  # the StatefulSet still runs
+
+    result = json.loads(salvage("-o", "json", "statefulset", "recover", "web", "-n", ns,
+                                "--from-backup", "three", "--timeout", "90").stdout)
+
+    actions = {c["claim"]: c["action"] for c in result["claims"]}
+    assert actions == {"log-web-0": "keep", "log-web-1": "replace", "log-web-2": "keep"}
+    assert result["statefulsetAction"] == "re-create" and result["phase"] == "Completed"
+    app.wait_running(kube, ns, "web", 3)
+    for o in (0, 2):
+        assert app.pv_of(kube, ns, f"log-web-{o}") == pvs[o], "untouched ordinals keep their PV"
+        assert tree_digest(volume_dir(kube, ns, f"log-web-{o}")) == digests[o], "and their data"
+    assert app.pv_of(kube, ns, "log-web-1") != pvs[1]
+    assert tree_digest(volume_dir(kube, ns, "log-web-1")) == digests[1]
+
+
+def test_bad_input_is_refused_and_nothing_changes(kube: KubeClient, ns: str, salvage: Salvage,
+                                                  tmp_path: Path) -> None:
+    app.apply(kube, ns, app.manifest("db", 2))
+    app.wait_running(kube, ns, "db", 2)
+    salvage("backup", "create", "full", "--include-namespaces", ns)
+    salvage("backup", "create", "objects-only", "--include-namespaces", ns, "--no-snapshot-volumes")
+    pvs = {o: app.pv_of(kube, ns, f"log-db-{o}") for o in range(2)}
+
+    missing = salvage("statefulset", "recover", "nope", "-n", ns, "--from-backup", "full", check=False)
+    assert missing.returncode == 1
+    assert f"has no StatefulSet {ns}/nope" in missing.stderr and "It has: db." in missing.stderr
+
+    no_data = salvage("statefulset", "recover", "db", "-n", ns, "--from-backup", "objects-only", check=False)
+    assert no_data.returncode == 1 and "has no volume data for StatefulSet" in no_data.stderr
+
+    grown = app.write_manifest(tmp_path / "db.yaml", app.manifest("db", 3))  # one more replica than backed up
+    fewer = salvage("statefulset", "recover", "db", "-n", ns, "--from-backup", "full", "--manifest", str(grown),
+                    check=False)
+    assert fewer.returncode == 1
+    assert "snapshots for ordinal(s) 0,1" in fewer.stderr and "but not for 2" in fewer.stderr
+    assert "--ordinals 0,1" in fewer.stderr
+
+    beyond = salvage("statefulset", "recover", "db", "-n", ns, "--from-backup", "full", "--ordinals", "5",
+                     check=False)
+    assert beyond.returncode == 2 and "no ordinal 5" in beyond.stderr
+
+    assert {o: app.pv_of(kube, ns, f"log-db-{o}") for o in range(2)} == pvs
+    assert kube.get(f"/apis/apps/v1/namespaces/{ns}/statefulsets/db")["spec"]["replicas"] == 2
+
+
+def test_a_volume_that_cannot_be_checked_is_replaced_only_with_force(kube: KubeClient, ns: str,
+                                                                    salvage: Salvage) -> None:
+    app.apply(kube, ns, app.manifest("kv", 1))
+    app.wait_running(kube, ns, "kv", 1)
+    digest = app.write_log(kube, ns, "log-kv-0", ["kept by the backup"])
+    salvage("backup", "create", "kv-backup", "--include-namespaces", ns)
+    app.delete_statefulset(kube, ns, "kv")
+    kube.delete(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/log-kv-0")
+    # The claim now sits on a volume of a driver Salvage cannot look into.
+    foreign = f"foreign-{ns}"
+    kube.create("/api/v1/persistentvolumes", {
+        "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": foreign},
+        "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "storageClassName": "",
+                 "claimRef": {"namespace": ns, "name": "log-kv-0"},
+                 "csi": {"driver": "disks.example.com", "volumeHandle": "vol-123"}}})
+    wait_for(lambda: not kube.exists(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/log-kv-0"),
+             timeout=60, what="the old claim deleted")
+    kube.create(f"/api/v1/namespaces/{ns}/persistentvolumeclaims", {
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "log-kv-0"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}},
+                 "storageClassName": "", "volumeName": foreign}})
+    wait_for(lambda: app.pv_of(kube, ns, "log-kv-0") == foreign
+             and kube.get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/log-kv-0")["status"].get("phase") == "Bound",
+             timeout=60, what="the claim bound to the foreign volume")
+
+    refused = salvage("statefulset", "recover", "kv", "-n", ns, "--from-backup", "kv-backup", check=False)
+    assert refused.returncode == 1
+    assert f"cannot prove the volume of PV {foreign} is gone" in refused.stderr and "--force" in refused.stderr
+    assert app.pv_of(kube, ns, "log-kv-0") == foreign, "nothing changed"
+
+    salvage("statefulset", "recover", "kv", "-n", ns, "--from-backup", "kv-backup", "--force", "--timeout", "90")
+    app.wait_running(kube, ns, "kv", 1)
+    assert tree_digest(volume_dir(kube, ns, "log-kv-0")) == digest
+    assert not kube.exists(f"/api/v1/persistentvolumes/{foreign}")
