@@ -24,7 +24,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from salvage.devcluster.cluster import LocalCluster
+from salvage.engines.backup import BackupRequest, create_backup
+from salvage.engines.selection import Selection
 from salvage.k8s.client import KubeClient
+from salvage.locations import LocationSpec, open_location
 
 PAYLOAD = "x" * 1024
 
@@ -80,8 +83,8 @@ def main() -> None:
     salvage = [sys.executable, "-m", "salvage"]
     print(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} on {platform.node()} ({os.cpu_count()} cores), "
           f"Python {platform.python_version()}, Kubernetes local dev cluster {args.cluster}")
-    print(f"{'objects':>8} {'create/s':>9} {'list/s':>8} {'kubectl/s':>9} {'backup/s':>9} {'restore/s':>9} "
-          f"{'backup/list':>11} {'backup RSS':>10} {'restore RSS':>11}")
+    print(f"{'objects':>8} {'create/s':>9} {'list/s':>8} {'kubectl/s':>9} {'backup/s':>9} {'engine/s':>9} "
+          f"{'restore/s':>9} {'cli/list':>8} {'engine/list':>11} {'backup RSS':>10} {'restore RSS':>11}")
     with cluster.client() as client:
         for size in (int(s) for s in args.sizes.split(",")):
             ns = f"bench-{size}-{os.getpid()}"
@@ -93,6 +96,12 @@ def main() -> None:
             kubectl_s, _ = run_measured([kubectl, "get", "cm", "-n", ns, "--chunk-size=500", "-o", "json"], env)
             backup_s, backup_rss = run_measured(
                 [*salvage, "backup", "create", f"b{size}", "--include-namespaces", ns, "--no-snapshot-volumes"], env)
+            # The same backup by the engine inside this process: like for like with the list
+            # above (no interpreter start-up or imports).
+            started = time.monotonic()
+            create_backup(client, open_location(LocationSpec("bench", "filesystem", str(work / "engine"))),
+                          BackupRequest(f"e{size}", Selection((ns,)), snapshot_volumes=False))
+            engine_s = time.monotonic() - started
             client.delete(f"/api/v1/namespaces/{ns}")
             wait_gone(client, ns)
             restore_s, restore_rss = run_measured(
@@ -100,7 +109,8 @@ def main() -> None:
             restored = sum(1 for _ in client.list(f"/api/v1/namespaces/{ns}/configmaps", limit=500))
             assert restored >= size, f"restored {restored} of {size}"
             print(f"{size:>8} {size / create_s:>9.0f} {size / list_s:>8.0f} {size / kubectl_s:>9.0f} "
-                  f"{size / backup_s:>9.0f} {size / restore_s:>9.0f} {backup_s / list_s:>11.2f} "
+                  f"{size / backup_s:>9.0f} {size / engine_s:>9.0f} {size / restore_s:>9.0f} "
+                  f"{backup_s / list_s:>8.2f} {engine_s / list_s:>11.2f} "
                   f"{backup_rss / 1024:>8.0f}Mi {restore_rss / 1024:>9.0f}Mi", flush=True)
             client.delete(f"/api/v1/namespaces/{ns}")
             wait_gone(client, ns)

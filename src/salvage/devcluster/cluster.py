@@ -223,15 +223,16 @@ class LocalCluster:
 
     def _start(self, binaries: Binaries, nodes: int, apiserver_port: int | None, report: Report,
                timeout: float, previous: dict[str, Any] | None) -> None:
+        # Checked before anything is created: a refused start leaves nothing behind.
+        if apiserver_port is not None and processes.port_in_use(apiserver_port):
+            raise ClusterError(
+                f"Port {apiserver_port} on 127.0.0.1 is already in use; cluster {self.name} was not started.",
+                hint="Choose another --port, or leave it out to pick a free one.",
+            )
         self.dir.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         ports = dict(zip(_PORT_NAMES, processes.free_ports(len(_PORT_NAMES))))
         if apiserver_port is not None:
-            if processes.port_in_use(apiserver_port):
-                raise ClusterError(
-                    f"Port {apiserver_port} on 127.0.0.1 is already in use; cluster {self.name} was not started.",
-                    hint="Choose another --port, or leave it out to pick a free one.",
-                )
             ports["kube-apiserver"] = apiserver_port
         create_pki(self.pki.dir, self.name)
         token = (previous or {}).get("token") or secrets.token_urlsafe(32)
@@ -447,12 +448,19 @@ class LocalCluster:
         tmp.write_text(json.dumps(state, indent=2))
         tmp.replace(self.state_file)
 
+    def _lock_path(self) -> Path:
+        return self.dir.parent / f".{self.name}.lock"
+
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         self.dir.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.dir.parent / f".{self.name}.lock", "w") as lock:
+        with open(self._lock_path(), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            yield
+            try:
+                yield
+            finally:
+                if not self.dir.exists():  # removed, or never created: leave no trace
+                    self._lock_path().unlink(missing_ok=True)
 
 
 def _known_clusters_hint() -> str:
