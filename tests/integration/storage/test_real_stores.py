@@ -10,14 +10,9 @@ from typing import Any
 
 import pytest
 
-from salvage.repo.backup import backup
-from salvage.repo.check import check
-from salvage.repo.repository import Repository
-from salvage.repo.restore import restore
-from salvage.repo.snapshots import find_snapshot
 from salvage.storage.base import Store
 from salvage.storage.cloud import open_cloud_store
-from tests.unit.repo.conftest import PASSWORD, build_tree, describe, make_repo
+from tests.unit.repo.conftest import assert_round_trip
 from tests.unit.storage import test_contract as contract
 
 pytestmark = pytest.mark.integration
@@ -61,11 +56,4 @@ def test_the_store_contract_holds(fresh_store: Callable[[], Store]) -> None:
 
 
 def test_the_repository_round_trips(fresh_store: Callable[[], Store], tmp_path: Path) -> None:
-    store = fresh_store()
-    make_repo(store)
-    repo = Repository.open(store, PASSWORD)
-    source = build_tree(tmp_path / "src")
-    backup(repo, source)
-    assert check(repo, read_data=True).ok
-    restore(repo, find_snapshot(repo, "latest"), tmp_path / "out")
-    assert describe(tmp_path / "out") == describe(source)
+    assert_round_trip(fresh_store(), tmp_path)

@@ -82,3 +82,20 @@ def describe(root: Path) -> dict[str, tuple[object, ...]]:
             else:
                 found[rel] = ("other", stat.S_IFMT(mode), stat.S_IMODE(mode))
     return found
+
+
+def assert_round_trip(store: Store, tmp_path: Path) -> None:
+    """A new repository on ``store``: back up a tree, check every byte, restore it identical."""
+    from salvage.repo.backup import backup
+    from salvage.repo.check import check
+    from salvage.repo.repository import Repository
+    from salvage.repo.restore import restore
+    from salvage.repo.snapshots import find_snapshot
+
+    make_repo(store)
+    repo = Repository.open(store, PASSWORD)
+    source = build_tree(tmp_path / "src")
+    backup(repo, source)
+    assert check(repo, read_data=True).ok
+    restore(repo, find_snapshot(repo, "latest"), tmp_path / "out")
+    assert describe(tmp_path / "out") == describe(source)

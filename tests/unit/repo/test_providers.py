@@ -15,19 +15,12 @@ from salvage.storage.errors import StorageError
 from salvage.storage.memory import MemoryStore
 
 from ..storage.conftest import STORE_FACTORIES
-from .conftest import PASSWORD, build_tree, describe, make_repo, random_bytes
+from .conftest import PASSWORD, assert_round_trip, describe, make_repo, random_bytes
 
 
 @pytest.mark.parametrize("provider", sorted(STORE_FACTORIES))
 def test_round_trip_on_every_provider(provider: str, tmp_path: Path) -> None:
-    store = STORE_FACTORIES[provider](tmp_path)
-    make_repo(store)
-    repo = Repository.open(store, PASSWORD)
-    source = build_tree(tmp_path / "src")
-    backup(repo, source)
-    assert check(repo, read_data=True).ok
-    restore(repo, find_snapshot(repo, "latest"), tmp_path / "out")
-    assert describe(tmp_path / "out") == describe(source)
+    assert_round_trip(STORE_FACTORIES[provider](tmp_path), tmp_path)
 
 
 class FillingStore(MemoryStore):
