@@ -325,6 +325,9 @@ def markdown(report: dict[str, object], results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+KEEP_FROM = "### Reading these numbers"
+
+
 def write_doc(report: dict[str, object], table: str) -> None:
     doc = ROOT / "docs" / "benchmarks.md"
     machine_info = report["machine"]
@@ -361,7 +364,14 @@ Raw JSON of the run:
 {json.dumps(report, indent=2)}
 ```
 """
-    doc.write_text(body)
+    # Only the generated part above the hand-written notes is replaced; the notes and the
+    # other benchmarks' sections below them are kept.
+    kept = ""
+    if doc.exists():
+        old = doc.read_text()
+        marker = old.find(KEEP_FROM)
+        kept = old[marker:] if marker >= 0 else ""
+    doc.write_text(body + ("\n" + kept if kept else ""))
     print(f"wrote {doc}", file=sys.stderr)
 
 
