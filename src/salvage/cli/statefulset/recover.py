@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -36,6 +37,11 @@ def recover(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for volumes and pods.")] = 300.0,
     location: Location = None,
+    verify_command: Annotated[str | None, typer.Option(
+        "--verify-command", help="Run in each recovered pod once Running and show its output, "
+                                 "e.g. \"tail -n 1 /data/log\".")] = None,
+    verify_container: Annotated[str | None, typer.Option(
+        "--verify-container", help="Container for --verify-command (default: the pod's only one).")] = None,
 ) -> None:
     """Re-create a StatefulSet's volumes from a backup, then the StatefulSet, which adopts them."""
     app = app_of(ctx)
@@ -44,11 +50,15 @@ def recover(
     request = RecoverRequest(
         statefulset=statefulset, namespace=namespace, backup=from_backup,
         manifest=load_statefulset(manifest, statefulset) if manifest else None,
-        ordinals=parse_ordinals(ordinals), force=force, dry_run=dry_run, timeout=timeout)
+        ordinals=parse_ordinals(ordinals), force=force, dry_run=dry_run, timeout=timeout,
+        verify_command=tuple(shlex.split(verify_command)) if verify_command else (),
+        verify_container=verify_container)
     target = open_location(location)
     with kube_client(app) as client, ProgressView(app.terminal, f"recover {statefulset}") as view:
         report = recover_statefulset(client, target, request, view.update)
     _print(app, report)
+    if report.phase == "VerificationFailed":
+        raise typer.Exit(1)
 
 
 def _print(app: App, report: RecoverReport) -> None:
@@ -66,3 +76,13 @@ def _print(app: App, report: RecoverReport) -> None:
     if not report.dry_run:
         term.info(f"recovered {plan.namespace}/{plan.statefulset} (ordinals {format_ordinals(plan.ordinals)}) "
                   f"in {report.seconds:.1f}s; pods Running: {', '.join(report.pods)}")
+    for check in report.verifications:
+        term.line(f"verify {check['pod']}: {_verdict(check)}")
+        for line in (check["stdout"] + check["stderr"]).splitlines():
+            term.line(f"  {line}")
+
+
+def _verdict(check: dict[str, Any]) -> str:
+    if check["message"]:
+        return f"FAILED ({check['message']})"
+    return "ok" if check["exitCode"] == 0 else f"FAILED (exit {check['exitCode']})"

@@ -35,8 +35,9 @@ from salvage.engines.statefulset.plan import (
     statefulset_action,
 )
 from salvage.k8s.client import KubeClient
+from salvage.k8s.exec import exec_in_pod
 from salvage.locations import Location
-from salvage.model.errors import NotFoundError, SalvageError, UsageError
+from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
 from salvage.volumes.presence import volume_presence
 from salvage.volumes.sources import ClaimSource, has_volume_data, prepare_claim_source
 
@@ -57,6 +58,9 @@ class RecoverRequest:
     force: bool = False
     dry_run: bool = False
     timeout: float = 300.0
+    # Run in each recovered pod once it is Running (e.g. print the log's last line).
+    verify_command: tuple[str, ...] = ()
+    verify_container: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,12 +82,14 @@ class RecoverReport:
     phase: str = "Planned"
     pods: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    verifications: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         p = self.plan
         return {
             "statefulset": p.statefulset, "namespace": p.namespace, "backup": p.backup, "replicas": p.replicas,
             "ordinals": list(p.ordinals), "statefulsetAction": p.statefulset_action, "service": p.service,
+            "verifications": self.verifications,
             "phase": self.phase, "dryRun": self.dry_run, "pods": self.pods, "seconds": round(self.seconds, 3),
             "claims": [{"ordinal": s.ordinal, "claim": s.claim, "action": s.action.value, "reason": s.reason,
                         "removeClaim": s.remove_claim, "removeVolume": s.remove_volume, "snapshot": s.snapshot}
@@ -108,8 +114,29 @@ def recover_statefulset(client: KubeClient, location: Location, request: Recover
     _Run(client, request, plan, statefulset, records, reader, progress).execute()
     report.pods = [pod_name(plan.statefulset, o) for o in range(plan.replicas)]
     report.phase = "Completed"
+    if request.verify_command:
+        report.verifications = _verify(client, request, plan, progress)
+        if any(v["exitCode"] != 0 or v["message"] for v in report.verifications):
+            report.phase = "VerificationFailed"
     report.seconds = time.monotonic() - started
     return report
+
+
+def _verify(client: KubeClient, request: RecoverRequest, plan: RecoverPlan,
+            progress: Progress) -> list[dict[str, Any]]:
+    """Run the user's check in each recovered pod through the exec subresource."""
+    results = []
+    for ordinal in plan.ordinals:
+        pod = pod_name(plan.statefulset, ordinal)
+        progress("phase", {"message": f"verifying {pod}: {' '.join(request.verify_command)}"})
+        try:
+            outcome = exec_in_pod(client, plan.namespace, pod, list(request.verify_command),
+                                  container=request.verify_container, timeout=min(request.timeout, 60.0))
+            results.append({"pod": pod, "exitCode": outcome.exit_code, "stdout": outcome.stdout,
+                            "stderr": outcome.stderr, "message": outcome.message})
+        except KubernetesError as exc:
+            results.append({"pod": pod, "exitCode": None, "stdout": "", "stderr": "", "message": exc.message})
+    return results
 
 
 def _backed_up_statefulset(reader: BackupReader, request: RecoverRequest) -> dict[str, Any]:

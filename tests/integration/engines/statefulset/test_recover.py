@@ -10,6 +10,7 @@ import pytest
 from salvage.k8s.client import KubeClient
 from tests.integration.engines.conftest import Salvage
 from tests.integration.engines.statefulset import stateful_app as app
+from tests.support.builders import kwok_exec
 from tests.support.volumes import tree_digest, volume_dir
 from tests.support.waiting import wait_for
 
@@ -140,3 +141,33 @@ def test_a_volume_that_cannot_be_checked_is_replaced_only_with_force(kube: KubeC
     app.wait_running(kube, ns, "kv", 1)
     assert tree_digest(volume_dir(kube, ns, "log-kv-0")) == digest
     assert not kube.exists(f"/api/v1/persistentvolumes/{foreign}")
+
+
+def test_verify_command_runs_in_each_recovered_pod_and_a_failure_says_so(
+        kube: KubeClient, ns: str, salvage: Salvage, tmp_path: Path) -> None:
+    docs = app.manifest("hello-stateful", 2)
+    app.apply(kube, ns, docs)
+    app.wait_running(kube, ns, "hello-stateful", 2)
+    salvage("backup", "create", "checked", "--include-namespaces", ns)
+    app.delete_statefulset(kube, ns, "hello-stateful")
+    for ordinal in (0, 1):
+        app.lose_volume(kube, ns, f"log-hello-stateful-{ordinal}")
+        # kwok serves exec by running the command on this machine in a working directory.
+        work = tmp_path / f"pod-{ordinal}"
+        work.mkdir()
+        (work / "last-line").write_text(f"Sun May 20 11:40:5{ordinal} UTC 2018\n")
+        kube.create(f"/apis/kwok.x-k8s.io/v1alpha1/namespaces/{ns}/execs",
+                    kwok_exec(f"hello-stateful-{ordinal}", str(work)))
+
+    result = salvage("statefulset", "recover", "hello-stateful", "-n", ns, "--from-backup", "checked",
+                     "--verify-command", "cat last-line", "--timeout", "90")
+    assert "verify hello-stateful-0: ok\n  Sun May 20 11:40:50 UTC 2018" in result.stdout
+    assert "verify hello-stateful-1: ok\n  Sun May 20 11:40:51 UTC 2018" in result.stdout
+
+    (tmp_path / "pod-1" / "last-line").unlink()
+    app.delete_statefulset(kube, ns, "hello-stateful")
+    app.lose_volume(kube, ns, "log-hello-stateful-1")
+    failed = salvage("statefulset", "recover", "hello-stateful", "-n", ns, "--from-backup", "checked",
+                     "--ordinals", "1", "--verify-command", "cat last-line", "--timeout", "90", check=False)
+    assert failed.returncode == 1
+    assert "verify hello-stateful-1: FAILED" in failed.stdout
