@@ -10,6 +10,7 @@ import yaml
 
 from salvage.drivers.hostpath.names import DRIVER as HOSTPATH_DRIVER
 from salvage.k8s.client import KubeClient
+from salvage.k8s.conditions import has_condition
 from salvage.model.errors import ClusterError, KubernetesError
 
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
@@ -31,7 +32,7 @@ def install_crds(client: KubeClient, folders: list[Path]) -> None:
                 names.append(doc["metadata"]["name"])
     deadline = time.monotonic() + 30
     for name in names:
-        while not _established(client.get(f"{_CRD_PATH}/{name}")):
+        while not has_condition(client.get(f"{_CRD_PATH}/{name}"), "Established"):
             if time.monotonic() > deadline:
                 raise ClusterError(f"CustomResourceDefinition {name} was not established within 30s.")
             time.sleep(0.1)
@@ -121,15 +122,5 @@ def _create_if_absent(client: KubeClient, path: str, body: dict[str, Any]) -> bo
     return True
 
 
-def _established(crd: dict[str, Any]) -> bool:
-    return any(
-        c.get("type") == "Established" and c.get("status") == "True"
-        for c in crd.get("status", {}).get("conditions") or []
-    )
-
-
 def node_ready(node: dict[str, Any]) -> bool:
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in node.get("status", {}).get("conditions") or []
-    )
+    return has_condition(node, "Ready")

@@ -16,6 +16,7 @@ from salvage.engines.ordering import rank
 from salvage.engines.sanitize import sanitize, skip_reason
 from salvage.engines.selection import Selection, label_selector_matches
 from salvage.k8s.client import KubeClient
+from salvage.k8s.conditions import has_condition
 from salvage.k8s.discovery import ApiResource
 from salvage.k8s.quantity import format_bytes, parse_quantity
 from salvage.locations import Location
@@ -309,7 +310,7 @@ class _Run:
         deadline = time.monotonic() + 60
         path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
         while time.monotonic() < deadline:
-            pending = [c for c in self.client.list(path) if not _condition(c, "Established")]
+            pending = [c for c in self.client.list(path) if not has_condition(c, "Established")]
             if not pending:
                 return
             time.sleep(0.2)
@@ -359,11 +360,6 @@ def _poll(condition: Callable[[], bool], deadline: float) -> bool:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.25)
-
-
-def _condition(obj: dict[str, Any], kind: str) -> bool:
-    return any(c.get("type") == kind and c.get("status") == "True"
-               for c in obj.get("status", {}).get("conditions") or [])
 
 
 def _now() -> str:

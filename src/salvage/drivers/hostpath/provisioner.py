@@ -12,6 +12,7 @@ from salvage.drivers.hostpath import names
 from salvage.drivers.hostpath.disk import Disk
 from salvage.drivers.hostpath.world import Obj, World
 from salvage.k8s.client import KubeClient
+from salvage.k8s.conditions import has_condition
 from salvage.k8s.events import record_event
 from salvage.k8s.quantity import format_bytes, parse_quantity
 from salvage.model.errors import KubernetesError
@@ -80,7 +81,7 @@ class Provisioner:
             return str(selected)
         if sc.get("volumeBindingMode") == "WaitForFirstConsumer":
             raise Wait("waiting for a pod to be scheduled (WaitForFirstConsumer)")
-        ready = sorted(n["metadata"]["name"] for n in world.nodes if _node_ready(n))
+        ready = sorted(n["metadata"]["name"] for n in world.nodes if has_condition(n, "Ready"))
         if not ready:
             raise Wait("no Ready node to place the volume on")
         # Stable choice per claim, spread over nodes.
@@ -236,8 +237,3 @@ def _describe(ref: dict[str, Any]) -> str:
 
 def _is_ours(pv: Obj) -> bool:
     return (pv.get("spec", {}).get("csi") or {}).get("driver") == names.DRIVER
-
-
-def _node_ready(node: Obj) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in node.get("status", {}).get("conditions") or [])
