@@ -11,7 +11,7 @@ import yaml
 from salvage.drivers.hostpath.names import DRIVER as HOSTPATH_DRIVER
 from salvage.k8s.client import KubeClient
 from salvage.k8s.conditions import has_condition
-from salvage.model.errors import ClusterError, KubernetesError
+from salvage.model.errors import ClusterError
 
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 NODE_PREFIX = "kwok-node-"
@@ -28,7 +28,7 @@ def install_crds(client: KubeClient, folders: list[Path]) -> None:
             for doc in yaml.safe_load_all(path.read_text()):
                 if not doc or doc.get("kind") != "CustomResourceDefinition":
                     continue
-                _create_if_absent(client, _CRD_PATH, doc)
+                client.create_if_absent(_CRD_PATH, doc)
                 names.append(doc["metadata"]["name"])
     deadline = time.monotonic() + 30
     for name in names:
@@ -41,14 +41,14 @@ def install_crds(client: KubeClient, folders: list[Path]) -> None:
 def create_defaults(client: KubeClient) -> None:
     """Default storage for the hostpath driver: StorageClasses, a CSIDriver, a snapshot class."""
     classes = "/apis/storage.k8s.io/v1/storageclasses"
-    _create_if_absent(client, classes, _storage_class(DEFAULT_STORAGE_CLASS, "Immediate", default=True))
-    _create_if_absent(client, classes, _storage_class(f"{DEFAULT_STORAGE_CLASS}-wffc", "WaitForFirstConsumer"))
+    client.create_if_absent(classes, _storage_class(DEFAULT_STORAGE_CLASS, "Immediate", default=True))
+    client.create_if_absent(classes, _storage_class(f"{DEFAULT_STORAGE_CLASS}-wffc", "WaitForFirstConsumer"))
     # No kubelet runs here, so nothing would ever attach a volume: say attachment isn't needed.
-    _create_if_absent(client, "/apis/storage.k8s.io/v1/csidrivers", {
+    client.create_if_absent("/apis/storage.k8s.io/v1/csidrivers", {
         "apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver", "metadata": {"name": HOSTPATH_DRIVER},
         "spec": {"attachRequired": False, "podInfoOnMount": False, "volumeLifecycleModes": ["Persistent"]},
     })
-    _create_if_absent(client, "/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses", {
+    client.create_if_absent("/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses", {
         "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotClass",
         "metadata": {
             "name": DEFAULT_SNAPSHOT_CLASS,
@@ -91,7 +91,7 @@ def ensure_nodes(client: KubeClient, count: int) -> bool:
     """Make sure nodes ``kwok-node-0..count-1`` exist; True when any was created."""
     created = False
     for index in range(count):
-        created |= _create_if_absent(client, "/api/v1/nodes", node_manifest(f"{NODE_PREFIX}{index}"))
+        created |= client.create_if_absent("/api/v1/nodes", node_manifest(f"{NODE_PREFIX}{index}"))
     return created
 
 
@@ -110,16 +110,6 @@ def wait_ready(client: KubeClient, nodes: int, *, timeout: float) -> None:
                 + f" within {timeout:.0f}s."
             )
         time.sleep(0.2)
-
-
-def _create_if_absent(client: KubeClient, path: str, body: dict[str, Any]) -> bool:
-    try:
-        client.create(path, body)
-    except KubernetesError as exc:
-        if exc.status == 409:
-            return False
-        raise
-    return True
 
 
 def node_ready(node: dict[str, Any]) -> bool:

@@ -293,12 +293,8 @@ class _Run:
 
     def _apply(self, resource: ApiResource, body: dict[str, Any], namespace: str | None, name: str) -> ItemResult:
         qualified = resource.qualified
-        try:
-            self.client.create(resource.collection(namespace), body)
+        if self.client.create_if_absent(resource.collection(namespace), body):
             return ItemResult(qualified, namespace, name, "created")
-        except KubernetesError as exc:
-            if exc.status != 409:
-                raise
         if self.request.existing_policy == "none":
             return ItemResult(qualified, namespace, name, "skipped", "already exists")
         current = self.client.get(resource.item(name, namespace))

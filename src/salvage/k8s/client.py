@@ -112,6 +112,26 @@ class KubeClient:
                 return None
             raise
 
+    def create_if_absent(self, path: str, body: JSON) -> bool:
+        """Create the object; True if created, False if one of that name already exists."""
+        try:
+            self.create(path, body)
+        except KubernetesError as exc:
+            if exc.status == 409:
+                return False
+            raise
+        return True
+
+    def delete_if_present(self, path: str, **params: Any) -> bool:
+        """Delete the object; True if a deletion was requested, False if it was already gone."""
+        try:
+            self.delete(path, **params)
+        except KubernetesError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
     def exists(self, path: str) -> bool:
         return self.find(path) is not None
 

@@ -75,7 +75,7 @@ def prepare_restore(client: KubeClient, record: VolumeRecord, namespace: str, re
     """A VolumeSnapshot in ``namespace`` holding the backed-up data; returns (snapshot, content)."""
     name = _name(restore, record["pvc"])
     content_name = f"salvage-{hashlib.sha256(f'{namespace}/{name}'.encode()).hexdigest()[:20]}"
-    _create_or_keep(client, f"{API}/volumesnapshotcontents", {
+    client.create_if_absent(f"{API}/volumesnapshotcontents", {
         "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",
         "metadata": {"name": content_name, "labels": {"restore.salvage.io/name": restore}},
         "spec": {
@@ -87,7 +87,7 @@ def prepare_restore(client: KubeClient, record: VolumeRecord, namespace: str, re
         },
     })
     vs_path = f"{API}/namespaces/{namespace}/volumesnapshots"
-    _create_or_keep(client, vs_path, {
+    client.create_if_absent(vs_path, {
         "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
         "metadata": {"name": name, "labels": {"restore.salvage.io/name": restore}},
         "spec": {"source": {"volumeSnapshotContentName": content_name}},
@@ -99,11 +99,7 @@ def prepare_restore(client: KubeClient, record: VolumeRecord, namespace: str, re
 def release_restore(client: KubeClient, namespace: str, snapshot: str, content: str) -> None:
     """Remove the restore's temporary snapshot objects (the data stays: the content is Retain)."""
     for path in (f"{API}/namespaces/{namespace}/volumesnapshots/{snapshot}", f"{API}/volumesnapshotcontents/{content}"):
-        try:
-            client.delete(path)
-        except KubernetesError as exc:
-            if exc.status != 404:
-                raise
+        client.delete_if_present(path)
 
 
 def delete_captured(client: KubeClient, record: VolumeRecord) -> bool:
@@ -136,14 +132,6 @@ def _wait_ready(client: KubeClient, path: str, timeout: float) -> dict[str, Any]
                 f"was not ready within {timeout:.0f}s: {reason}.",
                 hint="Check the snapshot driver (`kubectl describe volumesnapshot`), or raise --snapshot-timeout.")
         time.sleep(0.25)
-
-
-def _create_or_keep(client: KubeClient, path: str, body: dict[str, Any]) -> None:
-    try:
-        client.create(path, body)
-    except KubernetesError as exc:
-        if exc.status != 409:
-            raise
 
 
 def _name(owner: str, claim: str) -> str:

@@ -15,7 +15,6 @@ from salvage.k8s.client import KubeClient
 from salvage.k8s.conditions import has_condition
 from salvage.k8s.events import record_event
 from salvage.k8s.quantity import format_bytes, parse_quantity
-from salvage.model.errors import KubernetesError
 
 log = logging.getLogger("salvage.hostpath.provisioner")
 
@@ -65,11 +64,7 @@ class Provisioner:
         source = self._data_source(claim, requested, world)
         path = self.disk.create_volume(volume_id, source)
         pv = _volume_manifest(volume_id, claim, sc, node, path, requested)
-        try:
-            self.client.create("/api/v1/persistentvolumes", pv)
-        except KubernetesError as exc:
-            if exc.status != 409:
-                raise
+        self.client.create_if_absent("/api/v1/persistentvolumes", pv)
         origin = f" from {_describe(_source_ref(claim))}" if source else ""
         log.info("provisioned %s for %s/%s on %s%s", volume_id, meta["namespace"], meta["name"], node, origin)
         self._tell("PersistentVolumeClaim", claim, "ProvisioningSucceeded",
@@ -155,11 +150,7 @@ class Provisioner:
         if released and policy == "Delete":
             self.disk.remove(self.disk.volume(spec["csi"]["volumeHandle"]))
             log.info("deleted released volume %s", meta["name"])
-            try:
-                self.client.delete(f"/api/v1/persistentvolumes/{meta['name']}")
-            except KubernetesError as exc:
-                if exc.status != 404:
-                    raise
+            self.client.delete_if_present(f"/api/v1/persistentvolumes/{meta['name']}")
 
     def _drop_finalizer(self, pv: Obj) -> None:
         finalizers = pv["metadata"].get("finalizers") or []

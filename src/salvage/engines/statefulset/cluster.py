@@ -104,11 +104,7 @@ def pods_gone(client: KubeClient, namespace: str, statefulset: str, replicas: in
 
 
 def delete_and_wait(client: KubeClient, path: str, deadline: float, what: str, **params: Any) -> None:
-    try:
-        client.delete(path, **params)
-    except KubernetesError as exc:
-        if exc.status != 404:
-            raise
+    client.delete_if_present(path, **params)
     wait_until(lambda: get_or_none(client, path) is None, deadline, f"{what} to be deleted")
 
 
