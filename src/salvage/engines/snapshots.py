@@ -13,9 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from salvage.engines.snapshot_hooks import POST, PRE, Hook, plan_hooks, pods_mounting, run_hooks
+from salvage.engines.snapshot_hooks import (
+    POST,
+    PRE,
+    Hook,
+    plan_hooks,
+    pods_mounting,
+    run_hooks,
+)
 from salvage.k8s.client import KubeClient
 from salvage.model.errors import HookError, NotFoundError, SnapshotError, UsageError
+from salvage.volumes.csi_snapshots import is_ready, poll_snapshot, snapshot_error
 
 JSON = dict[str, Any]
 Report = Callable[[str], None]
@@ -189,14 +197,6 @@ def wait_ready(client: KubeClient, namespace: str, name: str, timeout: float) ->
     )
 
 
-def is_ready(snapshot: JSON) -> bool:
-    return bool((snapshot.get("status") or {}).get("readyToUse"))
-
-
-def snapshot_error(snapshot: JSON) -> str:
-    return str(((snapshot.get("status") or {}).get("error") or {}).get("message") or "")
-
-
 def _is_cut(snapshot: JSON) -> bool:
     """The point in time is fixed (or it failed): hooks that paused the app may release it."""
     status = snapshot.get("status") or {}
@@ -205,14 +205,7 @@ def _is_cut(snapshot: JSON) -> bool:
 
 def _wait_until(client: KubeClient, namespace: str, name: str, done: Callable[[JSON], bool],
                 timeout: float) -> JSON | None:
-    deadline = time.monotonic() + timeout
-    while True:
-        snapshot = get_snapshot(client, namespace, name)
-        if done(snapshot):
-            return snapshot
-        if time.monotonic() > deadline:
-            return None
-        time.sleep(_POLL)
+    return poll_snapshot(lambda: get_snapshot(client, namespace, name), done, timeout, interval=_POLL)
 
 
 def _run_post_hooks_quietly(client: KubeClient, post: list[Any], report: Report) -> None:

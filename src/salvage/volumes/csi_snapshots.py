@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 from salvage.catalog.records import VolumeRecord
@@ -118,20 +119,37 @@ def delete_captured(client: KubeClient, record: VolumeRecord) -> bool:
     return True
 
 
-def _wait_ready(client: KubeClient, path: str, timeout: float) -> dict[str, Any]:
+def is_ready(snapshot: dict[str, Any]) -> bool:
+    return bool((snapshot.get("status") or {}).get("readyToUse"))
+
+
+def snapshot_error(snapshot: dict[str, Any]) -> str:
+    """The driver's or controller's error on a VolumeSnapshot (empty when none)."""
+    return str(((snapshot.get("status") or {}).get("error") or {}).get("message") or "")
+
+
+def poll_snapshot(fetch: Callable[[], dict[str, Any]], done: Callable[[dict[str, Any]], bool],
+                  timeout: float, *, interval: float = 0.25) -> dict[str, Any] | None:
+    """Fetch a VolumeSnapshot until ``done`` says so; None when ``timeout`` passes first."""
     deadline = time.monotonic() + timeout
     while True:
-        snapshot = client.get(path)
-        status = snapshot.get("status") or {}
-        if status.get("readyToUse"):
+        snapshot = fetch()
+        if done(snapshot):
             return snapshot
         if time.monotonic() > deadline:
-            reason = (status.get("error") or {}).get("message") or "no error was reported"
-            raise VolumeCaptureError(
-                f"VolumeSnapshot {snapshot['metadata']['namespace']}/{snapshot['metadata']['name']} "
-                f"was not ready within {timeout:.0f}s: {reason}.",
-                hint="Check the snapshot driver (`kubectl describe volumesnapshot`), or raise --snapshot-timeout.")
-        time.sleep(0.25)
+            return None
+        time.sleep(interval)
+
+
+def _wait_ready(client: KubeClient, path: str, timeout: float) -> dict[str, Any]:
+    snapshot = poll_snapshot(lambda: client.get(path), is_ready, timeout)
+    if snapshot is not None:
+        return snapshot
+    last = client.get(path)
+    raise VolumeCaptureError(
+        f"VolumeSnapshot {last['metadata']['namespace']}/{last['metadata']['name']} "
+        f"was not ready within {timeout:.0f}s: {snapshot_error(last) or 'no error was reported'}.",
+        hint="Check the snapshot driver (`kubectl describe volumesnapshot`), or raise --snapshot-timeout.")
 
 
 def _name(owner: str, claim: str) -> str:
