@@ -299,7 +299,9 @@ def _apply_metadata(path: Path | int, node: NodeWire) -> None:
             pass  # e.g. an id the target filesystem cannot represent; data matters more
     if not link:
         os.chmod(path, node["mode"])
-    os.utime(path, ns=(node["atime_ns"], node["mtime_ns"]), follow_symlinks=not link)
+    # Trees store no atime (it would churn them); old trees that have one get it back.
+    mtime = node["mtime_ns"]
+    os.utime(path, ns=(node.get("atime_ns", mtime), mtime), follow_symlinks=not link)
 
 
 def _remove(path: str) -> None:
