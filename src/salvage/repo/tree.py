@@ -39,6 +39,7 @@ class NodeWire(TypedDict, total=False):
     link_target: str
     link_target_b64: str
     rdev: int
+    xattrs: dict[str, str]  # name → base64 value; absent when there are none (repo/xattrs.py)
 
 
 class TreeWire(TypedDict):

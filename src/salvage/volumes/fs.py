@@ -83,7 +83,7 @@ def capture(repo: Repository, claim: dict[str, Any], pv: dict[str, Any], backup:
     return record
 
 
-def fill(repo: Repository, record: VolumeRecord, target: Path) -> None:
+def fill(repo: Repository, record: VolumeRecord, target: Path) -> repo_restore.RestoreResult:
     """Restore a captured volume's files into ``target`` (the new, empty volume)."""
     snapshot = find_snapshot(repo, record["snapshotHandle"])
-    repo_restore.restore(repo, snapshot, target)
+    return repo_restore.restore(repo, snapshot, target)

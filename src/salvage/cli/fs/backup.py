@@ -33,7 +33,8 @@ def command(
 ) -> None:
     """Back up PATH; unchanged files are skipped, changed ones deduplicated by chunk.
 
-    Exits 3 if some paths could not be read (they are listed, and missing from the snapshot).
+    Exits 3 if some paths could not be read, or some of their extended attributes (they are
+    listed; what could not be read is missing from the snapshot).
     """
     app = app_of(ctx)
     repository = open_repository(repo, password_file)
@@ -51,5 +52,6 @@ def command(
             f"{human_bytes(summary['bytes_added'])} added to the repository"
         )
     if summary["error_count"]:
-        app.terminal.warn(f"{summary['error_count']} paths could not be read and are missing from the snapshot")
+        app.terminal.warn(f"{summary['error_count']} paths could not be read completely; "
+                          "what could not be read is missing from the snapshot")
         raise typer.Exit(3)

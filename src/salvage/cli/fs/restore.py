@@ -12,7 +12,7 @@ from salvage.cli.output import OutputFormat
 from salvage.cli.repo.options import PasswordFile, RepoUrl, open_repository
 from salvage.cli.repo.progress_display import progress_bars
 from salvage.cli.repo.snapshots import human_bytes
-from salvage.repo.restore import restore
+from salvage.repo.restore import restore, xattr_summary
 from salvage.repo.snapshots import find_snapshot
 
 NAME = "restore"
@@ -36,8 +36,14 @@ def command(
     with progress_bars(app.terminal, "restore") as progress:
         result = restore(repository, chosen, target, include=include or [], progress=progress)
     if app.output is not OutputFormat.table:
-        app.terminal.data({"snapshot": chosen.id, "target": str(target), "files": result.files, "bytes": result.bytes})
-        return
-    app.terminal.line(
-        f"restored {result.files} files ({human_bytes(result.bytes)}) from snapshot {chosen.short_id} into {target}"
-    )
+        app.terminal.data({"snapshot": chosen.id, "target": str(target), "files": result.files, "bytes": result.bytes,
+                           "xattrs_not_restored": result.xattrs_not_restored,
+                           "xattr_failures": result.xattr_failures, "xattr_failed_files": result.xattr_failed_files})
+    else:
+        app.terminal.line(
+            f"restored {result.files} files ({human_bytes(result.bytes)}) from snapshot {chosen.short_id} into {target}"
+        )
+    if result.xattr_failures:
+        for line in result.xattrs_not_restored:
+            app.terminal.warn(f"extended attributes not restored: {line}")
+        app.terminal.warn(xattr_summary(result.xattr_failures, result.xattr_failed_files))
