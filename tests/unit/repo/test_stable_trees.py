@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -62,3 +63,28 @@ def test_restore_sets_atime_to_mtime(repo: Repository, tmp_path: Path) -> None:
     for path, mtime in ((out / "dir" / "file", _LONG_AGO_NS + 7), (out / "dir", _LONG_AGO_NS + 9)):
         st = os.lstat(path)
         assert (st.st_atime_ns, st.st_mtime_ns) == (mtime, mtime)
+
+
+def test_a_tree_from_before_stable_trees_still_restores_with_its_atimes(repo: Repository, tmp_path: Path) -> None:
+    """Earlier versions wrote atime_ns in every node and knew no xattrs."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "file").write_bytes(b"old data")
+    snapshot = find_snapshot(repo, backup(repo, source).snapshot_id)
+    wire = json.loads(repo.read_blob(snapshot.tree))
+    [node] = wire["nodes"]
+    assert "xattrs" not in node
+    node["atime_ns"] = _LONG_AGO_NS + 123
+    old_tree = json.dumps(wire, separators=(",", ":"), sort_keys=True).encode()
+    old_id = repo.master.id_of(old_tree)
+    writer = repo.writer()
+    writer.add_blob("tree", old_id, old_tree)
+    writer.flush()
+    writer.close()
+    old = find_snapshot(repo, repo.save_file("snapshots", {**snapshot.wire, "tree": old_id.hex()}))
+
+    restore(repo, old, tmp_path / "out")
+
+    restored = os.lstat(tmp_path / "out" / "file")
+    assert (tmp_path / "out" / "file").read_bytes() == b"old data"
+    assert (restored.st_atime_ns, restored.st_mtime_ns) == (_LONG_AGO_NS + 123, node["mtime_ns"])
