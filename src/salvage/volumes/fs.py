@@ -54,7 +54,8 @@ def repository(location_store: Store, password: str | None, *, create: bool, rea
     if not password:
         raise UsageError(
             "File-level volume backup needs the repository password.",
-            hint="Set SALVAGE_REPO_PASSWORD or pass --repo-password-file; Salvage has no default password.")
+            hint="Set SALVAGE_REPO_PASSWORD, or pass --repo-password-file or --repo-password-secret; "
+                 "Salvage has no default password.")
     store = PrefixedStore(location_store, REPOSITORY_PREFIX)
     try:
         return Repository.open(store, password, read_only=read_only)

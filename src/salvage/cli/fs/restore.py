@@ -9,7 +9,7 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.output import OutputFormat
-from salvage.cli.repo.options import PasswordFile, RepoUrl, open_repository
+from salvage.cli.repo.options import PasswordFile, PasswordSecretName, RepoUrl, open_repository
 from salvage.cli.repo.progress_display import progress_bars
 from salvage.cli.repo.snapshots import human_bytes
 from salvage.repo.restore import restore, xattr_summary
@@ -24,6 +24,7 @@ def command(
     target: Annotated[Path, typer.Option("--target", "-t", help="Directory to restore into.", show_default=False)],
     repo: RepoUrl,
     password_file: PasswordFile = None,
+    password_secret: PasswordSecretName = None,
     include: Annotated[
         list[str] | None,
         typer.Option("--include", "-i", help="Restore only this path, relative to the snapshot root (repeatable)."),
@@ -31,7 +32,7 @@ def command(
 ) -> None:
     """Restore files; files whose data is damaged are refused and listed (exit 1)."""
     app = app_of(ctx)
-    repository = open_repository(repo, password_file)
+    repository = open_repository(app, repo, password_file, password_secret)
     chosen = find_snapshot(repository, snapshot)
     with progress_bars(app.terminal, "restore") as progress:
         result = restore(repository, chosen, target, include=include or [], progress=progress)
