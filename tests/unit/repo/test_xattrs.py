@@ -30,7 +30,7 @@ def test_xattrs_of_every_kind_of_entry_and_the_root(repo: Repository, tmp_path: 
     (source / "dir" / "file").write_bytes(b"data")
     os.mkfifo(source / "fifo")
     (source / "plain").write_bytes(b"no attributes")
-    values = {"user.empty": b"", "user.binary": b"\x00\xff\xfe not utf-8", "user.ünïcode": "wert".encode()}
+    values = {"user.empty": b"", "user.binary": b"\x00\xff\xfe not utf-8", "user.ünïcode": b"wert"}
     (source / "link").symlink_to("plain")
     for path in (source, source / "dir", source / "dir" / "file"):
         for name, value in values.items():

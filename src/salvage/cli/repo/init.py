@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from salvage.cli.context import app_of
-from salvage.cli.output import OutputFormat
 from salvage.cli.options import password_from
+from salvage.cli.output import OutputFormat
 from salvage.cli.repo.options import PasswordFile, PasswordSecretName, RepoUrl
 from salvage.repo.repository import Repository
 from salvage.storage.factory import open_store_url
