@@ -134,9 +134,8 @@ def _restore_as_nobody(repo: Repository, target: Path) -> RestoreResult:
             os.close(read_end)
             os.setgid(_NOBODY)
             os.setuid(_NOBODY)
-            result = restore(repo, find_snapshot(repo, "latest"), target)
             with os.fdopen(write_end, "wb") as pipe:
-                pickle.dump(result, pipe)
+                pickle.dump(restore(repo, find_snapshot(repo, "latest"), target), pipe)
             code = 0
         finally:
             os._exit(code)
@@ -145,5 +144,5 @@ def _restore_as_nobody(repo: Repository, target: Path) -> RestoreResult:
         data = pipe.read()
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0 and data, "the unprivileged restore failed"
-    result: RestoreResult = pickle.loads(data)
-    return result
+    restored: RestoreResult = pickle.loads(data)
+    return restored
