@@ -23,6 +23,7 @@ from salvage.locations import Location
 from salvage.model.cloud import AwsSettings
 from salvage.model.errors import KubernetesError, SalvageError, UsageError
 from salvage.repo.repository import Repository
+from salvage.repo.restore import xattr_summary
 from salvage.volumes import csi_snapshots, fs, providers
 
 Progress = Callable[[str, dict[str, Any]], None]
@@ -267,7 +268,11 @@ class _Run:
         if target is None or self._repository is None:
             return ItemResult(resource.qualified, namespace, name, "failed",
                               "the new volume's files are not reachable from here (needs a data-mover pod)")
-        fs.fill(self._repository, record, target)
+        filled = fs.fill(self._repository, record, target)
+        if filled.xattr_failures:
+            self.report.warnings.append(
+                f"volume {namespace}/{name}: {xattr_summary(filled.xattr_failures, filled.xattr_failed_files)}: "
+                + "; ".join(filled.xattrs_not_restored[:5]))
         return ItemResult(resource.qualified, namespace, name, "created", f"files from snapshot {record['snapshotHandle'][:8]}")
 
     def _claim_from_cloud_disk(self, claim: dict[str, Any], record: VolumeRecord, namespace: str) -> None:
