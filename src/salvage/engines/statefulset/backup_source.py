@@ -45,12 +45,21 @@ class BackupSource:
 
     def statefulset(self, manifest: JSON | None) -> JSON:
         found: list[str] = []
-        for obj in self._objects("apps", "statefulsets"):
-            if obj["metadata"]["name"] == self.name:
+        elsewhere: list[str] = []
+        for obj in self._objects("apps", "statefulsets", any_namespace=True):
+            meta = obj["metadata"]
+            if meta.get("namespace") != self.namespace:
+                elsewhere += [meta.get("namespace", "")] if meta["name"] == self.name else []
+            elif meta["name"] == self.name:
                 return manifest or obj
-            found.append(obj["metadata"]["name"])
-        others = f"It has: {', '.join(sorted(found))}." if found else \
-            f"It has no StatefulSet in namespace {self.namespace}."
+            else:
+                found.append(meta["name"])
+        if elsewhere:
+            others = f"It has StatefulSet {self.name} in namespace {elsewhere[0]}: to recover it into this one, " \
+                     f"pass --backup-namespace {elsewhere[0]}."
+        else:
+            others = f"It has: {', '.join(sorted(found))}." if found else \
+                f"It has no StatefulSet in namespace {self.namespace}."
         raise NotFoundError(
             f"Backup {self.backup!r} has no StatefulSet {self.namespace}/{self.name}; nothing was changed.",
             hint=f"{others} Run `salvage backup describe {self.backup}` to see what it holds.")
@@ -84,7 +93,8 @@ class BackupSource:
     def prepare(self, volume: ClaimVolume, claim: JSON, namespace: str, *, timeout: float) -> ClaimSource:
         return self.restorer.prepare(self.records[volume.claim], claim, namespace, timeout=timeout)
 
-    def _objects(self, group: str, resource: str) -> Iterable[JSON]:
+    def _objects(self, group: str, resource: str, *, any_namespace: bool = False) -> Iterable[JSON]:
         for entry in self.reader.resources():
             if (entry["group"], entry["resource"]) == (group, resource):
-                yield from (o for o in self.reader.items(entry) if o["metadata"].get("namespace") == self.namespace)
+                yield from (o for o in self.reader.items(entry)
+                            if any_namespace or o["metadata"].get("namespace") == self.namespace)
