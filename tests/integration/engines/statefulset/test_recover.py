@@ -19,11 +19,8 @@ pytestmark = pytest.mark.integration
 
 def test_recover_with_the_users_manifest_unchanged(kube: KubeClient, ns: str, salvage: Salvage,
                                                   tmp_path: Path) -> None:
-    docs = app.manifest("hello-stateful", 1)
-    path = app.write_manifest(tmp_path / "statefulset.yaml", docs)
-    original = path.read_bytes()
-    app.apply(kube, ns, docs)
-    app.wait_running(kube, ns, "hello-stateful", 1)
+    path = tmp_path / "statefulset.yaml"
+    original = app.deploy_from_file(kube, ns, path, "hello-stateful", 1)
     digest = app.write_log(kube, ns, "log-hello-stateful-0", ["Sun May 20 11:40:55 UTC 2018"])
     salvage("backup", "create", "before", "--include-namespaces", ns)
     app.write_log(kube, ns, "log-hello-stateful-0", ["written after the snapshot: lost"])

@@ -24,11 +24,8 @@ SNAPSHOTS = "/apis/snapshot.storage.k8s.io/v1"
 
 def test_recover_from_named_snapshots_with_the_users_manifest(kube: KubeClient, ns: str, salvage: Salvage,
                                                              tmp_path: Path) -> None:
-    docs = app.manifest("web", 2)
-    path = app.write_manifest(tmp_path / "web.yaml", docs)
-    original = path.read_bytes()
-    app.apply(kube, ns, docs)
-    app.wait_running(kube, ns, "web", 2)
+    path = tmp_path / "web.yaml"
+    original = app.deploy_from_file(kube, ns, path, "web", 2)
     digests = {o: app.write_log(kube, ns, f"log-web-{o}", [f"replica {o}"]) for o in range(2)}
     for o in range(2):
         snaps.snapshot(kube, ns, f"snap-{o}", f"log-web-{o}")

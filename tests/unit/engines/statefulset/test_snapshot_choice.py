@@ -6,7 +6,10 @@ from typing import Any
 
 import pytest
 
-from salvage.engines.statefulset.snapshot_choice import newest_ready_per_claim, parse_snapshot_list
+from salvage.engines.statefulset.snapshot_choice import (
+    newest_ready_per_claim,
+    parse_snapshot_list,
+)
 from salvage.model.errors import UsageError
 
 ALL = (0, 1, 2)
