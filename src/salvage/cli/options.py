@@ -76,3 +76,6 @@ AwsEndpointUrl = Annotated[str | None, typer.Option(
 ClusterName = Annotated[str | None, typer.Option(
     "--cluster-name", envvar="SALVAGE_CLUSTER_NAME",
     help="Cluster name for EBS tags (default: the original volume's KubernetesCluster tag).")]
+AvailabilityZone = Annotated[str | None, typer.Option(
+    "--availability-zone", envvar="SALVAGE_AVAILABILITY_ZONE",
+    help="Re-create EBS disks in this zone (default: each disk's original zone).")]

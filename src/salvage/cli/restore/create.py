@@ -11,7 +11,7 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
-    AwsEndpointUrl, AwsRegion, ClusterName, Location, RepoPasswordFile,
+    AvailabilityZone, AwsEndpointUrl, AwsRegion, ClusterName, Location, RepoPasswordFile,
     RepoPasswordSecret, parse_mappings, repo_password, split_list,
 )
 from salvage.cli.output import OutputFormat
@@ -45,9 +45,7 @@ def create(
     aws_region: AwsRegion = None,
     aws_endpoint_url: AwsEndpointUrl = None,
     cluster_name: ClusterName = None,
-    availability_zone: Annotated[str | None, typer.Option(
-        "--availability-zone", envvar="SALVAGE_AVAILABILITY_ZONE",
-        help="Re-create EBS disks in this zone (default: each disk's original zone).")] = None,
+    availability_zone: AvailabilityZone = None,
 ) -> None:
     """Verify a backup, then restore it: volumes from snapshots first, objects in dependency order."""
     app = app_of(ctx)
