@@ -102,16 +102,26 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - last line of defence for the user
         if debug:
             raise
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        if _is_click_exception(exc):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         Terminal().error(
             f"unexpected {type(exc).__name__}: {exc}",
             "Run the command again with --debug for the traceback, and report it.",
         )
         sys.exit(1)
+
+
+def _is_click_exception(exc: Exception) -> bool:
+    """A usage error from the command-line parser (an unknown option, a bad value).
+
+    Newer typer releases carry their own copy of click, whose exceptions are not
+    ``click.ClickException``; both kinds have ``show()`` and an ``exit_code``."""
+    import click
+
+    if isinstance(exc, click.ClickException):
+        return True
+    return any(cls.__name__ == "ClickException" for cls in type(exc).__mro__) and callable(getattr(exc, "show", None))
 
 
 def _env_flag(name: str) -> bool:

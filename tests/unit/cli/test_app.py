@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -8,6 +9,8 @@ from salvage.cli.app import app
 
 
 def run(*args, env=None):
+    if env is not None and "PYTHONPATH" in os.environ:  # a checkout run without installing it
+        env = {**env, "PYTHONPATH": os.environ["PYTHONPATH"]}
     return subprocess.run([sys.executable, "-m", "salvage", *args], capture_output=True, text=True, env=env)
 
 
@@ -44,3 +47,11 @@ def test_no_color_output_has_no_escape_codes(tmp_path):
     result = run("dev", "cluster", "status", "ghost", env=env)
     assert "\x1b[" not in result.stderr
 
+
+
+def test_an_unknown_option_is_a_usage_error_not_an_unexpected_one(tmp_path):
+    env = {"SALVAGE_STATE_DIR": str(tmp_path), "NO_COLOR": "1", "PATH": "/usr/bin:/bin"}
+    result = run("dev", "cluster", "status", "--nmae", "x", env=env)
+    assert result.returncode == 2, result.stderr
+    assert "No such option: --nmae" in result.stderr
+    assert "unexpected" not in result.stderr and "report it" not in result.stderr
