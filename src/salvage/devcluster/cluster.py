@@ -327,6 +327,10 @@ class LocalCluster:
                 f"--root-ca-file={self.pki.ca_cert}",
                 f"--cluster-name=salvage-{self.name}",
                 "--profiling=false",
+                # kwok's nodes are fake: a heartbeat that comes late on a busy machine must not
+                # mark them NotReady, because kwok never makes their pods Ready again after
+                # the node lifecycle controller turned them NotReady (kwok issue #1464).
+                "--node-monitor-grace-period=5m",
             ],
             "kube-scheduler": [
                 str(b.kube_scheduler), f"--kubeconfig={kc}", "--leader-elect=false",
@@ -341,6 +345,8 @@ class LocalCluster:
                 f"--tls-cert-file={self.pki.server_cert}", f"--tls-private-key-file={self.pki.server_key}",
                 "--enable-crds=Exec,ClusterExec,Logs,ClusterLogs",
                 "--cidr=10.244.0.0/16",
+                # Heartbeat through node Leases, as kubelets do, not only node status patches.
+                "--node-lease-duration-seconds=40",
             ],
             "snapshot-controller": [
                 str(b.snapshot_controller), f"--kubeconfig={kc}",

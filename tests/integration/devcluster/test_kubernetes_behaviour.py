@@ -63,3 +63,17 @@ def test_snapshot_controller_reconciles_a_volume_snapshot(kube: KubeClient, ns: 
     # Only the snapshot-controller writes VolumeSnapshot status: an error here proves it saw the object.
     message = wait_for(reported_error, timeout=60, what="the snapshot-controller's status on the VolumeSnapshot")
     assert "no-such-class" in message
+
+
+def test_kwok_nodes_heartbeat_through_leases(kube: KubeClient) -> None:
+    """Node status patches alone lapse on a busy machine; the node lifecycle controller then marks
+    every pod NotReady and kwok never makes them Ready again (kwok issue #1464). Leases keep
+    the nodes alive, and the controller manager's grace period is long enough for late ones."""
+    nodes = [n["metadata"]["name"] for n in kube.list("/api/v1/nodes")]
+    assert nodes
+    first = {n: kube.get(f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{n}")["spec"]
+             for n in nodes}
+    assert all(spec.get("leaseDurationSeconds") == 40 for spec in first.values()), first
+    wait_for(lambda: all(
+        kube.get(f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{n}")["spec"]["renewTime"]
+        > first[n]["renewTime"] for n in nodes), timeout=60, what="every node's Lease to be renewed")
