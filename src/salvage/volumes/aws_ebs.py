@@ -55,6 +55,22 @@ class EbsProvider:
     def owns(self, pv: JSON) -> bool:
         return is_ebs(pv)
 
+    def presence(self, pv: JSON) -> str:
+        """Whether the disk behind ``pv`` still exists: ``gone`` only on EC2's own word (no such
+        volume, or deleted), ``present`` when EC2 lists it, ``unknown`` when EC2 cannot be asked."""
+        name = pv.get("metadata", {}).get("name", "?")
+        try:
+            ref = volume_ref(pv)
+            ec2 = self._client(self._region_for(ref.zone, f"PersistentVolume {name}"))
+            volumes = ec2.describe_volumes(VolumeIds=[ref.volume_id])["Volumes"]
+        except ClientError as exc:
+            return "gone" if exc.response.get("Error", {}).get("Code") == "InvalidVolume.NotFound" else "unknown"
+        except (CloudError, BotoCoreError):
+            return "unknown"
+        if not volumes or volumes[0].get("State") in ("deleting", "deleted"):
+            return "gone"
+        return "present"
+
     def check_access(self) -> None:
         """Fail early, before a backup writes anything, when no credentials can be found."""
         with _translated("looking up AWS credentials"):

@@ -1,9 +1,10 @@
 """Whether the data behind a PersistentVolume still exists: the proof recovery needs before
 it removes a dangling PV or PVC (it never removes one whose data exists).
 
-Only a driver that can be asked answers present or gone; any other volume is unknown, and
-recovery then replaces it only when the user says ``--force``. Cloud providers (EBS:
-DescribeVolumes on the volume id) slot in beside the hostpath check.
+Only a driver that can be asked answers present or gone: the hostpath driver (its directory)
+and AWS EBS (DescribeVolumes on the volume id, in the PV's region). Any other volume, or an
+EBS volume when EC2 cannot be asked, is unknown, and recovery then replaces it only when the
+user says ``--force``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from salvage.drivers.hostpath.names import DRIVER as HOSTPATH_DRIVER
+from salvage.model.cloud import AwsSettings
+from salvage.volumes.aws_ebs_spec import is_ebs
 
 
 class Presence(str, Enum):
@@ -21,7 +24,7 @@ class Presence(str, Enum):
     UNKNOWN = "unknown"
 
 
-def volume_presence(pv: dict[str, Any]) -> Presence:
+def volume_presence(pv: dict[str, Any], aws: AwsSettings | None = None) -> Presence:
     csi = pv.get("spec", {}).get("csi") or {}
     if csi.get("driver") == HOSTPATH_DRIVER:
         # The hostpath driver keeps each volume in the directory its PV names; the local
@@ -29,4 +32,8 @@ def volume_presence(pv: dict[str, Any]) -> Presence:
         path = (csi.get("volumeAttributes") or {}).get("path")
         if path:
             return Presence.PRESENT if Path(path).is_dir() else Presence.GONE
+    if is_ebs(pv):
+        from salvage.volumes.aws_ebs import EbsProvider  # boto3 only when a PV is on EBS
+
+        return Presence(EbsProvider(aws or AwsSettings()).presence(pv))
     return Presence.UNKNOWN

@@ -111,19 +111,26 @@ def test_recover_replaces_the_dangling_claim_with_a_disk_from_the_ebs_snapshot(
     record = _backed_up_statefulset(kube, ns, salvage, aws_env, storage_class, "ebs")
     kube.delete(f"/apis/apps/v1/namespaces/{ns}/statefulsets/web")
     wait_for(lambda: not kube.exists(f"/api/v1/namespaces/{ns}/pods/web-0"), timeout=60, what="web-0 gone")
-    ec2.delete_volume(VolumeId=original["VolumeId"])
     recover = ("statefulset", "recover", "web", "-n", ns, "--from-backup", "ebs", "--aws-endpoint-url", aws_env.endpoint)
-    volumes = len(ec2.describe_volumes()["Volumes"])
 
-    unproven = salvage(*recover, check=False)
-    assert unproven.returncode == 1 and f"cannot prove the volume of PV {pv_name} is gone" in unproven.stderr
+    def claim_plan(*extra: str) -> tuple[str, str]:
+        [step] = json.loads(salvage("-o", "json", *recover, "--dry-run", *extra).stdout)["claims"]
+        return step["action"], step["reason"]
+
+    assert claim_plan() == ("keep", f"bound to PV {pv_name}, whose data exists: left alone"), "EC2 lists the disk"
+    ec2.delete_volume(VolumeId=original["VolumeId"])
+    volumes = len(ec2.describe_volumes()["Volumes"])
+    assert claim_plan() == ("replace", f"dangling: the volume of PV {pv_name} is gone"), "EC2 says it is gone"
+    unproven = salvage(*recover, "--aws-endpoint-url", "http://127.0.0.1:9", check=False)
+    assert unproven.returncode == 1 and f"cannot prove the volume of PV {pv_name} is gone" in unproven.stderr, \
+        "EC2 unreachable: unknown, never gone"
     elsewhere = salvage(*recover, "--force", "--aws-region", "us-west-2", check=False)
     assert elsewhere.returncode == 1 and "but the AWS region is us-west-2" in elsewhere.stderr, elsewhere.stderr
     assert len(ec2.describe_volumes()["Volumes"]) == volumes, "no disk was created"
     assert kube.get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/www-web-0")["spec"]["volumeName"] == pv_name
 
     try:
-        salvage(*recover, "--force", "--timeout", "90")
+        salvage(*recover, "--timeout", "90")  # no --force: EC2 proved the disk gone
         [volume] = ec2.describe_volumes(Filters=[
             {"Name": "tag:salvage.io/from-snapshot", "Values": [record["snapshotHandle"]]}])["Volumes"]
         assert (volume["AvailabilityZone"], volume["VolumeType"], volume["Size"]) == (zone, "gp3", 3)

@@ -82,19 +82,20 @@ def recover(
                          hint="List backups with `salvage backup get`, snapshots with `kubectl get volumesnapshots`.")
     if backup_namespace and not from_backup:
         raise UsageError("--backup-namespace goes with --from-backup.")
+    aws = AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name,
+                      availability_zone=availability_zone)
     request = RecoverRequest(
         statefulset=statefulset, namespace=namespace,
         manifest=load_statefulset(manifest, statefulset) if manifest else None,
         ordinals=parse_ordinals(ordinals), force=force, dry_run=dry_run, timeout=timeout,
         verify_command=tuple(shlex.split(verify_command)) if verify_command else (),
-        verify_container=verify_container)
-    aws = AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name,
-                      availability_zone=availability_zone)
+        verify_container=verify_container, aws=aws)
     with kube_client(app) as client, ProgressView(app.terminal, f"recover {statefulset}") as view:
         source: RecoverySource
         if from_backup:
             source = BackupSource(client, open_location(location), from_backup, backup_namespace or namespace,
-                                  statefulset, repo_password=repo_password(app, repo_password_file, repo_password_secret), aws=aws,
+                                  statefulset, repo_password=repo_password(app, repo_password_file, repo_password_secret),
+                                  aws=aws,
                                   progress=view.update)
         else:
             source = SnapshotSource(client, namespace, statefulset, snapshots=from_snapshots,
