@@ -111,7 +111,13 @@ class FileWriter:
         if kind is None:
             self._submit()
         self._pool.shutdown(wait=True)
-        if kind is None and self._failure is not None:
+        if kind is not None:
+            # The walk failed: files the unsubmitted batch would have finished are dropped
+            # (their temporary files removed), as if the restore had stopped.
+            _fail_all(self._batch.files, _STOPPED)
+            for file in self._batch.files:
+                self._release(file)
+        elif self._failure is not None:
             raise self._failure
 
     def add(self, node: NodeWire, path: Path, here: str) -> None:
