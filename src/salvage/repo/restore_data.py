@@ -6,13 +6,15 @@ batch, a large file is split over several) and runs the batches in worker thread
 batch reads each pack it needs once per run of neighbouring blobs (sorted by offset,
 small gaps read through), decrypts, decompresses and checks each blob once, and writes
 it at its place in the file with ``pwrite``, leaving all-zero 4 KiB blocks as holes.
-Decryption, decompression, hashing and writes run outside the GIL, so the workers keep
-every core busy; at most ``2 * workers`` batches exist at once, so memory stays bounded
+Decompression, hashing and writes run outside the GIL (decryption holds it, briefly), so
+the workers keep every core busy; at most ``2 * workers`` batches exist at once, so memory stays bounded
 whatever the number and size of the files.
 
-A file is written under a temporary name. Whichever batch finishes with it last applies
-its metadata and renames it into place, or removes it when one of its blobs was damaged
-or missing (the walk is told, and lists it at the end).
+A file is created under a temporary name by the walk (one thread creating files in
+walk order, while the workers fill the ones before). Whichever batch finishes with it
+last applies its metadata and renames it into place, or removes it when one of its blobs
+was damaged or missing (the walk is told, and lists it at the end). Memory and open
+descriptors are bounded by the batches in flight.
 """
 
 from __future__ import annotations
@@ -37,11 +39,13 @@ TEMP_SUFFIX = ".salvage-restore"
 _BATCH_STORED = 8 * 1024 * 1024
 # Plaintext bytes per batch: deduplicated chunks (a file of zeros) cost work, not reads.
 _BATCH_RAW = 64 * 1024 * 1024
-# Files per batch: each may hold a descriptor while its batch runs.
-_BATCH_FILES = 128
+# Files per batch: each holds a descriptor from the walk until its last batch is done.
+_BATCH_FILES = 64
 # Blobs this close together in a pack are read in one request, gap included.
 _READ_THROUGH = 256 * 1024
 _HOLE_BLOCK = 4096
+# O_NOFOLLOW: a symlink planted at the temporary name must not redirect our writes.
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
 _ZERO_BLOCK = bytes(_HOLE_BLOCK)
 # A file's error when it was dropped because the restore stopped, not because of damage.
 _STOPPED = ""
@@ -129,6 +133,15 @@ class FileWriter:
             return
         directory, name = os.path.split(path)
         file = _File(node, str(path), os.path.join(directory, f".{name}{TEMP_SUFFIX}"), here)
+        try:
+            # Created here, by the walk alone: workers creating files in one directory only
+            # queue for its lock (and ext4's inode allocator is slow just after many deletes),
+            # while here it overlaps with their decoding and writing.
+            file.descriptor = os.open(file.temp, _CREATE, 0o600)
+        except OSError as exc:
+            self._write_failed(file, exc)
+            self._release(file)
+            return
         offset = 0
         for pack_id, start, length, blob_id, raw_length in pieces:
             batch = self._batch
@@ -221,19 +234,12 @@ class FileWriter:
                 file.error = damage
                 continue
             try:
-                if _write_sparse(self._descriptor(file), plain, piece.file_offset):
+                if _write_sparse(file.descriptor, plain, piece.file_offset):
                     file.holes = True
             except OSError as exc:
                 self._write_failed(file, exc)
                 continue
             self._progress.bytes_done += piece.raw_length
-
-    def _descriptor(self, file: _File) -> int:
-        with file.lock:
-            if file.descriptor < 0:
-                # O_NOFOLLOW: a symlink planted at the temporary name must not redirect our write.
-                file.descriptor = os.open(file.temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-            return file.descriptor
 
     def _write_failed(self, file: _File, exc: OSError) -> None:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -262,7 +268,7 @@ class FileWriter:
             self._sink.refused(f"{file.here}: {file.error}")
 
     def _complete(self, file: _File) -> None:
-        descriptor = self._descriptor(file)  # an empty file has no batch to open it
+        descriptor = file.descriptor
         if file.holes:
             # Sets the length even when the file ends in a hole (holes write nothing).
             os.ftruncate(descriptor, file.node.get("size", 0))

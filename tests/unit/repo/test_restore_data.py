@@ -9,6 +9,7 @@ import pytest
 
 from salvage.repo import restore_data
 from salvage.repo.backup import backup
+from salvage.repo.errors import RestoreIncompleteError
 from salvage.repo.repository import Repository
 from salvage.repo.restore import restore
 from salvage.repo.snapshots import find_snapshot
@@ -100,3 +101,16 @@ def test_each_pack_is_read_once_and_a_repeated_blob_decoded_once(
     assert sorted(p for p in reads if p in data_packs) == sorted(data_packs)
     distinct = {bytes.fromhex(blob) for blob in content}
     assert sorted(d for d in decodes if d in distinct) == sorted(distinct)
+
+
+def test_a_file_that_cannot_be_created_is_refused_and_the_rest_restored(repo: Repository, tmp_path: Path) -> None:
+    source = build_tree(tmp_path / "src")
+    backup(repo, source)
+    out = tmp_path / "out"
+    (out / "dir").mkdir(parents=True)
+    (out / "dir" / f".random.bin{restore_data.TEMP_SUFFIX}").mkdir()  # in the way of the temporary file
+    with pytest.raises(RestoreIncompleteError, match="refused 1") as info:
+        restore(repo, find_snapshot(repo, "latest"), out)
+    assert "dir/random.bin: Is a directory" in info.value.message
+    assert not (out / "dir" / "random.bin").exists()
+    assert (out / "dir" / "deeper" / "text.log").read_bytes() == (source / "dir" / "deeper" / "text.log").read_bytes()
