@@ -10,10 +10,12 @@ Decompression, hashing and writes run outside the GIL (decryption holds it, brie
 the workers keep every core busy; at most ``2 * workers`` batches exist at once, so memory stays bounded
 whatever the number and size of the files.
 
-A file is created under a temporary name by the walk (one thread creating files in
-walk order, while the workers fill the ones before). Whichever batch finishes with it
-last applies its metadata and renames it into place, or removes it when one of its blobs
-was damaged or missing (the walk is told, and lists it at the end). Memory and open
+The walk creates each file (one thread creating files in walk order while the workers
+fill the ones before) as an unnamed file in its directory (``O_TMPFILE``), or where the
+filesystem cannot, under a temporary name. Whichever batch finishes with it last applies
+its metadata and links (or renames) it into place, or drops it when one of its blobs was
+damaged or missing (the walk is told, and lists it at the end). So an interrupted or
+failed restore never leaves a truncated file under a real name. Memory and open
 descriptors are bounded by the batches in flight.
 """
 
@@ -46,6 +48,9 @@ _READ_THROUGH = 256 * 1024
 _HOLE_BLOCK = 4096
 # O_NOFOLLOW: a symlink planted at the temporary name must not redirect our writes.
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+_UNNAMED = getattr(os, "O_TMPFILE", 0)  # Linux only
+# What open(O_TMPFILE) fails with where the filesystem (or kernel) cannot do it.
+_NO_UNNAMED = (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL)
 _ZERO_BLOCK = bytes(_HOLE_BLOCK)
 # A file's error when it was dropped because the restore stopped, not because of damage.
 _STOPPED = ""
@@ -70,6 +75,7 @@ class _File:
     # The batches (plus the planner, until it has planned them all) still to finish with it.
     users: int = 1
     descriptor: int = -1
+    unnamed: bool = False  # an O_TMPFILE file, linked into place when complete
     holes: bool = False
     error: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -107,6 +113,14 @@ class FileWriter:
         self._slots = threading.BoundedSemaphore(2 * workers)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="salvage-restore")
         self._failure: BaseException | None = None
+        # Unnamed files leave nothing behind when interrupted. Linking one needs /proc.
+        self._open_files = -1
+        if _UNNAMED:
+            try:
+                self._open_files = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
+            except OSError:
+                pass
+        self._unnamed = self._open_files >= 0
 
     def __enter__(self) -> Self:
         return self
@@ -115,6 +129,8 @@ class FileWriter:
         if kind is None:
             self._submit()
         self._pool.shutdown(wait=True)
+        if self._open_files >= 0:
+            os.close(self._open_files)
         if kind is not None:
             # The walk failed: files the unsubmitted batch would have finished are dropped
             # (their temporary files removed), as if the restore had stopped.
@@ -135,9 +151,8 @@ class FileWriter:
         file = _File(node, str(path), os.path.join(directory, f".{name}{TEMP_SUFFIX}"), here)
         try:
             # Created here, by the walk alone: workers creating files in one directory only
-            # queue for its lock (and ext4's inode allocator is slow just after many deletes),
-            # while here it overlaps with their decoding and writing.
-            file.descriptor = os.open(file.temp, _CREATE, 0o600)
+            # queue for its lock, while here it overlaps with their decoding and writing.
+            self._create(file)
         except OSError as exc:
             self._write_failed(file, exc)
             self._release(file)
@@ -177,6 +192,18 @@ class FileWriter:
             self._sink.refused(f"{here}: its data is in missing pack(s) {', '.join(sorted(missing))}")
             return None
         return planned
+
+    def _create(self, file: _File) -> None:
+        if self._unnamed:
+            try:
+                file.descriptor = os.open(os.path.dirname(file.path), _UNNAMED | os.O_WRONLY, 0o600)
+                file.unnamed = True
+                return
+            except OSError as exc:
+                if exc.errno not in _NO_UNNAMED:
+                    raise
+                self._unnamed = False  # this filesystem cannot: named temporary files from now on
+        file.descriptor = os.open(file.temp, _CREATE, 0o600)
 
     def _submit(self) -> None:
         batch, self._batch = self._batch, _Batch()
@@ -272,11 +299,26 @@ class FileWriter:
         if file.holes:
             # Sets the length even when the file ends in a hole (holes write nothing).
             os.ftruncate(descriptor, file.node.get("size", 0))
-        # Metadata through the descriptor: no more path lookups; rename keeps it.
+        # Metadata through the descriptor: no more path lookups; link and rename keep it.
         self._sink.apply_metadata(descriptor, file.node)
+        if file.unnamed:
+            self._link_into_place(descriptor, file)
         file.descriptor = -1
         os.close(descriptor)
-        os.replace(file.temp, file.path)
+        if not file.unnamed:
+            os.replace(file.temp, file.path)
+
+
+    def _link_into_place(self, descriptor: int, file: _File) -> None:
+        # linkat(AT_SYMLINK_FOLLOW) on /proc/self/fd/N links the open file itself.
+        source = str(descriptor)
+        try:
+            os.link(source, file.path, src_dir_fd=self._open_files, follow_symlinks=True)
+        except FileExistsError:
+            # Something is in the way: link beside it and swap atomically, as for named files.
+            _remove(file.temp)
+            os.link(source, file.temp, src_dir_fd=self._open_files, follow_symlinks=True)
+            os.replace(file.temp, file.path)
 
 
 def _read_runs(pieces: list[_Piece]) -> list[list[_Piece]]:

@@ -51,10 +51,13 @@ def test_write_sparse_writes_data_without_zero_blocks_in_one_piece(tmp_path: Pat
 
 
 @pytest.mark.parametrize("workers", [1, 4])
+@pytest.mark.parametrize("unnamed", [True, False], ids=["O_TMPFILE", "named"])
 def test_every_blob_in_its_own_batch_restores_identically(
-    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int, unnamed: bool
 ) -> None:
     """Files split over many batches, finished by whichever worker writes their last blob."""
+    if not unnamed:
+        monkeypatch.setattr(restore_data, "_UNNAMED", 0)
     source = build_tree(tmp_path / "src")
     (source / "big.bin").write_bytes(random_bytes(300_000, 9))
     backup(repo, source)
@@ -103,14 +106,38 @@ def test_each_pack_is_read_once_and_a_repeated_blob_decoded_once(
     assert sorted(d for d in decodes if d in distinct) == sorted(distinct)
 
 
-def test_a_file_that_cannot_be_created_is_refused_and_the_rest_restored(repo: Repository, tmp_path: Path) -> None:
+@pytest.mark.parametrize("unnamed", [True, False], ids=["O_TMPFILE", "named"])
+def test_a_file_that_cannot_be_put_in_place_is_refused_and_the_old_one_kept(
+    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unnamed: bool
+) -> None:
+    if not unnamed:
+        monkeypatch.setattr(restore_data, "_UNNAMED", 0)
     source = build_tree(tmp_path / "src")
     backup(repo, source)
     out = tmp_path / "out"
     (out / "dir").mkdir(parents=True)
-    (out / "dir" / f".random.bin{restore_data.TEMP_SUFFIX}").mkdir()  # in the way of the temporary file
+    (out / "dir" / "random.bin").write_text("precious old content")
+    (out / "dir" / f".random.bin{restore_data.TEMP_SUFFIX}").mkdir()  # in the way of the temporary name
     with pytest.raises(RestoreIncompleteError, match="refused 1") as info:
         restore(repo, find_snapshot(repo, "latest"), out)
-    assert "dir/random.bin: Is a directory" in info.value.message
-    assert not (out / "dir" / "random.bin").exists()
+    assert "dir/random.bin: " in info.value.message
+    assert (out / "dir" / "random.bin").read_text() == "precious old content"
     assert (out / "dir" / "deeper" / "text.log").read_bytes() == (source / "dir" / "deeper" / "text.log").read_bytes()
+
+
+@pytest.mark.parametrize("unnamed", [True, False], ids=["O_TMPFILE", "named"])
+def test_restore_over_an_older_restore_replaces_every_file(
+    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unnamed: bool
+) -> None:
+    if not unnamed:
+        monkeypatch.setattr(restore_data, "_UNNAMED", 0)
+    source = build_tree(tmp_path / "src")
+    backup(repo, source)
+    out = tmp_path / "out"
+    restore(repo, find_snapshot(repo, "latest"), out)
+    (source / "dir" / "random.bin").write_bytes(random_bytes(150_000, 7))
+    (source / "small.txt").write_text("changed\n")
+    backup(repo, source)
+    restore(repo, find_snapshot(repo, "latest"), out)
+    assert describe(out) == describe(source)
+    assert not list(out.rglob(f"*{restore_data.TEMP_SUFFIX}"))
