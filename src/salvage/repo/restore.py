@@ -1,9 +1,10 @@
 """Restore a snapshot (or some paths of it) into a directory.
 
-Files are written to a temporary name and renamed into place when complete, so an
-interrupted or failed restore never leaves a truncated file under a real name. Files
+Files are written unnamed (or under a temporary name) and put in place only when
+complete, so an interrupted or failed restore never leaves a truncated file under a real
+name; their contents are written by worker threads (restore_data.py). Files
 whose data is in a missing pack are refused up front; files whose data turns out to be
-corrupt are refused when read; both are listed at the end. All-zero chunks become holes,
+corrupt are refused when read; both are listed at the end. All-zero 4 KiB blocks become holes,
 so sparse files stay sparse. Directory metadata is applied last (deepest first), since
 writing into a directory changes its times.
 """
