@@ -20,6 +20,22 @@ from .conftest import build_tree, describe, random_bytes
 BLOCK = 4096
 
 
+@pytest.fixture(params=["O_TMPFILE", "named"])
+def file_naming(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways restore creates files: unnamed where the filesystem can, named where not."""
+    if request.param == "named":
+        monkeypatch.setattr(restore_data, "_UNNAMED", 0)
+    return str(request.param)
+
+
+@pytest.fixture
+def backed_up(repo: Repository, tmp_path: Path) -> Path:
+    """The builder's tree, backed up into ``repo``."""
+    source = build_tree(tmp_path / "src")
+    backup(repo, source)
+    return source
+
+
 def _nonzero_block(seed: int) -> bytes:
     """A random block whose first byte is not zero (so it is never a hole candidate)."""
     return b"\x01" + random_bytes(BLOCK - 1, seed)
@@ -51,13 +67,11 @@ def test_write_sparse_writes_data_without_zero_blocks_in_one_piece(tmp_path: Pat
 
 
 @pytest.mark.parametrize("workers", [1, 4])
-@pytest.mark.parametrize("unnamed", [True, False], ids=["O_TMPFILE", "named"])
+@pytest.mark.usefixtures("file_naming")
 def test_every_blob_in_its_own_batch_restores_identically(
-    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int, unnamed: bool
+    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
     """Files split over many batches, finished by whichever worker writes their last blob."""
-    if not unnamed:
-        monkeypatch.setattr(restore_data, "_UNNAMED", 0)
     source = build_tree(tmp_path / "src")
     (source / "big.bin").write_bytes(random_bytes(300_000, 9))
     backup(repo, source)
@@ -106,14 +120,10 @@ def test_each_pack_is_read_once_and_a_repeated_blob_decoded_once(
     assert sorted(d for d in decodes if d in distinct) == sorted(distinct)
 
 
-@pytest.mark.parametrize("unnamed", [True, False], ids=["O_TMPFILE", "named"])
+@pytest.mark.usefixtures("file_naming")
 def test_a_file_that_cannot_be_put_in_place_is_refused_and_the_old_one_kept(
-    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unnamed: bool
+    repo: Repository, tmp_path: Path, backed_up: Path
 ) -> None:
-    if not unnamed:
-        monkeypatch.setattr(restore_data, "_UNNAMED", 0)
-    source = build_tree(tmp_path / "src")
-    backup(repo, source)
     out = tmp_path / "out"
     (out / "dir").mkdir(parents=True)
     (out / "dir" / "random.bin").write_text("precious old content")
@@ -122,17 +132,12 @@ def test_a_file_that_cannot_be_put_in_place_is_refused_and_the_old_one_kept(
         restore(repo, find_snapshot(repo, "latest"), out)
     assert "dir/random.bin: " in info.value.message
     assert (out / "dir" / "random.bin").read_text() == "precious old content"
-    assert (out / "dir" / "deeper" / "text.log").read_bytes() == (source / "dir" / "deeper" / "text.log").read_bytes()
+    assert (out / "dir" / "deeper" / "text.log").read_bytes() == (backed_up / "dir" / "deeper" / "text.log").read_bytes()
 
 
-@pytest.mark.parametrize("unnamed", [True, False], ids=["O_TMPFILE", "named"])
-def test_restore_over_an_older_restore_replaces_every_file(
-    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unnamed: bool
-) -> None:
-    if not unnamed:
-        monkeypatch.setattr(restore_data, "_UNNAMED", 0)
-    source = build_tree(tmp_path / "src")
-    backup(repo, source)
+@pytest.mark.usefixtures("file_naming")
+def test_restore_over_an_older_restore_replaces_every_file(repo: Repository, tmp_path: Path, backed_up: Path) -> None:
+    source = backed_up
     out = tmp_path / "out"
     restore(repo, find_snapshot(repo, "latest"), out)
     (source / "dir" / "random.bin").write_bytes(random_bytes(150_000, 7))
