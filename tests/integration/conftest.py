@@ -21,7 +21,8 @@ def cluster() -> Iterator[LocalCluster]:
     local = LocalCluster(f"it-{os.getpid()}")
     local.up(nodes=3)
     yield local
-    local.down()
+    # SALVAGE_TEST_KEEP_CLUSTER=1 stops the cluster but keeps its logs and data to look at.
+    local.down(keep=os.environ.get("SALVAGE_TEST_KEEP_CLUSTER") == "1")
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,11 @@ from typing import Annotated
 
 import typer
 
+from salvage.cli.context import App
+from salvage.cli.kube import kube_client
 from salvage.model.errors import UsageError
 from salvage.repo.password import ENV_VAR as PASSWORD_ENV
-from salvage.repo.password import password_source
+from salvage.repo.password import PasswordSecret, PasswordSource, SecretRef, password_source
 
 Location = Annotated[str | None, typer.Option("--location", envvar="SALVAGE_LOCATION",
                                                help="Backup location name (default: `default`).")]
@@ -47,13 +49,25 @@ def parse_duration(value: str | None) -> int | None:
 
 RepoPasswordFile = Annotated[Path | None, typer.Option(
     "--repo-password-file", help="File holding the repository password (or set SALVAGE_REPO_PASSWORD).")]
+RepoPasswordSecret = Annotated[str | None, typer.Option(
+    "--repo-password-secret", show_default=False,
+    help="Kubernetes Secret holding the repository password: [NAMESPACE/]NAME[:KEY] "
+         "(key default `password`, namespace default the context's).")]
 
 
-def repo_password(password_file: Path | None) -> str | None:
-    """The repository password from --repo-password-file or the environment, if given at all."""
-    if password_file is None and not os.environ.get(PASSWORD_ENV):
+def password_from(app: App, password_file: Path | None, password_secret: str | None) -> PasswordSource:
+    """The password source the options name (docs: salvage.repo.password); a Secret is read
+    through the command's kubeconfig and context."""
+    secret = PasswordSecret(SecretRef.parse(password_secret), lambda: kube_client(app)) if password_secret else None
+    return password_source(password_file, secret=secret)
+
+
+def repo_password(app: App, password_file: Path | None, password_secret: str | None) -> str | None:
+    """The repository password from --repo-password-file, --repo-password-secret or the
+    environment, if given at all."""
+    if password_file is None and password_secret is None and not os.environ.get(PASSWORD_ENV):
         return None
-    return password_source(password_file).read()
+    return password_from(app, password_file, password_secret).read()
 # Cloud disks (volumes/aws_ebs.py): anything left out comes from the usual AWS chain.
 AwsRegion = Annotated[str | None, typer.Option(
     "--aws-region", envvar="SALVAGE_AWS_REGION", help="AWS region (default: AWS_REGION, the profile, or the PV's zone).")]
@@ -62,3 +76,6 @@ AwsEndpointUrl = Annotated[str | None, typer.Option(
 ClusterName = Annotated[str | None, typer.Option(
     "--cluster-name", envvar="SALVAGE_CLUSTER_NAME",
     help="Cluster name for EBS tags (default: the original volume's KubernetesCluster tag).")]
+AvailabilityZone = Annotated[str | None, typer.Option(
+    "--availability-zone", envvar="SALVAGE_AVAILABILITY_ZONE",
+    help="Re-create EBS disks in this zone (default: each disk's original zone).")]

@@ -15,6 +15,7 @@ from salvage.devcluster.cluster import LocalCluster, shared_snapshot_root
 from salvage.engines.backup import BackupRequest, create_backup
 from salvage.engines.selection import Selection
 from salvage.engines.statefulset import cluster as kube
+from salvage.engines.statefulset.backup_source import BackupSource
 from salvage.engines.statefulset.recover import RecoverRequest, recover_statefulset
 from salvage.k8s.client import KubeClient
 from salvage.locations import Location
@@ -85,7 +86,8 @@ def run_demo(cluster: LocalCluster, namespace: str, location: Location, say: Say
         say(f"    PVC {CLAIM} and PV {(pv or {}).get('spec', {}).get('volumeName')} are left pointing at nothing")
         time.sleep(times.outage)
         say(f"6/7 salvage statefulset recover {APP} -n {namespace} --from-backup {backup}")
-        report = recover_statefulset(client, location, RecoverRequest(APP, namespace, backup, timeout=120), progress)
+        source = BackupSource(client, location, backup, namespace, APP, progress=progress)
+        report = recover_statefulset(client, source, RecoverRequest(APP, namespace, timeout=120), progress)
         for step in report.plan.steps:
             say(f"    claim {step.claim}: {step.action.value} ({step.reason})")
         volume = _volume_dir(client, namespace)

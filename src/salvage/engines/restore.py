@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -18,12 +17,15 @@ from salvage.engines.selection import Selection, label_selector_matches
 from salvage.k8s.client import KubeClient
 from salvage.k8s.conditions import has_condition
 from salvage.k8s.discovery import ApiResource
-from salvage.k8s.quantity import format_bytes, parse_quantity
 from salvage.locations import Location
 from salvage.model.cloud import AwsSettings
 from salvage.model.errors import KubernetesError, SalvageError, UsageError
-from salvage.repo.repository import Repository
-from salvage.volumes import csi_snapshots, fs, providers
+from salvage.volumes.sources import (
+    ClaimSource,
+    VolumeRestorer,
+    describe,
+    has_volume_data,
+)
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -97,9 +99,9 @@ def restore_backup(client: KubeClient, location: Location, request: RestoreReque
     progress("phase", {"message": f"verifying {len(reader.manifest['files'])} objects of backup {request.backup}"})
     reader.verify()  # before anything touches the cluster
     _check_mappings(client, request)
-    _check_cloud_volumes(reader, request)
     report = RestoreReport(request.name, request.backup, location.name, "InProgress", request.dry_run, _now())
     run = _Run(client, reader, request, report, progress, on_item)
+    _check_volumes(run, request)
     run.execute()
     report.completed = _now()
     report.phase = "PartiallyFailed" if report.failures or report.errors \
@@ -115,12 +117,11 @@ def _check_mappings(client: KubeClient, request: RestoreRequest) -> None:
                 hint="Map to a namespace that does not exist yet, or delete it first.")
 
 
-def _check_cloud_volumes(reader: BackupReader, request: RestoreRequest) -> None:
-    """Region, zone, type and credentials of every cloud disk to re-create, before any change."""
-    cloud = providers.CloudProviders(request.aws)
-    for record in reader.volumes():
-        if record.get("method") in providers.CLOUD_METHODS and request.selection.namespace(record["namespace"]):
-            cloud[record["method"]].check_recreate(record)
+def _check_volumes(run: _Run, request: RestoreRequest) -> None:
+    """Region, zone, type and credentials of every cloud disk to re-create, and the repository
+    of every fs volume (a dry run reads none), before any change."""
+    run.volumes.check(r for r in run.records.values() if request.selection.namespace(r["namespace"])
+                      and not (request.dry_run and r["method"] == "fs"))
 
 
 class _Run:
@@ -129,15 +130,12 @@ class _Run:
         self.client, self.reader, self.request, self.report, self.progress = client, reader, request, report, progress
         self.on_item = on_item
         self.statefulsets: list[tuple[str, str]] = []
-        self.volumes: dict[tuple[str, str], VolumeRecord] = {
-            (v["namespace"], v["pvc"]): v for v in reader.volumes()
-            if v.get("method") in ("csi-snapshot", "fs", *providers.CLOUD_METHODS)}
-        self.cloud = providers.CloudProviders(request.aws)
-        self._repository: Repository | None = None
-        if not request.dry_run and any(v["method"] == "fs" for v in self.volumes.values()):
-            self._repository = fs.repository(reader.store, request.repo_password, create=False, read_only=True)
-        self.snapshotted_pvs = {v.get("pv") for v in self.volumes.values()}
-        self.prepared: list[tuple[str, str, str]] = []  # namespace, snapshot, content
+        self.records: dict[tuple[str, str], VolumeRecord] = {
+            (v["namespace"], v["pvc"]): v for v in reader.volumes() if has_volume_data(v)}
+        self.volumes = VolumeRestorer(client, reader.store, owner=request.name, repo_password=request.repo_password,
+                                      aws=request.aws, progress=progress)
+        self.snapshotted_pvs = {v.get("pv") for v in self.records.values()}
+        self.sources: list[ClaimSource] = []
         self.claims: list[tuple[str, str]] = []
 
     def execute(self) -> None:
@@ -151,11 +149,11 @@ class _Run:
             return
         if self.request.wait:
             self._wait_ready()
-        for namespace, snapshot, content in self.prepared:
+        for source in self.sources:
             try:
-                csi_snapshots.release_restore(self.client, namespace, snapshot, content)
+                source.release()
             except KubernetesError as exc:
-                self.report.warnings.append(f"could not remove temporary snapshot {namespace}/{snapshot}: {exc.message}")
+                self.report.warnings.append(f"could not remove a temporary snapshot: {exc.message}")
 
     def _steps(self) -> list[_Step]:
         steps = []
@@ -206,18 +204,12 @@ class _Run:
             reason = "re-created from its snapshot by the claim's restore"
         if reason:
             return ItemResult(qualified, namespace, name, "skipped", reason)
-        record = self.volumes.get((original_ns or "", name)) if step.entry["kind"] == "PersistentVolumeClaim" else None
+        record = self.records.get((original_ns or "", name)) if step.entry["kind"] == "PersistentVolumeClaim" else None
         if self.request.dry_run:
             return self._plan_one(step.resource, namespace, name, record)
         try:
-            if record and record["method"] == "fs":
-                return self._claim_with_files(step.resource, body, record, namespace or "")
-            if record and record["method"] in providers.CLOUD_METHODS:
-                if self.client.exists(step.resource.item(name, namespace)):
-                    return ItemResult(qualified, namespace, name, "skipped", "already exists; no disk was created")
-                self._claim_from_cloud_disk(body, record, namespace or "")
-            elif record:
-                self._claim_from_snapshot(body, record, namespace or "")
+            if record:
+                return self._claim(step.resource, body, record, namespace or "")
             return self._apply(step.resource, body, namespace, name)
         except (KubernetesError, SalvageError) as exc:
             return ItemResult(qualified, namespace, name, "failed", exc.message)
@@ -228,68 +220,31 @@ class _Run:
         if self.client.exists(resource.item(name, namespace)):
             policy = "updated" if self.request.existing_policy == "update" else "skipped"
             return ItemResult(resource.qualified, namespace, name, "planned", f"exists: would be {policy}")
-        how = ""
-        if record:
-            source = "files from repository snapshot" if record["method"] == "fs" else "volume from snapshot"
-            how = f"{source} {record['snapshotHandle']}"
-        return ItemResult(resource.qualified, namespace, name, "planned", how)
+        return ItemResult(resource.qualified, namespace, name, "planned", describe(record) if record else "")
 
-    def _claim_from_snapshot(self, claim: dict[str, Any], record: VolumeRecord, namespace: str) -> None:
-        snapshot, content = csi_snapshots.prepare_restore(
-            self.client, record, namespace, self.request.name, timeout=self.request.timeout)
-        self.prepared.append((namespace, snapshot, content))
-        source = {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": snapshot}
-        spec = claim["spec"]
-        spec.pop("volumeName", None)
-        spec["dataSource"] = source
-        spec["dataSourceRef"] = dict(source)
-        requested = parse_quantity(spec.get("resources", {}).get("requests", {}).get("storage", "0"))
-        if record.get("restoreSize") and requested < int(record["restoreSize"]):
-            spec["resources"]["requests"]["storage"] = format_bytes(int(record["restoreSize"]))
-        self.claims.append((namespace, claim["metadata"]["name"]))
-
-    def _claim_with_files(self, resource: ApiResource, claim: dict[str, Any], record: VolumeRecord,
-                          namespace: str) -> ItemResult:
-        """An empty new volume, filled from the repository before any workload starts."""
-        spec = claim["spec"]
-        for key in ("volumeName", "dataSource", "dataSourceRef"):
-            spec.pop(key, None)
+    def _claim(self, resource: ApiResource, claim: dict[str, Any], record: VolumeRecord,
+               namespace: str) -> ItemResult:
+        """A claim re-created from its volume record (volumes/sources.py): the temporary
+        snapshot objects are released once every claim is bound; an ``fs`` volume is filled
+        from the repository as soon as it is bound, before any workload starts."""
         name = claim["metadata"]["name"]
+        if self.client.exists(resource.item(name, namespace)):
+            # An existing claim's data is never overwritten, and no disk is made for it.
+            return ItemResult(resource.qualified, namespace, name, "skipped", "already exists; its volume is kept")
+        source = self.volumes.prepare(record, claim, namespace, timeout=self.request.timeout)
+        self.sources.append(source)
+        source.shape(claim["spec"])
         result = self._apply(resource, claim, namespace, name)
-        if result.action != "created":
-            return result  # an existing claim's data is never overwritten
+        if source.fill is None:
+            self.claims.append((namespace, name))
+            return result
         path = f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{name}"
         if not _poll(lambda: self.client.get(path).get("status", {}).get("phase") == "Bound",
                      time.monotonic() + self.request.timeout):
             return ItemResult(resource.qualified, namespace, name, "failed", "the new volume was not bound in time")
         pv = self.client.get(f"/api/v1/persistentvolumes/{self.client.get(path)['spec']['volumeName']}")
-        target = fs.local_path(pv)
-        if target is None or self._repository is None:
-            return ItemResult(resource.qualified, namespace, name, "failed",
-                              "the new volume's files are not reachable from here (needs a data-mover pod)")
-        fs.fill(self._repository, record, target)
-        return ItemResult(resource.qualified, namespace, name, "created", f"files from snapshot {record['snapshotHandle'][:8]}")
-
-    def _claim_from_cloud_disk(self, claim: dict[str, Any], record: VolumeRecord, namespace: str) -> None:
-        """A new disk from the snapshot and a PV bound in advance to the claim, which keeps its
-        name, so the StatefulSet adopts it (seed 000's hand-written PV and PVC)."""
-        provider = self.cloud[record["method"]]
-        name = claim["metadata"]["name"]
-        pv_name = record["pv"]
-        if self.client.exists(f"/api/v1/persistentvolumes/{pv_name}"):  # e.g. the original, still in use
-            pv_name = f"salvage-{hashlib.sha256(f'{self.request.name}/{namespace}/{name}'.encode()).hexdigest()[:20]}"
-        spec = provider.recreate(record, timeout=self.request.timeout, progress=self.progress)
-        claim["spec"].setdefault("storageClassName", "")
-        spec["storageClassName"] = claim["spec"]["storageClassName"]  # after --storage-class-mappings
-        labels = {"restore.salvage.io/name": self.request.name}
-        try:
-            self.client.create("/api/v1/persistentvolumes",
-                               providers.pre_bound_volume(pv_name, spec, namespace, name, labels))
-        except KubernetesError:
-            provider.discard(spec, record)
-            raise
-        claim["spec"]["volumeName"] = pv_name
-        self.claims.append((namespace, name))
+        self.report.warnings.extend(source.fill(pv))
+        return ItemResult(resource.qualified, namespace, name, "created", describe(record))
 
     def _apply(self, resource: ApiResource, body: dict[str, Any], namespace: str | None, name: str) -> ItemResult:
         qualified = resource.qualified

@@ -48,6 +48,7 @@ from salvage.repo.tree import (
     node_from_stat,
     set_text,
 )
+from salvage.repo.xattrs import read_xattrs
 
 # Keep the first errors verbatim in the snapshot; count the rest.
 _MAX_RECORDED_ERRORS = 100
@@ -112,13 +113,14 @@ def backup(
             ):
                 archiver = _Archiver(repo, writer, pool, blob_pool, workers, counters, progress)
                 tree_id = archiver.directory(str(root), parent_snapshot.tree if parent_snapshot else None)
+                root_node = node_from_stat("", root_stat)
+                del root_node["name"]
+                archiver.add_xattrs(str(root), root_node)
             # Packs and index files first; the snapshot that needs them last.
             writer.flush()
         finally:
             writer.close()
             scanner.stop()
-        root_node = node_from_stat("", root_stat)
-        del root_node["name"]
         summary: SummaryWire = {
             "started": started,
             "finished": _now(),
@@ -207,6 +209,7 @@ class _Archiver:
                 self.warn(f"{full}: {exc.strerror}")
                 continue
             node = node_from_stat(name, st)
+            self.add_xattrs(full, node)
             old = previous.get(name)
             kind = node["type"]
             if kind == "dir":
@@ -250,6 +253,19 @@ class _Archiver:
         tree_id = self.repo.master.id_of(data)
         self.writer.add_blob("tree", tree_id, data)
         return tree_id
+
+    def add_xattrs(self, full: str, node: NodeWire) -> None:
+        try:
+            values, left_out = read_xattrs(full)
+        except FileNotFoundError:
+            return  # vanished: reading or listing it next says so
+        except OSError as exc:
+            self.warn(f"{full}: cannot read its extended attributes: {exc.strerror}")
+            return
+        if values:
+            node["xattrs"] = values
+        for name in left_out:
+            self.warn(f"{full}: extended attribute {name!r} is not valid UTF-8; it was not stored")
 
     def _parent_nodes(self, parent_tree: bytes | None) -> dict[str, NodeWire]:
         if parent_tree is None:

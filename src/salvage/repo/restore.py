@@ -29,6 +29,7 @@ from salvage.repo.repository import Repository
 from salvage.repo.restore_data import FileWriter
 from salvage.repo.snapshots import Snapshot
 from salvage.repo.tree import NodeWire, decode_tree, get_text
+from salvage.repo.xattrs import apply_xattrs
 
 _MAX_LISTED = 20
 
@@ -38,6 +39,11 @@ class RestoreResult:
     files: int
     bytes: int
     refused: list[str]
+    # Extended attributes that could not be set (the data was restored): the first
+    # _MAX_LISTED files as "path: name (reason), ...", and the totals.
+    xattrs_not_restored: list[str] = field(default_factory=list)
+    xattr_failures: int = 0
+    xattr_failed_files: int = 0
 
 
 @dataclass
@@ -49,6 +55,9 @@ class _State:
     dirs: list[tuple[Path, NodeWire]] = field(default_factory=list)
     hardlinks: list[tuple[Path, Path]] = field(default_factory=list)
     first_link: dict[tuple[int, int], Path] = field(default_factory=dict)
+    xattrs_not_restored: list[str] = field(default_factory=list)
+    xattr_failures: int = 0
+    xattr_failed_files: int = 0
 
 
 def restore(
@@ -79,11 +88,20 @@ def restore(
     if state.refused:
         shown = "\n  ".join(state.refused[:_MAX_LISTED])
         more = f"\n  ... and {len(state.refused) - _MAX_LISTED} more" if len(state.refused) > _MAX_LISTED else ""
+        also = f"\n{xattr_summary(state.xattr_failures, state.xattr_failed_files)}" if state.xattr_failures else ""
         raise RestoreIncompleteError(
-            f"restored {state.files} files, but refused {len(state.refused)} whose data is damaged or missing:\n  {shown}{more}",
+            f"restored {state.files} files, but refused {len(state.refused)} whose data is damaged or missing:"
+            f"\n  {shown}{more}{also}",
             hint="Run `salvage repo check --read-data` to see the damage; restore them from another snapshot.",
         )
-    return RestoreResult(state.files, state.bytes, [])
+    return RestoreResult(state.files, state.bytes, [], state.xattrs_not_restored, state.xattr_failures,
+                         state.xattr_failed_files)
+
+
+def xattr_summary(failures: int, files: int) -> str:
+    """One line for a restore's summary: how many extended attributes were not restored."""
+    return (f"{failures} extended attribute{'s' if failures != 1 else ''} on {files} "
+            f"file{'s' if files != 1 else ''} could not be restored (the data was)")
 
 
 def _locate(repo: Repository, snapshot: Snapshot, include: str, target: Path) -> tuple[bytes | NodeWire, Path, str]:
@@ -137,7 +155,7 @@ class _Restorer:
         if root is not None:
             self.state.dirs.append(root)
         for path, node in reversed(self.state.dirs):
-            _apply_metadata(path, node)
+            self._metadata(path, node, path)
 
     def _directory(self, tree_id: bytes, dest: Path, rel: str) -> None:
         for node in decode_tree(self.repo.read_blob(tree_id)):
@@ -163,17 +181,17 @@ class _Restorer:
         elif kind == "symlink":
             target = get_text(node, "link_target")
             _replace_with(path, lambda p: os.symlink(target, p))
-            _apply_metadata(path, node)
+            self._metadata(path, node, path)
         elif kind == "fifo":
             _replace_with(path, lambda p: os.mkfifo(p, node["mode"]))
-            _apply_metadata(path, node)
+            self._metadata(path, node, path)
         elif kind in ("chardev", "blockdev"):
             import stat
 
             flag = stat.S_IFCHR if kind == "chardev" else stat.S_IFBLK
             try:
                 _replace_with(path, lambda p: os.mknod(p, flag | node["mode"], node["rdev"]))
-                _apply_metadata(path, node)
+                self._metadata(path, node, path)
             except PermissionError:
                 self._refuse(f"{here}: creating a device node needs root")
 
@@ -194,6 +212,17 @@ class _Restorer:
             self.state.files += 1
             self.state.bytes += node.get("size", 0)
         self.progress.files_done += 1
+
+    def _metadata(self, target: Path | int, node: NodeWire, path: Path) -> None:
+        """Apply ``node``'s metadata to ``target`` (``path``, or its open descriptor); note
+        the extended attributes that could not be set."""
+        failed = _apply_metadata(target, node)
+        if failed:
+            with self._lock:
+                self.state.xattr_failures += len(failed)
+                self.state.xattr_failed_files += 1
+                if len(self.state.xattrs_not_restored) < _MAX_LISTED:
+                    self.state.xattrs_not_restored.append(f"{path}: {', '.join(failed)}")
 
     def _refuse(self, message: str) -> None:
         with self._lock:
@@ -219,8 +248,8 @@ class _Restorer:
                     "complete files are rewritten, no partial file was left behind.",
                 )
 
-    def apply_metadata(self, descriptor: int, node: NodeWire) -> None:
-        _apply_metadata(descriptor, node)
+    def apply_metadata(self, descriptor: int, node: NodeWire, path: str) -> None:
+        self._metadata(descriptor, node, Path(path))
 
 
 def _replace_with(path: Path, create: object) -> None:
@@ -232,15 +261,23 @@ def _replace_with(path: Path, create: object) -> None:
     create(path)  # type: ignore[operator]
 
 
-def _apply_metadata(path: Path | int, node: NodeWire) -> None:
-    """Owner, mode and times of ``path`` (or of an open descriptor)."""
+def _apply_metadata(path: Path | int, node: NodeWire) -> list[str]:
+    """Owner, extended attributes, mode and times of ``path`` (or of an open descriptor);
+    returns the attributes that could not be set, with the reason."""
     link = node["type"] == "symlink"
     if os.geteuid() == 0:
         try:
             os.chown(path, node["uid"], node["gid"], follow_symlinks=not link)
         except OSError:
             pass  # e.g. an id the target filesystem cannot represent; data matters more
+    # After chown, which clears security.capability; before chmod, which may take away the
+    # write permission an unprivileged user needs to set user.* attributes. chmod then also
+    # re-aligns an ACL's mask with the group bits, as they were.
+    failed = apply_xattrs(path if isinstance(path, int) else str(path), node.get("xattrs", {}), symlink=link)
     if not link:
         os.chmod(path, node["mode"])
-    os.utime(path, ns=(node["atime_ns"], node["mtime_ns"]), follow_symlinks=not link)
+    # Trees store no atime (it would churn them); old trees that have one get it back.
+    mtime = node["mtime_ns"]
+    os.utime(path, ns=(node.get("atime_ns", mtime), mtime), follow_symlinks=not link)
+    return failed
 

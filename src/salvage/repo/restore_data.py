@@ -63,7 +63,7 @@ class RestoreSink(Protocol):
     def restored(self, node: NodeWire) -> None: ...
     def refused(self, message: str) -> None: ...
     def target_full(self, here: str) -> None: ...
-    def apply_metadata(self, descriptor: int, node: NodeWire) -> None: ...
+    def apply_metadata(self, descriptor: int, node: NodeWire, path: str) -> None: ...
 
 
 @dataclass(eq=False)
@@ -300,7 +300,7 @@ class FileWriter:
             # Sets the length even when the file ends in a hole (holes write nothing).
             os.ftruncate(descriptor, file.node.get("size", 0))
         # Metadata through the descriptor: no more path lookups; link and rename keep it.
-        self._sink.apply_metadata(descriptor, file.node)
+        self._sink.apply_metadata(descriptor, file.node, file.path)
         if file.unnamed:
             self._link_into_place(descriptor, file)
         file.descriptor = -1

@@ -2,6 +2,9 @@
 
 File names are bytes on Linux; a name that is not valid UTF-8 is stored base64-encoded
 in ``name_b64`` (likewise ``link_target_b64``) so every name round-trips exactly.
+
+Nodes hold no access time: reading a file changes it, so storing it would make every
+backup of an unchanged directory write a new tree blob. Restore sets atime to mtime.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ class NodeWire(TypedDict, total=False):
     uid: int
     gid: int
     mtime_ns: int
-    atime_ns: int
+    atime_ns: int  # read from older trees only; no longer written (it churned trees)
     ctime_ns: int
     size: int
     inode: int
@@ -36,6 +39,7 @@ class NodeWire(TypedDict, total=False):
     link_target: str
     link_target_b64: str
     rdev: int
+    xattrs: dict[str, str]  # name → base64 value; absent when there are none (repo/xattrs.py)
 
 
 class TreeWire(TypedDict):
@@ -70,7 +74,6 @@ def node_from_stat(name: str, st: os.stat_result) -> NodeWire:
         "uid": st.st_uid,
         "gid": st.st_gid,
         "mtime_ns": st.st_mtime_ns,
-        "atime_ns": st.st_atime_ns,
         "ctime_ns": st.st_ctime_ns,
         "inode": st.st_ino,
         "device_id": st.st_dev,

@@ -54,7 +54,8 @@ def repository(location_store: Store, password: str | None, *, create: bool, rea
     if not password:
         raise UsageError(
             "File-level volume backup needs the repository password.",
-            hint="Set SALVAGE_REPO_PASSWORD or pass --repo-password-file; Salvage has no default password.")
+            hint="Set SALVAGE_REPO_PASSWORD, or pass --repo-password-file or --repo-password-secret; "
+                 "Salvage has no default password.")
     store = PrefixedStore(location_store, REPOSITORY_PREFIX)
     try:
         return Repository.open(store, password, read_only=read_only)
@@ -83,7 +84,7 @@ def capture(repo: Repository, claim: dict[str, Any], pv: dict[str, Any], backup:
     return record
 
 
-def fill(repo: Repository, record: VolumeRecord, target: Path) -> None:
+def fill(repo: Repository, record: VolumeRecord, target: Path) -> repo_restore.RestoreResult:
     """Restore a captured volume's files into ``target`` (the new, empty volume)."""
     snapshot = find_snapshot(repo, record["snapshotHandle"])
-    repo_restore.restore(repo, snapshot, target)
+    return repo_restore.restore(repo, snapshot, target)

@@ -53,13 +53,7 @@ def test_seed_000_disk_deleted_and_recovered_from_its_ebs_snapshot(
         storage_class: str, form: str) -> None:
     cluster = f"seed000-{ns}.k8s.local"
     original, pv_name = _claim_on_ebs(kube, ec2, ns, zone, storage_class, cluster, form)
-    kube.create(f"/apis/apps/v1/namespaces/{ns}/statefulsets",
-                statefulset("web", template="www", size="3Gi", storage_class=storage_class))
-    _wait_running(kube, ns)
-
-    salvage("backup", "create", "seed000", "--include-namespaces", ns, "--volume-snapshot-provider", "aws-ebs",
-            "--aws-endpoint-url", aws_env.endpoint, "--aws-region", aws_env.region)
-    [record] = json.loads(salvage("-o", "json", "backup", "describe", "seed000").stdout)["volumes"]
+    record = _backed_up_statefulset(kube, ns, salvage, aws_env, storage_class, "seed000")
     assert (record["method"], record["volumeId"], record["availabilityZone"]) == ("aws-ebs", original["VolumeId"], zone)
     assert (record["volumeType"], record["sizeGiB"], record["iops"], record["throughput"]) == ("gp3", 3, 4000, 250)
     assert record["encrypted"] is True and record["kmsKeyId"] == original["KmsKeyId"]
@@ -103,6 +97,45 @@ def test_seed_000_disk_deleted_and_recovered_from_its_ebs_snapshot(
         assert pod["spec"]["nodeName"] == NODE, "scheduled in the disk's zone"
         salvage("backup", "delete", "seed000", "--yes", "--aws-endpoint-url", aws_env.endpoint)
         assert _snapshots(ec2, "seed000") == [], "deleting the backup deletes its EBS snapshot"
+    finally:
+        _delete_pv(kube, pv_name)
+
+
+def test_recover_replaces_the_dangling_claim_with_a_disk_from_the_ebs_snapshot(
+        kube: KubeClient, ns: str, salvage: Salvage, aws_env: EC2Server, ec2: Any, zone: str,
+        storage_class: str) -> None:
+    """Seed 000 exactly: the StatefulSet and the disk deleted, the PV and PVC left pointing at
+    nothing; `statefulset recover` brings it back in one command."""
+    cluster = f"recover-{ns}.k8s.local"
+    original, pv_name = _claim_on_ebs(kube, ec2, ns, zone, storage_class, cluster, "csi")
+    record = _backed_up_statefulset(kube, ns, salvage, aws_env, storage_class, "ebs")
+    kube.delete(f"/apis/apps/v1/namespaces/{ns}/statefulsets/web")
+    wait_for(lambda: not kube.exists(f"/api/v1/namespaces/{ns}/pods/web-0"), timeout=60, what="web-0 gone")
+    ec2.delete_volume(VolumeId=original["VolumeId"])
+    recover = ("statefulset", "recover", "web", "-n", ns, "--from-backup", "ebs", "--aws-endpoint-url", aws_env.endpoint)
+    volumes = len(ec2.describe_volumes()["Volumes"])
+
+    unproven = salvage(*recover, check=False)
+    assert unproven.returncode == 1 and f"cannot prove the volume of PV {pv_name} is gone" in unproven.stderr
+    elsewhere = salvage(*recover, "--force", "--aws-region", "us-west-2", check=False)
+    assert elsewhere.returncode == 1 and "but the AWS region is us-west-2" in elsewhere.stderr, elsewhere.stderr
+    assert len(ec2.describe_volumes()["Volumes"]) == volumes, "no disk was created"
+    assert kube.get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/www-web-0")["spec"]["volumeName"] == pv_name
+
+    try:
+        salvage(*recover, "--force", "--timeout", "90")
+        [volume] = ec2.describe_volumes(Filters=[
+            {"Name": "tag:salvage.io/from-snapshot", "Values": [record["snapshotHandle"]]}])["Volumes"]
+        assert (volume["AvailabilityZone"], volume["VolumeType"], volume["Size"]) == (zone, "gp3", 3)
+        tags = {t["Key"]: t["Value"] for t in volume["Tags"]}
+        assert tags["KubernetesCluster"] == cluster and tags[f"kubernetes.io/cluster/{cluster}"] == "owned"
+        claim = kube.get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/www-web-0")
+        assert claim["status"]["phase"] == "Bound" and claim["spec"]["volumeName"] == pv_name
+        pv = kube.get(f"/api/v1/persistentvolumes/{pv_name}")
+        assert pv["spec"]["csi"]["volumeHandle"] == volume["VolumeId"], "the PV is the new disk's"
+        assert pv["spec"]["storageClassName"] == storage_class
+        pod = _wait_running(kube, ns)
+        assert pod["spec"]["nodeName"] == NODE, "scheduled in the disk's zone"
     finally:
         _delete_pv(kube, pv_name)
 
@@ -156,6 +189,18 @@ def _claim_on_ebs(kube: KubeClient, ec2: Any, ns: str, zone: str, storage_class:
     claim = f"/api/v1/namespaces/{ns}/persistentvolumeclaims/www-web-0"
     wait_for(lambda: kube.get(claim).get("status", {}).get("phase") == "Bound", timeout=60, what="claim Bound")
     return volume, pv_name
+
+
+def _backed_up_statefulset(kube: KubeClient, ns: str, salvage: Salvage, aws_env: EC2Server, storage_class: str,
+                           backup: str) -> dict[str, Any]:
+    """StatefulSet web on the claim of ``_claim_on_ebs``, backed up through EC2; its volume record."""
+    kube.create(f"/apis/apps/v1/namespaces/{ns}/statefulsets",
+                statefulset("web", template="www", size="3Gi", storage_class=storage_class))
+    _wait_running(kube, ns)
+    salvage("backup", "create", backup, "--include-namespaces", ns, "--volume-snapshot-provider", "aws-ebs",
+            "--aws-endpoint-url", aws_env.endpoint, "--aws-region", aws_env.region)
+    [record] = json.loads(salvage("-o", "json", "backup", "describe", backup).stdout)["volumes"]
+    return dict(record)
 
 
 def _snapshots(ec2: Any, backup: str) -> list[Any]:

@@ -56,8 +56,15 @@ def build_tree(root: Path) -> Path:
     os.chmod(root / "empty", 0o700)
     weird = os.fsdecode(b"latin1-\xe9")
     (root / weird).write_bytes(b"not utf-8 name")
+    os.setxattr(root / "small.txt", "user.mime_type", b"text/plain")
+    os.setxattr(root / "dir", "user.binary", bytes(range(256)))
     os.utime(root / "small.txt", ns=(1_600_000_000_123_456_789, 1_600_000_000_987_654_321))
     return root
+
+
+def xattrs_of(path: str | Path) -> tuple[tuple[str, bytes], ...]:
+    return tuple(sorted((name, os.getxattr(path, name, follow_symlinks=False))
+                        for name in os.listxattr(path, follow_symlinks=False)))
 
 
 def describe(root: Path) -> dict[str, tuple[object, ...]]:
@@ -73,14 +80,15 @@ def describe(root: Path) -> dict[str, tuple[object, ...]]:
             if stat.S_ISLNK(mode):
                 found[rel] = ("link", os.readlink(path))
             elif stat.S_ISDIR(mode):
-                found[rel] = ("dir", stat.S_IMODE(mode), st.st_mtime_ns, st.st_uid, st.st_gid)
+                found[rel] = ("dir", stat.S_IMODE(mode), st.st_mtime_ns, st.st_uid, st.st_gid, xattrs_of(path))
             elif stat.S_ISREG(mode):
                 with open(path, "rb") as handle:
                     content = handle.read()
                 group = inode_groups.setdefault(st.st_ino, rel) if st.st_nlink > 1 else None
-                found[rel] = ("file", stat.S_IMODE(mode), st.st_mtime_ns, st.st_uid, st.st_gid, content, group)
+                found[rel] = ("file", stat.S_IMODE(mode), st.st_mtime_ns, st.st_uid, st.st_gid, content, group,
+                              xattrs_of(path))
             else:
-                found[rel] = ("other", stat.S_IFMT(mode), stat.S_IMODE(mode))
+                found[rel] = ("other", stat.S_IFMT(mode), stat.S_IMODE(mode), xattrs_of(path))
     return found
 
 

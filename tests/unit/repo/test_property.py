@@ -1,4 +1,4 @@
-"""Property: any tree backs up and restores to an identical tree (data and metadata)."""
+"""Property: any tree backs up and restores to an identical tree (data, metadata, xattrs)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ contents = st.one_of(
     st.binary(max_size=3000),
     st.builds(lambda b, n: b * n, st.binary(min_size=1, max_size=64), st.integers(1, 2000)),
 )
+xattr_names = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                      min_size=1, max_size=20).map(lambda n: f"user.{n}")
+xattr_sets = st.lists(st.dictionaries(xattr_names, st.binary(max_size=300), max_size=3), min_size=1, max_size=3)
 trees = st.recursive(
     st.dictionaries(names, contents, max_size=4),
     lambda children: st.dictionaries(names, st.one_of(contents, children), max_size=4),
@@ -29,25 +32,29 @@ trees = st.recursive(
 )
 
 
-def materialise(root: Path, tree: dict[str, object], modes: list[int]) -> None:
+def materialise(root: Path, tree: dict[str, object], modes: list[int], xattrs: list[dict[str, bytes]]) -> None:
     root.mkdir(exist_ok=True)
     for index, (name, value) in enumerate(sorted(tree.items())):
         path = root / name
         if isinstance(value, dict):
-            materialise(path, value, modes)
+            materialise(path, value, modes, xattrs)
         else:
             assert isinstance(value, bytes)
             path.write_bytes(value)
             os.chmod(path, modes[index % len(modes)])
+        for key, data in xattrs[index % len(xattrs)].items():
+            os.setxattr(path, key, data)
+        if not isinstance(value, dict):
             os.utime(path, ns=(1_000_000_000 * index, 1_500_000_000_000_000_000 + index))
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tree=trees, modes=st.lists(st.sampled_from([0o600, 0o644, 0o755, 0o4755, 0o400]), min_size=1, max_size=3))
-def test_any_tree_round_trips(tree: dict[str, object], modes: list[int]) -> None:
+@given(tree=trees, modes=st.lists(st.sampled_from([0o600, 0o644, 0o755, 0o4755, 0o400]), min_size=1, max_size=3),
+       xattrs=xattr_sets)
+def test_any_tree_round_trips(tree: dict[str, object], modes: list[int], xattrs: list[dict[str, bytes]]) -> None:
     with tempfile.TemporaryDirectory() as temp:
         source = Path(temp) / "src"
-        materialise(source, tree, modes)
+        materialise(source, tree, modes, xattrs)
         expected = describe(source)
         repo = make_repo()
         backup(repo, source)

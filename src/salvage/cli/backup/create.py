@@ -9,7 +9,8 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
-    AwsEndpointUrl, AwsRegion, ClusterName, Location, RepoPasswordFile, parse_duration, repo_password, split_list,
+    AwsEndpointUrl, AwsRegion, ClusterName, Location, RepoPasswordFile,
+    RepoPasswordSecret, parse_duration, repo_password, split_list,
 )
 from salvage.cli.progress import ProgressView
 from salvage.engines.backup import BackupRequest, create_backup
@@ -36,6 +37,7 @@ def create(
         help="Copy volumes' files into the location's repository unless a claim or class annotation "
              "(backup.salvage.io/method) says snapshot.")] = False,
     repo_password_file: RepoPasswordFile = None,
+    repo_password_secret: RepoPasswordSecret = None,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for completion (the CLI always runs the backup to the end).")] = True,
     volume_snapshot_provider: Annotated[str, typer.Option(
         "--volume-snapshot-provider", envvar="SALVAGE_VOLUME_SNAPSHOT_PROVIDER",
@@ -52,7 +54,8 @@ def create(
                             split_list(include_resources, ("*",)), split_list(exclude_resources)),
         selector=selector, cluster_resources=include_cluster_resources, snapshot_volumes=snapshot_volumes,
         ttl_seconds=parse_duration(ttl), snapshot_timeout=snapshot_timeout,
-        default_volumes_to_fs=default_volumes_to_fs_backup, repo_password=repo_password(repo_password_file),
+        default_volumes_to_fs=default_volumes_to_fs_backup,
+        repo_password=repo_password(app, repo_password_file, repo_password_secret),
         volume_snapshot_provider=volume_snapshot_provider,
         aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name),
     )

@@ -9,7 +9,7 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.output import OutputFormat
-from salvage.cli.repo.options import PasswordFile, RepoUrl, open_repository
+from salvage.cli.repo.options import PasswordFile, PasswordSecretName, RepoUrl, open_repository
 from salvage.cli.repo.progress_display import progress_bars
 from salvage.cli.repo.snapshots import human_bytes
 from salvage.repo.backup import backup
@@ -22,6 +22,7 @@ def command(
     path: Annotated[Path, typer.Argument(help="The directory to back up.", show_default=False)],
     repo: RepoUrl,
     password_file: PasswordFile = None,
+    password_secret: PasswordSecretName = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Tag the snapshot (repeatable).")] = None,
     host: Annotated[
         str | None,
@@ -33,10 +34,11 @@ def command(
 ) -> None:
     """Back up PATH; unchanged files are skipped, changed ones deduplicated by chunk.
 
-    Exits 3 if some paths could not be read (they are listed, and missing from the snapshot).
+    Exits 3 if some paths could not be read, or some of their extended attributes (they are
+    listed; what could not be read is missing from the snapshot).
     """
     app = app_of(ctx)
-    repository = open_repository(repo, password_file)
+    repository = open_repository(app, repo, password_file, password_secret)
     with progress_bars(app.terminal, "backup") as progress:
         result = backup(repository, path, tags=tag or [], parent=parent or "auto", progress=progress, hostname=host)
     summary = result.summary
@@ -51,5 +53,6 @@ def command(
             f"{human_bytes(summary['bytes_added'])} added to the repository"
         )
     if summary["error_count"]:
-        app.terminal.warn(f"{summary['error_count']} paths could not be read and are missing from the snapshot")
+        app.terminal.warn(f"{summary['error_count']} paths could not be read completely; "
+                          "what could not be read is missing from the snapshot")
         raise typer.Exit(3)

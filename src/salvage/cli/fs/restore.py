@@ -9,10 +9,10 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.output import OutputFormat
-from salvage.cli.repo.options import PasswordFile, RepoUrl, open_repository
+from salvage.cli.repo.options import PasswordFile, PasswordSecretName, RepoUrl, open_repository
 from salvage.cli.repo.progress_display import progress_bars
 from salvage.cli.repo.snapshots import human_bytes
-from salvage.repo.restore import restore
+from salvage.repo.restore import restore, xattr_summary
 from salvage.repo.snapshots import find_snapshot
 
 NAME = "restore"
@@ -24,6 +24,7 @@ def command(
     target: Annotated[Path, typer.Option("--target", "-t", help="Directory to restore into.", show_default=False)],
     repo: RepoUrl,
     password_file: PasswordFile = None,
+    password_secret: PasswordSecretName = None,
     include: Annotated[
         list[str] | None,
         typer.Option("--include", "-i", help="Restore only this path, relative to the snapshot root (repeatable)."),
@@ -31,13 +32,19 @@ def command(
 ) -> None:
     """Restore files; files whose data is damaged are refused and listed (exit 1)."""
     app = app_of(ctx)
-    repository = open_repository(repo, password_file)
+    repository = open_repository(app, repo, password_file, password_secret)
     chosen = find_snapshot(repository, snapshot)
     with progress_bars(app.terminal, "restore") as progress:
         result = restore(repository, chosen, target, include=include or [], progress=progress)
     if app.output is not OutputFormat.table:
-        app.terminal.data({"snapshot": chosen.id, "target": str(target), "files": result.files, "bytes": result.bytes})
-        return
-    app.terminal.line(
-        f"restored {result.files} files ({human_bytes(result.bytes)}) from snapshot {chosen.short_id} into {target}"
-    )
+        app.terminal.data({"snapshot": chosen.id, "target": str(target), "files": result.files, "bytes": result.bytes,
+                           "xattrs_not_restored": result.xattrs_not_restored,
+                           "xattr_failures": result.xattr_failures, "xattr_failed_files": result.xattr_failed_files})
+    else:
+        app.terminal.line(
+            f"restored {result.files} files ({human_bytes(result.bytes)}) from snapshot {chosen.short_id} into {target}"
+        )
+    if result.xattr_failures:
+        for line in result.xattrs_not_restored:
+            app.terminal.warn(f"extended attributes not restored: {line}")
+        app.terminal.warn(xattr_summary(result.xattr_failures, result.xattr_failed_files))

@@ -8,7 +8,7 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.output import OutputFormat
-from salvage.cli.repo.options import PasswordFile, RepoUrl, open_repository
+from salvage.cli.repo.options import PasswordFile, PasswordSecretName, RepoUrl, open_repository
 from salvage.repo.check import check
 
 NAME = "check"
@@ -18,11 +18,12 @@ def command(
     ctx: typer.Context,
     repo: RepoUrl,
     password_file: PasswordFile = None,
+    password_secret: PasswordSecretName = None,
     read_data: Annotated[bool, typer.Option("--read-data", help="Download and verify every pack.")] = False,
 ) -> None:
     """Check the repository; exits 1 if anything is damaged or missing."""
     app = app_of(ctx)
-    repository = open_repository(repo, password_file, load_index=False)
+    repository = open_repository(app, repo, password_file, password_secret, load_index=False)
     report = check(repository, read_data=read_data)
     if app.output is not OutputFormat.table:
         app.terminal.data(

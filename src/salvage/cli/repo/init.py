@@ -5,19 +5,20 @@ from __future__ import annotations
 import typer
 
 from salvage.cli.context import app_of
+from salvage.cli.options import password_from
 from salvage.cli.output import OutputFormat
-from salvage.cli.repo.options import PasswordFile, RepoUrl
-from salvage.repo.password import password_source
+from salvage.cli.repo.options import PasswordFile, PasswordSecretName, RepoUrl
 from salvage.repo.repository import Repository
 from salvage.storage.factory import open_store_url
 
 NAME = "init"
 
 
-def command(ctx: typer.Context, repo: RepoUrl, password_file: PasswordFile = None) -> None:
+def command(ctx: typer.Context, repo: RepoUrl, password_file: PasswordFile = None,
+            password_secret: PasswordSecretName = None) -> None:
     """Create a new repository, encrypted with the given password."""
     app = app_of(ctx)
-    password = password_source(password_file).read()
+    password = password_from(app, password_file, password_secret).read()
     store = open_store_url(repo)
     created = Repository.init(store, password)
     if app.output is not OutputFormat.table:

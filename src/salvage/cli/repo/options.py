@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from salvage.repo.password import password_source
+from salvage.cli.context import App
+from salvage.cli.options import password_from
 from salvage.repo.repository import Repository
 from salvage.storage.factory import open_store_url
 
@@ -30,8 +31,19 @@ PasswordFile = Annotated[
         dir_okay=False,
     ),
 ]
+PasswordSecretName = Annotated[
+    str | None,
+    typer.Option(
+        "--password-secret",
+        envvar="SALVAGE_REPO_PASSWORD_SECRET",
+        help="Kubernetes Secret holding the password: [NAMESPACE/]NAME[:KEY] (key default `password`, "
+        "namespace default the kubeconfig context's); instead of --password-file.",
+        show_default=False,
+    ),
+]
 
 
-def open_repository(url: str, password_file: Path | None, *, load_index: bool = True) -> Repository:
-    password = password_source(password_file).read()
+def open_repository(app: App, url: str, password_file: Path | None, password_secret: str | None, *,
+                    load_index: bool = True) -> Repository:
+    password = password_from(app, password_file, password_secret).read()
     return Repository.open(open_store_url(url), password, load_index=load_index)

@@ -8,7 +8,7 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.output import OutputFormat
-from salvage.cli.repo.options import PasswordFile, RepoUrl, open_repository
+from salvage.cli.repo.options import PasswordFile, PasswordSecretName, RepoUrl, open_repository
 from salvage.cli.repo.snapshots import human_bytes
 from salvage.repo.prune import prune
 from salvage.repo.retention import RetentionPolicy
@@ -24,6 +24,7 @@ def command(
     ctx: typer.Context,
     repo: RepoUrl,
     password_file: PasswordFile = None,
+    password_secret: PasswordSecretName = None,
     keep_last: Annotated[int, typer.Option("--keep-last", min=0, help="Keep the N newest snapshots.")] = 0,
     keep_hourly: Annotated[int, _keep("hourly", "hours")] = 0,
     keep_daily: Annotated[int, _keep("daily", "days")] = 0,
@@ -35,7 +36,7 @@ def command(
     """Apply the retention policy (none given: keep every snapshot) and delete unused data."""
     app = app_of(ctx)
     policy = RetentionPolicy(keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly)
-    repository = open_repository(repo, password_file)
+    repository = open_repository(app, repo, password_file, password_secret)
     report = prune(repository, policy, dry_run=dry_run)
     if app.output is not OutputFormat.table:
         app.terminal.data(

@@ -6,16 +6,17 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.output import OutputFormat
-from salvage.cli.repo.options import PasswordFile, RepoUrl, open_repository
+from salvage.cli.repo.options import PasswordFile, PasswordSecretName, RepoUrl, open_repository
 from salvage.repo.snapshots import list_snapshots
 
 NAME = "snapshots"
 
 
-def command(ctx: typer.Context, repo: RepoUrl, password_file: PasswordFile = None) -> None:
+def command(ctx: typer.Context, repo: RepoUrl, password_file: PasswordFile = None,
+            password_secret: PasswordSecretName = None) -> None:
     """List snapshots, oldest first (`-o json` for scripts)."""
     app = app_of(ctx)
-    repository = open_repository(repo, password_file, load_index=False)
+    repository = open_repository(app, repo, password_file, password_secret, load_index=False)
     snapshots = list_snapshots(repository)
     if app.output is not OutputFormat.table:
         app.terminal.data([{"id": s.id, "short_id": s.short_id, **s.wire} for s in snapshots])

@@ -8,7 +8,7 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.output import OutputFormat
-from salvage.cli.repo.options import PasswordFile, RepoUrl, open_repository
+from salvage.cli.repo.options import PasswordFile, PasswordSecretName, RepoUrl, open_repository
 from salvage.repo.locks import remove_locks
 
 NAME = "unlock"
@@ -18,13 +18,14 @@ def command(
     ctx: typer.Context,
     repo: RepoUrl,
     password_file: PasswordFile = None,
+    password_secret: PasswordSecretName = None,
     remove_all: Annotated[
         bool, typer.Option("--remove-all", help="Remove every lock, live or not (only if you know nothing runs).")
     ] = False,
 ) -> None:
     """Remove stale locks (not refreshed for 30 minutes, or whose process is gone)."""
     app = app_of(ctx)
-    removed = remove_locks(open_repository(repo, password_file, load_index=False), all_locks=remove_all)
+    removed = remove_locks(open_repository(app, repo, password_file, password_secret, load_index=False), all_locks=remove_all)
     if app.output is not OutputFormat.table:
         app.terminal.data({"removed": removed})
         return

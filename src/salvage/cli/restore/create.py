@@ -11,7 +11,8 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
-    AwsEndpointUrl, AwsRegion, ClusterName, Location, RepoPasswordFile, parse_mappings, repo_password, split_list,
+    AvailabilityZone, AwsEndpointUrl, AwsRegion, ClusterName, Location, RepoPasswordFile,
+    RepoPasswordSecret, parse_mappings, repo_password, split_list,
 )
 from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
@@ -40,12 +41,11 @@ def create(
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for readiness.")] = 300.0,
     location: Location = None,
     repo_password_file: RepoPasswordFile = None,
+    repo_password_secret: RepoPasswordSecret = None,
     aws_region: AwsRegion = None,
     aws_endpoint_url: AwsEndpointUrl = None,
     cluster_name: ClusterName = None,
-    availability_zone: Annotated[str | None, typer.Option(
-        "--availability-zone", envvar="SALVAGE_AVAILABILITY_ZONE",
-        help="Re-create EBS disks in this zone (default: each disk's original zone).")] = None,
+    availability_zone: AvailabilityZone = None,
 ) -> None:
     """Verify a backup, then restore it: volumes from snapshots first, objects in dependency order."""
     app = app_of(ctx)
@@ -61,7 +61,7 @@ def create(
         selector=selector, namespace_map=parse_mappings(namespace_mappings, "namespace mapping"),
         class_map=parse_mappings(storage_class_mappings, "storage class mapping"),
         existing_policy=existing_resource_policy, dry_run=dry_run, wait=wait, timeout=timeout,
-        repo_password=repo_password(repo_password_file),
+        repo_password=repo_password(app, repo_password_file, repo_password_secret),
         aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name,
                         availability_zone=availability_zone),
     )

@@ -1,4 +1,4 @@
-"""``salvage statefulset recover STS -n NS --from-backup B``."""
+"""``salvage statefulset recover STS -n NS --from-backup B | --from-snapshots S,... | --snapshot-selector L``."""
 
 from __future__ import annotations
 
@@ -10,52 +10,96 @@ import typer
 
 from salvage.cli.context import App, app_of
 from salvage.cli.kube import kube_client
-from salvage.cli.options import Location
+from salvage.cli.options import (
+    AvailabilityZone,
+    AwsEndpointUrl,
+    AwsRegion,
+    ClusterName,
+    Location,
+    RepoPasswordFile,
+    RepoPasswordSecret,
+    repo_password,
+)
 from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
 from salvage.cli.statefulset.manifest import load_statefulset
+from salvage.engines.statefulset.backup_source import BackupSource
 from salvage.engines.statefulset.naming import format_ordinals, parse_ordinals
 from salvage.engines.statefulset.recover import (
     RecoverReport,
     RecoverRequest,
     recover_statefulset,
 )
+from salvage.engines.statefulset.snapshot_source import SnapshotSource
+from salvage.engines.statefulset.source import RecoverySource
 from salvage.locations import open_location
+from salvage.model.cloud import AwsSettings
 from salvage.model.errors import UsageError
 
 
 def recover(
     ctx: typer.Context,
     statefulset: Annotated[str, typer.Argument(help="The StatefulSet to recover.")],
-    namespace: Annotated[str, typer.Option("--namespace", "-n", help="Its namespace.")] = "default",
-    from_backup: Annotated[str, typer.Option("--from-backup", help="The backup holding its volume snapshots.")] = "",
+    namespace: Annotated[str, typer.Option("--namespace", "-n", help="Its namespace (recovered into).")] = "default",
+    from_backup: Annotated[str | None, typer.Option("--from-backup", help="The backup holding its volume "
+                                                    "snapshots.")] = None,
+    from_snapshots: Annotated[str | None, typer.Option(
+        "--from-snapshots", help="VolumeSnapshots in the namespace, one per ordinal: snap-a,snap-b (in ordinal "
+                                 "order) or CLAIM=SNAPSHOT,... (claims named <template>-<statefulset>-<ordinal>).")] = None,
+    snapshot_selector: Annotated[str | None, typer.Option(
+        "--snapshot-selector", help="Label selector for VolumeSnapshots in the namespace: the newest ready one "
+                                    "of each claim is used.")] = None,
+    backup_namespace: Annotated[str | None, typer.Option(
+        "--backup-namespace", help="With --from-backup: the StatefulSet's namespace in the backup, when it is "
+                                   "recovered into another (default: -n).")] = None,
     manifest: Annotated[Path | None, typer.Option("--manifest", help="Your own StatefulSet manifest, used "
-                                                  "unchanged (default: the one in the backup).")] = None,
+                                                  "unchanged (default: the backup's, or the live one).")] = None,
     ordinals: Annotated[str | None, typer.Option("--ordinals", help="Only these ordinals, e.g. 0,2.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace claims whose volume cannot be proven gone "
                                         "(never one whose data exists).")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for volumes and pods.")] = 300.0,
     location: Location = None,
+    repo_password_file: RepoPasswordFile = None,
+    repo_password_secret: RepoPasswordSecret = None,
+    aws_region: AwsRegion = None,
+    aws_endpoint_url: AwsEndpointUrl = None,
+    cluster_name: ClusterName = None,
+    availability_zone: AvailabilityZone = None,
     verify_command: Annotated[str | None, typer.Option(
         "--verify-command", help="Run in each recovered pod once Running and show its output, "
                                  "e.g. \"tail -n 1 /data/log\".")] = None,
     verify_container: Annotated[str | None, typer.Option(
         "--verify-container", help="Container for --verify-command (default: the pod's only one).")] = None,
 ) -> None:
-    """Re-create a StatefulSet's volumes from a backup, then the StatefulSet, which adopts them."""
+    """Re-create a StatefulSet's volumes from a backup or VolumeSnapshots, then the StatefulSet, which adopts them."""
     app = app_of(ctx)
-    if not from_backup:
-        raise UsageError("Which backup? Pass --from-backup NAME.", hint="List backups with `salvage backup get`.")
+    chosen = [flag for flag, value in (("--from-backup", from_backup), ("--from-snapshots", from_snapshots),
+                                       ("--snapshot-selector", snapshot_selector)) if value]
+    if len(chosen) != 1:
+        raise UsageError(f"Recover from where? Pass exactly one of --from-backup, --from-snapshots and "
+                         f"--snapshot-selector{' (not ' + ' and '.join(chosen) + ')' if chosen else ''}.",
+                         hint="List backups with `salvage backup get`, snapshots with `kubectl get volumesnapshots`.")
+    if backup_namespace and not from_backup:
+        raise UsageError("--backup-namespace goes with --from-backup.")
     request = RecoverRequest(
-        statefulset=statefulset, namespace=namespace, backup=from_backup,
+        statefulset=statefulset, namespace=namespace,
         manifest=load_statefulset(manifest, statefulset) if manifest else None,
         ordinals=parse_ordinals(ordinals), force=force, dry_run=dry_run, timeout=timeout,
         verify_command=tuple(shlex.split(verify_command)) if verify_command else (),
         verify_container=verify_container)
-    target = open_location(location)
+    aws = AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name,
+                      availability_zone=availability_zone)
     with kube_client(app) as client, ProgressView(app.terminal, f"recover {statefulset}") as view:
-        report = recover_statefulset(client, target, request, view.update)
+        source: RecoverySource
+        if from_backup:
+            source = BackupSource(client, open_location(location), from_backup, backup_namespace or namespace,
+                                  statefulset, repo_password=repo_password(app, repo_password_file, repo_password_secret), aws=aws,
+                                  progress=view.update)
+        else:
+            source = SnapshotSource(client, namespace, statefulset, snapshots=from_snapshots,
+                                    selector=snapshot_selector)
+        report = recover_statefulset(client, source, request, view.update)
     _print(app, report)
     if report.phase == "VerificationFailed":
         raise typer.Exit(1)
@@ -66,16 +110,19 @@ def _print(app: App, report: RecoverReport) -> None:
     if app.output is not OutputFormat.table:
         term.data(report.to_json())
         return
-    head = f"Plan to recover StatefulSet {plan.namespace}/{plan.statefulset} from backup {plan.backup}"
+    head = f"Plan to recover StatefulSet {plan.namespace}/{plan.statefulset} from {plan.source}"
     term.line(head + (" (dry run: nothing changed)" if report.dry_run else ""))
-    rows = [("StatefulSet", plan.statefulset, plan.statefulset_action, f"{plan.replicas} replica(s)")]
+    rows = [("StatefulSet", plan.statefulset, plan.statefulset_action, "", f"{plan.replicas} replica(s)")]
     if plan.service:
-        rows.append(("Service", plan.service, "create", "missing; from the backup"))
-    rows += [(f"claim (ordinal {s.ordinal})", s.claim, s.action.value, s.reason) for s in plan.steps]
-    term.table(["object", "name", "action", "detail"], rows)
+        rows.append(("Service", plan.service, "create", plan.source, "missing"))
+    rows += [(f"claim (ordinal {s.ordinal})", s.claim, s.action.value, s.source if s.changes else "", s.reason)
+             for s in plan.steps]
+    term.table(["object", "name", "action", "from", "detail"], rows)
     if not report.dry_run:
         term.info(f"recovered {plan.namespace}/{plan.statefulset} (ordinals {format_ordinals(plan.ordinals)}) "
                   f"in {report.seconds:.1f}s; pods Running: {', '.join(report.pods)}")
+    for warning in report.warnings:
+        term.warn(warning)
     for check in report.verifications:
         term.line(f"verify {check['pod']}: {_verdict(check)}")
         for line in (check["stdout"] + check["stderr"]).splitlines():

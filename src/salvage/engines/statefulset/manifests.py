@@ -6,8 +6,8 @@ import copy
 from typing import Any
 
 from salvage.engines.sanitize import sanitize
-from salvage.k8s.quantity import format_bytes, parse_quantity
 from salvage.model.errors import UsageError
+from salvage.volumes.sources import at_least
 
 SNAPSHOT_GROUP = "snapshot.storage.k8s.io"
 
@@ -71,24 +71,15 @@ def from_snapshot(source: dict[str, Any], *, name: str, namespace: str, template
         spec = claim.setdefault("spec", {})
         spec.pop("dataSourceRef", None)
         spec["dataSource"] = snapshot_source(snapshot)
-        _at_least(spec, restore_size)
+        at_least(spec, restore_size)
     return body
 
 
-def claim_from_template(statefulset: dict[str, Any], template: str, claim: str, namespace: str,
-                        *, data_source: dict[str, Any] | None, volume_name: str | None,
-                        restore_size: int) -> dict[str, Any]:
-    """The claim the StatefulSet controller would create for ``template``, but filled from a
-    backup: it carries the template's labels and the selector's, as the controller's do."""
+def claim_from_template(statefulset: dict[str, Any], template: str, claim: str, namespace: str) -> dict[str, Any]:
+    """The claim the StatefulSet controller would create for ``template``, before its data
+    source is set: it carries the template's labels and the selector's, as the controller's do."""
     found = next(t for t in statefulset["spec"]["volumeClaimTemplates"] if t["metadata"]["name"] == template)
     spec = copy.deepcopy(found.get("spec") or {})
-    spec.pop("dataSourceRef", None)
-    spec.pop("volumeName", None)
-    if data_source:
-        spec["dataSource"] = data_source
-    if volume_name:
-        spec["volumeName"] = volume_name
-    _at_least(spec, restore_size)
     labels = {**(found["metadata"].get("labels") or {}),
               **(statefulset["spec"].get("selector", {}).get("matchLabels") or {})}
     meta: dict[str, Any] = {"name": claim, "namespace": namespace}
@@ -97,10 +88,3 @@ def claim_from_template(statefulset: dict[str, Any], template: str, claim: str, 
     if found["metadata"].get("annotations"):
         meta["annotations"] = dict(found["metadata"]["annotations"])
     return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta, "spec": spec}
-
-
-def _at_least(spec: dict[str, Any], size: int) -> None:
-    # A claim smaller than its snapshot cannot be provisioned from it.
-    requests = spec.setdefault("resources", {}).setdefault("requests", {})
-    if size and parse_quantity(requests.get("storage", "0")) < size:
-        requests["storage"] = format_bytes(size)

@@ -45,16 +45,16 @@ class ClaimStep:
     reason: str
     remove_claim: bool = False
     remove_volume: str | None = None
-    snapshot: str = ""
+    source: str = ""  # where a re-created claim's data comes from (for the plan)
 
     @property
     def changes(self) -> bool:
         return self.action in (Action.CREATE, Action.REPLACE)
 
 
-def decide(seen: ClaimObservation, *, force: bool, snapshot: str = "") -> ClaimStep:
+def decide(seen: ClaimObservation, *, force: bool, source: str = "") -> ClaimStep:
     def step(action: Action, reason: str, *, claim: bool = False, volume: str | None = None) -> ClaimStep:
-        return ClaimStep(seen.ordinal, seen.claim, action, reason, claim, volume, snapshot)
+        return ClaimStep(seen.ordinal, seen.claim, action, reason, claim, volume, source)
 
     if seen.claim_phase is None:
         return _absent(seen, force, step)

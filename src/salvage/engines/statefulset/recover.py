@@ -1,11 +1,12 @@
-"""``statefulset recover``: a StatefulSet and its volumes back from a backup (seed 000).
+"""``statefulset recover``: a StatefulSet and its volumes back from a source (seed 000): a
+backup, or VolumeSnapshots already in the namespace (``source.py``).
 
-Order: read and verify the backup, observe the cluster, plan (``--dry-run`` stops here;
-every bad input is refused before anything changes), let go of the claims being replaced
-(the StatefulSet is deleted with its pods orphaned, and only the affected pods removed),
-remove dangling claims and volumes, create each claim from its snapshot under the name the
-claim template expects, then create the StatefulSet, which adopts them, and wait for
-its pods.
+Order: read the source, observe the cluster, plan (``--dry-run`` stops here; every bad
+input is refused before anything changes), let go of the claims being replaced (the
+StatefulSet is deleted with its pods orphaned, and only the affected pods removed), remove
+dangling claims and volumes, create each claim from its source under the name the claim
+template expects, fill those whose files come from a repository, then create the
+StatefulSet, which adopts them, and wait for its pods.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from salvage.catalog.reader import BackupReader
-from salvage.catalog.records import VolumeRecord
 from salvage.engines.sanitize import sanitize
 from salvage.engines.statefulset import cluster as kube
 from salvage.engines.statefulset.manifests import claim_from_template, creatable
@@ -34,12 +33,17 @@ from salvage.engines.statefulset.plan import (
     decide,
     statefulset_action,
 )
+from salvage.engines.statefulset.source import ClaimVolume, RecoverySource
 from salvage.k8s.client import KubeClient
 from salvage.k8s.exec import exec_in_pod
-from salvage.locations import Location
-from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
+from salvage.model.errors import (
+    KubernetesError,
+    NotFoundError,
+    SalvageError,
+    UsageError,
+)
 from salvage.volumes.presence import volume_presence
-from salvage.volumes.sources import ClaimSource, has_volume_data, prepare_claim_source
+from salvage.volumes.sources import ClaimSource
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -51,8 +55,7 @@ class RecoverError(SalvageError):
 @dataclass(frozen=True)
 class RecoverRequest:
     statefulset: str
-    namespace: str
-    backup: str
+    namespace: str  # recovered into (a backup may hold it under another)
     manifest: dict[str, Any] | None = None  # the user's own StatefulSet, used as written
     ordinals: tuple[int, ...] | None = None
     force: bool = False
@@ -67,11 +70,11 @@ class RecoverRequest:
 class RecoverPlan:
     statefulset: str
     namespace: str
-    backup: str
+    source: str  # the source's description: "backup 'nightly'", "VolumeSnapshots labelled app=web"
     replicas: int
     ordinals: tuple[int, ...]
     statefulset_action: str  # create | re-create | keep
-    service: str | None      # the governing Service, when it is missing and the backup has it
+    service: str | None      # the governing Service, when it is missing and the source has it
     steps: tuple[ClaimStep, ...]
 
 
@@ -83,35 +86,34 @@ class RecoverReport:
     pods: list[str] = field(default_factory=list)
     seconds: float = 0.0
     verifications: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         p = self.plan
         return {
-            "statefulset": p.statefulset, "namespace": p.namespace, "backup": p.backup, "replicas": p.replicas,
+            "statefulset": p.statefulset, "namespace": p.namespace, "source": p.source, "replicas": p.replicas,
             "ordinals": list(p.ordinals), "statefulsetAction": p.statefulset_action, "service": p.service,
-            "verifications": self.verifications,
+            "verifications": self.verifications, "warnings": self.warnings,
             "phase": self.phase, "dryRun": self.dry_run, "pods": self.pods, "seconds": round(self.seconds, 3),
             "claims": [{"ordinal": s.ordinal, "claim": s.claim, "action": s.action.value, "reason": s.reason,
-                        "removeClaim": s.remove_claim, "removeVolume": s.remove_volume, "snapshot": s.snapshot}
+                        "removeClaim": s.remove_claim, "removeVolume": s.remove_volume, "source": s.source}
                        for s in p.steps],
         }
 
 
-def recover_statefulset(client: KubeClient, location: Location, request: RecoverRequest,
+def recover_statefulset(client: KubeClient, source: RecoverySource, request: RecoverRequest,
                         progress: Progress = lambda _k, _d: None) -> RecoverReport:
     started = time.monotonic()
-    reader = BackupReader(location.store, request.backup)
-    progress("phase", {"message": f"verifying backup {request.backup}"})
-    reader.verify()
-    backed_up = _backed_up_statefulset(reader, request)
-    statefulset = request.manifest or backed_up
+    statefulset = source.statefulset(request.manifest)
     _check_manifest(request)
-    records = _records(reader, request, statefulset)
-    plan = _plan(client, reader, request, statefulset, records)
+    _check_namespace(client, request.namespace)
+    volumes = _volumes(source, request, statefulset)
+    plan = _plan(client, source, request, statefulset, volumes)
+    source.check(volumes[s.claim] for s in plan.steps if s.changes)
     report = RecoverReport(plan, request.dry_run)
     if request.dry_run:
         return report
-    _Run(client, request, plan, statefulset, records, reader, progress).execute()
+    report.warnings = _Run(client, source, request, plan, statefulset, volumes, progress).execute()
     report.pods = [pod_name(plan.statefulset, o) for o in range(plan.replicas)]
     report.phase = "Completed"
     if request.verify_command:
@@ -139,24 +141,6 @@ def _verify(client: KubeClient, request: RecoverRequest, plan: RecoverPlan,
     return results
 
 
-def _backed_up_statefulset(reader: BackupReader, request: RecoverRequest) -> dict[str, Any]:
-    found: list[str] = []
-    for entry in reader.resources():
-        if (entry["group"], entry["resource"]) != ("apps", "statefulsets"):
-            continue
-        for obj in reader.items(entry):
-            meta = obj["metadata"]
-            if meta.get("namespace") == request.namespace:
-                if meta["name"] == request.statefulset:
-                    return obj
-                found.append(meta["name"])
-    others = f"It has: {', '.join(sorted(found))}." if found else \
-        f"It has no StatefulSet in namespace {request.namespace}."
-    raise NotFoundError(
-        f"Backup {request.backup!r} has no StatefulSet {request.namespace}/{request.statefulset}; nothing was changed.",
-        hint=f"{others} Run `salvage backup describe {request.backup}` to see what it holds.")
-
-
 def _check_manifest(request: RecoverRequest) -> None:
     if request.manifest is None:
         return
@@ -169,9 +153,14 @@ def _check_manifest(request: RecoverRequest) -> None:
                          f"not {request.namespace}; nothing was changed.", hint="Pass -n to match it.")
 
 
-def _records(reader: BackupReader, request: RecoverRequest,
-             statefulset: dict[str, Any]) -> dict[str, VolumeRecord]:
-    """The volume record of every claim to recover; refuses when any is missing."""
+def _check_namespace(client: KubeClient, namespace: str) -> None:
+    if kube.get_or_none(client, f"/api/v1/namespaces/{namespace}") is None:
+        raise NotFoundError(f"Namespace {namespace} does not exist; nothing was changed.",
+                            hint=f"Create it first (`kubectl create namespace {namespace}`), or pass another -n.")
+
+
+def _volumes(source: RecoverySource, request: RecoverRequest, statefulset: dict[str, Any]) -> dict[str, ClaimVolume]:
+    """The source's data for every claim to recover; refuses when any is missing."""
     name, replicas = request.statefulset, replicas_of(statefulset)
     templates = claim_templates(statefulset)
     if not templates:
@@ -182,37 +171,31 @@ def _records(reader: BackupReader, request: RecoverRequest,
     if beyond:
         raise UsageError(f"StatefulSet {name} has {replicas} replica(s); there is no ordinal "
                          f"{format_ordinals(beyond)}.", hint=f"Choose ordinals below {replicas}.")
-    by_claim = {r["pvc"]: r for r in reader.volumes()
-                if r.get("namespace") == request.namespace and has_volume_data(r)}
-    captured = {o for o in range(replicas) if all(claim_name(t, name, o) in by_claim for t in templates)}
-    if not captured:
-        raise RecoverError(
-            f"Backup {request.backup!r} has no volume data for StatefulSet {request.namespace}/{name}; "
-            "nothing was changed.",
-            hint="It was taken without volume snapshots, or they failed (see `salvage backup describe "
-                 f"{request.backup}`). Recover from a backup with volume snapshots.")
+    found = source.volumes(statefulset, ordinals)
+    captured = {o for o in ordinals if all(claim_name(t, name, o) in found for t in templates)}
     missing = [o for o in ordinals if o not in captured]
     if missing:
+        offer = f"Recover the ordinals it has with --ordinals {format_ordinals(sorted(captured))}." if captured \
+            else "Name a snapshot for each ordinal."
         raise RecoverError(
-            f"Backup {request.backup!r} has snapshots for ordinal(s) {format_ordinals(sorted(captured))} of "
-            f"StatefulSet {request.namespace}/{name} ({replicas} replicas) but not for "
-            f"{format_ordinals(missing)}; nothing was changed.",
-            hint=f"Recover the ordinals it has with --ordinals {format_ordinals(sorted(captured & set(ordinals)) or sorted(captured))}.")
-    return {claim_name(t, name, o): by_claim[claim_name(t, name, o)] for o in ordinals for t in templates}
+            f"There are snapshots for ordinal(s) {format_ordinals(sorted(captured)) or 'none'} of StatefulSet "
+            f"{request.namespace}/{name} ({replicas} replicas) in {source.description}, but not for "
+            f"{format_ordinals(missing)}; nothing was changed.", hint=offer)
+    return found
 
 
-def _plan(client: KubeClient, reader: BackupReader, request: RecoverRequest, statefulset: dict[str, Any],
-          records: dict[str, VolumeRecord]) -> RecoverPlan:
+def _plan(client: KubeClient, source: RecoverySource, request: RecoverRequest, statefulset: dict[str, Any],
+          volumes: dict[str, ClaimVolume]) -> RecoverPlan:
     ns, name = request.namespace, request.statefulset
     replicas = replicas_of(statefulset)
     ordinals = request.ordinals if request.ordinals is not None else tuple(range(replicas))
+    leftovers = _volumes_by_claim(client, ns)
     steps = []
     for ordinal in ordinals:
         for template in claim_templates(statefulset):
             claim = claim_name(template, name, ordinal)
-            record = records[claim]
-            seen = _observe(client, ns, ordinal, claim, record)
-            steps.append(decide(seen, force=request.force, snapshot=str(record.get("snapshotHandle", ""))))
+            seen = _observe(client, ns, ordinal, claim, leftovers.get(claim))
+            steps.append(decide(seen, force=request.force, source=volumes[claim].origin))
     blocked = [s for s in steps if s.action is Action.BLOCKED]
     if blocked:
         raise RecoverError(
@@ -220,16 +203,24 @@ def _plan(client: KubeClient, reader: BackupReader, request: RecoverRequest, sta
             hint="Check those volumes; if their data is truly gone, run again with --force "
                  "(a volume whose data exists is never removed).")
     exists = kube.get_or_none(client, kube.statefulset_path(ns, name)) is not None
-    return RecoverPlan(name, ns, request.backup, replicas, tuple(ordinals), statefulset_action(exists, steps),
-                       _missing_service(client, reader, ns, statefulset), tuple(steps))
+    return RecoverPlan(name, ns, source.description, replicas, tuple(ordinals), statefulset_action(exists, steps),
+                       _missing_service(client, source, ns, statefulset), tuple(steps))
 
 
-def _observe(client: KubeClient, ns: str, ordinal: int, claim: str, record: VolumeRecord) -> ClaimObservation:
+def _volumes_by_claim(client: KubeClient, ns: str) -> dict[str, dict[str, Any]]:
+    """PVs whose claimRef names a claim in ``ns``: a claim's old volume outlives the claim."""
+    out = {}
+    for pv in client.list("/api/v1/persistentvolumes"):
+        ref = pv.get("spec", {}).get("claimRef") or {}
+        if ref.get("namespace") == ns and ref.get("name"):
+            out[ref["name"]] = pv
+    return out
+
+
+def _observe(client: KubeClient, ns: str, ordinal: int, claim: str, old: dict[str, Any] | None) -> ClaimObservation:
     pvc = kube.get_or_none(client, kube.claim_path(ns, claim))
     if pvc is None:
-        old = kube.get_or_none(client, f"/api/v1/persistentvolumes/{record['pv']}") if record.get("pv") else None
-        ref = (old or {}).get("spec", {}).get("claimRef") or {}
-        if old is None or (ref.get("namespace"), ref.get("name")) != (ns, claim):
+        if old is None:
             return ClaimObservation(ordinal, claim)
         return ClaimObservation(ordinal, claim, leftover_volume=old["metadata"]["name"],
                                 leftover_presence=volume_presence(old))
@@ -240,32 +231,25 @@ def _observe(client: KubeClient, ns: str, ordinal: int, claim: str, record: Volu
                             pv is not None, volume_presence(pv) if pv else None)
 
 
-def _missing_service(client: KubeClient, reader: BackupReader, ns: str, statefulset: dict[str, Any]) -> str | None:
+def _missing_service(client: KubeClient, source: RecoverySource, ns: str, statefulset: dict[str, Any]) -> str | None:
     service = statefulset.get("spec", {}).get("serviceName")
     if not service or kube.get_or_none(client, f"/api/v1/namespaces/{ns}/services/{service}") is not None:
         return None
-    return service if _backed_up_service(reader, ns, service) else None
-
-
-def _backed_up_service(reader: BackupReader, ns: str, service: str) -> dict[str, Any] | None:
-    for entry in reader.resources():
-        if (entry["group"], entry["resource"]) == ("", "services"):
-            for obj in reader.items(entry):
-                if (obj["metadata"].get("namespace"), obj["metadata"]["name"]) == (ns, service):
-                    return obj
-    return None
+    return service if source.service(service) else None
 
 
 class _Run:
-    def __init__(self, client: KubeClient, request: RecoverRequest, plan: RecoverPlan, statefulset: dict[str, Any],
-                 records: dict[str, VolumeRecord], reader: BackupReader, progress: Progress) -> None:
+    def __init__(self, client: KubeClient, source: RecoverySource, request: RecoverRequest, plan: RecoverPlan,
+                 statefulset: dict[str, Any], volumes: dict[str, ClaimVolume], progress: Progress) -> None:
         self.client, self.request, self.plan, self.progress = client, request, plan, progress
-        self.statefulset, self.records, self.reader = statefulset, records, reader
+        self.source, self.statefulset, self.volumes = source, statefulset, volumes
         self.deadline = time.monotonic() + request.timeout
         self.ns = request.namespace
-        self.sources: list[ClaimSource] = []
+        self.sources: list[tuple[str, ClaimSource]] = []
+        self.warnings: list[str] = []
 
-    def execute(self) -> None:
+    def execute(self) -> list[str]:
+        """Make the changes the plan names; returns warnings (data was restored, some metadata not)."""
         changing = [s for s in self.plan.steps if s.changes]
         if self.plan.statefulset_action == "re-create":
             self._let_go(sorted({s.ordinal for s in changing}))
@@ -274,7 +258,8 @@ class _Run:
         created = [self._create_claim(step) for step in changing]
         self._say(f"waiting for {len(created)} claim(s) to be bound")
         self._wait(lambda: all(self._bound(c) for c in created), "the recovered claims to be bound", claims=created)
-        for source in self.sources:
+        for claim, source in self.sources:
+            self._fill(claim, source)
             source.release()
         if self.plan.service:
             self._create_service()
@@ -284,6 +269,7 @@ class _Run:
         self._say(f"waiting for {self.plan.replicas} pod(s) of {self.plan.statefulset} to be Running")
         self._wait(lambda: kube.pods_running(self.client, self.ns, self.plan.statefulset, self.plan.replicas),
                    f"the pods of StatefulSet {self.ns}/{self.plan.statefulset} to be Running")
+        return self.warnings
 
     def _let_go(self, ordinals: list[int]) -> None:
         """Delete the StatefulSet but keep its pods (orphaned), then delete only the pods of
@@ -308,27 +294,32 @@ class _Run:
                                  f"PV {step.remove_volume}")
 
     def _create_claim(self, step: ClaimStep) -> str:
-        record = self.records[step.claim]
-        self._say(f"claim {step.claim}: from snapshot {record.get('snapshotHandle')}")
-        owner = f"recover-{self.plan.backup}"  # per backup: a leftover from another never matches
-        source = prepare_claim_source(self.client, record, self.ns, owner,
-                                      timeout=max(1.0, self.deadline - time.monotonic()))
-        self.sources.append(source)
+        self._say(f"claim {step.claim}: {step.source}")
         template = next(t for t in claim_templates(self.statefulset)
                         if claim_name(t, self.plan.statefulset, step.ordinal) == step.claim)
-        body = claim_from_template(creatable(self.statefulset, self.ns), template, step.claim, self.ns,
-                                   data_source=source.data_source, volume_name=source.volume_name,
-                                   restore_size=source.restore_size)
+        body = claim_from_template(creatable(self.statefulset, self.ns), template, step.claim, self.ns)
+        source = self.source.prepare(self.volumes[step.claim], body, self.ns,
+                                     timeout=max(1.0, self.deadline - time.monotonic()))
+        self.sources.append((step.claim, source))
+        source.shape(body["spec"])
         self.client.create(kube.claim_path(self.ns), body)
         return step.claim
 
+    def _fill(self, claim: str, source: ClaimSource) -> None:
+        if source.fill is None:
+            return
+        self._say(f"claim {claim}: restoring its files")
+        volume = self.client.get(kube.claim_path(self.ns, claim))["spec"]["volumeName"]
+        self.warnings += source.fill(self.client.get(f"/api/v1/persistentvolumes/{volume}"))
+
     def _create_service(self) -> None:
-        service = _backed_up_service(self.reader, self.ns, self.plan.service or "")
+        service = self.source.service(self.plan.service or "")
         if service is None:
             return
-        self._say(f"creating Service {self.ns}/{self.plan.service} from the backup")
-        self.client.create(f"/api/v1/namespaces/{self.ns}/services",
-                           sanitize(service, namespace_map={}, class_map={}))
+        self._say(f"creating Service {self.ns}/{self.plan.service} from {self.plan.source}")
+        body = sanitize(service, namespace_map={}, class_map={})
+        body["metadata"]["namespace"] = self.ns
+        self.client.create(f"/api/v1/namespaces/{self.ns}/services", body)
 
     def _bound(self, claim: str) -> bool:
         pvc = kube.get_or_none(self.client, kube.claim_path(self.ns, claim))

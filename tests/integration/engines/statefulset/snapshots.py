@@ -21,8 +21,11 @@ def producer(kube: KubeClient, ns: str, text: str, claim: str = "data") -> None:
     (volume_dir(kube, ns, claim) / "file.txt").write_text(text)
 
 
-def snapshot(kube: KubeClient, ns: str, name: str, claim: str = "data") -> str:
-    kube.create(f"{SNAPSHOTS}/namespaces/{ns}/volumesnapshots", volume_snapshot(name, claim, "hostpath"))
+def snapshot(kube: KubeClient, ns: str, name: str, claim: str = "data", labels: dict[str, str] | None = None) -> str:
+    body = volume_snapshot(name, claim, "hostpath")
+    if labels:
+        body["metadata"]["labels"] = labels
+    kube.create(f"{SNAPSHOTS}/namespaces/{ns}/volumesnapshots", body)
     path = f"{SNAPSHOTS}/namespaces/{ns}/volumesnapshots/{name}"
     wait_for(lambda: (kube.get(path).get("status") or {}).get("readyToUse"), timeout=60, what=f"{name} ready")
     return name

@@ -24,6 +24,15 @@ def write_manifest(path: Path, docs: list[dict[str, Any]]) -> Path:
     return path
 
 
+def deploy_from_file(kube: KubeClient, ns: str, path: Path, name: str, replicas: int) -> bytes:
+    """Write the user's manifest file, deploy it, wait until it runs; return the file's bytes."""
+    docs = manifest(name, replicas)
+    write_manifest(path, docs)
+    apply(kube, ns, docs)
+    wait_running(kube, ns, name, replicas)
+    return path.read_bytes()
+
+
 def apply(kube: KubeClient, ns: str, docs: list[dict[str, Any]]) -> None:
     for doc in docs:
         plural = {"Service": "/api/v1/namespaces/{ns}/services",

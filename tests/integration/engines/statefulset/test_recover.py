@@ -19,11 +19,8 @@ pytestmark = pytest.mark.integration
 
 def test_recover_with_the_users_manifest_unchanged(kube: KubeClient, ns: str, salvage: Salvage,
                                                   tmp_path: Path) -> None:
-    docs = app.manifest("hello-stateful", 1)
-    path = app.write_manifest(tmp_path / "statefulset.yaml", docs)
-    original = path.read_bytes()
-    app.apply(kube, ns, docs)
-    app.wait_running(kube, ns, "hello-stateful", 1)
+    path = tmp_path / "statefulset.yaml"
+    original = app.deploy_from_file(kube, ns, path, "hello-stateful", 1)
     digest = app.write_log(kube, ns, "log-hello-stateful-0", ["Sun May 20 11:40:55 UTC 2018"])
     salvage("backup", "create", "before", "--include-namespaces", ns)
     app.write_log(kube, ns, "log-hello-stateful-0", ["written after the snapshot: lost"])
@@ -61,6 +58,7 @@ def test_recover_only_the_ordinal_that_lost_its_volume(kube: KubeClient, ns: str
     for o in (0, 2):  # their data moves on after the backup and must survive the recovery
         digests[o] = app.write_log(kube, ns, f"log-web-{o}", [f"replica {o}, after the backup"])
     pvs = {o: app.pv_of(kube, ns, f"log-web-{o}") for o in range(3)}
+    pods = {o: kube.get(f"/api/v1/namespaces/{ns}/pods/web-{o}")["metadata"]["uid"] for o in (0, 2)}
     app.lose_volume(kube, ns, "log-web-1")  # the StatefulSet still runs
 
     result = json.loads(salvage("-o", "json", "statefulset", "recover", "web", "-n", ns,
@@ -75,6 +73,11 @@ def test_recover_only_the_ordinal_that_lost_its_volume(kube: KubeClient, ns: str
         assert tree_digest(volume_dir(kube, ns, f"log-web-{o}")) == digests[o], "and their data"
     assert app.pv_of(kube, ns, "log-web-1") != pvs[1]
     assert tree_digest(volume_dir(kube, ns, "log-web-1")) == digests[1]
+    statefulset = wait_for(lambda: (s := kube.get(f"/apis/apps/v1/namespaces/{ns}/statefulsets/web"))["status"]
+                           .get("updatedReplicas") == 3 and s, timeout=60, what="web's status up to date")
+    assert statefulset["status"]["currentRevision"] == statefulset["status"]["updateRevision"]
+    assert {o: kube.get(f"/api/v1/namespaces/{ns}/pods/web-{o}")["metadata"]["uid"] for o in (0, 2)} == pods, \
+        "the other replicas kept running: adopted, not rolled"
 
 
 def test_bad_input_is_refused_and_nothing_changes(kube: KubeClient, ns: str, salvage: Salvage,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,11 +14,11 @@ import pytest
 SRC = str(Path(__file__).resolve().parents[4] / "src")
 
 
-def salvage(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def salvage(*args: str, env: dict[str, str] | None = None, runner: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SALVAGE_")}
     full_env.update(PYTHONPATH=SRC, **(env or {}))
     return subprocess.run(
-        [sys.executable, "-m", "salvage", *args], env=full_env, capture_output=True, text=True, timeout=120
+        [*runner, sys.executable, "-m", "salvage", *args], env=full_env, capture_output=True, text=True, timeout=120
     )
 
 
@@ -85,3 +86,19 @@ def test_prune_stats_unlock(setup: tuple[Path, Path, dict[str, str]]) -> None:
     stats = json.loads(salvage("-o", "json", "repo", "stats", env=env).stdout)
     assert stats["snapshots"] == 1
     assert salvage("repo", "unlock", env=env).returncode == 0
+
+
+def test_restore_warns_about_attributes_it_could_not_set(setup: tuple[Path, Path, dict[str, str]],
+                                                         tmp_path: Path) -> None:
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv (util-linux), to restore without the privilege trusted.* needs")
+    source, _repo, env = setup
+    os.setxattr(source / "a.txt", "trusted.origin", b"lab")
+    salvage("repo", "init", env=env)
+    salvage("fs", "backup", str(source), env=env)
+    unprivileged = ("setpriv", "--bounding-set", "-sys_admin")  # still root, but trusted.* needs CAP_SYS_ADMIN
+    restored = salvage("fs", "restore", "latest", "--target", str(tmp_path / "out"), env=env, runner=unprivileged)
+    assert restored.returncode == 0, restored.stderr
+    assert (tmp_path / "out" / "a.txt").read_text() == "alpha\n" * 1000
+    assert f"{tmp_path / 'out' / 'a.txt'}: trusted.origin (Operation not permitted)" in restored.stderr
+    assert "1 extended attribute on 1 file could not be restored (the data was)" in restored.stderr

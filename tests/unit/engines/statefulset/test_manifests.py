@@ -38,10 +38,10 @@ def test_successor_takes_its_claims_from_the_snapshot_and_keeps_the_pod_template
 
 def test_recovered_claim_looks_like_the_controllers() -> None:
     body = creatable(_live(), "ns")
-    claim = claim_from_template(body, "data", "data-web-1", "ns", data_source={"kind": "VolumeSnapshot", "name": "s"},
-                                volume_name=None, restore_size=0)
+    claim = claim_from_template(body, "data", "data-web-1", "ns")
     assert claim["metadata"] == {"name": "data-web-1", "namespace": "ns", "labels": {"app": "web"}}
-    assert claim["spec"]["dataSource"]["name"] == "s" and claim["spec"]["resources"]["requests"]["storage"] == "1Gi"
+    assert claim["spec"] == body["spec"]["volumeClaimTemplates"][0]["spec"]
+    assert claim["spec"] is not body["spec"]["volumeClaimTemplates"][0]["spec"], "a copy: the template is kept"
 
 
 def test_template_choice() -> None:
