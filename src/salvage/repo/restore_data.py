@@ -289,8 +289,9 @@ class FileWriter:
                 self._sink.restored(file.node)
                 return
         if file.descriptor >= 0:
-            os.close(file.descriptor)
-        _remove(file.temp)
+            os.close(file.descriptor)  # an unnamed file vanishes with it
+        if not file.unnamed:
+            _remove(file.temp)
         if file.error:
             self._sink.refused(f"{file.here}: {file.error}")
 
@@ -318,7 +319,11 @@ class FileWriter:
             # Something is in the way: link beside it and swap atomically, as for named files.
             _remove(file.temp)
             os.link(source, file.temp, src_dir_fd=self._open_files, follow_symlinks=True)
-            os.replace(file.temp, file.path)
+            try:
+                os.replace(file.temp, file.path)
+            except OSError:
+                _remove(file.temp)
+                raise
 
 
 def _read_runs(pieces: list[_Piece]) -> list[list[_Piece]]:

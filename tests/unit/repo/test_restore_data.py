@@ -146,3 +146,16 @@ def test_restore_over_an_older_restore_replaces_every_file(repo: Repository, tmp
     restore(repo, find_snapshot(repo, "latest"), out)
     assert describe(out) == describe(source)
     assert not list(out.rglob(f"*{restore_data.TEMP_SUFFIX}"))
+
+
+@pytest.mark.usefixtures("file_naming")
+def test_a_directory_in_the_way_of_a_file_is_kept_and_no_temporary_file_left(
+    repo: Repository, tmp_path: Path, backed_up: Path
+) -> None:
+    out = tmp_path / "out"
+    (out / "exec.sh" / "inside").mkdir(parents=True)
+    with pytest.raises(RestoreIncompleteError, match="refused 1") as info:
+        restore(repo, find_snapshot(repo, "latest"), out)
+    assert "exec.sh: " in info.value.message
+    assert (out / "exec.sh" / "inside").is_dir()
+    assert not list(out.rglob(f"*{restore_data.TEMP_SUFFIX}"))
