@@ -58,12 +58,18 @@ class BlobCodec:
     def _compresses(self, sample: memoryview) -> bool:
         return len(self._compressor().compress(sample)) < len(sample) * _WORTHWHILE
 
-    def decode(self, sealed: bytes, associated: bytes) -> bytes:
+    def decode(self, sealed: bytes | memoryview, associated: bytes) -> bytes:
         """The plaintext; raises AuthenticationFailed on any tampering or damage."""
+        plain = self.decode_view(sealed, associated)
+        return plain if isinstance(plain, bytes) else bytes(plain)
+
+    def decode_view(self, sealed: bytes | memoryview, associated: bytes) -> bytes | memoryview:
+        """Like :meth:`decode`, but a raw blob comes back as a view of the decrypted
+        payload rather than a copy of it (restore writes it out and drops it)."""
         payload = self._cipher.open(sealed, associated)
         marker, body = payload[0], memoryview(payload)[1:]
         if marker == RAW:
-            return bytes(body)
+            return body
         if marker == ZSTD:
             try:
                 return self._decompressor().decompress(body, max_output_size=_MAX_DECOMPRESSED)

@@ -49,11 +49,12 @@ class Cipher:
         nonce = os.urandom(NONCE_SIZE)
         return nonce + self._aead.encrypt(nonce, plaintext, associated)
 
-    def open(self, sealed: bytes, associated: bytes) -> bytes:
+    def open(self, sealed: bytes | memoryview, associated: bytes) -> bytes:
         if len(sealed) < OVERHEAD:
             raise AuthenticationFailed("message too short")
+        view = memoryview(sealed)  # slices of a view are not copies of the ciphertext
         try:
-            return self._aead.decrypt(sealed[:NONCE_SIZE], sealed[NONCE_SIZE:], associated)
+            return self._aead.decrypt(view[:NONCE_SIZE], view[NONCE_SIZE:], associated)
         except InvalidTag as exc:
             raise AuthenticationFailed("authentication failed") from exc
 

@@ -152,19 +152,27 @@ class Repository:
                 f"blob {blob_id.hex()} is in no index",
                 hint="Run `salvage repo check` to see which snapshots are affected.",
             )
-        key = layout.pack_key(location.pack_id)
-        try:
-            sealed = self.store.get_range(key, location.offset, location.length)
-        except ObjectNotFoundError as exc:
-            raise MissingDataError(
-                f"pack {location.pack_id} is missing (it holds blob {blob_id.hex()[:16]})",
-                hint="Run `salvage repo check` to see which snapshots are affected.",
-            ) from exc
+        sealed = self.read_pack_range(location.pack_id, location.offset, location.length, blob_id)
         return self.decode_blob(sealed, blob_id, location.pack_id)
 
-    def decode_blob(self, sealed: bytes, blob_id: bytes, pack_id: str) -> bytes:
+    def read_pack_range(self, pack_id: str, start: int, length: int, blob_id: bytes) -> bytes:
+        """``length`` bytes of a pack from ``start`` (one or more sealed blobs, the first ``blob_id``)."""
         try:
-            plain = self.codec.decode(sealed, blob_id)
+            return self.store.get_range(layout.pack_key(pack_id), start, length)
+        except ObjectNotFoundError as exc:
+            raise MissingDataError(
+                f"pack {pack_id} is missing (it holds blob {blob_id.hex()[:16]})",
+                hint="Run `salvage repo check` to see which snapshots are affected.",
+            ) from exc
+
+    def decode_blob(self, sealed: bytes | memoryview, blob_id: bytes, pack_id: str) -> bytes:
+        plain = self.decode_blob_view(sealed, blob_id, pack_id)
+        return plain if isinstance(plain, bytes) else bytes(plain)
+
+    def decode_blob_view(self, sealed: bytes | memoryview, blob_id: bytes, pack_id: str) -> bytes | memoryview:
+        """The checked plaintext; a raw blob may come back as a view rather than a copy."""
+        try:
+            plain = self.codec.decode_view(sealed, blob_id)
         except AuthenticationFailed as exc:
             raise CorruptDataError(
                 f"pack {pack_id} is corrupt: blob {blob_id.hex()[:16]} does not decrypt",

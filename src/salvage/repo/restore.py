@@ -1,9 +1,10 @@
 """Restore a snapshot (or some paths of it) into a directory.
 
-Files are written to a temporary name and renamed into place when complete, so an
-interrupted or failed restore never leaves a truncated file under a real name. Files
+Files are written unnamed (or under a temporary name) and put in place only when
+complete, so an interrupted or failed restore never leaves a truncated file under a real
+name; their contents are written by worker threads (restore_data.py). Files
 whose data is in a missing pack are refused up front; files whose data turns out to be
-corrupt are refused when read; both are listed at the end. All-zero chunks become holes,
+corrupt are refused when read; both are listed at the end. All-zero 4 KiB blocks become holes,
 so sparse files stay sparse. Directory metadata is applied last (deepest first), since
 writing into a directory changes its times.
 """
@@ -13,30 +14,24 @@ from __future__ import annotations
 import errno
 import os
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
 
 from salvage.model.errors import UsageError
 from salvage.repo.errors import (
     CorruptDataError,
-    MissingDataError,
     RestoreIncompleteError,
     TargetFullError,
 )
 from salvage.repo.locks import RepositoryLock
 from salvage.repo.progress import Progress
 from salvage.repo.repository import Repository
+from salvage.repo.restore_data import FileWriter
 from salvage.repo.snapshots import Snapshot
 from salvage.repo.tree import NodeWire, decode_tree, get_text
 from salvage.repo.xattrs import apply_xattrs
 
-_TEMP_SUFFIX = ".salvage-restore"
 _MAX_LISTED = 20
-_INLINE_BELOW = 64 * 1024
-_HOLE_BLOCK = 4096
-_ZERO_BLOCK = bytes(_HOLE_BLOCK)
 
 
 @dataclass(frozen=True)
@@ -139,13 +134,12 @@ class _Restorer:
         self.progress = progress
         self.workers = workers
         self.state = _State()
-        self.slots = threading.BoundedSemaphore(workers * 2)
         self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
+        self._files: FileWriter | None = None
 
     def run(self, starts: list[tuple[bytes | NodeWire, Path, str]], root: tuple[Path, NodeWire] | None) -> None:
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="salvage-restore") as pool:
-            self._pool = pool
+        with FileWriter(self.repo, self.present, self.progress, self, self.workers) as files:
+            self._files = files
             for start, dest, rel in starts:
                 dest.mkdir(parents=True, exist_ok=True)
                 if isinstance(start, bytes):
@@ -210,65 +204,8 @@ class _Restorer:
                 self._done(node)
                 return
             self.state.first_link[key] = path
-        missing = self._missing_packs(node)
-        if missing:
-            self._refuse(f"{here}: its data is in missing pack(s) {', '.join(sorted(missing))}")
-            return
-        if node.get("size", 0) < _INLINE_BELOW:
-            self._write(node, path, here)  # as in backup: for small files a hand-off costs more
-            return
-        assert self._pool is not None
-        self.slots.acquire()
-        future = self._pool.submit(self._write, node, path, here)
-        future.add_done_callback(self._release)
-
-    def _release(self, future: Future[None]) -> None:
-        self.slots.release()
-
-    def _missing_packs(self, node: NodeWire) -> set[str]:
-        missing = set()
-        for blob_hex in node.get("content", []):
-            location = self.repo.index.get(bytes.fromhex(blob_hex))
-            if location is None:
-                missing.add(f"(blob {blob_hex[:16]} in no index)")
-            elif location.pack_id not in self.present:
-                missing.add(location.pack_id)
-        return missing
-
-    def _write(self, node: NodeWire, path: Path, here: str) -> None:
-        if self.state.full is not None:
-            return
-        temp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}{_TEMP_SUFFIX}")
-        try:
-            # O_NOFOLLOW: a symlink planted at the temporary name must not redirect our write.
-            descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-            with open(descriptor, "wb", buffering=0) as handle:
-                for blob_hex in node.get("content", []):
-                    data = self.repo.read_blob(bytes.fromhex(blob_hex))
-                    _write_sparse(handle, data)
-                    self.progress.bytes_done += len(data)
-                # Sets the length even when the file ends in a hole (seeking writes nothing).
-                handle.truncate(node["size"])
-                # Metadata through the descriptor: no more path lookups; rename keeps it.
-                self._metadata(descriptor, node, path)
-            os.replace(temp, path)
-        except (CorruptDataError, MissingDataError) as exc:
-            _remove(temp)
-            self._refuse(f"{here}: {exc.message}")
-            return
-        except OSError as exc:
-            _remove(temp)
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                with self._lock:
-                    self.state.full = TargetFullError(
-                        f"the restore target is full (while writing {here}); {self.state.files} files were restored completely",
-                        hint="Free space on the target (or restore to a larger volume) and run the restore again; "
-                        "complete files are rewritten, no partial file was left behind.",
-                    )
-                return
-            self._refuse(f"{here}: {exc.strerror or exc}")
-            return
-        self._done(node)
+        assert self._files is not None
+        self._files.add(node, path, here)
 
     def _done(self, node: NodeWire) -> None:
         with self._lock:
@@ -291,22 +228,28 @@ class _Restorer:
         with self._lock:
             self.state.refused.append(message)
 
+    # --- what restore_data.FileWriter reports (its RestoreSink) ------------------------
 
-def _write_sparse(handle: BinaryIO, data: bytes) -> None:
-    """Write ``data``, seeking over zero blocks so they become holes, not written zeros."""
-    zeros = data.count(0)
-    if zeros == len(data):
-        handle.seek(len(data), os.SEEK_CUR)
-    elif zeros < len(data) // 2:
-        handle.write(data)  # mostly data: not worth looking for holes
-    else:
-        view = memoryview(data)
-        for start in range(0, len(data), _HOLE_BLOCK):
-            block = view[start : start + _HOLE_BLOCK]
-            if block == _ZERO_BLOCK[: len(block)]:
-                handle.seek(len(block), os.SEEK_CUR)
-            else:
-                handle.write(block)
+    def stopping(self) -> bool:
+        return self.state.full is not None
+
+    def restored(self, node: NodeWire) -> None:
+        self._done(node)
+
+    def refused(self, message: str) -> None:
+        self._refuse(message)
+
+    def target_full(self, here: str) -> None:
+        with self._lock:
+            if self.state.full is None:
+                self.state.full = TargetFullError(
+                    f"the restore target is full (while writing {here}); {self.state.files} files were restored completely",
+                    hint="Free space on the target (or restore to a larger volume) and run the restore again; "
+                    "complete files are rewritten, no partial file was left behind.",
+                )
+
+    def apply_metadata(self, descriptor: int, node: NodeWire, path: str) -> None:
+        self._metadata(descriptor, node, Path(path))
 
 
 def _replace_with(path: Path, create: object) -> None:
@@ -338,9 +281,3 @@ def _apply_metadata(path: Path | int, node: NodeWire) -> list[str]:
     os.utime(path, ns=(node.get("atime_ns", mtime), mtime), follow_symlinks=not link)
     return failed
 
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass

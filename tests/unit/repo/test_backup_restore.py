@@ -11,7 +11,7 @@ import pytest
 
 from salvage.model.errors import UsageError
 from salvage.repo import backup as backup_module
-from salvage.repo import restore as restore_module
+from salvage.repo import restore_data
 from salvage.repo.backup import backup
 from salvage.repo.errors import TargetFullError
 from salvage.repo.repository import Repository
@@ -120,10 +120,10 @@ def test_full_disk_on_restore_leaves_no_partial_file(
     out.mkdir()
     (out / "small.txt").write_text("precious old content")
 
-    def full(handle: Any, data: bytes) -> None:
+    def full(descriptor: int, data: bytes, offset: int) -> bool:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(restore_module, "_write_sparse", full)
+    monkeypatch.setattr(restore_data, "_write_sparse", full)
     with pytest.raises(TargetFullError, match="target is full") as info:
         restore(repo, find_snapshot(repo, "latest"), out)
     assert "run the restore again" in (info.value.hint or "")
