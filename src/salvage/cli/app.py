@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Annotated
 
@@ -9,36 +10,70 @@ import typer
 
 from salvage import __version__
 from salvage.cli.context import App
-from salvage.cli.backup import app as backup_app
-from salvage.cli.demo import demo
-from salvage.cli.dev import app as dev_app
-from salvage.cli.driver import app as driver_app
-from salvage.cli.fs import app as fs_app
-from salvage.cli.location import app as location_app
-from salvage.cli.repo import app as repo_app
-from salvage.cli.restore import app as restore_app
-from salvage.cli.snapshot import app as snapshot_app
-from salvage.cli.statefulset import app as statefulset_app
 from salvage.cli.output import OutputFormat, Terminal
 from salvage.model.errors import SalvageError
 
-app = typer.Typer(
+_app = typer.Typer(
     name="salvage",
     help="Backup and disaster recovery for stateful Kubernetes workloads.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(backup_app, name="backup")
-app.add_typer(restore_app, name="restore")
-app.add_typer(location_app, name="location")
-app.add_typer(dev_app, name="dev")
-app.add_typer(driver_app, name="driver")
-app.add_typer(repo_app, name="repo")
-app.add_typer(fs_app, name="fs")
-app.add_typer(snapshot_app, name="snapshot")
-app.add_typer(statefulset_app, name="statefulset")
-app.command()(demo)
+
+# The sub-command groups, in help order: name -> module (whose ``app`` is the group).
+# Only the group a command line names is imported (the others cost ~0.2 s of start-up
+# a command); help, completion and unknown names get them all.
+_GROUPS = {
+    "backup": "salvage.cli.backup",
+    "restore": "salvage.cli.restore",
+    "location": "salvage.cli.location",
+    "dev": "salvage.cli.dev",
+    "driver": "salvage.cli.driver",
+    "repo": "salvage.cli.repo",
+    "fs": "salvage.cli.fs",
+    "snapshot": "salvage.cli.snapshot",
+    "statefulset": "salvage.cli.statefulset",
+}
+# Root options that take a value, so the value is not mistaken for the command.
+_VALUED = {"--kubeconfig", "--context", "--output", "-o"}
+_registered: set[str] = set()
+
+
+def _register(names: list[str]) -> typer.Typer:
+    for name in names:
+        if name in _registered:
+            continue
+        _registered.add(name)
+        if name == "demo":
+            from salvage.cli.demo import demo
+
+            _app.command()(demo)
+        else:
+            _app.add_typer(importlib.import_module(_GROUPS[name]).app, name=name)
+    return _app
+
+
+def _every_command() -> list[str]:
+    return [*_GROUPS, "demo"]
+
+
+def command_app(argv: list[str]) -> typer.Typer:
+    """The root app with the group ``argv`` names, or with all of them."""
+    values = iter(argv)
+    for arg in values:
+        if arg in _VALUED:
+            next(values, None)
+        elif not arg.startswith("-"):
+            return _register([arg] if arg in _GROUPS or arg == "demo" else _every_command())
+    return _register(_every_command())
+
+
+def __getattr__(name: str) -> object:
+    # ``from salvage.cli.app import app`` (tests, documentation tools): every command.
+    if name == "app":
+        return _register(_every_command())
+    raise AttributeError(name)
 
 
 def _print_version(value: bool) -> None:
@@ -47,7 +82,7 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@_app.callback()
 def root(
     ctx: typer.Context,
     kubeconfig: Annotated[
@@ -83,7 +118,7 @@ def main() -> None:
     """Console entry point: run the app, turning our errors into messages and exit codes."""
     debug = "--debug" in sys.argv or _env_flag("SALVAGE_DEBUG")
     try:
-        rc = app(standalone_mode=False)
+        rc = command_app(sys.argv[1:])(standalone_mode=False)
         if isinstance(rc, int) and rc:
             sys.exit(rc)
     except SalvageError as exc:

@@ -55,3 +55,29 @@ def test_an_unknown_option_is_a_usage_error_not_an_unexpected_one(tmp_path):
     assert result.returncode == 2, result.stderr
     assert "No such option: --nmae" in result.stderr
     assert "unexpected" not in result.stderr and "report it" not in result.stderr
+
+
+def _groups_loaded(*argv):
+    """Which command-group modules a fresh interpreter imports to run ``argv``."""
+    code = (
+        "import sys; from salvage.cli.app import command_app; command_app(sys.argv[1:]); "
+        "print(' '.join(sorted(m for m in sys.modules if m.count('.') == 2 and m.startswith('salvage.cli.'))))"
+    )
+    env = {**os.environ}
+    result = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env, check=True)
+    return set(result.stdout.split())
+
+
+def test_a_command_imports_only_its_own_group():
+    assert {"salvage.cli.fs", "salvage.cli.backup"} & _groups_loaded("-o", "json", "fs", "backup", ".") == {"salvage.cli.fs"}
+    # A root option's value is not taken for the command.
+    loaded = _groups_loaded("--kubeconfig", "fs", "--context=x", "repo", "snapshots")
+    assert "salvage.cli.repo" in loaded and "salvage.cli.fs" not in loaded
+
+
+def test_help_and_unknown_commands_see_every_group():
+    for argv in (("--help",), (), ("nosuch",)):
+        loaded = _groups_loaded(*argv)
+        assert {"salvage.cli.backup", "salvage.cli.statefulset", "salvage.cli.fs", "salvage.cli.demo"} <= loaded, argv
+    result = run("nosuch", env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 2 and "No such command" in result.stderr
