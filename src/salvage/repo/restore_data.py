@@ -10,6 +10,15 @@ Decompression, hashing and writes run outside the GIL (decryption holds it, brie
 the workers keep every core busy; at most ``2 * workers`` batches exist at once, so memory stays bounded
 whatever the number and size of the files.
 
+Large stretches of a file skip the page cache: a batch assembles its part of the file in a
+page-aligned buffer of its worker's and writes the whole 4 KiB blocks in it with direct
+I/O (``O_DIRECT``), and only the partial blocks at its two ends through the page cache.
+Writing through the page cache costs more CPU than decoding (every byte is copied into
+freshly allocated cache pages, and two writers of one file queue on its lock), and a
+restore of a volume would push everything else on the node out of the cache. Where the
+filesystem refuses direct I/O, or its blocks are larger than 4 KiB, every write is
+buffered; ``SALVAGE_RESTORE_DIRECT_IO=0`` asks for that too.
+
 The walk creates each file (one thread creating files in walk order while the workers
 fill the ones before) as an unnamed file in its directory (``O_TMPFILE``), or where the
 filesystem cannot, under a temporary name. Whichever batch finishes with it last applies
@@ -22,6 +31,7 @@ descriptors are bounded by the batches in flight.
 from __future__ import annotations
 
 import errno
+import mmap
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -39,8 +49,9 @@ TEMP_SUFFIX = ".salvage-restore"
 # Stored bytes per batch: large enough that a batch is a few big reads, small enough that
 # a large file spreads over both cores and memory stays a few batches' worth.
 _BATCH_STORED = 8 * 1024 * 1024
-# Plaintext bytes per batch: deduplicated chunks (a file of zeros) cost work, not reads.
-_BATCH_RAW = 64 * 1024 * 1024
+# Plaintext bytes per batch: deduplicated chunks (a file of zeros) cost work, not reads;
+# and a worker's buffer for direct I/O holds up to this much.
+_BATCH_RAW = 32 * 1024 * 1024
 # Files per batch: each holds a descriptor from the walk until its last batch is done.
 _BATCH_FILES = 64
 # Blobs this close together in a pack are read in one request, gap included.
@@ -52,6 +63,12 @@ _UNNAMED = getattr(os, "O_TMPFILE", 0)  # Linux only
 # What open(O_TMPFILE) fails with where the filesystem (or kernel) cannot do it.
 _NO_UNNAMED = (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL)
 _ZERO_BLOCK = bytes(_HOLE_BLOCK)
+# Direct I/O: offsets, lengths and memory aligned to this (any logical block size up to it).
+_ALIGN = 4096
+# A batch's part of a file goes through direct I/O when it has at least this many whole
+# blocks' worth: below it, the extra open costs more than the page cache copy.
+_DIRECT_MIN = 64 * 1024
+_DIRECT = getattr(os, "O_DIRECT", 0)  # Linux (and some other systems) only
 # A file's error when it was dropped because the restore stopped, not because of damage.
 _STOPPED = ""
 
@@ -101,6 +118,30 @@ class _Batch:
     raw: int = 0
 
 
+@dataclass(eq=False)
+class _Segment:
+    """A batch's stretch ``[start, end)`` of one file, assembled for a direct write.
+
+    ``view`` holds the file's bytes from ``base`` (``start`` rounded down to a block)."""
+
+    start: int
+    end: int
+    base: int
+    view: memoryview
+
+
+class _Buffers(threading.local):
+    """Each worker's page-aligned buffer, kept between batches (fresh memory costs page faults)."""
+
+    memory: mmap.mmap | None = None
+
+    def get(self, size: int) -> mmap.mmap:
+        if self.memory is None or len(self.memory) < size:
+            # Not closed: the old one goes when the last view of it does.
+            self.memory = mmap.mmap(-1, max(size, _BATCH_STORED))
+        return self.memory
+
+
 class FileWriter:
     """Writes files' contents in worker threads; use as a context manager (exit waits)."""
 
@@ -121,6 +162,9 @@ class FileWriter:
             except OSError:
                 pass
         self._unnamed = self._open_files >= 0
+        # None until the first large write finds out whether the target can do it.
+        self._direct: bool | None = None if _DIRECT and os.environ.get("SALVAGE_RESTORE_DIRECT_IO", "1") != "0" else False
+        self._buffers = _Buffers()
 
     def __enter__(self) -> Self:
         return self
@@ -220,10 +264,14 @@ class FileWriter:
     def _run(self, batch: _Batch) -> None:
         finished = False
         try:
+            segments = self._segments(batch)
             for run in _read_runs(batch.pieces):
                 if self._sink.stopping():
                     break
-                self._write_run(run)
+                self._write_run(run, segments)
+            else:
+                for file, segment in segments.items():
+                    self._write_segment(file, segment)
             finished = not self._sink.stopping()
         finally:
             if not finished:
@@ -231,8 +279,32 @@ class FileWriter:
             for file in batch.files:
                 self._release(file)
 
-    def _write_run(self, run: list[_Piece]) -> None:
-        """Read one stretch of a pack and write every piece in it."""
+    def _segments(self, batch: _Batch) -> dict[_File, _Segment]:
+        """The batch's stretches of files large enough for direct I/O, each given its place
+        in this worker's buffer (at aligned offsets, so every block is aligned in memory)."""
+        if self._direct is False:
+            return {}
+        spans: dict[_File, list[int]] = {}
+        for piece in batch.pieces:
+            span = spans.setdefault(piece.file, [piece.file_offset, piece.file_offset])
+            span[0] = min(span[0], piece.file_offset)
+            span[1] = max(span[1], piece.file_offset + piece.raw_length)
+        layout = []
+        size = 0
+        for file, (start, end) in spans.items():
+            base = start - start % _ALIGN
+            if _floor(end) - _ceil(start) < _DIRECT_MIN:
+                continue
+            length = _ceil(end) - base
+            layout.append((file, start, end, base, size, length))
+            size += length
+        if not layout:
+            return {}
+        view = memoryview(self._buffers.get(size))
+        return {file: _Segment(start, end, base, view[at : at + length]) for file, start, end, base, at, length in layout}
+
+    def _write_run(self, run: list[_Piece], segments: dict[_File, _Segment]) -> None:
+        """Read one stretch of a pack and write every piece in it (or place it in its segment)."""
         if all(piece.file.error is not None for piece in run):
             return
         first = run[0]
@@ -260,6 +332,11 @@ class FileWriter:
             if plain is None:
                 file.error = damage
                 continue
+            segment = segments.get(file)
+            if segment is not None:
+                at = piece.file_offset - segment.base
+                segment.view[at : at + len(plain)] = plain
+                continue
             try:
                 if _write_sparse(file.descriptor, plain, piece.file_offset):
                     file.holes = True
@@ -267,6 +344,53 @@ class FileWriter:
                 self._write_failed(file, exc)
                 continue
             self._progress.bytes_done += piece.raw_length
+
+    def _write_segment(self, file: _File, segment: _Segment) -> None:
+        """Write a segment: its whole blocks with direct I/O, its partial end blocks buffered."""
+        if file.error is not None:
+            return
+        start, end, base = segment.start, segment.end, segment.base
+        inner_start, inner_end = _ceil(start), _floor(end)
+        holes = False
+        try:
+            # The partial blocks at either end are shared with the neighbouring batches (or
+            # end the file): those go through the page cache, which merges them.
+            holes |= _write_sparse(file.descriptor, segment.view[start - base : inner_start - base], start)
+            holes |= _write_sparse(file.descriptor, segment.view[inner_end - base : end - base], inner_end)
+            holes |= self._write_direct(file, segment.view[inner_start - base : inner_end - base], inner_start)
+        except OSError as exc:
+            self._write_failed(file, exc)
+            return
+        if holes:
+            file.holes = True  # only ever set: another batch of the file may set it too
+        self._progress.bytes_done += end - start
+
+    def _write_direct(self, file: _File, view: memoryview, offset: int) -> bool:
+        """Write aligned ``view`` at ``offset`` bypassing the page cache, or buffered if the
+        target cannot (found out once, on the first large write)."""
+        if self._direct is None:
+            self._direct = _blocks_fit(file.descriptor)
+        if self._direct:
+            try:
+                if self._open_files >= 0:
+                    # The open file itself (unnamed or not), opened again for direct I/O.
+                    direct = os.open(str(file.descriptor), os.O_WRONLY | _DIRECT, dir_fd=self._open_files)
+                else:
+                    direct = os.open(file.temp, os.O_WRONLY | _DIRECT | os.O_NOFOLLOW)
+            except OSError as exc:
+                if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP):
+                    raise
+                self._direct = False
+            else:
+                try:
+                    return _write_sparse(direct, view, offset)
+                except OSError as exc:
+                    if exc.errno != errno.EINVAL:
+                        raise
+                    self._direct = False  # refused after all: the same bytes, buffered
+                finally:
+                    os.close(direct)
+        return _write_sparse(file.descriptor, view, offset)
 
     def _write_failed(self, file: _File, exc: OSError) -> None:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -339,6 +463,26 @@ def _read_runs(pieces: list[_Piece]) -> list[list[_Piece]]:
             run.append(piece)
             end = max(end, piece.offset + piece.length)
     return runs
+
+
+def _ceil(offset: int) -> int:
+    return -(-offset // _ALIGN) * _ALIGN
+
+
+def _floor(offset: int) -> int:
+    return offset - offset % _ALIGN
+
+
+def _blocks_fit(descriptor: int) -> bool:
+    """Whether aligned 4 KiB writes are whole-block writes on this filesystem.
+
+    With larger blocks a direct write would zero the rest of a block that a buffered
+    write shares, so those filesystems get buffered writes only."""
+    try:
+        size = os.fstatvfs(descriptor).f_bsize
+    except OSError:
+        return False
+    return 0 < size <= _ALIGN and _ALIGN % size == 0
 
 
 def _fail_all(files: list[_File], error: str) -> None:

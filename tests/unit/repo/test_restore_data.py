@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from salvage.repo import restore_data
 from salvage.repo.backup import backup
-from salvage.repo.errors import RestoreIncompleteError
+from salvage.repo.errors import RestoreIncompleteError, TargetFullError
 from salvage.repo.repository import Repository
 from salvage.repo.restore import restore
 from salvage.repo.snapshots import find_snapshot
@@ -158,4 +159,123 @@ def test_a_directory_in_the_way_of_a_file_is_kept_and_no_temporary_file_left(
         restore(repo, find_snapshot(repo, "latest"), out)
     assert "exec.sh: " in info.value.message
     assert (out / "exec.sh" / "inside").is_dir()
+    assert not list(out.rglob(f"*{restore_data.TEMP_SUFFIX}"))
+
+
+class _DirectOpens:
+    """Counts the files opened for direct I/O (optionally refusing them, as tmpfs once did)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, refuse: int | None = None) -> None:
+        self.opened = 0
+        self.refused = 0
+        real_open = os.open
+
+        def spying_open(path, flags, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if flags & os.O_DIRECT:
+                if refuse is not None:
+                    self.refused += 1
+                    raise OSError(refuse, os.strerror(refuse))
+                self.opened += 1
+            return real_open(path, flags, *args, **kwargs)
+
+        monkeypatch.setattr(os, "open", spying_open)
+
+
+def _large_tree(root: Path) -> Path:
+    """Files that span many batches, with holes and runs of zeros at unaligned places."""
+    source = build_tree(root)
+    (source / "big.bin").write_bytes(random_bytes(1_000_003, 11))
+    with open(source / "sparse-middle.bin", "wb") as handle:
+        handle.write(random_bytes(70_001, 12))
+        handle.seek(70_001 + 300 * BLOCK)  # a hole of 300 blocks, starting mid-block
+        handle.write(random_bytes(90_017, 13))
+    (source / "zeros-inside.bin").write_bytes(random_bytes(5_000, 14) + bytes(200_000) + random_bytes(123_456, 15))
+    return source
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+@pytest.mark.usefixtures("file_naming")
+def test_direct_io_segments_with_unaligned_batch_edges_restore_identically(
+    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """Large files split over batches at chunk (not block) boundaries: the whole blocks of
+    each batch go through direct I/O, the shared edge blocks through the page cache."""
+    source = _large_tree(tmp_path / "src")
+    backup(repo, source)
+    monkeypatch.setattr(restore_data, "_BATCH_STORED", 50_000)
+    monkeypatch.setattr(restore_data, "_DIRECT_MIN", 2 * BLOCK)
+    opens = _DirectOpens(monkeypatch)
+    out = tmp_path / "out"
+    restore(repo, find_snapshot(repo, "latest"), out, workers=workers)
+    assert opens.opened > 10  # one per batch of a large file: the direct path really ran
+    assert describe(out) == describe(source)
+    restored = out / "sparse-middle.bin"
+    assert restored.stat().st_blocks * 512 < restored.stat().st_size - 250 * BLOCK  # the hole stayed a hole
+    assert not list(out.rglob(f"*{restore_data.TEMP_SUFFIX}"))
+
+
+@pytest.mark.parametrize("refusal", [errno.EINVAL, errno.EOPNOTSUPP])
+def test_a_target_that_refuses_direct_io_gets_buffered_writes(
+    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refusal: int
+) -> None:
+    source = _large_tree(tmp_path / "src")
+    backup(repo, source)
+    monkeypatch.setattr(restore_data, "_BATCH_STORED", 50_000)
+    monkeypatch.setattr(restore_data, "_DIRECT_MIN", 2 * BLOCK)
+    opens = _DirectOpens(monkeypatch, refuse=refusal)
+    out = tmp_path / "out"
+    restore(repo, find_snapshot(repo, "latest"), out, workers=1)
+    assert opens.refused == 1  # asked once; every later write went straight to the page cache
+    assert describe(out) == describe(source)
+
+
+def test_direct_io_can_be_turned_off_and_is_off_on_large_block_filesystems(
+    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _large_tree(tmp_path / "src")
+    backup(repo, source)
+    monkeypatch.setattr(restore_data, "_DIRECT_MIN", 2 * BLOCK)
+    opens = _DirectOpens(monkeypatch)
+    monkeypatch.setenv("SALVAGE_RESTORE_DIRECT_IO", "0")
+    restore(repo, find_snapshot(repo, "latest"), tmp_path / "off")
+    monkeypatch.delenv("SALVAGE_RESTORE_DIRECT_IO")
+    real_statvfs = os.fstatvfs
+
+    class LargeBlocks:
+        def __init__(self, real: os.statvfs_result) -> None:
+            self.f_bsize = 64 * 1024
+
+    monkeypatch.setattr(os, "fstatvfs", lambda fd: LargeBlocks(real_statvfs(fd)))
+    restore(repo, find_snapshot(repo, "latest"), tmp_path / "large-blocks")
+    assert opens.opened == 0
+    assert describe(tmp_path / "off") == describe(source) == describe(tmp_path / "large-blocks")
+
+
+def test_a_full_target_during_a_direct_write_leaves_no_partial_file(
+    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _large_tree(tmp_path / "src")
+    backup(repo, source)
+    monkeypatch.setattr(restore_data, "_DIRECT_MIN", 2 * BLOCK)
+    direct_descriptors: set[int] = set()
+    real_open, real_pwrite = os.open, os.pwrite
+
+    def spying_open(path, flags, *args, **kwargs):  # type: ignore[no-untyped-def]
+        descriptor = real_open(path, flags, *args, **kwargs)
+        if flags & os.O_DIRECT:
+            direct_descriptors.add(descriptor)
+        return descriptor
+
+    def full_when_direct(descriptor: int, data: bytes, offset: int) -> int:
+        if descriptor in direct_descriptors:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_pwrite(descriptor, data, offset)
+
+    monkeypatch.setattr(os, "open", spying_open)
+    monkeypatch.setattr(os, "pwrite", full_when_direct)
+    out = tmp_path / "out"
+    with pytest.raises(TargetFullError, match="target is full"):
+        restore(repo, find_snapshot(repo, "latest"), out)
+    assert direct_descriptors
+    assert not (out / "big.bin").exists()
     assert not list(out.rglob(f"*{restore_data.TEMP_SUFFIX}"))
