@@ -37,6 +37,9 @@ RESTIC = ("github.com/restic/restic", "v0.18.1", "github.com/restic/restic/cmd/r
 KOPIA = ("github.com/kopia/kopia", "v0.21.1", "github.com/kopia/kopia")
 PASSWORD = "benchmark-password-not-secret"
 LAST_CPU = [0.0]
+# ext4 without a journal skips inodes deleted in the last 60 s when allocating (360 s
+# while their inode table block is not yet written back; a sync settles that).
+SETTLE_SECONDS = 90
 
 
 @dataclass
@@ -95,13 +98,15 @@ class Tool:
     name = ""
 
     def __init__(self, work: Path) -> None:
-        self.work = work / self.name
+        self.base = work / self.name
+        self.start_round(0)
+
+    def start_round(self, number: int) -> None:
+        """A fresh work directory for the round: no repository, no cache. Nothing is deleted
+        (see one_round)."""
+        self.work = self.base / f"round-{number}"
         self.repo = self.work / "repo"
         self.log = self.work / "log.txt"
-
-    def reset(self) -> None:
-        """A fresh work directory: no repository, no cache."""
-        shutil.rmtree(self.work, ignore_errors=True)
         self.work.mkdir(parents=True)
 
     def env(self) -> dict[str, str]:
@@ -200,9 +205,13 @@ def build_tools() -> None:
         )
 
 
-def one_round(tools: list[Tool], data: Path, size: int, number: int) -> tuple[list[Result], int]:
-    """Every phase for every tool on a freshly generated dataset, tool order rotated by round."""
-    shutil.rmtree(data, ignore_errors=True)
+def one_round(tools: list[Tool], work: Path, size: int, number: int) -> tuple[list[Result], int]:
+    """Every phase for every tool on a freshly generated dataset, tool order rotated by round.
+
+    Nothing is deleted until the whole run is over: on ext4 without a journal, creating
+    files within minutes of mass deletes is slow (the inode allocator skips recently
+    deleted inodes), which made restore times depend on what had been deleted before."""
+    data = work / f"data-{number}"
     print(f"round {number + 1}: generating {size / 2**30:.2f} GiB dataset in {data}", file=sys.stderr)
     generate(data, size)
     _files, initial_bytes = tree_size(data)
@@ -210,7 +219,7 @@ def one_round(tools: list[Tool], data: Path, size: int, number: int) -> tuple[li
     results: list[Result] = []
     for tool in tools:
         print(f"  {tool.name}: initial backup", file=sys.stderr)
-        tool.reset()
+        tool.start_round(number)
         tool.init()
         seconds, rss, _ = run(tool.backup(data), tool.env(), tool.log)
         results.append(Result(tool.name, "initial backup", seconds, LAST_CPU[0], initial_bytes, rss, dir_bytes(tool.repo)))
@@ -220,9 +229,6 @@ def one_round(tools: list[Tool], data: Path, size: int, number: int) -> tuple[li
         print(f"  {tool.name}: incremental backup", file=sys.stderr)
         seconds, rss, _ = run(tool.backup(data), tool.env(), tool.log)
         results.append(Result(tool.name, "incremental (1%)", seconds, LAST_CPU[0], actual, rss, dir_bytes(tool.repo)))
-    # Every restore goes to a fresh directory and the deletes wait until all are done:
-    # deleting thousands of files just before makes ext4's inode allocator slow for
-    # whichever tool comes next.
     for tool in tools:
         print(f"  {tool.name}: restore", file=sys.stderr)
         target = tool.work / f"restored-{number}"
@@ -232,15 +238,13 @@ def one_round(tools: list[Tool], data: Path, size: int, number: int) -> tuple[li
         if (restored_files, restored_bytes) != (files, actual):
             raise SystemExit(f"{tool.name} restored {restored_files} files / {restored_bytes} bytes, expected {files} / {actual}")
         results.append(Result(tool.name, "full restore", seconds, cpu, restored_bytes, rss, dir_bytes(tool.repo)))
-    for tool in tools:
-        shutil.rmtree(tool.work / f"restored-{number}", ignore_errors=True)
     return results, changed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", default="2GiB", help="dataset size (e.g. 2GiB, 256MiB)")
-    parser.add_argument("--work", type=Path, default=CACHE / "work", help="scratch directory (needs ~4x size)")
+    parser.add_argument("--work", type=Path, default=CACHE / "work", help="scratch directory (needs ~7x size per round)")
     parser.add_argument("--tools", default="salvage,restic,kopia")
     parser.add_argument("--build", action="store_true", help="build restic and kopia first if missing")
     parser.add_argument("--rounds", type=int, default=2, help="full repetitions; the best time per phase counts")
@@ -250,15 +254,24 @@ def main() -> None:
     if args.build:
         build_tools()
     work: Path = args.work
-    shutil.rmtree(work, ignore_errors=True)
-    data = work / "data"
+    if work.exists():
+        # Left by an interrupted run. The deletes slow file creation for minutes after
+        # (see one_round): give the filesystem that long before measuring.
+        shutil.rmtree(work)
+        os.sync()
+        print(f"removed the old {work}; waiting {SETTLE_SECONDS} s for the filesystem to settle", file=sys.stderr)
+        time.sleep(SETTLE_SECONDS)
     tools = [TOOLS[name](work) for name in args.tools.split(",")]
     load_before = os.getloadavg()
     every: list[Result] = []
     changed = 0
-    for number in range(args.rounds):
-        results, changed = one_round(tools, data, size, number)
-        every.extend(results)
+    try:
+        for number in range(args.rounds):
+            results, changed = one_round(tools, work, size, number)
+            every.extend(results)
+        files, actual = tree_size(work / f"data-{args.rounds - 1}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     # The shared machine only ever slows a run down, so the best round is the truest.
     best: dict[tuple[str, str], Result] = {}
     for result in every:
@@ -267,7 +280,6 @@ def main() -> None:
             best[key] = result
     phases = ["initial backup", "incremental (1%)", "full restore"]
     results = [best[(tool.name, phase)] for phase in phases for tool in tools]
-    files, actual = tree_size(data)
     report = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
@@ -352,7 +364,11 @@ Recorded {report['date']} with `{report['command']}`.
   Each writes a local directory repository on the same disk; caches are fresh; the page cache is warm;
   dirty pages are flushed (`sync`) before every measured command.
 - The whole sequence ran {report['rounds']} rounds (fresh dataset and repositories, tool order rotated);
-  the best time per tool and phase is shown, all times are in the JSON below.
+  the best time per tool and phase is shown, all times are in the JSON below. Nothing is deleted
+  until the run is over (file creation on this ext4, which has no journal, is slow for a minute
+  after mass deletes), and every restore writes into a new directory.
+- Salvage's restore writes large files with direct I/O, past the page cache; restic and kopia
+  write through it. Neither Salvage nor restic syncs restored files before exiting.
 - Wall and CPU (user + system) time, and peak RSS, are the tool process's own (`wait4`); repo MiB is the
   repository directory's size after the phase. On a busy shared machine CPU time is the steadier measure.
 
