@@ -99,7 +99,6 @@ class Tool:
 
     def __init__(self, work: Path) -> None:
         self.base = work / self.name
-        self.start_round(0)
 
     def start_round(self, number: int) -> None:
         """A fresh work directory for the round: no repository, no cache. Nothing is deleted

@@ -73,7 +73,7 @@ def restore(
     progress = progress or Progress()
     with RepositoryLock(repo, exclusive=False, operation="restore"):
         present = set(repo.pack_sizes())
-        restorer = _Restorer(repo, present, progress, workers or max(2, os.cpu_count() or 2))
+        restorer = _Restorer(repo, present, progress, workers or _default_workers())
         target.mkdir(parents=True, exist_ok=True)
         if not include:
             progress.files_total = snapshot.wire["summary"]["total_files"]
@@ -96,6 +96,12 @@ def restore(
         )
     return RestoreResult(state.files, state.bytes, [], state.xattrs_not_restored, state.xattr_failures,
                          state.xattr_failed_files)
+
+
+def _default_workers() -> int:
+    """One per core, at least 2 (writes wait on the disk), at most 8: each running batch
+    holds a buffer of up to 32 MiB, and a disk is saturated well before that."""
+    return min(8, max(2, os.cpu_count() or 2))
 
 
 def xattr_summary(failures: int, files: int) -> str:
