@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -193,22 +194,29 @@ def _large_tree(root: Path) -> Path:
     return source
 
 
-@pytest.mark.parametrize("workers", [1, 3])
-@pytest.mark.usefixtures("file_naming")
-def test_direct_io_segments_with_unaligned_batch_edges_restore_identically(
-    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
-) -> None:
-    """Large files split over batches at chunk (not block) boundaries: the whole blocks of
-    each batch go through direct I/O, the shared edge blocks through the page cache."""
+@pytest.fixture
+def large(repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The large tree, backed up; restores split it into small batches, most of them
+    large enough for direct I/O."""
     source = _large_tree(tmp_path / "src")
     backup(repo, source)
     monkeypatch.setattr(restore_data, "_BATCH_STORED", 50_000)
     monkeypatch.setattr(restore_data, "_DIRECT_MIN", 2 * BLOCK)
+    return source
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+@pytest.mark.usefixtures("file_naming")
+def test_direct_io_segments_with_unaligned_batch_edges_restore_identically(
+    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, large: Path, workers: int
+) -> None:
+    """Large files split over batches at chunk (not block) boundaries: the whole blocks of
+    each batch go through direct I/O, the shared edge blocks through the page cache."""
     opens = _DirectOpens(monkeypatch)
     out = tmp_path / "out"
     restore(repo, find_snapshot(repo, "latest"), out, workers=workers)
     assert opens.opened > 10  # one per batch of a large file: the direct path really ran
-    assert describe(out) == describe(source)
+    assert describe(out) == describe(large)
     restored = out / "sparse-middle.bin"
     assert restored.stat().st_blocks * 512 < restored.stat().st_size - 250 * BLOCK  # the hole stayed a hole
     assert not list(out.rglob(f"*{restore_data.TEMP_SUFFIX}"))
@@ -216,47 +224,31 @@ def test_direct_io_segments_with_unaligned_batch_edges_restore_identically(
 
 @pytest.mark.parametrize("refusal", [errno.EINVAL, errno.EOPNOTSUPP])
 def test_a_target_that_refuses_direct_io_gets_buffered_writes(
-    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refusal: int
+    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, large: Path, refusal: int
 ) -> None:
-    source = _large_tree(tmp_path / "src")
-    backup(repo, source)
-    monkeypatch.setattr(restore_data, "_BATCH_STORED", 50_000)
-    monkeypatch.setattr(restore_data, "_DIRECT_MIN", 2 * BLOCK)
     opens = _DirectOpens(monkeypatch, refuse=refusal)
     out = tmp_path / "out"
     restore(repo, find_snapshot(repo, "latest"), out, workers=1)
     assert opens.refused == 1  # asked once; every later write went straight to the page cache
-    assert describe(out) == describe(source)
+    assert describe(out) == describe(large)
 
 
 def test_direct_io_can_be_turned_off_and_is_off_on_large_block_filesystems(
-    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, large: Path
 ) -> None:
-    source = _large_tree(tmp_path / "src")
-    backup(repo, source)
-    monkeypatch.setattr(restore_data, "_DIRECT_MIN", 2 * BLOCK)
     opens = _DirectOpens(monkeypatch)
     monkeypatch.setenv("SALVAGE_RESTORE_DIRECT_IO", "0")
     restore(repo, find_snapshot(repo, "latest"), tmp_path / "off")
     monkeypatch.delenv("SALVAGE_RESTORE_DIRECT_IO")
-    real_statvfs = os.fstatvfs
-
-    class LargeBlocks:
-        def __init__(self, real: os.statvfs_result) -> None:
-            self.f_bsize = 64 * 1024
-
-    monkeypatch.setattr(os, "fstatvfs", lambda fd: LargeBlocks(real_statvfs(fd)))
+    monkeypatch.setattr(os, "fstatvfs", lambda fd: SimpleNamespace(f_bsize=64 * 1024))
     restore(repo, find_snapshot(repo, "latest"), tmp_path / "large-blocks")
     assert opens.opened == 0
-    assert describe(tmp_path / "off") == describe(source) == describe(tmp_path / "large-blocks")
+    assert describe(tmp_path / "off") == describe(large) == describe(tmp_path / "large-blocks")
 
 
 def test_a_full_target_during_a_direct_write_leaves_no_partial_file(
-    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, large: Path
 ) -> None:
-    source = _large_tree(tmp_path / "src")
-    backup(repo, source)
-    monkeypatch.setattr(restore_data, "_DIRECT_MIN", 2 * BLOCK)
     direct_descriptors: set[int] = set()
     real_open, real_pwrite = os.open, os.pwrite
 
