@@ -66,8 +66,9 @@ _ZERO_BLOCK = bytes(_HOLE_BLOCK)
 # Direct I/O: offsets, lengths and memory aligned to this (any logical block size up to it).
 _ALIGN = 4096
 # A batch's part of a file goes through direct I/O when it has at least this many whole
-# blocks' worth: below it, the extra open costs more than the page cache copy.
-_DIRECT_MIN = 64 * 1024
+# blocks' worth. A direct write waits for the disk, so small ones are bound by its latency
+# (a millisecond on a network disk); the page cache gathers those instead.
+_DIRECT_MIN = 1024 * 1024
 _DIRECT = getattr(os, "O_DIRECT", 0)  # Linux (and some other systems) only
 # A file's error when it was dropped because the restore stopped, not because of damage.
 _STOPPED = ""
