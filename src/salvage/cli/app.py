@@ -37,6 +37,7 @@ _GROUPS = {
 }
 # Root options that take a value, so the value is not mistaken for the command.
 _VALUED = {"--kubeconfig", "--context", "--output", "-o"}
+_COMMANDS = [*_GROUPS, "demo"]
 _registered: set[str] = set()
 
 
@@ -54,10 +55,6 @@ def _register(names: list[str]) -> typer.Typer:
     return _app
 
 
-def _every_command() -> list[str]:
-    return [*_GROUPS, "demo"]
-
-
 def command_app(argv: list[str]) -> typer.Typer:
     """The root app with the group ``argv`` names, or with all of them."""
     values = iter(argv)
@@ -65,14 +62,14 @@ def command_app(argv: list[str]) -> typer.Typer:
         if arg in _VALUED:
             next(values, None)
         elif not arg.startswith("-"):
-            return _register([arg] if arg in _GROUPS or arg == "demo" else _every_command())
-    return _register(_every_command())
+            return _register([arg] if arg in _COMMANDS else _COMMANDS)
+    return _register(_COMMANDS)
 
 
 def __getattr__(name: str) -> object:
     # ``from salvage.cli.app import app`` (tests, documentation tools): every command.
     if name == "app":
-        return _register(_every_command())
+        return _register(_COMMANDS)
     raise AttributeError(name)
 
 

@@ -293,9 +293,9 @@ class FileWriter:
         layout = []
         size = 0
         for file, (start, end) in spans.items():
-            base = start - start % _ALIGN
             if _floor(end) - _ceil(start) < _DIRECT_MIN:
                 continue
+            base = _floor(start)
             length = _ceil(end) - base
             layout.append((file, start, end, base, size, length))
             size += length
