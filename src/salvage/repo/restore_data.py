@@ -64,7 +64,8 @@ _UNNAMED = getattr(os, "O_TMPFILE", 0)  # Linux only
 _NO_UNNAMED = (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL)
 _ZERO_BLOCK = bytes(_HOLE_BLOCK)
 # Direct I/O: offsets, lengths and memory aligned to this (any logical block size up to it).
-_ALIGN = 4096
+# The same as the hole block: skipping zero blocks in a direct write keeps every piece aligned.
+_ALIGN = _HOLE_BLOCK
 # A batch's part of a file goes through direct I/O when it has at least this many whole
 # blocks' worth. A direct write waits for the disk, so small ones are bound by its latency
 # (a millisecond on a network disk); the page cache gathers those instead.
