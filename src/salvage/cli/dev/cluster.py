@@ -22,7 +22,10 @@ NameArg = Annotated[str, typer.Argument(help="Cluster name.", envvar="SALVAGE_CL
 def up(
     ctx: typer.Context,
     name: Annotated[str, typer.Option("--name", help="Cluster name.", envvar="SALVAGE_CLUSTER")] = "salvage",
-    nodes: Annotated[int, typer.Option("--nodes", min=1, help="Number of (kwok) nodes.")] = 1,
+    nodes: Annotated[int, typer.Option("--nodes", min=1, help="Number of kwok nodes (fake: no container runs).")] = 1,
+    real_nodes: Annotated[int, typer.Option(
+        "--real-nodes", min=0, max=1,
+        help="Kubelet nodes where containers run for real (0 or 1; needs root).")] = 1,
     port: Annotated[int | None, typer.Option("--port", help="API server port (default: a free one).")] = None,
 ) -> None:
     """Build the components if needed, start the cluster, print its kubeconfig path."""
@@ -30,7 +33,7 @@ def up(
     started = time.monotonic()
     cluster = LocalCluster(name)
     with term.err.status(f"starting cluster {name} ...") if term.interactive else contextlib.nullcontext():
-        kubeconfig = cluster.up(nodes=nodes, apiserver_port=port, report=term.info)
+        kubeconfig = cluster.up(nodes=nodes, real_nodes=real_nodes, apiserver_port=port, report=term.info)
     term.info(f"ready in {time.monotonic() - started:.1f}s; use it with: eval \"$(salvage dev cluster env {name})\"")
     term.line(str(kubeconfig))
 
