@@ -17,7 +17,12 @@ def build(
         bool, typer.Option("--test-servers", help="Also build the object-store and cloud test servers.")
     ] = False,
 ) -> None:
-    """Build the cluster's components from their pinned Go modules (cached; skipped when built)."""
+    """Build the cluster's components from their pinned Go modules (cached; skipped when built).
+
+    Examples:
+      salvage dev build
+      salvage dev build --test-servers
+    """
     term = app_of(ctx).terminal
     binaries = ensure_components(term.info)
     if test_servers:

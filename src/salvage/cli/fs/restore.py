@@ -30,7 +30,15 @@ def command(
         typer.Option("--include", "-i", help="Restore only this path, relative to the snapshot root (repeatable)."),
     ] = None,
 ) -> None:
-    """Restore files; files whose data is damaged are refused and listed (exit 1)."""
+    """Restore files; files whose data is damaged are refused and listed (exit 1).
+
+    Examples:
+      salvage fs restore latest -t /srv/back --repo /srv/repo --password-file ./pw
+
+      # Only etc/nginx, from snapshot 4f2a; the repository named by the environment
+      export SALVAGE_REPO=/srv/repo SALVAGE_REPO_PASSWORD_FILE=./pw
+      salvage fs restore 4f2a --target /tmp/etc --include etc/nginx
+    """
     app = app_of(ctx)
     repository = open_repository(app, repo, password_file, password_secret)
     chosen = find_snapshot(repository, snapshot)

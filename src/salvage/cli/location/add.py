@@ -19,12 +19,26 @@ def add(
     bucket: Annotated[str | None, typer.Option("--bucket", help="Bucket or container (s3, azure, gcs).")] = None,
     prefix: Annotated[str, typer.Option("--prefix", help="Key prefix inside the bucket.")] = "",
     endpoint: Annotated[str | None, typer.Option("--endpoint", help="Service URL (S3-compatible servers, emulators).")] = None,
-    region: Annotated[str | None, typer.Option("--region")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Region of the bucket (s3; default: the provider's usual settings).")] = None,
     access_mode: Annotated[str, typer.Option("--access-mode", help="ReadWrite or ReadOnly.")] = "ReadWrite",
     credential: Annotated[list[str] | None, typer.Option(
         "--credential", help="KEY=VALUE provider setting (e.g. aws_access_key_id=...); prefer the provider's env vars.")] = None,
 ) -> None:
-    """Add a backup location (stored in the config file; nothing is written to it)."""
+    """Add a backup location (stored in the config file; nothing is written to it).
+
+    Examples:
+      # A directory
+      salvage location add nas --path /mnt/nas/salvage
+
+      # An S3 bucket (credentials from AWS_* variables); checked before it is saved
+      salvage location add shared --provider s3 --bucket backups --region eu-west-1
+
+      # A local MinIO (see `salvage dev servers up minio`), and a restore-only one
+      salvage location add local-s3 --provider s3 --bucket salvage \\
+          --endpoint http://127.0.0.1:9000 --credential access_key_id=... \\
+          --credential secret_access_key=...
+      salvage location add prod --provider gcs --bucket prod --access-mode ReadOnly
+    """
     creds = {}
     for item in credential or []:
         key, sep, value = item.partition("=")

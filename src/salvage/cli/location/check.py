@@ -15,7 +15,11 @@ from salvage.model.errors import SalvageError
 
 
 def check(ctx: typer.Context, name: Annotated[str | None, typer.Argument(help="Location name.")] = None) -> None:
-    """Check that a location can be reached (and written, unless ReadOnly) and read its backups."""
+    """Check that a location can be reached (and written, unless ReadOnly) and read its backups.
+
+    Examples:
+      salvage location check shared
+    """
     app = app_of(ctx)
     location = open_location(name)
     term = app.terminal

@@ -36,7 +36,15 @@ def create(
         str, typer.Option("--hook-on-error", help="fail: abort on a failing hook; continue: warn and go on.")
     ] = "fail",
 ) -> None:
-    """Snapshot a PVC through its CSI driver (VolumeSnapshot), running hooks around it."""
+    """Snapshot a PVC through its CSI driver (VolumeSnapshot), running hooks around it.
+
+    Examples:
+      # Snapshot claim data in namespace shop and wait until it is ready to use
+      salvage snapshot create nightly --pvc data -n shop --wait
+
+      # Flush the application around the snapshot
+      salvage snapshot create nightly --pvc data --pre-hook sync --post-hook true
+    """
     app = app_of(ctx)
 
     def hook(command: str | None) -> Hook | None:

@@ -19,7 +19,11 @@ def describe(
     name: Annotated[str, typer.Argument(help="The snapshot to describe.")],
     namespace: Namespace = None,
 ) -> None:
-    """Show a snapshot's source, content, size, readiness, age, errors and events."""
+    """Show a snapshot's source, content, size, readiness, age, errors and events.
+
+    Examples:
+      salvage snapshot describe nightly -n shop
+    """
     app = app_of(ctx)
     client, ns = open_client(app, namespace)
     with client:

@@ -19,7 +19,13 @@ def get(
     namespace: Namespace = None,
     all_namespaces: Annotated[bool, typer.Option("--all-namespaces", "-A", help="List in every namespace.")] = False,
 ) -> None:
-    """List volume snapshots (or show one): ready, source PVC, size, class, content, age."""
+    """List volume snapshots (or show one): ready, source PVC, size, class, content, age.
+
+    Examples:
+      salvage snapshot get -n shop
+      salvage snapshot get -A
+      salvage snapshot get nightly -n shop -o yaml
+    """
     app = app_of(ctx)
     client, ns = open_client(app, namespace)
     with client:

@@ -24,7 +24,11 @@ def restore(
     wait: Wait = False,
     timeout: Timeout = 300.0,
 ) -> None:
-    """Create a new PVC from a volume snapshot; an existing PVC is never overwritten."""
+    """Create a new PVC from a volume snapshot; an existing PVC is never overwritten.
+
+    Examples:
+      salvage snapshot restore nightly --to-pvc data-copy -n shop --wait
+    """
     app = app_of(ctx)
     client, ns = open_client(app, namespace)
     request = RestoreRequest(snapshot=name, namespace=ns, to_pvc=to_pvc, storage_class=storage_class,
