@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from salvage.cli.context import app_of
+from salvage.cli.options import refuse_empty
 from salvage.cli.output import OutputFormat
 from salvage.cli.repo.options import PasswordFile, PasswordSecretName, RepoUrl, open_repository
 from salvage.cli.repo.progress_display import progress_bars
@@ -27,7 +28,7 @@ def command(
     password_secret: PasswordSecretName = None,
     include: Annotated[
         list[str] | None,
-        typer.Option("--include", "-i", help="Restore only this path, relative to the snapshot root (repeatable)."),
+        typer.Option("--include", "-i", callback=refuse_empty, help="Restore only this path, relative to the snapshot root (repeatable)."),
     ] = None,
 ) -> None:
     """Restore files; files whose data is damaged are refused and listed (exit 1).

@@ -12,7 +12,7 @@ from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
     AvailabilityZone, AwsEndpointUrl, AwsRegion, ClusterName, Location, RepoPasswordFile,
-    RepoPasswordSecret, parse_mappings, repo_password, split_list,
+    RepoPasswordSecret, parse_mappings, refuse_empty, repo_password, split_list,
 )
 from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
@@ -28,10 +28,10 @@ def create(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="Restore name (default: BACKUP-TIMESTAMP).")] = None,
     from_backup: Annotated[str, typer.Option("--from-backup", help="The backup to restore.")] = "",
-    include_namespaces: Annotated[str | None, typer.Option("--include-namespaces", help="Namespaces to restore, comma-separated; globs allowed (default: all).")] = None,
-    exclude_namespaces: Annotated[str | None, typer.Option("--exclude-namespaces", help="Namespaces to leave out, comma-separated; globs allowed.")] = None,
-    include_resources: Annotated[str | None, typer.Option("--include-resources", help="Resources to restore, e.g. configmaps,statefulsets.apps (default: all).")] = None,
-    exclude_resources: Annotated[str | None, typer.Option("--exclude-resources", help="Resources to leave out, e.g. events,pods.")] = None,
+    include_namespaces: Annotated[str | None, typer.Option("--include-namespaces", callback=refuse_empty, help="Namespaces to restore, comma-separated; globs allowed (default: all).")] = None,
+    exclude_namespaces: Annotated[str | None, typer.Option("--exclude-namespaces", callback=refuse_empty, help="Namespaces to leave out, comma-separated; globs allowed.")] = None,
+    include_resources: Annotated[str | None, typer.Option("--include-resources", callback=refuse_empty, help="Resources to restore, e.g. configmaps,statefulsets.apps (default: all).")] = None,
+    exclude_resources: Annotated[str | None, typer.Option("--exclude-resources", callback=refuse_empty, help="Resources to leave out, e.g. events,pods.")] = None,
     selector: Annotated[str | None, typer.Option("--selector", "-l", help="Only objects with these labels, e.g. app=web.")] = None,
     namespace_mappings: Annotated[str | None, typer.Option("--namespace-mappings", help="Restore namespace OLD into NEW: old:new,old2:new2.")] = None,
     storage_class_mappings: Annotated[str | None, typer.Option("--storage-class-mappings", help="Give claims of class OLD the class NEW: old:new,...")] = None,
