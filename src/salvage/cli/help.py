@@ -129,6 +129,37 @@ def _visible(params: list[Any], kind: str) -> Iterator[Any]:
 
 
 _HELP_ROW = ("-h, --help", "Show this help.")
+_FIRST_COLUMN_MAX = 30
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Lines of at most ``width``, never breaking a word (nor an option name at its hyphens)."""
+    lines: list[str] = []
+    for paragraph in text.split("\n\n"):
+        if lines:
+            lines.append("")
+        lines += textwrap.wrap(" ".join(paragraph.split()), max(width, 20), break_on_hyphens=False,
+                               break_long_words=False) or [""]
+    return lines
+
+
+def _write_text(formatter: Any, text: str) -> None:
+    for line in _wrap(text, formatter.width):
+        formatter.write(f"{line}\n")
+
+
+def _write_dl(formatter: Any, rows: list[tuple[str, str]]) -> None:
+    """Two columns; a first column wider than 30 puts its text on the next line."""
+    indent = " " * formatter.current_indent
+    column = min(max((len(first) for first, _ in rows), default=0), _FIRST_COLUMN_MAX) + 2
+    for first, second in rows:
+        lines = _wrap(second, formatter.width - formatter.current_indent - column) if second else []
+        if len(first) > _FIRST_COLUMN_MAX and lines:
+            lines = [first, *[" " * column + x for x in lines]]
+        else:
+            lines = [f"{first:<{column}}{lines[0] if lines else ''}".rstrip(), *[" " * column + x for x in lines[1:]]]
+        for line in lines:
+            formatter.write(f"{indent}{line}\n" if line.strip() else "\n")
 
 
 def _write_examples(formatter: Any, examples: str) -> None:
@@ -143,7 +174,7 @@ def _write_params(formatter: Any, params: list[Any]) -> None:
     arguments = list(_visible(params, "argument"))
     if arguments:
         with formatter.section("Arguments"):
-            formatter.write_dl([(argument_word(p).strip("[]"), option_help(p)) for p in arguments])
+            _write_dl(formatter, [(argument_word(p).strip("[]"), option_help(p)) for p in arguments])
     local = [(option_names(p), option_help(p)) for p in _visible(params, "option")
              if not p.name.startswith(GLOBAL_PREFIX)]
     shared = [(option_names(p), option_help(p)) for p in _visible(params, "option")
@@ -152,12 +183,12 @@ def _write_params(formatter: Any, params: list[Any]) -> None:
     if shared:
         if local:
             with formatter.section("Options"):
-                formatter.write_dl(local)
+                _write_dl(formatter, local)
         with formatter.section("Global options (also accepted before the command)"):
-            formatter.write_dl([*shared, _HELP_ROW])
+            _write_dl(formatter, [*shared, _HELP_ROW])
     else:
         with formatter.section("Options"):
-            formatter.write_dl([*local, _HELP_ROW])
+            _write_dl(formatter, [*local, _HELP_ROW])
 
 class SalvageCommand(TyperCommand):
     """A verb: description, usage, examples, arguments, options, global options."""
@@ -172,7 +203,7 @@ class SalvageCommand(TyperCommand):
     def format_help(self, ctx: Any, formatter: Any) -> None:
         description, examples = split_doc(self.help)
         if description:
-            formatter.write_text(description)
+            _write_text(formatter, description)
             formatter.write("\n")
         formatter.write(f"Usage:\n  {command_path(ctx)} {' '.join(self.collect_usage_pieces(ctx))}\n")
         _write_examples(formatter, examples)
@@ -192,14 +223,14 @@ class SalvageGroup(TyperGroup):
     def format_help(self, ctx: Any, formatter: Any) -> None:
         description, examples = split_doc(self.help)
         if description:
-            formatter.write_text(description)
+            _write_text(formatter, description)
             formatter.write("\n")
         formatter.write(f"Usage:\n  {command_path(ctx)} COMMAND [options]\n")
         _write_examples(formatter, examples)
         rows = [(name, first_paragraph(cmd.help)) for name, cmd in self.commands.items() if not cmd.hidden]
         if rows:
             with formatter.section("Commands"):
-                formatter.write_dl(rows)
+                _write_dl(formatter, rows)
         _write_params(formatter, self.params)
         formatter.write(f"\nRun `{command_path(ctx)} COMMAND --help` for a command's options and examples.\n")
 
