@@ -2,9 +2,10 @@
 
 import typer
 
-from salvage.cli.dev import cluster
+from salvage.cli.dev import cluster, servers
 from salvage.cli.dev.build import build
 
 app = typer.Typer(help="Local development tools (a real local Kubernetes cluster).", no_args_is_help=True)
 app.add_typer(cluster.app, name="cluster")
+app.add_typer(servers.app, name="servers")
 app.command()(build)
