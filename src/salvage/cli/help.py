@@ -190,6 +190,17 @@ def _write_params(formatter: Any, params: list[Any]) -> None:
         with formatter.section("Options"):
             _write_dl(formatter, [*local, _HELP_ROW])
 
+
+def _write_head(formatter: Any, ctx: Any, doc: str | None, pieces: list[str]) -> None:
+    """The description, the usage line and the examples."""
+    description, examples = split_doc(doc)
+    if description:
+        _write_text(formatter, description)
+        formatter.write("\n")
+    formatter.write(f"Usage:\n  {command_path(ctx)} {' '.join(pieces)}\n")
+    _write_examples(formatter, examples)
+
+
 class SalvageCommand(TyperCommand):
     """A verb: description, usage, examples, arguments, options, global options."""
 
@@ -201,12 +212,7 @@ class SalvageCommand(TyperCommand):
         formatter.write(f"Usage: {command_path(ctx)} {' '.join(self.collect_usage_pieces(ctx))}\n")
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
-        description, examples = split_doc(self.help)
-        if description:
-            _write_text(formatter, description)
-            formatter.write("\n")
-        formatter.write(f"Usage:\n  {command_path(ctx)} {' '.join(self.collect_usage_pieces(ctx))}\n")
-        _write_examples(formatter, examples)
+        _write_head(formatter, ctx, self.help, self.collect_usage_pieces(ctx))
         _write_params(formatter, self.params)
 
 
@@ -221,12 +227,7 @@ class SalvageGroup(TyperGroup):
         formatter.write(f"Usage: {command_path(ctx)} COMMAND [options]\n")
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
-        description, examples = split_doc(self.help)
-        if description:
-            _write_text(formatter, description)
-            formatter.write("\n")
-        formatter.write(f"Usage:\n  {command_path(ctx)} COMMAND [options]\n")
-        _write_examples(formatter, examples)
+        _write_head(formatter, ctx, self.help, self.collect_usage_pieces(ctx))
         rows = [(name, first_paragraph(cmd.help)) for name, cmd in self.commands.items() if not cmd.hidden]
         if rows:
             with formatter.section("Commands"):

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from salvage.devcluster.paths import user_state_dir
 from salvage.devcluster.processes import ProcessRecord, is_alive, stop
 from salvage.model.errors import NotFoundError, ServerError, UsageError
 
@@ -27,10 +28,7 @@ NAMES = ("minio", "azurite", "fake-gcs")
 
 def servers_root() -> Path:
     env = os.environ.get("SALVAGE_SERVERS_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "salvage" / "servers"
+    return Path(env) if env else user_state_dir() / "servers"
 
 
 @dataclass(frozen=True)
