@@ -26,12 +26,16 @@ class Result:
 
 
 def salvage(kubeconfig: Path, *args: str) -> Result:
-    out, err = io.StringIO(), io.StringIO()
-    argv = ["salvage", "--kubeconfig", str(kubeconfig), *args]
     env = {k: v for k, v in os.environ.items() if not k.startswith("SALVAGE_")}
-    env["NO_COLOR"] = "1"
+    return run_main(["--kubeconfig", str(kubeconfig), *args], env)
+
+
+def run_main(args: list[str], env: dict[str, str]) -> Result:
+    """``salvage ARGS`` through the console entry point, with exactly ``env`` (and NO_COLOR)."""
+    out, err = io.StringIO(), io.StringIO()
     code: int | str | None = 0
-    with mock.patch.object(sys, "argv", argv), mock.patch.dict(os.environ, env, clear=True), \
+    with mock.patch.object(sys, "argv", ["salvage", *args]), \
+            mock.patch.dict(os.environ, {**env, "NO_COLOR": "1"}, clear=True), \
             contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             main()

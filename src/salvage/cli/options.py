@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -23,6 +23,16 @@ def split_list(value: str | None, default: tuple[str, ...] = ()) -> tuple[str, .
     if not value:
         return default
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def refuse_empty(param: typer.CallbackParam, value: Any) -> Any:
+    """An include or exclude option given an empty value (often an unset shell variable:
+    ``--include-namespaces "$NS"``) is refused, rather than read as "everything"."""
+    for item in value if isinstance(value, (list, tuple)) else [value]:
+        if item is not None and not split_list(item):
+            raise typer.BadParameter(
+                "it is empty (an unset shell variable?); leave the option out, or give it a value.", param=param)
+    return value
 
 
 def parse_mappings(value: str | None, what: str) -> dict[str, str]:

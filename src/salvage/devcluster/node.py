@@ -224,7 +224,7 @@ state = "{d / 'state'}"
             "containerd": [str(b.containerd), "--config", str(self.dir / "containerd" / "config.toml")],
             "hostpath-node": [
                 sys.executable, "-m", "salvage", "driver", "hostpath-node", f"--node-id={NODE_NAME}",
-                f"--csi-socket={self.csi_socket}", f"--registration-dir={self.kubelet_root / 'plugins_registry'}",
+                f"--kubelet-dir={self.kubelet_root}",
             ],
             "kubelet": [
                 str(b.kubelet), f"--config={self.dir / 'kubelet.yaml'}",

@@ -18,12 +18,18 @@ from salvage.model.errors import UsageError
 
 def delete(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument()],
+    name: Annotated[str, typer.Argument(help="Backup name.")],
     location: Location = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     aws_endpoint_url: AwsEndpointUrl = None,
 ) -> None:
-    """Delete a backup's objects and its volume snapshots."""
+    """Delete a backup's objects and its volume snapshots.
+
+    Examples:
+      # Asks first; -y for scripts
+      salvage backup delete wp-nightly
+      salvage backup delete wp-nightly --location shared -y
+    """
     app = app_of(ctx)
     target = open_location(location)
     if not yes:

@@ -20,7 +20,12 @@ def build(
         bool, typer.Option("--real-node/--no-real-node", help="Also build the real node's components.")
     ] = True,
 ) -> None:
-    """Build the cluster's components from their pinned Go modules (cached; skipped when built)."""
+    """Build the cluster's components from their pinned Go modules (cached; skipped when built).
+
+    Examples:
+      salvage dev build
+      salvage dev build --test-servers
+    """
     term = app_of(ctx).terminal
     binaries = ensure_components(term.info)
     if real_node:

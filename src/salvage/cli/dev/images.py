@@ -22,7 +22,12 @@ def build(
     names: Annotated[list[str] | None, typer.Argument(
         help="Images to build (default: all): pause, busybox, postgres, salvage.")] = None,
 ) -> None:
-    """Build the images (only what changed), then import them into running real nodes."""
+    """Build the images (only what changed), then import them into running real nodes.
+
+    Examples:
+      salvage dev images build
+      salvage dev images build salvage
+    """
     term = app_of(ctx).terminal
     chosen = tuple(_image(n) for n in names) if names else images.ALL
     images.build(chosen, term.info)
@@ -35,7 +40,12 @@ def build(
 
 @app.command("list")
 def list_images(ctx: typer.Context) -> None:
-    """List the images by the name pods use (`image:`), and whether each is built."""
+    """List the images by the name pods use (`image:`), and whether each is built.
+
+    Examples:
+      salvage dev images list
+      salvage dev images list -o json
+    """
     app = app_of(ctx)
     rows = [{"name": i.ref, "built": i.built, "size": i.archive.stat().st_size if i.built else None,
              "description": i.summary} for i in images.ALL]

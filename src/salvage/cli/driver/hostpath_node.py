@@ -13,15 +13,22 @@ import typer
 
 def hostpath_node(
     node_id: Annotated[str, typer.Option("--node-id", help="The node's name, as kubelet registers it.")],
-    csi_socket: Annotated[Path, typer.Option("--csi-socket", help="Unix socket to serve CSI on.")],
-    registration_dir: Annotated[Path, typer.Option(
-        "--registration-dir", help="kubelet's plugin registry (ROOT-DIR/plugins_registry).")],
+    kubelet_dir: Annotated[Path, typer.Option(
+        "--kubelet-dir", help="kubelet's root directory: the plugin's socket goes under its plugins/, "
+        "and its registration under plugins_registry/.")] = Path("/var/lib/kubelet"),
 ) -> None:
-    """Mount hostpath.salvage.io volumes into pods for kubelet (runs until stopped)."""
+    """Mount hostpath.salvage.io volumes into pods for kubelet (runs until stopped).
+
+    The local cluster's real node runs it; kubelet finds it through its plugin registry.
+
+    Examples:
+      # `salvage dev cluster up` starts it on the cluster's real node
+      salvage driver hostpath-node --node-id node-0 --kubelet-dir /var/lib/kubelet
+    """
     from salvage.drivers.hostpath.node_plugin import NodePlugin
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    plugin = NodePlugin(node_id, csi_socket.resolve(), registration_dir.resolve())
+    plugin = NodePlugin.for_kubelet(node_id, kubelet_dir.resolve())
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     plugin.start()

@@ -12,7 +12,7 @@ from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
     AvailabilityZone, AwsEndpointUrl, AwsRegion, ClusterName, Location, RepoPasswordFile,
-    RepoPasswordSecret, parse_mappings, repo_password, split_list,
+    RepoPasswordSecret, parse_mappings, refuse_empty, repo_password, split_list,
 )
 from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
@@ -28,14 +28,14 @@ def create(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="Restore name (default: BACKUP-TIMESTAMP).")] = None,
     from_backup: Annotated[str, typer.Option("--from-backup", help="The backup to restore.")] = "",
-    include_namespaces: Annotated[str | None, typer.Option("--include-namespaces")] = None,
-    exclude_namespaces: Annotated[str | None, typer.Option("--exclude-namespaces")] = None,
-    include_resources: Annotated[str | None, typer.Option("--include-resources")] = None,
-    exclude_resources: Annotated[str | None, typer.Option("--exclude-resources")] = None,
-    selector: Annotated[str | None, typer.Option("--selector", "-l")] = None,
-    namespace_mappings: Annotated[str | None, typer.Option("--namespace-mappings", help="old:new,...")] = None,
-    storage_class_mappings: Annotated[str | None, typer.Option("--storage-class-mappings", help="old:new,...")] = None,
-    existing_resource_policy: Annotated[str, typer.Option("--existing-resource-policy", help="none or update.")] = "none",
+    include_namespaces: Annotated[str | None, typer.Option("--include-namespaces", callback=refuse_empty, help="Namespaces to restore, comma-separated; globs allowed (default: all).")] = None,
+    exclude_namespaces: Annotated[str | None, typer.Option("--exclude-namespaces", callback=refuse_empty, help="Namespaces to leave out, comma-separated; globs allowed.")] = None,
+    include_resources: Annotated[str | None, typer.Option("--include-resources", callback=refuse_empty, help="Resources to restore, e.g. configmaps,statefulsets.apps (default: all).")] = None,
+    exclude_resources: Annotated[str | None, typer.Option("--exclude-resources", callback=refuse_empty, help="Resources to leave out, e.g. events,pods.")] = None,
+    selector: Annotated[str | None, typer.Option("--selector", "-l", help="Only objects with these labels, e.g. app=web.")] = None,
+    namespace_mappings: Annotated[str | None, typer.Option("--namespace-mappings", help="Restore namespace OLD into NEW: old:new,old2:new2.")] = None,
+    storage_class_mappings: Annotated[str | None, typer.Option("--storage-class-mappings", help="Give claims of class OLD the class NEW: old:new,...")] = None,
+    existing_resource_policy: Annotated[str, typer.Option("--existing-resource-policy", help="An object that exists already: none (keep it, report it) or update (replace it).")] = "none",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for volumes and workloads to be ready.")] = True,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for readiness.")] = 300.0,
@@ -47,7 +47,17 @@ def create(
     cluster_name: ClusterName = None,
     availability_zone: AvailabilityZone = None,
 ) -> None:
-    """Verify a backup, then restore it: volumes from snapshots first, objects in dependency order."""
+    """Verify a backup, then restore it: volumes from snapshots first, objects in dependency order.
+
+    Examples:
+      # The plan first (nothing changes), then the restore
+      salvage restore create --from-backup wp-nightly --dry-run
+      salvage restore create --from-backup wp-nightly
+
+      # A copy beside the original, on another storage class
+      salvage restore create --from-backup wp-nightly \\
+          --namespace-mappings wp:wp-copy --storage-class-mappings gp2:gp3
+    """
     app = app_of(ctx)
     if not from_backup:
         raise UsageError("Which backup? Pass --from-backup NAME.", hint="List backups with `salvage backup get`.")

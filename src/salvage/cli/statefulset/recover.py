@@ -72,7 +72,17 @@ def recover(
     verify_container: Annotated[str | None, typer.Option(
         "--verify-container", help="Container for --verify-command (default: the pod's only one).")] = None,
 ) -> None:
-    """Re-create a StatefulSet's volumes from a backup or VolumeSnapshots, then the StatefulSet, which adopts them."""
+    """Re-create a StatefulSet's volumes from a backup or VolumeSnapshots, then the StatefulSet, which adopts them.
+
+    Examples:
+      # The plan per claim, then the recovery from a backup
+      salvage statefulset recover web -n shop --from-backup nightly --dry-run
+      salvage statefulset recover web -n shop --from-backup nightly
+
+      # Only the replica that lost its disk, from VolumeSnapshots picked by label
+      salvage statefulset recover web -n shop --snapshot-selector app=web \\
+          --ordinals 1
+    """
     app = app_of(ctx)
     chosen = [flag for flag, value in (("--from-backup", from_backup), ("--from-snapshots", from_snapshots),
                                        ("--snapshot-selector", snapshot_selector)) if value]

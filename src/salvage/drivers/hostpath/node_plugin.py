@@ -36,6 +36,11 @@ class NodePlugin:
         self.registered = threading.Event()
         self._servers: list[grpc.Server] = []
 
+    @classmethod
+    def for_kubelet(cls, node_id: str, kubelet_dir: Path) -> NodePlugin:
+        """The sockets where a CSI node DaemonSet puts them, under kubelet's root directory."""
+        return cls(node_id, kubelet_dir / "plugins" / names.DRIVER / "csi.sock", kubelet_dir / "plugins_registry")
+
     # -- serving ---------------------------------------------------------------------------------
     def start(self) -> None:
         csi = self._server()
