@@ -116,6 +116,11 @@ class Repository:
             data = self.store.get(key)
         except ObjectNotFoundError as exc:
             raise MissingDataError(f"{key} is missing from {self.store.url}") from exc
+        if content_hash(data) != file_id:  # written once under the hash of its bytes
+            raise CorruptDataError(
+                f"{key} is damaged (its content does not hash to its name)",
+                hint="Run `salvage repo check` to see the extent of the damage.",
+            )
         try:
             plain = self.cipher.open(data, _file_aad(kind))
             wire = json.loads(zstandard.ZstdDecompressor().decompress(plain, max_output_size=1 << 30))
