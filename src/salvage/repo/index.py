@@ -98,6 +98,11 @@ class Index:
         """The size the index says the pack has (None: no index names it)."""
         return self._pack_sizes.get(pack_id)
 
+    def pack_sizes(self) -> dict[str, int]:
+        """Every pack an index names, with the size it says the pack has."""
+        with self._lock:
+            return dict(self._pack_sizes)
+
     def pack_ids(self) -> set[str]:
         return {self._packs[row[0]] for row in self._blobs.values()}
 
