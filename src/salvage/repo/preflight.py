@@ -98,7 +98,8 @@ def check_restorable(repo: Repository, snapshots: Mapping[str, str], *, read_dat
             f"the repository is missing or has damaged data that {', '.join(sorted(set(snapshots.values())))} "
             f"need(s):\n  {shown}{more}",
             problems=problems,
-            hint="Run `salvage repo check --read-data` to see all damage; restore from another backup.")
+            hint="Nothing was restored. Run `salvage repo check --read-data` to see all damage; "
+                 "restore from another backup.")
     return PreflightReport(len(snapshots), files, len(packs), len(hashed),
                            sum(repo.index.pack_size(p) or 0 for p in hashed))
 
