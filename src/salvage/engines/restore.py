@@ -18,6 +18,7 @@ from salvage.engines.selection import Selection, label_selector_matches
 from salvage.k8s.client import KubeClient
 from salvage.k8s.conditions import has_condition
 from salvage.k8s.discovery import ApiResource
+from salvage.k8s.polling import poll
 from salvage.locations import Location
 from salvage.model.cloud import AwsSettings
 from salvage.model.errors import KubernetesError, SalvageError, UsageError
@@ -270,7 +271,7 @@ class _Run:
             self.claims.append((namespace, name))
             return result
         path = f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{name}"
-        if not _poll(lambda: self.client.get(path).get("status", {}).get("phase") == "Bound",
+        if not poll(lambda: self.client.get(path).get("status", {}).get("phase") == "Bound",
                      time.monotonic() + self.request.timeout):
             return ItemResult(resource.qualified, namespace, name, "failed", "the new volume was not bound in time")
         pv = self.client.get(f"/api/v1/persistentvolumes/{self.client.get(path)['spec']['volumeName']}")
@@ -315,7 +316,7 @@ class _Run:
         self.progress("phase", {"message": f"waiting for {len(self.claims)} volume(s) and {len(waits)} StatefulSet(s)"})
         for namespace, name in self.claims:
             path = f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{name}"
-            if not _poll(lambda p=path: self.client.get(p).get("status", {}).get("phase") == "Bound", deadline):
+            if not poll(lambda p=path: self.client.get(p).get("status", {}).get("phase") == "Bound", deadline):
                 self.report.warnings.append(f"PersistentVolumeClaim {namespace}/{name} is not Bound yet")
         for namespace, name in waits:
             path = f"/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}"
@@ -325,7 +326,7 @@ class _Run:
                 want = sts.get("spec", {}).get("replicas", 1)
                 return int(sts.get("status", {}).get("readyReplicas") or 0) >= want
 
-            if not _poll(ready, deadline):
+            if not poll(ready, deadline):
                 self.report.warnings.append(f"StatefulSet {namespace}/{name} is not ready yet")
 
 
@@ -342,18 +343,6 @@ def _bounded_map(pool: ThreadPoolExecutor, fn: Callable[[Any], ItemResult], item
                 yield future.result()
     for future in pending:
         yield future.result()
-
-
-def _poll(condition: Callable[[], bool], deadline: float) -> bool:
-    while True:
-        try:
-            if condition():
-                return True
-        except KubernetesError:
-            pass
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.25)
 
 
 def _now() -> str:

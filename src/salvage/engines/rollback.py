@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from salvage.k8s.client import KubeClient
+from salvage.k8s.polling import poll
 from salvage.model.errors import KubernetesError
 from salvage.repo.errors import CorruptDataError, MissingDataError, RestoreIncompleteError
 
@@ -63,20 +64,9 @@ class Creations:
                     result.remaining.append(f"{item.label} (could not be deleted: {exc.message})")
         deadline = time.monotonic() + timeout
         for item in items:
-            if _gone(client, item.path, deadline):
+            if poll(lambda path=item.path: not client.exists(path), deadline):
                 result.removed.append(item.label)
             elif not any(r.startswith(item.label + " (") for r in result.remaining):
                 result.remaining.append(f"{item.label} (still being deleted)")
         return result
 
-
-def _gone(client: KubeClient, path: str, deadline: float) -> bool:
-    while True:
-        try:
-            if not client.exists(path):
-                return True
-        except KubernetesError:
-            pass
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.25)

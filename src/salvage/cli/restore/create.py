@@ -11,8 +11,8 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
-    AvailabilityZone, AwsEndpointUrl, AwsRegion, ClusterName, Location, RepoPasswordFile,
-    RepoPasswordSecret, parse_mappings, repo_password, split_list,
+    AvailabilityZone, AwsEndpointUrl, AwsRegion, ClusterName, KeepPartial, Location, RepoPasswordFile,
+    RepoPasswordSecret, VerifyData, parse_mappings, repo_password, split_list,
 )
 from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
@@ -39,12 +39,8 @@ def create(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for volumes and workloads to be ready.")] = True,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for readiness.")] = 300.0,
-    verify_data: Annotated[bool, typer.Option(
-        "--verify-data", help="Before any change, read every pack the fs volumes need and check it against "
-                              "its name (else their sizes only).")] = False,
-    keep_partial: Annotated[bool, typer.Option(
-        "--keep-partial", help="If damaged backup data stops the restore, keep what it created "
-                               "(default: remove it).")] = False,
+    verify_data: VerifyData = False,
+    keep_partial: KeepPartial = False,
     location: Location = None,
     repo_password_file: RepoPasswordFile = None,
     repo_password_secret: RepoPasswordSecret = None,

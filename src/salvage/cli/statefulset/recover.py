@@ -15,9 +15,11 @@ from salvage.cli.options import (
     AwsEndpointUrl,
     AwsRegion,
     ClusterName,
+    KeepPartial,
     Location,
     RepoPasswordFile,
     RepoPasswordSecret,
+    VerifyData,
     repo_password,
 )
 from salvage.cli.output import OutputFormat
@@ -59,12 +61,8 @@ def recover(
                                         "(never one whose data exists).")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for volumes and pods.")] = 300.0,
-    verify_data: Annotated[bool, typer.Option(
-        "--verify-data", help="With --from-backup: before any change, read every pack its fs volumes need and "
-                              "check it against its name (else their sizes only).")] = False,
-    keep_partial: Annotated[bool, typer.Option(
-        "--keep-partial", help="If damaged backup data stops the recovery, keep the claims it created "
-                               "(default: remove them).")] = False,
+    verify_data: VerifyData = False,
+    keep_partial: KeepPartial = False,
     location: Location = None,
     repo_password_file: RepoPasswordFile = None,
     repo_password_secret: RepoPasswordSecret = None,
