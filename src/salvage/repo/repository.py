@@ -333,16 +333,26 @@ def _exists(store: Store, key: str) -> bool:
 
 
 def _unlock(store: Store, config: RepoConfig, password: str) -> MasterKey:
+    damaged: list[str] = []
     found = False
     for info in store.list(layout.file_prefix("keys")):
         found = True
-        master = keys.unwrap(store.get(info.key), config.id, password, info.key)
+        data = store.get(info.key)
+        master = keys.unwrap(data, config.id, password, info.key)
         if master is not None:
             return master
+        if content_hash(data) != layout.file_id_of(info.key):
+            damaged.append(info.key)
     if not found:
         raise RepositoryError(
             f"the repository at {store.url} has no key files",
             hint="It cannot be opened; restore keys/ from a copy of the repository.",
+        )
+    if damaged:  # then the password may well be right
+        raise CorruptDataError(
+            f"no key file of the repository at {store.url} opens with this password, and "
+            f"{', '.join(damaged)} is damaged (its content does not hash to its name)",
+            hint="Restore keys/ from a copy of the repository, or open it with another key file's password.",
         )
     raise WrongPasswordError(
         f"wrong password for the repository at {store.url}",

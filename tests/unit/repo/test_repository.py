@@ -155,3 +155,16 @@ def test_the_index_knows_each_packs_exact_size(repo: Repository) -> None:
     sizes = reopened.pack_sizes()
     assert len(sizes) > 1
     assert {p: reopened.index.pack_size(p) for p in sizes} == sizes
+
+
+def test_a_damaged_key_file_is_named_not_blamed_on_the_password() -> None:
+    from salvage.repo.errors import CorruptDataError
+
+    store = MemoryStore()
+    make_repo(store)
+    [key] = [info.key for info in store.list("keys/")]
+    data = bytearray(store.get(key))
+    data[data.index(b'"salt": "') + 12] ^= 0x01  # still a key file, but not the one written
+    store.put(key, bytes(data))
+    with pytest.raises(CorruptDataError, match=f"{key} is damaged"):
+        Repository.open(store, PASSWORD)
