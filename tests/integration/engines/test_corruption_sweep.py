@@ -81,7 +81,7 @@ def _case(kube: KubeClient, location: Location, ns: str, target: str) -> tuple[s
     except SalvageError as exc:
         if client.writes:
             return "VIOLATION: refused after writing", f"{client.writes}: {exc.message}"
-        return "refused", exc.message.splitlines()[0]
+        return "refused", " ".join(exc.message.split())
     except Exception as exc:  # noqa: BLE001 - anything else is a crash the user would see as a traceback
         return "VIOLATION: crashed", repr(exc)
     finally:
