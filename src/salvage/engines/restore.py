@@ -164,6 +164,9 @@ class _Run:
             return
         if self.request.wait:
             self._wait_ready()
+        self._release_sources()
+
+    def _release_sources(self) -> None:
         for source in self.sources:
             try:
                 source.release()
@@ -174,11 +177,7 @@ class _Run:
         """Damaged data surfaced while filling a volume: create nothing more, release the
         temporary snapshot objects, and remove what this restore created (unless kept)."""
         self.report.errors.extend(self.damaged)
-        for source in self.sources:
-            try:
-                source.release()
-            except KubernetesError as exc:
-                self.report.warnings.append(f"could not remove a temporary snapshot: {exc.message}")
+        self._release_sources()
         if self.request.keep_partial:
             self.report.kept = self.created.labels()
             return
@@ -272,7 +271,7 @@ class _Run:
             return result
         path = f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{name}"
         if not poll(lambda: self.client.get(path).get("status", {}).get("phase") == "Bound",
-                     time.monotonic() + self.request.timeout):
+                    time.monotonic() + self.request.timeout):
             return ItemResult(resource.qualified, namespace, name, "failed", "the new volume was not bound in time")
         pv = self.client.get(f"/api/v1/persistentvolumes/{self.client.get(path)['spec']['volumeName']}")
         if result.action == "created" and pv["spec"].get("persistentVolumeReclaimPolicy") == "Delete":
