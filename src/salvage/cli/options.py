@@ -78,6 +78,16 @@ def repo_password(app: App, password_file: Path | None, password_secret: str | N
     if password_file is None and password_secret is None and not os.environ.get(PASSWORD_ENV):
         return None
     return password_from(app, password_file, password_secret).read()
+
+
+# Restoring file-level (fs) volumes: how much of the repository to check before the first
+# change, and what to do with a half-done restore when damaged data stops it.
+VerifyData = Annotated[bool, typer.Option(
+    "--verify-data", help="Before any change, read every pack the fs volumes need and check it against its "
+                          "name (else only their sizes and the directory trees).")]
+KeepPartial = Annotated[bool, typer.Option(
+    "--keep-partial", help="If damaged backup data stops the run, keep what it created (default: remove it).")]
+
 # Cloud disks (volumes/aws_ebs.py): anything left out comes from the usual AWS chain.
 AwsRegion = Annotated[str | None, typer.Option(
     "--aws-region", envvar="SALVAGE_AWS_REGION", help="AWS region (default: AWS_REGION, the profile, or the PV's zone).")]

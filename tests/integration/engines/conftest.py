@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from salvage.devcluster.cluster import LocalCluster
+from salvage.k8s.client import KubeClient
+from tests.support.builders import namespace
 
 Salvage = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -45,3 +47,12 @@ def second_cluster() -> Iterator[LocalCluster]:
     other.up(nodes=1)
     yield other
     other.down()
+
+
+@pytest.fixture
+def other_ns(kube: KubeClient, ns: str) -> Iterator[str]:
+    """A second fresh namespace beside ``ns`` (to restore or recover into), deleted afterwards."""
+    name = f"{ns}-copy"
+    kube.create("/api/v1/namespaces", namespace(name))
+    yield name
+    kube.delete(f"/api/v1/namespaces/{name}")

@@ -11,8 +11,8 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
-    AvailabilityZone, AwsEndpointUrl, AwsRegion, ClusterName, Location, RepoPasswordFile,
-    RepoPasswordSecret, parse_mappings, refuse_empty, repo_password, split_list,
+    AvailabilityZone, AwsEndpointUrl, AwsRegion, ClusterName, KeepPartial, Location, RepoPasswordFile,
+    RepoPasswordSecret, VerifyData, parse_mappings, refuse_empty, repo_password, split_list,
 )
 from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
@@ -39,6 +39,8 @@ def create(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for volumes and workloads to be ready.")] = True,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for readiness.")] = 300.0,
+    verify_data: VerifyData = False,
+    keep_partial: KeepPartial = False,
     location: Location = None,
     repo_password_file: RepoPasswordFile = None,
     repo_password_secret: RepoPasswordSecret = None,
@@ -71,6 +73,7 @@ def create(
         selector=selector, namespace_map=parse_mappings(namespace_mappings, "namespace mapping"),
         class_map=parse_mappings(storage_class_mappings, "storage class mapping"),
         existing_policy=existing_resource_policy, dry_run=dry_run, wait=wait, timeout=timeout,
+        verify_data=verify_data, keep_partial=keep_partial,
         repo_password=repo_password(app, repo_password_file, repo_password_secret),
         aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name,
                         availability_zone=availability_zone),
@@ -85,7 +88,7 @@ def create(
     if not dry_run:
         save_restore(report.to_json())
     _print(app, report, plan)
-    if report.phase == "PartiallyFailed":
+    if report.phase in ("PartiallyFailed", "Failed"):
         raise typer.Exit(1)
 
 
@@ -104,8 +107,16 @@ def _print(app, report: RestoreReport, plan: list[ItemResult]) -> None:  # type:
     term.info(f"restore {report.name} {report.phase}: {counts}")
     for item in report.failures:
         term.error(f"{item.resource} {item.namespace or ''}/{item.name}: {item.reason}")
+    for error in report.errors:
+        term.error(error)
     for warning in report.warnings:
         term.warn(warning)
+    if report.removed:
+        term.error(f"damaged backup data stopped the restore; removed the {len(report.removed)} object(s) it had "
+                   f"created: {', '.join(report.removed)}")
+    if report.kept:
+        term.warn(f"damaged backup data stopped the restore; kept (--keep-partial) the {len(report.kept)} object(s) "
+                  f"it had created: {', '.join(report.kept)}")
     term.line(report.name)
 
 
