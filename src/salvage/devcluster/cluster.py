@@ -439,6 +439,11 @@ class LocalCluster:
             "kube-scheduler": [
                 str(b.kube_scheduler), f"--kubeconfig={kc}", "--leader-elect=false",
                 "--bind-address=127.0.0.1", f"--secure-port={p['kube-scheduler']}", "--profiling=false",
+                # A pod turned away because its claim was not bound yet waits for the claim's
+                # update to requeue it; when the scheduler misses that event (an upstream race,
+                # kubernetes#87145), it waited 5 minutes: the demo's first run on a cold machine
+                # timed out so. Unschedulable pods are retried at least every 15 s here.
+                "--pod-max-in-unschedulable-pods-duration=15s",
             ],
             "kwok": [
                 str(b.kwok), f"--kubeconfig={kc}",

@@ -21,17 +21,13 @@ from salvage.devcluster.images import builders as images
 from salvage.k8s.client import KubeClient
 from salvage.k8s.exec import exec_in_pod
 from tests.support.builders import pvc, real_pod, volume_snapshot
-from tests.support.waiting import wait_for
+from tests.support.waiting import pod_ready, wait_for
 
 pytestmark = pytest.mark.integration
 
 
-def running(kube: KubeClient, ns: str, name: str, timeout: float = 120) -> dict[str, Any]:
-    def ready() -> dict[str, Any] | None:
-        pod = kube.get(f"/api/v1/namespaces/{ns}/pods/{name}")
-        statuses = pod.get("status", {}).get("containerStatuses") or []
-        return pod if statuses and all(s.get("ready") for s in statuses) else None
-    return wait_for(ready, timeout=timeout, what=f"pod {ns}/{name} to be ready")
+def running(kube: KubeClient, ns: str, name: str, timeout: float = 180) -> dict[str, Any]:
+    return pod_ready(kube, ns, name, timeout=timeout)
 
 
 def kubectl(cluster: LocalCluster, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
