@@ -133,13 +133,14 @@ def run(args: argparse.Namespace, cluster: LocalCluster) -> None:
         started = time.monotonic()
         subprocess.run([*salvage, "statefulset", "recover", sts, "-n", ns, "--from-backup", "rto"], env=env,
                        check=True, stdout=subprocess.DEVNULL)
+        recover_s = time.monotonic() - started
         for i, claim in enumerate(claims):
             if args.real_node:
-                # The recovered container reads its data: the claim is mounted and the bytes right.
-                read = exec_in_pod(kube, ns, f"{sts}-{i}", ["sh", "-c", "cat /data/part-* | sha256sum"], timeout=300)
-                assert read.stdout.split()[:1] == [digests[claim]], f"{claim}: data differs in the container"
-            else:
-                assert digest_of(volume_dir(kube, ns, claim)) == digests[claim], f"{claim}: data differs"
+                # The recovered container reads all of its data through its mount (busybox's
+                # sha256sum would measure busybox, so the bytes are hashed on the host below).
+                read = exec_in_pod(kube, ns, f"{sts}-{i}", ["sh", "-c", "cat /data/part-* | wc -c"], timeout=300)
+                assert int(read.stdout.strip() or 0) == max(1, size // CHUNK) * CHUNK, f"{claim}: {read}"
+            assert digest_of(volume_dir(kube, ns, claim)) == digests[claim], f"{claim}: data differs"
         rto_s = time.monotonic() - started
         pods = [kube.get(f"/api/v1/namespaces/{ns}/pods/{sts}-{i}")["status"]["phase"] for i in range(args.replicas)]
         assert pods == ["Running"] * args.replicas, pods
@@ -147,7 +148,8 @@ def run(args: argparse.Namespace, cluster: LocalCluster) -> None:
     aim = 1.5 * floor_s + 10
     print(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} on {platform.node()} ({os.cpu_count()} cores), "
           f"{args.replicas} x {args.gib:g} GiB" + (", real containers" if args.real_node else ", kwok pods"))
-    print(f"floor (cp -a + sync): {floor_s:.1f}s   recover to Running + verified: {rto_s:.1f}s   "
+    print(f"floor (cp -a + sync): {floor_s:.1f}s   recover command (to Running): {recover_s:.1f}s   "
+          f"recover to Running + verified: {rto_s:.1f}s   "
           f"aim (1.5 x floor + 10 s): {aim:.1f}s   {'met' if rto_s <= aim else 'NOT met'}")
 
 

@@ -104,7 +104,7 @@ def run_demo(cluster: LocalCluster, namespace: str, location: Location, say: Say
         volume = _volume_dir(client, namespace)
         say(f"    {APP}-0 is Running again in {report.seconds:.1f}s on volume {volume}")
         time.sleep(times.after_recovery)
-        say(f"7/7 the log, read in the new container: lines up to the snapshot, a gap, then new lines")
+        say("7/7 the log, read in the new container: lines up to the snapshot, a gap, then new lines")
         log = _read_log(client, namespace)
     gap_at, gap = widest_gap(log)
     return DemoResult(cluster.name, namespace, backup, log, snapshot_last, lost, gap_at, gap,
