@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from salvage.catalog.records import VolumeRecord
 from salvage.k8s.client import KubeClient
-from salvage.model.errors import KubernetesError
+from salvage.model.errors import KubernetesError, SnapshotError, UsageError
 from salvage.volumes.method import (
     JSON,
     ClaimSource,
@@ -70,10 +70,23 @@ class CsiSnapshotMethod:
         return from_snapshot(record)
 
 
-def snapshot_class_for(client: KubeClient, driver: str) -> str | None:
-    classes = [c for c in client.list(f"{API}/volumesnapshotclasses") if c.get("driver") == driver]
-    classes.sort(key=lambda c: c["metadata"].get("annotations", {}).get(DEFAULT_CLASS_ANNOTATION) != "true")
-    return classes[0]["metadata"]["name"] if classes else None
+def default_class(classes: Iterable[JSON], driver: str) -> JSON:
+    """The one rule for a driver's VolumeSnapshotClass when none is named, for backups and
+    ``snapshot create`` alike: the class marked default, else the driver's only class.
+    Several defaults, or several classes and no default, is refused, not guessed: classes
+    differ in deletion policy and parameters."""
+    mine = [c for c in classes if c.get("driver") == driver]
+    defaults = [c for c in mine if (c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS_ANNOTATION) == "true"]
+    if len(defaults) == 1 or (not defaults and len(mine) == 1):
+        return (defaults or mine)[0]
+    if not mine:
+        raise SnapshotError(f"No VolumeSnapshotClass exists for driver {driver}.",
+                            hint=f"Create one with `driver: {driver}`.")
+    names = ", ".join(sorted(c["metadata"]["name"] for c in defaults or mine))
+    raise UsageError(f"Driver {driver} has {len(defaults) or len(mine)} candidate VolumeSnapshotClasses and no "
+                     "single default.",
+                     hint=f"VolumeSnapshotClasses for driver {driver}: {names}; mark one as the default "
+                          f"(annotation {DEFAULT_CLASS_ANNOTATION}: \"true\").")
 
 
 def capture(client: KubeClient, claim: dict[str, Any], pv: dict[str, Any], backup: str,
@@ -85,10 +98,10 @@ def capture(client: KubeClient, claim: dict[str, Any], pv: dict[str, Any], backu
     if not driver:
         record.update(method="none", error="the volume is not a CSI volume; it has no snapshot API")
         return record
-    snapshot_class = snapshot_class_for(client, driver)
-    if snapshot_class is None:
-        record.update(method="none", driver=driver,
-                      error=f"no VolumeSnapshotClass for driver {driver}; create one to snapshot this volume")
+    try:
+        snapshot_class = default_class(client.list(f"{API}/volumesnapshotclasses"), driver)["metadata"]["name"]
+    except (SnapshotError, UsageError) as exc:
+        record.update(method="none", driver=driver, error=f"{exc.message} {exc.hint}")
         return record
     name = _name(backup, meta["name"])
     vs_path = f"{API}/namespaces/{meta['namespace']}/volumesnapshots"
