@@ -21,6 +21,7 @@ from salvage.engines.snapshot_hooks import (
     pods_mounting,
     run_hooks,
 )
+from salvage.k8s.api_groups import SNAPSHOTS as API
 from salvage.k8s.client import KubeClient
 from salvage.model.errors import HookError, NotFoundError, SnapshotError, UsageError
 from salvage.volumes.csi_snapshots import default_class, is_ready, poll_snapshot, snapshot_error
@@ -28,7 +29,6 @@ from salvage.volumes.csi_snapshots import default_class, is_ready, poll_snapshot
 JSON = dict[str, Any]
 Report = Callable[[str], None]
 
-API = "/apis/snapshot.storage.k8s.io/v1"
 _POLL = 0.5
 
 

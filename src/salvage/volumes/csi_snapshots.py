@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from salvage.catalog.records import VolumeRecord
+from salvage.k8s.api_groups import SNAPSHOTS as API
 from salvage.k8s.client import KubeClient
 from salvage.model.errors import KubernetesError, SnapshotError, UsageError
 from salvage.volumes.method import (
@@ -26,7 +27,6 @@ from salvage.volumes.method import (
     from_snapshot,
 )
 
-API = "/apis/snapshot.storage.k8s.io/v1"
 DEFAULT_CLASS_ANNOTATION = "snapshot.storage.kubernetes.io/is-default-class"
 BACKUP_LABEL = "backup.salvage.io/name"
 
