@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -52,6 +53,32 @@ class FakeApi:
                 return _status(404, f"{path} not found")
             return httpx.Response(200, json={"kind": "Status", "status": "Success"})
         return _status(405, f"{request.method} is not supported by the fake")
+
+
+class ProvisioningApi(FakeApi):
+    """Binds each new claim to a new hostPath PV under ``root`` at once, and removes the PV
+    with its claim (reclaim policy Delete), as a provisioner would."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = root
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
+        response = super()._handle(request)
+        path = request.url.path
+        if request.method == "POST" and path.endswith("/persistentvolumeclaims") and response.status_code == 201:
+            claim = json.loads(request.content)
+            pv = f"pv-{claim['metadata']['name']}"
+            (self.root / pv).mkdir()
+            stored = self.objects[f"{path}/{claim['metadata']['name']}"]
+            stored["spec"]["volumeName"] = pv
+            stored["status"] = {"phase": "Bound"}
+            self.objects[f"/api/v1/persistentvolumes/{pv}"] = {
+                "metadata": {"name": pv},
+                "spec": {"hostPath": {"path": str(self.root / pv)}, "persistentVolumeReclaimPolicy": "Delete"}}
+        if request.method == "DELETE" and "/persistentvolumeclaims/" in path:
+            self.objects.pop(f"/api/v1/persistentvolumes/pv-{path.rsplit('/', 1)[1]}", None)
+        return response
 
 
 def _status(code: int, message: str) -> httpx.Response:

@@ -26,7 +26,7 @@ class VolumeRecord(TypedDict, total=False):
     pv: str
     storageClass: str | None
     size: str
-    method: str  # csi-snapshot | aws-ebs | none
+    method: str  # a registered volume method (volumes/registry.py: csi-snapshot, aws-ebs, fs) or none
     driver: str
     snapshotHandle: str
     restoreSize: int

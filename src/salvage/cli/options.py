@@ -13,7 +13,8 @@ from salvage.cli.context import App
 from salvage.cli.kube import kube_client
 from salvage.model.errors import UsageError
 from salvage.repo.password import ENV_VAR as PASSWORD_ENV
-from salvage.repo.password import PasswordSecret, PasswordSource, SecretRef, password_source
+from salvage.engines.password_secret import PasswordSecret, SecretRef
+from salvage.repo.password import PasswordSource, password_source
 
 Location = Annotated[str | None, typer.Option("--location", envvar="SALVAGE_LOCATION",
                                                help="Backup location name (default: `default`).")]

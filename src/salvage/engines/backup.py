@@ -22,8 +22,9 @@ from salvage.k8s.discovery import ApiResource, Discovery, discover
 from salvage.locations import Location
 from salvage.model.cloud import AwsSettings
 from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
-from salvage.repo.repository import Repository
-from salvage.volumes import csi_snapshots, fs, providers
+from salvage.volumes import fs, registry
+from salvage.volumes.method import MethodContext
+from salvage.volumes.registry import Methods
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -39,7 +40,7 @@ class BackupRequest:
     snapshot_timeout: float = 300.0
     default_volumes_to_fs: bool = False
     repo_password: str | None = field(default=None, repr=False)
-    volume_snapshot_provider: str = "auto"  # auto | csi | aws-ebs (see volumes/providers.py)
+    volume_snapshot_provider: str = "auto"  # auto | csi | aws-ebs (see volumes/registry.py)
     aws: AwsSettings = field(default_factory=AwsSettings)
 
     def to_json(self) -> dict[str, Any]:
@@ -97,12 +98,14 @@ def create_backup(client: KubeClient, location: Location, request: BackupRequest
                          hint="Choose a ReadWrite location with --location.")
     if request.cluster_resources not in ("auto", "true", "false"):
         raise UsageError("--include-cluster-resources must be auto, true or false.")
-    if request.default_volumes_to_fs and not request.repo_password:
-        fs.repository(location.store, None, create=False)  # raises the clear "needs the password" error
-    providers.check_choice(request.volume_snapshot_provider)
-    if request.snapshot_volumes and request.volume_snapshot_provider in providers.CLOUD_METHODS:
+    methods = Methods(MethodContext(client, location.store, request.repo_password, request.aws, progress,
+                                    create_repository=True))
+    if request.default_volumes_to_fs:
+        methods[fs.METHOD].check_capture()  # the clear "needs the password" error
+    registry.check_choice(request.volume_snapshot_provider)
+    if request.snapshot_volumes and request.volume_snapshot_provider != registry.AUTO:
         # Before anything is written: without credentials every volume would fail.
-        providers.cloud_provider(request.volume_snapshot_provider, request.aws).check_access()
+        methods[registry.chosen(request.volume_snapshot_provider)].check_capture()
     started, started_at = time.monotonic(), _now()
     writer = BackupWriter(location.store, request.name)
     journal = _Journal(progress)
@@ -110,7 +113,7 @@ def create_backup(client: KubeClient, location: Location, request: BackupRequest
     for warning in discovery.warnings:
         journal.log("warning", warning)
     namespaces = _namespaces(client, request.selection)
-    capture = _Capture(client, writer, journal, request, discovery, namespaces, progress)
+    capture = _Capture(client, writer, journal, request, discovery, namespaces, progress, methods)
     capture.namespaced()
     volumes = capture.volumes() if request.snapshot_volumes else []
     capture.cluster_scoped(volumes)
@@ -142,16 +145,15 @@ def create_backup(client: KubeClient, location: Location, request: BackupRequest
 
 class _Capture:
     def __init__(self, client: KubeClient, writer: BackupWriter, journal: _Journal, request: BackupRequest,
-                 discovery: Discovery, namespaces: list[dict[str, Any]], progress: Progress) -> None:
+                 discovery: Discovery, namespaces: list[dict[str, Any]], progress: Progress, methods: Methods) -> None:
         self.client, self.writer, self.journal, self.request = client, writer, journal, request
         self.discovery, self.namespace_objects, self.progress = discovery, namespaces, progress
         self.namespaces = {n["metadata"]["name"] for n in namespaces}
         self.claims: list[dict[str, Any]] = []
         self.custom_groups: set[tuple[str, str]] = set()
         self._builtin_groups = _builtin_groups()
-        self._repository: Repository | None = None
         self._classes: dict[str, dict[str, Any] | None] = {}
-        self._cloud = providers.CloudProviders(request.aws)
+        self.methods = methods
 
     def namespaced(self) -> None:
         wanted = [r for r in self.discovery.resources
@@ -193,15 +195,13 @@ class _Capture:
             if claim.get("status", {}).get("phase") != "Bound" or not claim["spec"].get("volumeName"):
                 self.journal.log("warning", f"PersistentVolumeClaim {label} is not bound; no volume to capture")
                 continue
-            method = fs.choose_method(claim, self._storage_class(claim),
-                                      default_fs=self.request.default_volumes_to_fs)
-            self.progress("volume", {"pvc": label, "state": "copying files" if method == "fs" else "snapshotting"})
+            kind = fs.choose_method(claim, self._storage_class(claim), default_fs=self.request.default_volumes_to_fs)
+            self.progress("volume", {"pvc": label, "state": "copying files" if kind == "fs" else "snapshotting"})
             try:
                 pv = self.client.get(f"/api/v1/persistentvolumes/{claim['spec']['volumeName']}")
-                if method == "fs":
-                    record = fs.capture(self._repo(), claim, pv, self.request.name)
-                else:
-                    record = self._capture_volume(claim, pv)
+                method = registry.capture_method(kind, pv, self.request.volume_snapshot_provider)
+                record = self.methods[method].capture(claim, pv, self.request.name,
+                                                      timeout=self.request.snapshot_timeout)
             except (SalvageError, KubernetesError) as exc:
                 record = {"namespace": meta["namespace"], "pvc": meta["name"], "method": "none", "error": exc.message}
             if record.get("error"):
@@ -213,11 +213,6 @@ class _Capture:
             records.append(record)
         return records
 
-    def _repo(self) -> Repository:
-        if self._repository is None:
-            self._repository = fs.repository(self.writer.store, self.request.repo_password, create=True)
-        return self._repository
-
     def _storage_class(self, claim: dict[str, Any]) -> dict[str, Any] | None:
         name = claim["spec"].get("storageClassName")
         if not name:
@@ -228,14 +223,6 @@ class _Capture:
             except KubernetesError:
                 self._classes[name] = None
         return self._classes[name]
-
-    def _capture_volume(self, claim: dict[str, Any], pv: dict[str, Any]) -> VolumeRecord:
-        method = providers.method_for(pv, self.request.volume_snapshot_provider)
-        if method == "csi-snapshot":
-            return csi_snapshots.capture(self.client, claim, pv, self.request.name,
-                                         timeout=self.request.snapshot_timeout)
-        return self._cloud[method].capture(claim, pv, self.request.name, timeout=self.request.snapshot_timeout,
-                                           progress=self.progress)
 
     def cluster_scoped(self, volumes: list[VolumeRecord]) -> None:
         mode = self.request.cluster_resources

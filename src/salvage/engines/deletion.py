@@ -9,7 +9,8 @@ from salvage.k8s.client import KubeClient
 from salvage.locations import Location
 from salvage.model.cloud import AwsSettings
 from salvage.model.errors import NotFoundError, UsageError
-from salvage.volumes import csi_snapshots, providers
+from salvage.volumes.method import MethodContext
+from salvage.volumes.registry import Methods, is_registered
 
 
 def delete_backup(client: KubeClient | None, location: Location, name: str,
@@ -22,13 +23,8 @@ def delete_backup(client: KubeClient | None, location: Location, name: str,
         volumes = BackupReader(location.store, name).volumes()
     except IncompleteBackupError:
         pass
-    snapshots = 0
-    if volumes and client is not None:
-        snapshots = sum(csi_snapshots.delete_captured(client, v) for v in volumes)
-    cloud = providers.CloudProviders(aws or AwsSettings())
-    for record in volumes:
-        if record.get("method") in providers.CLOUD_METHODS:
-            snapshots += cloud[record["method"]].delete_captured(record)
+    methods = Methods(MethodContext(client, location.store, aws=aws or AwsSettings()))
+    snapshots = sum(methods[r["method"]].delete_captured(r) for r in volumes if is_registered(r.get("method")))
     keys = [info.key for info in location.store.list(layout.prefix(name))]
     if not keys:
         raise NotFoundError(f"There is no backup named {name!r} on location {location.name!r}.",

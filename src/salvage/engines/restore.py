@@ -22,12 +22,8 @@ from salvage.k8s.polling import poll
 from salvage.locations import Location
 from salvage.model.cloud import AwsSettings
 from salvage.model.errors import KubernetesError, SalvageError, UsageError
-from salvage.volumes.sources import (
-    ClaimSource,
-    VolumeRestorer,
-    describe,
-    has_volume_data,
-)
+from salvage.volumes.method import ClaimSource
+from salvage.volumes.sources import VolumeRestorer, has_volume_data
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -132,8 +128,8 @@ def _check_mappings(client: KubeClient, request: RestoreRequest) -> None:
 def _check_volumes(run: _Run, request: RestoreRequest) -> None:
     """Region, zone, type and credentials of every cloud disk to re-create, and the repository
     of every fs volume (a dry run reads none), before any change."""
-    run.volumes.check(r for r in run.records.values() if request.selection.namespace(r["namespace"])
-                      and not (request.dry_run and r["method"] == "fs"))
+    run.volumes.check((r for r in run.records.values() if request.selection.namespace(r["namespace"])),
+                      dry_run=request.dry_run)
 
 
 class _Run:
@@ -251,7 +247,7 @@ class _Run:
         if self.client.exists(resource.item(name, namespace)):
             policy = "updated" if self.request.existing_policy == "update" else "skipped"
             return ItemResult(resource.qualified, namespace, name, "planned", f"exists: would be {policy}")
-        return ItemResult(resource.qualified, namespace, name, "planned", describe(record) if record else "")
+        return ItemResult(resource.qualified, namespace, name, "planned", self.volumes.describe(record) if record else "")
 
     def _claim(self, resource: ApiResource, claim: dict[str, Any], record: VolumeRecord,
                namespace: str) -> ItemResult:
@@ -285,7 +281,7 @@ class _Run:
                                 f"(claim {namespace}/{name}): {exc.message}")
             return ItemResult(resource.qualified, namespace, name, "failed",
                               "its files are damaged in the backup (see the errors); the restore stopped")
-        return ItemResult(resource.qualified, namespace, name, "created", describe(record))
+        return ItemResult(resource.qualified, namespace, name, "created", self.volumes.describe(record))
 
     def _apply(self, resource: ApiResource, body: dict[str, Any], namespace: str | None, name: str) -> ItemResult:
         qualified = resource.qualified

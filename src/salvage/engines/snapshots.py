@@ -21,15 +21,14 @@ from salvage.engines.snapshot_hooks import (
     pods_mounting,
     run_hooks,
 )
+from salvage.k8s.api_groups import SNAPSHOTS as API
 from salvage.k8s.client import KubeClient
 from salvage.model.errors import HookError, NotFoundError, SnapshotError, UsageError
-from salvage.volumes.csi_snapshots import is_ready, poll_snapshot, snapshot_error
+from salvage.volumes.csi_snapshots import default_class, is_ready, poll_snapshot, snapshot_error
 
 JSON = dict[str, Any]
 Report = Callable[[str], None]
 
-API = "/apis/snapshot.storage.k8s.io/v1"
-DEFAULT_CLASS = "snapshot.storage.kubernetes.io/is-default-class"
 _POLL = 0.5
 
 
@@ -117,7 +116,8 @@ def csi_driver(client: KubeClient, claim: JSON) -> str:
 
 
 def snapshot_class_for(client: KubeClient, name: str | None, driver: str) -> JSON:
-    """The named VolumeSnapshotClass, checked against ``driver``; else that driver's default class."""
+    """The named VolumeSnapshotClass, checked against ``driver``; else the one backups would
+    use (volumes/csi_snapshots.py, ``default_class``)."""
     require_snapshot_api(client)
     if name:
         klass = client.find(f"{API}/volumesnapshotclasses/{name}")
@@ -127,15 +127,7 @@ def snapshot_class_for(client: KubeClient, name: str | None, driver: str) -> JSO
             raise UsageError(f"VolumeSnapshotClass {name} is for driver {klass.get('driver')}, but the volume "
                              f"belongs to driver {driver}.", hint=_classes_hint(client, driver))
         return klass
-    mine = [c for c in client.list(f"{API}/volumesnapshotclasses") if c.get("driver") == driver]
-    defaults = [c for c in mine if (c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS) == "true"]
-    if len(defaults) == 1 or (not defaults and len(mine) == 1):
-        return (defaults or mine)[0]
-    if not mine:
-        raise SnapshotError(f"No VolumeSnapshotClass exists for driver {driver}.",
-                            hint=f"Create one with `driver: {driver}`, then pass it with --class.")
-    raise UsageError(f"Driver {driver} has {len(defaults) or len(mine)} candidate VolumeSnapshotClasses and no "
-                     "single default.", hint=_classes_hint(client, driver))
+    return default_class(client.list(f"{API}/volumesnapshotclasses"), driver)
 
 
 def require_snapshot_api(client: KubeClient) -> None:

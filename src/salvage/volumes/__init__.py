@@ -1,2 +1,4 @@
-"""How volume data is captured and re-created: CSI snapshots (csi_snapshots) and cloud disks
-behind one Protocol (base, providers; AWS EBS now). The only package that imports cloud SDKs."""
+"""How volume data is captured and re-created: one interface every volume method implements
+(method.py), registered by name (registry.py): ``csi-snapshot`` (csi_snapshots), ``aws-ebs``
+(cloud_disks over aws_ebs, the one provider behind base.py so far) and ``fs`` (files into
+the location's repository). The only package that imports cloud SDKs."""

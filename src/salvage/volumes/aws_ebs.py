@@ -25,6 +25,7 @@ from salvage.catalog.records import VolumeRecord
 from salvage.model.cloud import AwsSettings
 from salvage.model.errors import CloudCredentialsError, CloudError
 from salvage.volumes.aws_ebs_spec import (
+    METHOD,
     check_volume_type,
     is_ebs,
     persistent_volume_spec,
@@ -33,7 +34,6 @@ from salvage.volumes.aws_ebs_spec import (
 )
 from salvage.volumes.base import JSON, Progress
 
-METHOD = "aws-ebs"
 TAG_PREFIX = "salvage.io/"
 
 

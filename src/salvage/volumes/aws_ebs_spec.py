@@ -13,6 +13,7 @@ from typing import Any
 from salvage.catalog.records import VolumeRecord
 from salvage.model.errors import CloudError
 
+METHOD = "aws-ebs"  # the volume records' method (volumes/registry.py)
 CSI_DRIVER = "ebs.csi.aws.com"
 IN_TREE = "awsElasticBlockStore"
 ZONE_LABEL = "topology.kubernetes.io/zone"

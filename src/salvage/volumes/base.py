@@ -2,8 +2,8 @@
 
 A provider snapshots the disk behind a PersistentVolume into a volume record, re-creates a
 disk from such a record and hands back the spec of a PersistentVolume for it, and deletes
-the snapshots it made. Engines pick a provider by the record's ``method`` and never see an
-SDK. Rules every provider keeps:
+the snapshots it made. Each provider is a volume method through :class:`salvage.volumes.cloud_disks.CloudDiskMethod`,
+registered by its ``method`` in volumes/registry.py; engines never see an SDK. Rules every provider keeps:
 
 - ``check_recreate`` and ``capture`` validate before they change anything: a bad region,
   zone, volume type or missing credentials is a :class:`~salvage.model.errors.CloudError`
@@ -13,7 +13,8 @@ SDK. Rules every provider keeps:
 - progress goes through the callback as ``("volume", {"pvc": ..., "state": ...})``.
 
 CSI snapshots (``csi_snapshots``) are not a provider of this kind: their restore is a claim
-with a snapshot data source, provisioned by the driver, not a PV Salvage writes.
+with a snapshot data source, provisioned by the driver, not a PV Salvage writes. Every
+volume method, cloud disk or not, implements :class:`salvage.volumes.method.VolumeMethod`.
 """
 
 from __future__ import annotations

@@ -11,45 +11,97 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from salvage.catalog.records import VolumeRecord
+from salvage.k8s.api_groups import SNAPSHOTS as API
 from salvage.k8s.client import KubeClient
-from salvage.model.errors import KubernetesError, SalvageError
+from salvage.model.errors import KubernetesError, SnapshotError, UsageError
+from salvage.volumes.method import (
+    JSON,
+    ClaimSource,
+    MethodContext,
+    VolumeCaptureError,
+    claim_record,
+    from_snapshot,
+)
 
-API = "/apis/snapshot.storage.k8s.io/v1"
 DEFAULT_CLASS_ANNOTATION = "snapshot.storage.kubernetes.io/is-default-class"
 BACKUP_LABEL = "backup.salvage.io/name"
 
-
-class VolumeCaptureError(SalvageError):
-    """A volume could not be captured or re-created."""
+METHOD = "csi-snapshot"
 
 
-def snapshot_class_for(client: KubeClient, driver: str) -> str | None:
-    classes = [c for c in client.list(f"{API}/volumesnapshotclasses") if c.get("driver") == driver]
-    classes.sort(key=lambda c: c["metadata"].get("annotations", {}).get(DEFAULT_CLASS_ANNOTATION) != "true")
-    return classes[0]["metadata"]["name"] if classes else None
+class CsiSnapshotMethod:
+    """The ``csi-snapshot`` volume method (:class:`salvage.volumes.method.VolumeMethod`)."""
+
+    name = METHOD
+    check_reads_data = False
+
+    def __init__(self, context: MethodContext) -> None:
+        self.context = context
+
+    def check_capture(self) -> None:
+        return None  # a volume without a snapshot class is recorded as `none`, with the reason
+
+    def capture(self, claim: JSON, pv: JSON, backup: str, *, timeout: float) -> VolumeRecord:
+        return capture(self.context.kube(), claim, pv, backup, timeout=timeout)
+
+    def check_restore(self, records: Sequence[VolumeRecord]) -> None:
+        return None  # the snapshot handle is the driver's to check when the claim is provisioned
+
+    def prepare(self, record: VolumeRecord, claim: JSON, namespace: str, *, owner: str,
+                timeout: float) -> ClaimSource:
+        client = self.context.kube()
+        snapshot, content = prepare_restore(client, record, namespace, owner, timeout=timeout)
+        return ClaimSource(
+            data_source={"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": snapshot},
+            restore_size=int(record.get("restoreSize") or 0),
+            release=lambda: release_restore(client, namespace, snapshot, content),
+        )
+
+    def delete_captured(self, record: VolumeRecord) -> bool:
+        if self.context.client is None:
+            return False  # without a cluster its snapshots cannot be reached
+        return delete_captured(self.context.client, record)
+
+    def describe(self, record: VolumeRecord) -> str:
+        return from_snapshot(record)
+
+
+def default_class(classes: Iterable[JSON], driver: str) -> JSON:
+    """The one rule for a driver's VolumeSnapshotClass when none is named, for backups and
+    ``snapshot create`` alike: the class marked default, else the driver's only class.
+    Several defaults, or several classes and no default, is refused, not guessed: classes
+    differ in deletion policy and parameters."""
+    mine = [c for c in classes if c.get("driver") == driver]
+    defaults = [c for c in mine if (c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS_ANNOTATION) == "true"]
+    if len(defaults) == 1 or (not defaults and len(mine) == 1):
+        return (defaults or mine)[0]
+    if not mine:
+        raise SnapshotError(f"No VolumeSnapshotClass exists for driver {driver}.",
+                            hint=f"Create one with `driver: {driver}`.")
+    names = ", ".join(sorted(c["metadata"]["name"] for c in defaults or mine))
+    raise UsageError(f"Driver {driver} has {len(defaults) or len(mine)} candidate VolumeSnapshotClasses and no "
+                     "single default.",
+                     hint=f"VolumeSnapshotClasses for driver {driver}: {names}; mark one as the default "
+                          f"(annotation {DEFAULT_CLASS_ANNOTATION}: \"true\").")
 
 
 def capture(client: KubeClient, claim: dict[str, Any], pv: dict[str, Any], backup: str,
             *, timeout: float) -> VolumeRecord:
     """Snapshot one bound claim for ``backup``; the record says how to re-create it."""
     meta = claim["metadata"]
-    record: VolumeRecord = {
-        "namespace": meta["namespace"], "pvc": meta["name"], "pv": pv["metadata"]["name"],
-        "storageClass": claim["spec"].get("storageClassName"),
-        "size": claim["spec"].get("resources", {}).get("requests", {}).get("storage", ""),
-    }
+    record = claim_record(claim, pv)
     driver = (pv["spec"].get("csi") or {}).get("driver")
     if not driver:
         record.update(method="none", error="the volume is not a CSI volume; it has no snapshot API")
         return record
-    snapshot_class = snapshot_class_for(client, driver)
-    if snapshot_class is None:
-        record.update(method="none", driver=driver,
-                      error=f"no VolumeSnapshotClass for driver {driver}; create one to snapshot this volume")
+    try:
+        snapshot_class = default_class(client.list(f"{API}/volumesnapshotclasses"), driver)["metadata"]["name"]
+    except (SnapshotError, UsageError) as exc:
+        record.update(method="none", driver=driver, error=f"{exc.message} {exc.hint}")
         return record
     name = _name(backup, meta["name"])
     vs_path = f"{API}/namespaces/{meta['namespace']}/volumesnapshots"
@@ -64,7 +116,7 @@ def capture(client: KubeClient, claim: dict[str, Any], pv: dict[str, Any], backu
     client.patch(f"{API}/volumesnapshotcontents/{content_name}", {"spec": {"deletionPolicy": "Retain"}})
     client.delete(f"{vs_path}/{name}")
     record.update(
-        method="csi-snapshot", driver=driver, snapshotHandle=content["status"]["snapshotHandle"],
+        method=METHOD, driver=driver, snapshotHandle=content["status"]["snapshotHandle"],
         restoreSize=int(content["status"].get("restoreSize") or 0),
         volumeSnapshotClass=snapshot_class, volumeSnapshotContent=content_name,
     )
@@ -106,7 +158,7 @@ def release_restore(client: KubeClient, namespace: str, snapshot: str, content: 
 def delete_captured(client: KubeClient, record: VolumeRecord) -> bool:
     """Delete a backup's snapshot: its content becomes Delete, so the driver removes the data."""
     content = record.get("volumeSnapshotContent")
-    if record.get("method") != "csi-snapshot" or not content:
+    if record.get("method") != METHOD or not content:
         return False
     path = f"{API}/volumesnapshotcontents/{content}"
     try:

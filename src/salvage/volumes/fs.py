@@ -10,6 +10,7 @@ claim read-only and runs `salvage fs backup /data --repo ...` against the same l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,14 @@ from salvage.model.errors import UsageError
 from salvage.repo import backup as repo_backup
 from salvage.repo import restore as repo_restore
 from salvage.repo.errors import RepositoryNotFoundError
+from salvage.repo.preflight import check_restorable
 from salvage.repo.repository import Repository
 from salvage.repo.snapshots import find_snapshot
 from salvage.storage.base import Store
 from salvage.storage.prefixed import PrefixedStore
+from salvage.volumes.method import JSON, ClaimSource, MethodContext, VolumeCaptureError, claim_record
+
+METHOD = "fs"
 
 METHOD_ANNOTATION = "backup.salvage.io/method"
 REPOSITORY_PREFIX = "repository"
@@ -49,13 +54,84 @@ def local_path(pv: dict[str, Any]) -> Path | None:
     return None
 
 
-def repository(location_store: Store, password: str | None, *, create: bool, read_only: bool = False) -> Repository:
-    """The location's repository (created on first use when ``create``)."""
+class FsMethod:
+    """The ``fs`` volume method (:class:`salvage.volumes.method.VolumeMethod`): files into the
+    location's repository, and back into the new, empty claim once it is bound."""
+
+    name = METHOD
+    check_reads_data = True  # the repository data the records need (repo/preflight.py)
+
+    def __init__(self, context: MethodContext) -> None:
+        self.context = context
+        self._repository: Repository | None = None
+
+    def repository(self) -> Repository:
+        if self._repository is None:
+            if self.context.store is None:
+                raise VolumeCaptureError("File-level volumes need the location's store, and none was given.")
+            create = self.context.create_repository
+            self._repository = repository(self.context.store, self.context.repo_password,
+                                          create=create, read_only=not create)
+        return self._repository
+
+    def check_capture(self) -> None:
+        require_password(self.context.repo_password)
+
+    def capture(self, claim: JSON, pv: JSON, backup: str, *, timeout: float) -> VolumeRecord:
+        return capture(self.repository(), claim, pv, backup)
+
+    def check_restore(self, records: Sequence[VolumeRecord]) -> None:
+        files = {str(r["snapshotHandle"]): f"volume {r.get('namespace')}/{r.get('pvc')}" for r in records}
+        if not files:
+            return
+        verify = self.context.verify_data
+        what = "reading every pack of" if verify else "checking"
+        self.context.progress("phase", {"message": f"{what} the repository data of {len(files)} volume(s)"})
+        check_restorable(self.repository(), files, read_data=verify, on_pack=self._pack_read)
+
+    def _pack_read(self, number: int, total: int) -> None:
+        if self.context.verify_data and (number == total or number % max(1, total // 10) == 0):  # ~10 lines at most
+            self.context.progress("phase", {"message": f"verified {number} of {total} packs"})
+
+    def prepare(self, record: VolumeRecord, claim: JSON, namespace: str, *, owner: str,
+                timeout: float) -> ClaimSource:
+        return ClaimSource(restore_size=int(record.get("restoreSize") or 0), fill=lambda pv: self._fill(record, pv))
+
+    def _fill(self, record: VolumeRecord, pv: JSON) -> list[str]:
+        target = local_path(pv)
+        if target is None:
+            raise VolumeCaptureError(
+                f"The new volume of {record.get('namespace')}/{record.get('pvc')} (PV {pv['metadata']['name']}) "
+                "is not reachable from here to restore its files (needs a data-mover pod).",
+                hint="Restore file-level backups onto the local cluster's hostpath driver for now.")
+        filled = fill(self.repository(), record, target)
+        if not filled.xattr_failures:
+            return []
+        return [f"volume {record.get('namespace')}/{record.get('pvc')}: "
+                f"{repo_restore.xattr_summary(filled.xattr_failures, filled.xattr_failed_files)}: "
+                + "; ".join(filled.xattrs_not_restored[:5])]
+
+    def delete_captured(self, record: VolumeRecord) -> bool:
+        # The repository snapshot stays, as it always has; `salvage repo prune --keep-...` applies
+        # retention to it (its chunks may be shared with other backups).
+        return False
+
+    def describe(self, record: VolumeRecord) -> str:
+        return f"files from repository snapshot {str(record.get('snapshotHandle'))[:8]}"
+
+
+def require_password(password: str | None) -> str:
     if not password:
         raise UsageError(
             "File-level volume backup needs the repository password.",
             hint="Set SALVAGE_REPO_PASSWORD, or pass --repo-password-file or --repo-password-secret; "
                  "Salvage has no default password.")
+    return password
+
+
+def repository(location_store: Store, password: str | None, *, create: bool, read_only: bool = False) -> Repository:
+    """The location's repository (created on first use when ``create``)."""
+    password = require_password(password)
     store = PrefixedStore(location_store, REPOSITORY_PREFIX)
     try:
         return Repository.open(store, password, read_only=read_only)
@@ -67,11 +143,7 @@ def repository(location_store: Store, password: str | None, *, create: bool, rea
 
 def capture(repo: Repository, claim: dict[str, Any], pv: dict[str, Any], backup: str) -> VolumeRecord:
     meta = claim["metadata"]
-    record: VolumeRecord = {
-        "namespace": meta["namespace"], "pvc": meta["name"], "pv": pv["metadata"]["name"],
-        "storageClass": claim["spec"].get("storageClassName"),
-        "size": claim["spec"].get("resources", {}).get("requests", {}).get("storage", ""),
-    }
+    record = claim_record(claim, pv)
     path = local_path(pv)
     if path is None or not path.is_dir():
         record.update(method="none", error="the volume's files are not reachable from here; file-level backup "
@@ -79,7 +151,7 @@ def capture(repo: Repository, claim: dict[str, Any], pv: dict[str, Any], backup:
         return record
     result = repo_backup.backup(repo, path, tags=[f"backup={backup}", f"pvc={meta['namespace']}/{meta['name']}"],
                                 parent=None)
-    record.update(method="fs", snapshotHandle=result.snapshot_id,
+    record.update(method=METHOD, snapshotHandle=result.snapshot_id,
                   restoreSize=int(result.summary["total_bytes"]))
     return record
 

@@ -5,12 +5,10 @@ named. The same on the real cluster, object by object: tests/integration/engines
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from salvage.catalog import layout as catalog_layout
@@ -23,36 +21,10 @@ from salvage.storage.counting import CountingStore
 from salvage.storage.memory import MemoryStore
 from salvage.volumes import fs
 from tests.support.damage import damage
-from tests.support.fake_kube import FakeApi
+from tests.support.fake_kube import FakeApi, ProvisioningApi
 
 PASSWORD = "correct horse battery staple"
 CLAIMS = "/api/v1/namespaces/wp/persistentvolumeclaims"
-
-
-class ProvisioningApi(FakeApi):
-    """Binds each new claim to a new hostPath PV under ``root`` at once, and removes the PV
-    with its claim (reclaim policy Delete), as a provisioner would."""
-
-    def __init__(self, root: Path) -> None:
-        super().__init__()
-        self.root = root
-
-    def _handle(self, request: httpx.Request) -> httpx.Response:
-        response = super()._handle(request)
-        path = request.url.path
-        if request.method == "POST" and path.endswith("/persistentvolumeclaims") and response.status_code == 201:
-            claim = json.loads(request.content)
-            pv = f"pv-{claim['metadata']['name']}"
-            (self.root / pv).mkdir()
-            stored = self.objects[f"{path}/{claim['metadata']['name']}"]
-            stored["spec"]["volumeName"] = pv
-            stored["status"] = {"phase": "Bound"}
-            self.objects[f"/api/v1/persistentvolumes/{pv}"] = {
-                "metadata": {"name": pv},
-                "spec": {"hostPath": {"path": str(self.root / pv)}, "persistentVolumeReclaimPolicy": "Delete"}}
-        if request.method == "DELETE" and "/persistentvolumeclaims/" in path:
-            self.objects.pop(f"/api/v1/persistentvolumes/pv-{path.rsplit('/', 1)[1]}", None)
-        return response
 
 
 def _claim() -> dict[str, Any]:

@@ -15,7 +15,8 @@ from salvage.volumes.aws_ebs_spec import (
     region_of,
     volume_ref,
 )
-from salvage.volumes.providers import check_choice, method_for, pre_bound_volume
+from salvage.volumes.cloud_disks import pre_bound_volume
+from salvage.volumes.registry import check_choice, method_for
 
 VOL = "vol-0e65bfd7da63a06b3"
 

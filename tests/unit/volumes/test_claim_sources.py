@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from salvage.volumes.sources import ClaimSource, has_volume_data
+from salvage.volumes.method import ClaimSource
+from salvage.volumes.sources import has_volume_data
 
 SNAPSHOT = {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "s"}
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from salvage.k8s.api_groups import SNAPSHOTS
 from salvage.k8s.client import KubeClient
 
 Obj = dict[str, Any]
-SNAPSHOTS = "/apis/snapshot.storage.k8s.io/v1"
 
 
 @dataclass(frozen=True)

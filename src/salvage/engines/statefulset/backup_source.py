@@ -17,12 +17,8 @@ from salvage.k8s.client import KubeClient
 from salvage.locations import Location
 from salvage.model.cloud import AwsSettings
 from salvage.model.errors import NotFoundError
-from salvage.volumes.sources import (
-    ClaimSource,
-    VolumeRestorer,
-    describe,
-    has_volume_data,
-)
+from salvage.volumes.method import ClaimSource
+from salvage.volumes.sources import VolumeRestorer, has_volume_data
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -80,7 +76,7 @@ class BackupSource:
                 ordinal = claim_ordinal(record["pvc"], template, name)
                 if ordinal is not None and ordinal in ordinals:
                     self.records[record["pvc"]] = record
-                    out[record["pvc"]] = ClaimVolume(record["pvc"], ordinal, describe(record))
+                    out[record["pvc"]] = ClaimVolume(record["pvc"], ordinal, self.restorer.describe(record))
         if not out:
             raise NoVolumeDataError(
                 f"Backup {self.backup!r} has no volume data for StatefulSet {self.namespace}/{name}; "

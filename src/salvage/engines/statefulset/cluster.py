@@ -7,12 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 from salvage.engines.statefulset.naming import claim_ordinal, claim_templates, pod_name
+from salvage.k8s.api_groups import SNAPSHOTS
 from salvage.k8s.client import KubeClient
 from salvage.k8s.events import events_for
 from salvage.k8s.quantity import parse_quantity
 from salvage.model.errors import KubernetesError, NotFoundError, SalvageError
 
-SNAPSHOTS = "/apis/snapshot.storage.k8s.io/v1"
 
 
 class NotReadyError(SalvageError):

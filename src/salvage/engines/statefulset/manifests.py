@@ -7,7 +7,7 @@ from typing import Any
 
 from salvage.engines.sanitize import sanitize
 from salvage.model.errors import UsageError
-from salvage.volumes.sources import at_least
+from salvage.volumes.method import at_least
 
 SNAPSHOT_GROUP = "snapshot.storage.k8s.io"
 

@@ -45,7 +45,7 @@ from salvage.model.errors import (
     UsageError,
 )
 from salvage.volumes.presence import volume_presence
-from salvage.volumes.sources import ClaimSource
+from salvage.volumes.method import ClaimSource
 
 Progress = Callable[[str, dict[str, Any]], None]
 

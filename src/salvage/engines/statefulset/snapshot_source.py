@@ -18,8 +18,8 @@ from salvage.engines.statefulset.snapshot_choice import (
 from salvage.engines.statefulset.source import JSON, ClaimVolume, NoVolumeDataError
 from salvage.k8s.client import KubeClient
 from salvage.model.errors import KubernetesError, UsageError
-from salvage.volumes.csi_snapshots import VolumeCaptureError, is_ready, snapshot_error
-from salvage.volumes.sources import ClaimSource
+from salvage.volumes.csi_snapshots import is_ready, snapshot_error
+from salvage.volumes.method import ClaimSource, VolumeCaptureError
 
 
 class SnapshotSource:

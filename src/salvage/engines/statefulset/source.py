@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from salvage.model.errors import SalvageError
-from salvage.volumes.sources import ClaimSource
+from salvage.volumes.method import ClaimSource
 
 JSON = dict[str, Any]
 
