@@ -11,6 +11,7 @@ import contextlib
 import io
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
@@ -25,13 +26,15 @@ class Result:
     stderr: str
 
 
-def salvage(kubeconfig: Path, *args: str) -> Result:
+def salvage(kubeconfig: Path, *args: str, env: Mapping[str, str] | None = None) -> Result:
+    """Run one command; ``env`` is added to the environment, from which SALVAGE_* is cleared."""
     out, err = io.StringIO(), io.StringIO()
     argv = ["salvage", "--kubeconfig", str(kubeconfig), *args]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SALVAGE_")}
-    env["NO_COLOR"] = "1"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SALVAGE_")}
+    environ["NO_COLOR"] = "1"
+    environ.update(env or {})
     code: int | str | None = 0
-    with mock.patch.object(sys, "argv", argv), mock.patch.dict(os.environ, env, clear=True), \
+    with mock.patch.object(sys, "argv", argv), mock.patch.dict(os.environ, environ, clear=True), \
             contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             main()
