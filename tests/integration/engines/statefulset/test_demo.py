@@ -21,7 +21,8 @@ def test_demo_recovers_hello_stateful_and_shows_the_gap(cluster: LocalCluster, n
 
     result = json.loads(out.stdout)
     log, gap_at = result["log"], result["gapAt"]
-    assert took < 60, f"the demo took {took:.0f}s"
+    # Generous on purpose: a loaded 2-core machine must not fail it; speed belongs in benchmarks.
+    assert took < 300, f"the demo took {took:.0f}s"
     assert "6/7 salvage statefulset recover hello-stateful" in out.stderr
     assert "replace (dangling: the volume of PV" in out.stderr, "the dangling PV and PVC are replaced"
     before, after = log[:gap_at], log[gap_at:]
