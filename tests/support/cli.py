@@ -26,11 +26,16 @@ class Result:
     stderr: str
 
 
-def salvage(kubeconfig: Path, *args: str, env: Mapping[str, str] | None = None) -> Result:
-    """Run one command; ``env`` is added to the environment, from which SALVAGE_* is cleared."""
+# Where Salvage keeps its files: a test's fixtures point these at its own directories.
+_PLACES = frozenset({"SALVAGE_CONFIG_DIR", "SALVAGE_DATA_DIR", "SALVAGE_STATE_DIR", "SALVAGE_CACHE_DIR"})
+
+
+def salvage(kubeconfig: Path | None, *args: str, env: Mapping[str, str] | None = None) -> Result:
+    """Run one command (``--kubeconfig`` first unless None); ``env`` is added to the
+    environment, from which the settings SALVAGE_* (output, context, debug, ...) are cleared."""
     out, err = io.StringIO(), io.StringIO()
-    argv = ["salvage", "--kubeconfig", str(kubeconfig), *args]
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("SALVAGE_")}
+    argv = ["salvage", *(["--kubeconfig", str(kubeconfig)] if kubeconfig else []), *args]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SALVAGE_") or k in _PLACES}
     environ["NO_COLOR"] = "1"
     environ.update(env or {})
     code: int | str | None = 0

@@ -1,11 +1,11 @@
-"""Backups and restores through the CLI, each test with its own config and data dirs."""
+"""Backups and restores through the CLI (in a subprocess), each test with its own config and data dirs."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,13 +13,6 @@ import pytest
 from salvage.devcluster.cluster import LocalCluster
 
 Salvage = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture
-def salvage_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SALVAGE_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("SALVAGE_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path
 
 
 def cli_for(cluster: LocalCluster) -> Salvage:
@@ -37,11 +30,3 @@ def cli_for(cluster: LocalCluster) -> Salvage:
 @pytest.fixture
 def salvage(cluster: LocalCluster, salvage_home: Path) -> Salvage:
     return cli_for(cluster)
-
-
-@pytest.fixture(scope="session")
-def second_cluster() -> Iterator[LocalCluster]:
-    other = LocalCluster(f"itb-{os.getpid()}")
-    other.up(nodes=1)
-    yield other
-    other.down()
