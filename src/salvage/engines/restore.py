@@ -94,7 +94,9 @@ def restore_backup(client: KubeClient, location: Location, request: RestoreReque
                    progress: Progress = lambda _k, _d: None,
                    on_item: Callable[[ItemResult], None] = lambda _i: None) -> RestoreReport:
     if request.existing_policy not in ("none", "update"):
-        raise UsageError("--existing-resource-policy must be none or update.")
+        raise UsageError(f"--existing-resource-policy {request.existing_policy!r} is not a policy: it must be "
+                         "none or update.",
+                         hint="none keeps objects that already exist; update replaces them with the backup's.")
     reader = BackupReader(location.store, request.backup)
     progress("phase", {"message": f"verifying {len(reader.manifest['files'])} objects of backup {request.backup}"})
     reader.verify()  # before anything touches the cluster

@@ -40,9 +40,11 @@ def test_errors_go_to_stderr_without_traceback(tmp_path):
 
 def test_debug_shows_the_traceback(tmp_path):
     env = {"SALVAGE_STATE_DIR": str(tmp_path), "NO_COLOR": "1", "PATH": "/usr/bin:/bin"}
-    result = run("--debug", "dev", "cluster", "status", "ghost", env=env)
-    assert result.returncode != 0
-    assert "Traceback" in result.stderr
+    for options, extra in (["--debug"], {}), ([], {"SALVAGE_DEBUG": "1"}):
+        result = run(*options, "dev", "cluster", "status", "ghost", env={**env, **extra})
+        assert result.returncode != 0
+        assert "Traceback" in result.stderr and "There is no local cluster named 'ghost'" in result.stderr, extra
+    assert "Traceback" not in run("dev", "cluster", "status", "ghost", env={**env, "SALVAGE_DEBUG": "0"}).stderr
 
 
 def run_on_a_terminal(*args, env):
