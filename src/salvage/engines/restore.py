@@ -16,7 +16,7 @@ from salvage.engines.sanitize import sanitize, skip_reason
 from salvage.engines.selection import Selection, label_selector_matches
 from salvage.k8s.client import KubeClient
 from salvage.k8s.conditions import has_condition
-from salvage.k8s.discovery import ApiResource
+from salvage.k8s.discovery import ApiResource, discover
 from salvage.locations import Location
 from salvage.model.cloud import AwsSettings
 from salvage.model.errors import KubernetesError, SalvageError, UsageError
@@ -139,6 +139,11 @@ class _Run:
         self.snapshotted_pvs = {v.get("pv") for v in self.records.values()}
         self.sources: list[ClaimSource] = []
         self.claims: list[tuple[str, str]] = []
+        self.namespaces_seen: set[str] = set()
+        # Resource names as users write them (short names, kinds) need the cluster's discovery.
+        selection = request.selection
+        named = [r for r in selection.include_resources if r != "*"] or selection.exclude_resources
+        self.discovery = discover(client) if named else None
 
     def execute(self) -> None:
         for step in self._steps():
@@ -161,13 +166,34 @@ class _Run:
         steps = []
         for entry in self.reader.resources():
             qualified = f"{entry['resource']}.{entry['group']}" if entry["group"] else entry["resource"]
-            if not self.request.selection.resource_named(entry["group"], entry["resource"], entry["kind"]):
+            if not self._selected(entry):
                 continue
             resource = ApiResource(entry["group"], entry["version"], entry["resource"], entry["kind"],
                                    entry["namespaced"], frozenset())
             custom = "." in entry["group"] and not entry["group"].endswith(".k8s.io")
             steps.append((rank(qualified, custom=custom), qualified, _Step(entry, resource, custom)))
         return [s for _r, _q, s in sorted(steps, key=lambda t: (t[0], t[1]))]
+
+    def _selected(self, entry: ResourceEntry) -> bool:
+        live = self.discovery.by_group_resource(entry["group"], entry["resource"]) if self.discovery else None
+        if live is not None:
+            return self.request.selection.resource(live)
+        return self.request.selection.resource_named(entry["group"], entry["resource"], entry["kind"])
+
+    def _ensure_namespace(self, original: str) -> None:
+        """Objects restored into a namespace that is not there (not selected by the filters, or
+        not labelled for ``-l``) get it created, as kubectl would need; it is reported as an item."""
+        target = self.request.namespace_map.get(original, original)
+        if self.request.dry_run or target in self.namespaces_seen:
+            return
+        self.namespaces_seen.add(target)
+        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": target}}
+        if not self.client.exists(f"/api/v1/namespaces/{target}") and \
+                self.client.create_if_absent("/api/v1/namespaces", body):
+            item = ItemResult("namespaces", None, target, "created", "needed by the objects restored into it")
+            self.report.count(item)
+            self.on_item(item)
+            self.progress("item", asdict(item))
 
     def _objects(self, step: _Step) -> Iterator[dict[str, Any]]:
         selection = self.request.selection
@@ -180,6 +206,8 @@ class _Run:
                 continue
             if not label_selector_matches(meta.get("labels") or {}, self.request.selector):
                 continue
+            if step.entry["namespaced"] and namespace:
+                self._ensure_namespace(namespace)  # here, in the caller's thread: one at a time
             yield obj
 
     def _run_step(self, step: _Step) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from salvage.k8s.client import KubeClient
+from salvage.model.errors import KubernetesError
 from tests.integration.engines.conftest import Salvage
 from tests.integration.engines.statefulset import stateful_app as app
 from tests.support.builders import kwok_exec
@@ -188,10 +189,12 @@ def _follow_recovered_volume(kube: KubeClient, ns: str, claim: str, lost_pv: str
     """Point ``link`` at the claim's new volume as soon as recover has bound it (before its
     pod runs, which is when the verify command runs)."""
     def rebound() -> bool:
-        path = f"/api/v1/namespaces/{ns}/persistentvolumeclaims/{claim}"
-        if not kube.exists(path):
-            return False
-        found = kube.get(path)
+        try:  # recover deletes the dangling claim before it creates the new one
+            found = kube.get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/{claim}")
+        except KubernetesError as exc:
+            if exc.status == 404:
+                return False
+            raise
         return (found.get("status") or {}).get("phase") == "Bound" and found["spec"].get("volumeName") != lost_pv
 
     def follow() -> None:
