@@ -1,12 +1,13 @@
 """Google Cloud Storage: reads, lists and deletes through obstore; writes through the JSON API.
 
 obstore writes GCS objects with the XML API's object PUT. We write with the JSON API's
-single-request media upload instead (``POST /upload/storage/v1/b/BUCKET/o?uploadType=media``),
-which real GCS serves as its primary upload API and which fake-gcs-server implements, so
-the write path our backups take is the one the test suite runs. It keeps the contract in
-:mod:`salvage.storage.base`: a media upload creates the object in one request (atomic,
-replacing any existing one), and ``ifGenerationMatch=0`` makes it a put-if-absent (GCS
-answers 412 when the name is taken, and decides races on its side).
+single-request multipart upload instead (``POST /upload/storage/v1/b/BUCKET/o?uploadType=multipart``:
+the object's metadata and bytes in one body, as Google's own SDKs send small objects),
+which real GCS serves and fake-gcs-server implements, so the write path our backups take is
+the one the test suite runs. It keeps the contract in :mod:`salvage.storage.base`: one
+request creates the object (atomic, replacing any existing one), and ``ifGenerationMatch=0``
+makes it a put-if-absent (GCS answers 412 when the name is taken, and decides races on its
+side). fake-gcs-server ignores that precondition on ``uploadType=media``, hence multipart.
 
 One credential feeds both halves (:class:`GoogleToken`): a static bearer token, a service
 account key, or Google's Application Default Credentials.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import threading
 import time
 from collections.abc import Mapping
@@ -184,13 +186,21 @@ class GCSCloudStore(CloudStore):
 
     def _upload(self, key: str, data: bytes, extra: dict[str, str], *, retrying: bool) -> httpx.Response | None:
         name = f"{self._prefix}/{check_key(key)}" if self._prefix else check_key(key)
+        boundary = secrets.token_hex(16)
+        body = b"".join((
+            f"--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n".encode(),
+            json.dumps({"name": name}).encode(),
+            f"\r\n--{boundary}\r\nContent-Type: application/octet-stream\r\n\r\n".encode(),
+            bytes(data),  # callers may pass a memoryview; httpx would stream it as ints
+            f"\r\n--{boundary}--\r\n".encode(),
+        ))
         try:
             return self._http.post(
                 f"{self._endpoint}/upload/storage/v1/b/{self._bucket}/o",
-                params={"uploadType": "media", "name": name, **extra},
-                content=data,
+                params={"uploadType": "multipart", **extra},
+                content=body,
                 headers={"Authorization": f"Bearer {self._token.token()}",
-                         "Content-Type": "application/octet-stream"},
+                         "Content-Type": f"multipart/related; boundary={boundary}"},
             )
         except httpx.TransportError as exc:
             if retrying:

@@ -49,7 +49,7 @@ def test_up_a_new_cluster_then_down_keep_then_up_again_then_down(fresh: LocalClu
     code, status = _status(name)
     assert code == 0 and status["running"] is True, status
     with KubeClient.from_kubeconfig(str(fresh.kubeconfig)) as client:
-        nodes = client.list("/api/v1/nodes")
+        nodes = list(client.list("/api/v1/nodes"))
         assert len(nodes) == 2 and all(
             any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"]["conditions"]) for n in nodes)
         client.create("/api/v1/namespaces/default/configmaps", {

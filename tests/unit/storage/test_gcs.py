@@ -6,6 +6,8 @@ these pin the requests we send, the errors we raise, and where the token comes f
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 from pathlib import Path
 
@@ -35,14 +37,24 @@ class FakeJsonApi:
             return httpx.Response(200, json={"access_token": f"sa-token-{self.token_requests}",
                                              "expires_in": 3600, "token_type": "Bearer"})
         assert request.url.path == UPLOAD and request.method == "POST"
+        assert request.url.params["uploadType"] == "multipart"
         self.uploads.append(request)
         if self.fail_next:
             return httpx.Response(self.fail_next.pop(0), json={"error": {"message": "injected"}})
-        name = request.url.params["name"]
+        name, data = _parts(request)
         if request.url.params.get("ifGenerationMatch") == "0" and name in self.objects:
             return httpx.Response(412, json={"error": {"code": 412, "message": "Precondition Failed"}})
-        self.objects[name] = request.content
-        return httpx.Response(200, json={"name": name, "size": str(len(request.content))})
+        self.objects[name] = data
+        return httpx.Response(200, json={"name": name, "size": str(len(data))})
+
+
+def _parts(request: httpx.Request) -> tuple[str, bytes]:
+    """The object name (from the JSON part) and bytes of a multipart/related upload."""
+    message = email.message_from_bytes(
+        f"Content-Type: {request.headers['Content-Type']}\r\n\r\n".encode() + request.content,
+        policy=email.policy.HTTP)
+    metadata, media = message.iter_parts()  # type: ignore[attr-defined]
+    return json.loads(metadata.get_content())["name"], media.get_content()
 
 
 @pytest.fixture
@@ -56,14 +68,14 @@ def _store(api: FakeJsonApi, settings: dict[str, str] | None = None, prefix: str
                          http=httpx.Client(transport=httpx.MockTransport(api)))
 
 
-def test_put_is_one_media_upload_under_the_prefix(api: FakeJsonApi) -> None:
-    _store(api, prefix="/salvage/").put("backups/b1/manifest.json", b"{}")
+def test_put_is_one_multipart_upload_under_the_prefix(api: FakeJsonApi) -> None:
+    data = bytes(range(256)) * 3 + b"\r\n--"  # bytes a boundary parser could trip on
+    _store(api, prefix="/salvage/").put("backups/b1/manifest.json", memoryview(data))
     [request] = api.uploads
-    assert request.url.params["uploadType"] == "media"
-    assert request.url.params["name"] == "salvage/backups/b1/manifest.json"
+    assert _parts(request)[0] == "salvage/backups/b1/manifest.json"
     assert "ifGenerationMatch" not in request.url.params
     assert request.headers["Authorization"] == "Bearer static"
-    assert api.objects == {"salvage/backups/b1/manifest.json": b"{}"}
+    assert api.objects == {"salvage/backups/b1/manifest.json": data}
 
 
 def test_put_if_absent_asks_for_generation_zero_and_reads_412_as_taken(api: FakeJsonApi) -> None:

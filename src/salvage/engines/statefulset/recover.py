@@ -180,10 +180,11 @@ def _volumes(source: RecoverySource, request: RecoverRequest, statefulset: dict[
     if missing:
         offer = f"Recover the ordinals it has with --ordinals {format_ordinals(sorted(captured))}." if captured \
             else "Name a snapshot for each ordinal."
+        absent = [claim_name(t, name, o) for o in missing for t in templates if claim_name(t, name, o) not in found]
         raise RecoverError(
             f"There are snapshots for ordinal(s) {format_ordinals(sorted(captured)) or 'none'} of StatefulSet "
             f"{request.namespace}/{name} ({replicas} replicas) in {source.description}, but not for "
-            f"{format_ordinals(missing)}; nothing was changed.", hint=offer)
+            f"{format_ordinals(missing)} (claim(s) {', '.join(absent)}); nothing was changed.", hint=offer)
     return found
 
 
