@@ -1,4 +1,4 @@
-"""GCS writes through the JSON API's media upload, on an in-process fake of that API.
+"""GCS writes through the JSON API's multipart upload, on an in-process fake of that API.
 
 The real thing (fake-gcs-server) runs in tests/integration/storage/test_real_stores.py;
 these pin the requests we send, the errors we raise, and where the token comes from.
@@ -23,7 +23,7 @@ UPLOAD = "/upload/storage/v1/b/bkt/o"
 
 
 class FakeJsonApi:
-    """The media-upload endpoint (and a token endpoint), answering from a dict."""
+    """The upload endpoint (and a token endpoint), answering from a dict."""
 
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
