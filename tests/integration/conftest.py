@@ -18,9 +18,10 @@ _counter = itertools.count()
 
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[LocalCluster]:
-    """One real cluster (3 kwok nodes) for the whole session, removed afterwards."""
+    """One real control plane with 3 kwok nodes (no container runs) for the whole session,
+    removed afterwards."""
     local = LocalCluster(f"it-{os.getpid()}")
-    local.up(nodes=3)
+    local.up(nodes=3, real_nodes=0)
     yield local
     # SALVAGE_TEST_KEEP_CLUSTER=1 stops the cluster but keeps its logs and data to look at.
     local.down(keep=os.environ.get("SALVAGE_TEST_KEEP_CLUSTER") == "1")
@@ -41,6 +42,32 @@ def salvage_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SALVAGE_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("SALVAGE_DATA_DIR", str(tmp_path / "data"))
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def real_cluster() -> Iterator[LocalCluster]:
+    """A cluster with this machine's real node (kubelet, containerd: containers run) and
+    one kwok node, for behaviour that lives in a pod. A machine runs one real node at a
+    time, so the whole session shares this one."""
+    local = LocalCluster(f"real-{os.getpid()}")
+    local.up(nodes=1, real_nodes=1)
+    yield local
+    local.down(keep=os.environ.get("SALVAGE_TEST_KEEP_CLUSTER") == "1")
+
+
+@pytest.fixture(scope="session")
+def real_kube(real_cluster: LocalCluster) -> Iterator[KubeClient]:
+    with real_cluster.client() as client:
+        yield client
+
+
+@pytest.fixture
+def real_ns(real_kube: KubeClient) -> Iterator[str]:
+    """A fresh namespace on the real-node cluster, deleted afterwards."""
+    name = f"r{next(_counter)}-{os.getpid()}"
+    real_kube.create("/api/v1/namespaces", namespace(name))
+    yield name
+    real_kube.delete(f"/api/v1/namespaces/{name}")
 
 
 @pytest.fixture(scope="session")

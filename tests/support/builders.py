@@ -110,3 +110,22 @@ def storage_class(name: str, *, provisioner: str = "hostpath.salvage.io", reclai
 def snapshot_source(name: str) -> dict[str, Any]:
     """A claim's dataSource naming a VolumeSnapshot."""
     return {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": name}
+
+
+def real_pod(name: str, script: str, *, claim: str | None = None, image: str = "",
+             labels: dict[str, str] | None = None, ports: tuple[int, ...] = ()) -> dict[str, Any]:
+    """A pod for the real node: ``script`` runs in ``sh -c`` in a container of an image built
+    by `salvage dev images build` (busybox unless ``image`` is given), ``claim`` at /data."""
+    from salvage.devcluster.images.builders import BUSYBOX
+
+    container: dict[str, Any] = {
+        "name": "app", "image": image or BUSYBOX.ref, "command": ["sh", "-c", script],
+        "volumeMounts": [{"name": "data", "mountPath": "/data"}] if claim else [],
+    }
+    if ports:
+        container["ports"] = [{"containerPort": p} for p in ports]
+    spec: dict[str, Any] = {"containers": [container], "terminationGracePeriodSeconds": 1}
+    if claim:
+        spec["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": claim}}]
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels or {"app": name}},
+            "spec": spec}

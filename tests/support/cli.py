@@ -33,13 +33,17 @@ _PLACES = frozenset({"SALVAGE_CONFIG_DIR", "SALVAGE_DATA_DIR", "SALVAGE_STATE_DI
 def salvage(kubeconfig: Path | None, *args: str, env: Mapping[str, str] | None = None) -> Result:
     """Run one command (``--kubeconfig`` first unless None); ``env`` is added to the
     environment, from which the settings SALVAGE_* (output, context, debug, ...) are cleared."""
-    out, err = io.StringIO(), io.StringIO()
-    argv = ["salvage", *(["--kubeconfig", str(kubeconfig)] if kubeconfig else []), *args]
     environ = {k: v for k, v in os.environ.items() if not k.startswith("SALVAGE_") or k in _PLACES}
-    environ["NO_COLOR"] = "1"
     environ.update(env or {})
+    return run_main([*(["--kubeconfig", str(kubeconfig)] if kubeconfig else []), *args], environ)
+
+
+def run_main(args: list[str], env: dict[str, str]) -> Result:
+    """``salvage ARGS`` through the console entry point, with exactly ``env`` (and NO_COLOR)."""
+    out, err = io.StringIO(), io.StringIO()
     code: int | str | None = 0
-    with mock.patch.object(sys, "argv", argv), mock.patch.dict(os.environ, environ, clear=True), \
+    with mock.patch.object(sys, "argv", ["salvage", *args]), \
+            mock.patch.dict(os.environ, {**env, "NO_COLOR": "1"}, clear=True), \
             contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             main()

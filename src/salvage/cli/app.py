@@ -10,15 +10,22 @@ import typer
 
 from salvage import __version__
 from salvage.cli.context import App
+from salvage.cli.global_options import root_option, with_global_options
+from salvage.cli.help import SalvageCommand, SalvageGroup
 from salvage.cli.output import OutputFormat, Terminal
+from salvage.cli.tree import adopt
 from salvage.model.errors import SalvageError
 
 _app = typer.Typer(
     name="salvage",
     help="Backup and disaster recovery for stateful Kubernetes workloads.",
+    cls=SalvageGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Help pages are ours (salvage.cli.help): plain text that reads well at 80 columns.
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 # The sub-command groups, in help order: name -> module (whose ``app`` is the group).
@@ -49,9 +56,9 @@ def _register(names: list[str]) -> typer.Typer:
         if name == "demo":
             from salvage.cli.demo import demo
 
-            _app.command()(demo)
+            _app.command(cls=SalvageCommand)(with_global_options(demo))
         else:
-            _app.add_typer(importlib.import_module(_GROUPS[name]).app, name=name)
+            _app.add_typer(adopt(importlib.import_module(_GROUPS[name]).app), name=name)
     return _app
 
 
@@ -82,21 +89,10 @@ def _print_version(value: bool) -> None:
 @_app.callback()
 def root(
     ctx: typer.Context,
-    kubeconfig: Annotated[
-        str | None,
-        typer.Option("--kubeconfig", envvar="KUBECONFIG", help="Path to the kubeconfig file."),
-    ] = None,
-    context: Annotated[
-        str | None,
-        typer.Option("--context", envvar="SALVAGE_CONTEXT", help="Kubeconfig context to use."),
-    ] = None,
-    output: Annotated[
-        OutputFormat,
-        typer.Option("--output", "-o", envvar="SALVAGE_OUTPUT", help="Output format."),
-    ] = OutputFormat.table,
-    debug: Annotated[
-        bool, typer.Option("--debug", envvar="SALVAGE_DEBUG", help="Show tracebacks on errors.")
-    ] = False,
+    kubeconfig: Annotated[str | None, root_option("kubeconfig")] = None,
+    context: Annotated[str | None, root_option("context")] = None,
+    output: Annotated[OutputFormat, root_option("output")] = OutputFormat.table,
+    debug: Annotated[bool, root_option("debug")] = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version."),
@@ -115,7 +111,7 @@ def main() -> None:
     """Console entry point: run the app, turning our errors into messages and exit codes."""
     debug = "--debug" in sys.argv or _env_flag("SALVAGE_DEBUG")
     try:
-        rc = command_app(sys.argv[1:])(standalone_mode=False)
+        rc = command_app(sys.argv[1:])(prog_name="salvage", standalone_mode=False)
         if isinstance(rc, int) and rc:
             sys.exit(rc)
     except SalvageError as exc:

@@ -25,7 +25,12 @@ def demo(
     location: Location = None,
     stop: Annotated[bool, typer.Option("--stop/--keep", help="Remove the local cluster afterwards.")] = False,
 ) -> None:
-    """Deploy hello-stateful, back it up, delete it and its volume, recover it with one command, show the log."""
+    """Deploy hello-stateful, back it up, delete it and its volume, recover it with one command, show the log.
+
+    Examples:
+      salvage demo
+      salvage demo --stop   # and remove the local cluster afterwards
+    """
     app = app_of(ctx)
     term = app.terminal
     local = LocalCluster(cluster)

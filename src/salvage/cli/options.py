@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -23,6 +23,16 @@ def split_list(value: str | None, default: tuple[str, ...] = ()) -> tuple[str, .
     if not value:
         return default
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def refuse_empty(param: typer.CallbackParam, value: Any) -> Any:
+    """An include or exclude option given an empty value (often an unset shell variable:
+    ``--include-namespaces "$NS"``) is refused, rather than read as "everything"."""
+    for item in value if isinstance(value, (list, tuple)) else [value]:
+        if item is not None and not split_list(item):
+            raise typer.BadParameter(
+                "it is empty (an unset shell variable?); leave the option out, or give it a value.", param=param)
+    return value
 
 
 def parse_mappings(value: str | None, what: str) -> dict[str, str]:
@@ -68,6 +78,16 @@ def repo_password(app: App, password_file: Path | None, password_secret: str | N
     if password_file is None and password_secret is None and not os.environ.get(PASSWORD_ENV):
         return None
     return password_from(app, password_file, password_secret).read()
+
+
+# Restoring file-level (fs) volumes: how much of the repository to check before the first
+# change, and what to do with a half-done restore when damaged data stops it.
+VerifyData = Annotated[bool, typer.Option(
+    "--verify-data", help="Before any change, read every pack the fs volumes need and check it against its "
+                          "name (else only their sizes and the directory trees).")]
+KeepPartial = Annotated[bool, typer.Option(
+    "--keep-partial", help="If damaged backup data stops the run, keep what it created (default: remove it).")]
+
 # Cloud disks (volumes/aws_ebs.py): anything left out comes from the usual AWS chain.
 AwsRegion = Annotated[str | None, typer.Option(
     "--aws-region", envvar="SALVAGE_AWS_REGION", help="AWS region (default: AWS_REGION, the profile, or the PV's zone).")]

@@ -1,4 +1,9 @@
-"""The demo's story, step by step: deploy, write, back up, lose everything, recover, validate."""
+"""The demo's story, step by step: deploy, write, back up, lose everything, recover, validate.
+
+hello-stateful is a real container on the local cluster's real node, as in seed 000: a shell
+loop that appends the date to /usr/share/hello/stateful.log every second. The demo reads the
+log the way a user would, through the pod's exec subresource (`kubectl exec ... cat`).
+"""
 
 from __future__ import annotations
 
@@ -10,20 +15,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from salvage.demo.writer import LogWriter, widest_gap
+from salvage.demo.writer import widest_gap
 from salvage.devcluster.cluster import LocalCluster, shared_snapshot_root
+from salvage.devcluster.images import builders as images
 from salvage.engines.backup import BackupRequest, create_backup
 from salvage.engines.selection import Selection
 from salvage.engines.statefulset import cluster as kube
 from salvage.engines.statefulset.backup_source import BackupSource
 from salvage.engines.statefulset.recover import RecoverRequest, recover_statefulset
 from salvage.k8s.client import KubeClient
+from salvage.k8s.exec import exec_in_pod
 from salvage.locations import Location
 
 APP = "hello-stateful"
 TEMPLATE = "log"
 CLAIM = f"{TEMPLATE}-{APP}-0"
 LOG = "stateful.log"
+MOUNT = "/usr/share/hello"
+# Seed 000's container, as a shell loop in the busybox image built on this machine.
+WRITER = f"mkdir -p {MOUNT} && while true; do date -u >> {MOUNT}/{LOG}; sleep 1; done"
 
 Say = Callable[[str], None]
 Progress = Callable[[str, dict[str, Any]], None]
@@ -61,25 +71,26 @@ def run_demo(cluster: LocalCluster, namespace: str, location: Location, say: Say
              times: DemoTimes = DemoTimes()) -> DemoResult:
     started = time.monotonic()
     say(f"1/7 starting local cluster {cluster.name} (reused if it is running)")
-    cluster.up(nodes=1, report=lambda m: say(f"    {m}"))
+    cluster.up(nodes=1, real_nodes=1, report=lambda m: say(f"    {m}"))
     with cluster.client() as client:
         say(f"2/7 deploying StatefulSet {APP} in namespace {namespace} (its claim: {CLAIM})")
         _fresh_namespace(client, namespace)
         _deploy(client, namespace)
         volume = _volume_dir(client, namespace)
-        say(f"    {APP}-0 is Running; its volume is {volume}")
-        say(f"3/7 {APP} writes the time to {LOG} every second")
-        with LogWriter(volume / LOG):
-            time.sleep(times.before_backup)
-            backup = f"{APP}-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}"
-            say(f"4/7 backing up namespace {namespace} with a volume snapshot: backup {backup}")
-            outcome = create_backup(client, location, BackupRequest(
-                name=backup, selection=Selection(include_namespaces=(namespace,))), progress)
-            snapshot_last = _snapshot_last_line(outcome.volumes[0].get("snapshotHandle", "")) \
-                if outcome.volumes else ""
-            say(f"    backup {outcome.phase}; the snapshot's last line: {snapshot_last}")
-            time.sleep(times.after_backup)
-        lost = _lines(volume / LOG)[_lines(volume / LOG).index(snapshot_last) + 1:] if snapshot_last else []
+        say(f"    {APP}-0 is Running on {_node_of(client, namespace)}; its volume is {volume}")
+        say(f"3/7 the container writes the time to {MOUNT}/{LOG} every second")
+        time.sleep(times.before_backup)
+        backup = f"{APP}-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}"
+        say(f"4/7 backing up namespace {namespace} with a volume snapshot: backup {backup}")
+        outcome = create_backup(client, location, BackupRequest(
+            name=backup, selection=Selection(include_namespaces=(namespace,))), progress)
+        snapshot_last = _snapshot_last_line(outcome.volumes[0].get("snapshotHandle", "")) \
+            if outcome.volumes else ""
+        say(f"    backup {outcome.phase}; the snapshot's last line: {snapshot_last}")
+        time.sleep(times.after_backup)
+        before = _read_log(client, namespace)
+        lost = before[before.index(snapshot_last) + 1:] if snapshot_last in before else []
+        say(f"    the container has written {len(before)} line(s), the last: {before[-1] if before else '-'}")
         say(f"5/7 disaster: deleting StatefulSet {APP} and its Service, then the volume itself ({volume})")
         _disaster(client, namespace, volume)
         pv = kube.get_or_none(client, kube.claim_path(namespace, CLAIM))
@@ -92,10 +103,9 @@ def run_demo(cluster: LocalCluster, namespace: str, location: Location, say: Say
             say(f"    claim {step.claim}: {step.action.value} ({step.reason})")
         volume = _volume_dir(client, namespace)
         say(f"    {APP}-0 is Running again in {report.seconds:.1f}s on volume {volume}")
-        with LogWriter(volume / LOG):
-            time.sleep(times.after_recovery)
-        say("7/7 the log: lines up to the snapshot, a gap, then new lines")
-        log = _lines(volume / LOG)
+        time.sleep(times.after_recovery)
+        say(f"7/7 the log, read in the new container: lines up to the snapshot, a gap, then new lines")
+        log = _read_log(client, namespace)
     gap_at, gap = widest_gap(log)
     return DemoResult(cluster.name, namespace, backup, log, snapshot_last, lost, gap_at, gap,
                       time.monotonic() - started)
@@ -118,14 +128,28 @@ def _deploy(client: KubeClient, namespace: str) -> None:
         "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": APP, "labels": labels},
         "spec": {
             "serviceName": APP, "replicas": 1, "selector": {"matchLabels": labels},
-            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{
-                "name": APP, "image": "joatmon08/hello-stateful:latest",
-                "volumeMounts": [{"name": TEMPLATE, "mountPath": "/usr/share/hello"}]}]}},
+            "template": {"metadata": {"labels": labels}, "spec": {
+                "terminationGracePeriodSeconds": 1,
+                "containers": [{
+                    "name": APP, "image": images.BUSYBOX.ref, "command": ["sh", "-c", WRITER],
+                    "volumeMounts": [{"name": TEMPLATE, "mountPath": MOUNT}]}]}},
             "volumeClaimTemplates": [{"metadata": {"name": TEMPLATE}, "spec": {
                 "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}],
         }})
-    kube.wait_until(lambda: kube.pods_running(client, namespace, APP, 1), time.monotonic() + 60,
+    kube.wait_until(lambda: kube.pods_running(client, namespace, APP, 1), time.monotonic() + 120,
                     f"{APP}-0 to be Running")
+
+
+def _read_log(client: KubeClient, namespace: str) -> list[str]:
+    """The log as the container sees it (`kubectl exec hello-stateful-0 -- cat ...`)."""
+    result = exec_in_pod(client, namespace, f"{APP}-0", ["cat", f"{MOUNT}/{LOG}"], timeout=30)
+    if not result.ok:
+        return []
+    return result.stdout.splitlines()
+
+
+def _node_of(client: KubeClient, namespace: str) -> str:
+    return str(client.get(kube.pod_path(namespace, f"{APP}-0")).get("spec", {}).get("nodeName", "?"))
 
 
 def _volume_dir(client: KubeClient, namespace: str) -> Path:

@@ -15,6 +15,10 @@ from salvage.model.errors import ClusterError
 
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 NODE_PREFIX = "kwok-node-"
+# Beside a real node, kwok nodes take only pods that tolerate this taint (scale tests), so a
+# pod without a nodeSelector or toleration runs on the real node, for real.
+KWOK_TAINT = {"key": "salvage.io/kwok", "value": "fake", "effect": "NoSchedule"}
+COREDNS_USER = "system:salvage-coredns"
 DEFAULT_STORAGE_CLASS = "standard"
 DEFAULT_SNAPSHOT_CLASS = "hostpath"
 _CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
@@ -70,7 +74,26 @@ def _storage_class(name: str, binding: str, *, default: bool = False) -> dict[st
     }
 
 
-def node_manifest(name: str) -> dict[str, Any]:
+def create_node_roles(client: KubeClient) -> None:
+    """What CoreDNS may read to answer for Services and pods (kubelet and kube-proxy are
+    covered by the Node authorizer and the default system:node-proxier binding)."""
+    client.create_if_absent("/apis/rbac.authorization.k8s.io/v1/clusterroles", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "salvage:coredns"},
+        "rules": [
+            {"apiGroups": [""], "resources": ["endpoints", "services", "pods", "namespaces"],
+             "verbs": ["list", "watch"]},
+            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["list", "watch"]},
+        ],
+    })
+    client.create_if_absent("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "salvage:coredns"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "salvage:coredns"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": COREDNS_USER}],
+    })
+
+
+def node_manifest(name: str, *, taint: bool = False) -> dict[str, Any]:
     resources = {"cpu": "16", "memory": "64Gi", "pods": "110", "ephemeral-storage": "100Gi"}
     return {
         "apiVersion": "v1",
@@ -83,15 +106,17 @@ def node_manifest(name: str) -> dict[str, Any]:
                 "kubernetes.io/arch": "amd64", "type": "kwok",
             },
         },
+        "spec": {"taints": [KWOK_TAINT]} if taint else {},
         "status": {"capacity": resources, "allocatable": resources},
     }
 
 
-def ensure_nodes(client: KubeClient, count: int) -> bool:
-    """Make sure nodes ``kwok-node-0..count-1`` exist; True when any was created."""
+def ensure_nodes(client: KubeClient, count: int, *, taint: bool = False) -> bool:
+    """Make sure nodes ``kwok-node-0..count-1`` exist (tainted beside a real node); True
+    when any was created."""
     created = False
     for index in range(count):
-        created |= client.create_if_absent("/api/v1/nodes", node_manifest(f"{NODE_PREFIX}{index}"))
+        created |= client.create_if_absent("/api/v1/nodes", node_manifest(f"{NODE_PREFIX}{index}", taint=taint))
     return created
 
 

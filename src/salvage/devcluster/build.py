@@ -7,17 +7,31 @@ output goes to a log file whose path a failure names.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import os
 import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from salvage.devcluster.components import ETCD_BINARY, GO_COMPONENTS, GoComponent
+from salvage.devcluster.components import (
+    CNI_PLUGINS,
+    CONTAINERD,
+    COREDNS,
+    CRICTL,
+    ETCD_BINARY,
+    GO_COMPONENTS,
+    KUBERNETES_NODE,
+    NODE_COMPONENTS,
+    RUNC,
+    GoComponent,
+)
 from salvage.devcluster.paths import cache_root
 from salvage.model.errors import BuildError, ToolchainError
 
@@ -41,6 +55,21 @@ class Binaries:
     kwok_crds: Path
 
 
+@dataclass(frozen=True)
+class NodeBinaries:
+    """Paths of every executable a real node runs."""
+
+    kubelet: Path
+    kube_proxy: Path
+    containerd: Path
+    ctr: Path
+    containerd_shim: Path
+    runc: Path
+    cni_bin_dir: Path
+    crictl: Path
+    coredns: Path
+
+
 def component_dir(component: GoComponent) -> Path:
     return cache_root() / "devcluster" / component.key
 
@@ -58,14 +87,7 @@ def ensure_components(report: Report = lambda _msg: None, *, timer: Callable[[],
             hint="Install Debian's etcd-server package (`apt-get install etcd-server`), "
             "or run scripts/install-deps, which does it for you.",
         )
-    missing = [c for c in GO_COMPONENTS if not is_built(c)]
-    if missing:
-        _check_go()
-    for component in missing:
-        started = timer()
-        report(f"building {component.name} {component.version} (first run only; this takes a while) ...")
-        build_component(component)
-        report(f"built {component.name} {component.version} in {_duration(timer() - started)}")
+    _build_missing(GO_COMPONENTS, report, timer)
     k8s, kwok, snap = (component_dir(c) for c in GO_COMPONENTS)
     return Binaries(
         etcd=Path(etcd),
@@ -78,6 +100,55 @@ def ensure_components(report: Report = lambda _msg: None, *, timer: Callable[[],
         snapshot_crds=snap / "assets" / "crd",
         kwok_crds=kwok / "assets" / "bases",
     )
+
+
+def ensure_node_components(report: Report = lambda _msg: None, *,
+                           timer: Callable[[], float] = time.monotonic) -> NodeBinaries:
+    """Build whatever the real node needs that is missing, and return the binaries' paths."""
+    _build_missing(NODE_COMPONENTS, report, timer)
+    return node_binaries()
+
+
+def node_binaries() -> NodeBinaries:
+    """Where the real node's binaries are once built (they may not exist yet)."""
+    node, cni = component_dir(KUBERNETES_NODE) / "bin", component_dir(CNI_PLUGINS) / "bin"
+    containerd = component_dir(CONTAINERD) / "bin"
+    return NodeBinaries(
+        kubelet=node / "kubelet",
+        kube_proxy=node / "kube-proxy",
+        containerd=containerd / "containerd",
+        ctr=containerd / "ctr",
+        containerd_shim=containerd / "containerd-shim-runc-v2",
+        runc=component_dir(RUNC) / "bin" / "runc",
+        cni_bin_dir=cni,
+        crictl=component_dir(CRICTL) / "bin" / "crictl",
+        coredns=component_dir(COREDNS) / "bin" / "coredns",
+    )
+
+
+def _build_missing(components: tuple[GoComponent, ...], report: Report, timer: Callable[[], float]) -> None:
+    missing = [c for c in components if not is_built(c)]
+    if missing:
+        _check_go()
+    for component in missing:
+        with _build_lock(component):
+            if is_built(component):  # another process built it while we waited
+                continue
+            started = timer()
+            report(f"building {component.name} {component.version} (first run only; this takes a while) ...")
+            build_component(component)
+            report(f"built {component.name} {component.version} in {_duration(timer() - started)}")
+
+
+@contextlib.contextmanager
+def _build_lock(component: GoComponent) -> Iterator[None]:
+    """One build of a component at a time on this machine: a second process waits for the
+    first instead of compiling the same thing again beside it."""
+    folder = cache_root() / "devcluster"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f".{component.key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def build_component(component: GoComponent) -> None:
@@ -108,31 +179,53 @@ def build_component(component: GoComponent) -> None:
 
 def _run_go_build(component: GoComponent, workdir: Path, bindir: Path, log) -> None:  # type: ignore[no-untyped-def]
     bindir.mkdir(parents=True)
-    env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=mod", GOTOOLCHAIN="local")
+    env = dict(os.environ, CGO_ENABLED="1" if component.cgo else "0", GOFLAGS="-mod=mod", GOTOOLCHAIN="local")
     ldflags = f"-s -w {component.ldflags}".strip()
-    if component.build_module:
+    tags = ["-tags", component.tags] if component.tags else []
+    if component.source_module:
+        source = _module_source(f"{component.source_module}@{component.version}", workdir, log)
+        cmd = ["go", "build", "-trimpath", *tags, "-ldflags", ldflags, "-o", str(bindir) + "/", *component.packages]
+        _logged(cmd, source, env, log)
+    elif component.build_module:
         source = resources.files("salvage.devcluster").joinpath("gobuild", component.build_module)
         for name in ("go.mod", "go.sum"):
             entry = source.joinpath(name)
             if entry.is_file():
                 (workdir / name).write_bytes(entry.read_bytes())
-        cmd = ["go", "build", "-trimpath", "-ldflags", ldflags, "-o", str(bindir) + "/", *component.packages]
+        cmd = ["go", "build", "-trimpath", *tags, "-ldflags", ldflags, "-o", str(bindir) + "/", *component.packages]
         _logged(cmd, workdir, env, log)
     else:
         env["GOBIN"] = str(bindir)
-        cmd = ["go", "install", "-trimpath", "-ldflags", ldflags]
+        cmd = ["go", "install", "-trimpath", *tags, "-ldflags", ldflags]
         cmd += [f"{pkg}@{component.version}" for pkg in component.packages]
         _logged(cmd, workdir, env, log)
 
 
-def _copy_asset(module: str, subdir: str, dest: Path, workdir: Path, log) -> None:  # type: ignore[no-untyped-def]
+def _module_source(module: str, workdir: Path, log) -> Path:  # type: ignore[no-untyped-def]
+    """A writable copy of a module's source from the Go module cache (read-only there)."""
+    module_dir = _download(module, workdir)
+    dest = workdir / "src"
+    shutil.copytree(module_dir, dest)
+    for dirpath, dirnames, filenames in os.walk(dest):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            if not os.path.islink(path):
+                os.chmod(path, os.stat(path).st_mode | 0o200)
+    os.chmod(dest, 0o755)
+    log.write(f"copied the source of {module}\n")
+    return dest
+
+
+def _download(module: str, workdir: Path) -> Path:
     out = subprocess.run(
         ["go", "mod", "download", "-json", module],
         cwd=workdir, env=dict(os.environ, GOFLAGS="-mod=mod"), capture_output=True, text=True, check=True,
     )
-    import json
+    return Path(json.loads(out.stdout)["Dir"])
 
-    module_dir = Path(json.loads(out.stdout)["Dir"])
+
+def _copy_asset(module: str, subdir: str, dest: Path, workdir: Path, log) -> None:  # type: ignore[no-untyped-def]
+    module_dir = _download(module, workdir)
     shutil.copytree(module_dir / subdir, dest / Path(subdir).name)
     log.write(f"copied {module}/{subdir}\n")
 

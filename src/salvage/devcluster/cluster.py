@@ -19,9 +19,17 @@ from typing import Any
 import httpx
 import yaml
 
-from salvage.devcluster import bootstrap, processes
-from salvage.devcluster.build import Binaries, component_dir, ensure_components
+from salvage.devcluster import bootstrap, host, node, processes
+from salvage.devcluster.build import (
+    Binaries,
+    NodeBinaries,
+    component_dir,
+    ensure_components,
+    ensure_node_components,
+    node_binaries,
+)
 from salvage.devcluster.components import KUBERNETES, KUBERNETES_VERSION
+from salvage.devcluster.images import builders as images
 from salvage.devcluster.paths import state_root
 from salvage.devcluster.pki import Pki, create_pki
 from salvage.devcluster.processes import ProcessRecord
@@ -31,13 +39,14 @@ from salvage.model.errors import ClusterError, NotFoundError, UsageError
 Report = Callable[[str], None]
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
-# Start order; stop runs it backwards.
+# Start order; stop runs it backwards. A cluster with a real node adds node.COMPONENTS.
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok",
               "snapshot-controller", "hostpath-driver")
 _PORT_NAMES = ("etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
                "kwok", "snapshot-controller", "hostpath-driver")
 SERVICE_CIDR = "10.0.0.0/24"
 LIMITED_USER = "salvage-limited"
+NODE_USER = f"system:node:{node.NODE_NAME}"
 
 
 @dataclass(frozen=True)
@@ -142,23 +151,61 @@ class LocalCluster:
         return KubeClient.from_kubeconfig(str(self.kubeconfig))
 
     # -- lifecycle -------------------------------------------------------------------------
-    def up(self, *, nodes: int = 1, apiserver_port: int | None = None, report: Report = lambda _m: None,
-           timeout: float = 90.0) -> Path:
-        """Start the cluster (or the parts of it that are not running) and return its kubeconfig."""
+    def up(self, *, nodes: int = 1, real_nodes: int = 0, apiserver_port: int | None = None,
+           report: Report = lambda _m: None, timeout: float = 90.0) -> Path:
+        """Start the cluster (or the parts of it that are not running) and return its kubeconfig.
+
+        ``nodes`` kwok nodes (fake: pods are marked Running, nothing runs) and ``real_nodes``
+        (0 or 1) kubelet nodes where containers run for real."""
         if nodes < 1:
             raise UsageError("--nodes must be at least 1.")
+        if real_nodes not in (0, 1):
+            raise UsageError("--real-nodes must be 0 or 1: a machine runs one real node.",
+                             hint="Add kwok nodes with --nodes for scale; they run no containers.")
+        if real_nodes:
+            host.check_machine()
         binaries = ensure_components(report)
+        node_binaries = ensure_node_components(report) if real_nodes else None
+        if real_nodes:
+            missing = [i for i in images.ESSENTIAL if not i.built]
+            if missing:
+                images.build(tuple(missing), report)
         with self._locked():
             state = self._read_state()
+            if state and state.get("real_nodes", 0) != real_nodes:
+                raise UsageError(
+                    f"Cluster {self.name} exists with {state.get('real_nodes', 0)} real node(s), not {real_nodes}.",
+                    hint=f"Remove it first (`salvage dev cluster down {self.name}`), or start it as it was.")
             if state and self._all_healthy(state):
-                self._ensure_nodes(nodes, report)
+                self._ensure_nodes(nodes, real_nodes, report)
+                if node_binaries is not None:
+                    self.node.import_images(node_binaries, report)
                 report(f"cluster {self.name} is already running")
                 return self.kubeconfig
             if state:
                 report(f"cluster {self.name} was not fully running; restarting its components")
-                self._stop_all(state)
-            self._start(binaries, nodes, apiserver_port, report, timeout, previous=state)
+                self._stop_all(state)  # releases this cluster's claim on the real node
+            if real_nodes:
+                # Before anything is started: a refusal leaves the other cluster's node untouched.
+                host.claim_node(_node_owner_file(), self.name, lambda owner: LocalCluster(owner).has_running_node())
+            self._start(binaries, node_binaries, nodes, apiserver_port, report, timeout, previous=state)
         return self.kubeconfig
+
+    @property
+    def node(self) -> node.RealNode:
+        return node.RealNode(self.dir, self.name)
+
+    def has_real_node(self) -> bool:
+        return bool((self._read_state() or {}).get("real_nodes"))
+
+    def import_images(self, report: Report = lambda _m: None) -> list[str]:
+        """Import the built images this cluster's real node does not hold yet."""
+        with self._locked():
+            state = self._running_state()
+            if not state.get("real_nodes"):
+                raise UsageError(f"Cluster {self.name} has no real node to import images into.",
+                                 hint="Start one with `salvage dev cluster up --real-nodes 1`.")
+            return self.node.import_images(ensure_node_components(), report)
 
     def down(self, *, keep: bool = False, report: Report = lambda _m: None) -> None:
         """Stop every process of the cluster; remove its state unless ``keep``."""
@@ -181,7 +228,7 @@ class LocalCluster:
         state = self._read_state()
         if state is None:
             raise NotFoundError(f"There is no local cluster named {self.name!r}.", hint=_known_clusters_hint())
-        components = tuple(self._component_status(state, c) for c in COMPONENTS)
+        components = tuple(self._component_status(state, c) for c in _components(state))
         nodes: tuple[NodeStatus, ...] = ()
         api = next(c for c in components if c.name == "kube-apiserver")
         if api.healthy:
@@ -221,40 +268,55 @@ class LocalCluster:
             raise NotFoundError(f"Cluster {self.name} is not running.", hint=_known_clusters_hint())
         return state
 
-    def _start(self, binaries: Binaries, nodes: int, apiserver_port: int | None, report: Report,
-               timeout: float, previous: dict[str, Any] | None) -> None:
+    def _start(self, binaries: Binaries, node_binaries: NodeBinaries | None, nodes: int, apiserver_port: int | None,
+               report: Report, timeout: float, previous: dict[str, Any] | None) -> None:
         # Checked before anything is created: a refused start leaves nothing behind.
         if apiserver_port is not None and processes.port_in_use(apiserver_port):
             raise ClusterError(
                 f"Port {apiserver_port} on 127.0.0.1 is already in use; cluster {self.name} was not started.",
                 hint="Choose another --port, or leave it out to pick a free one.",
             )
+        real = node_binaries is not None
         self.dir.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
-        ports = dict(zip(_PORT_NAMES, processes.free_ports(len(_PORT_NAMES))))
+        port_names = _PORT_NAMES + (node.PORT_NAMES if real else ())
+        ports = dict(zip(port_names, processes.free_ports(len(port_names))))
         if apiserver_port is not None:
             ports["kube-apiserver"] = apiserver_port
+        else:
+            # A restart keeps the API server's address when it can, so kubeconfigs (and clients
+            # holding one) stay valid across `down --keep` and `up`.
+            old_port = ((previous or {}).get("ports") or {}).get("kube-apiserver")
+            if old_port and old_port not in ports.values() and not processes.port_in_use(old_port):
+                ports["kube-apiserver"] = old_port
         create_pki(self.pki.dir, self.name)
-        token = (previous or {}).get("token") or secrets.token_urlsafe(32)
-        limited = (previous or {}).get("limited_token") or secrets.token_urlsafe(32)
+        tokens = {key: (previous or {}).get(key) or secrets.token_urlsafe(32)
+                  for key in ("token", "limited_token", "kubelet_token", "kube_proxy_token", "coredns_token")}
         # A second user with no rights but discovery's, for testing what Salvage does when
-        # RBAC forbids part of a backup: grant it roles as a test needs.
+        # RBAC forbids part of a backup: grant it roles as a test needs. The node's users are
+        # those of a kubeadm cluster: the Node authorizer and default roles know them.
         (self.dir / "tokens.csv").write_text(
-            f'{token},salvage-admin,salvage-admin,"system:masters"\n'
-            f"{limited},{LIMITED_USER},{LIMITED_USER}\n")
+            f'{tokens["token"]},salvage-admin,salvage-admin,"system:masters"\n'
+            f'{tokens["limited_token"]},{LIMITED_USER},{LIMITED_USER}\n'
+            f'{tokens["kubelet_token"]},{NODE_USER},{NODE_USER},"system:nodes"\n'
+            f'{tokens["kube_proxy_token"]},system:kube-proxy,system:kube-proxy\n'
+            f'{tokens["coredns_token"]},{bootstrap.COREDNS_USER},{bootstrap.COREDNS_USER}\n')
         server = f"https://127.0.0.1:{ports['kube-apiserver']}"
-        self._write_kubeconfig(server, token)
-        self._write_kubeconfig(server, limited, path=self.limited_kubeconfig)
+        self._write_kubeconfig(server, tokens["token"])
+        self._write_kubeconfig(server, tokens["limited_token"], path=self.limited_kubeconfig)
         state: dict[str, Any] = {
-            "name": self.name, "version": KUBERNETES_VERSION, "server": server, "token": token,
-            "limited_token": limited,
-            "ports": ports, "nodes": nodes, "processes": {}, "bin": str(binaries.kubectl.parent),
+            "name": self.name, "version": KUBERNETES_VERSION, "server": server, **tokens,
+            "ports": ports, "nodes": nodes, "real_nodes": 1 if real else 0,
+            "components": list(COMPONENTS + (node.COMPONENTS if real else ())),
+            "processes": {}, "bin": str(binaries.kubectl.parent),
         }
         self._write_state(state)
         try:
+            if node_binaries is not None:
+                self._prepare_host(state)
             self._launch(state, "etcd", self._etcd_args(binaries, ports))
             self._wait_healthy(state, "etcd", timeout)
-            self._launch(state, "kube-apiserver", self._apiserver_args(binaries, ports))
+            self._launch(state, "kube-apiserver", self._apiserver_args(binaries, ports, real=real))
             self._wait_healthy(state, "kube-apiserver", timeout)
             report(f"API server ready at {server} ({time.monotonic() - started:.1f}s)")
             with self.client() as client:
@@ -262,20 +324,55 @@ class LocalCluster:
                 for name, argv in self._controller_args(binaries, ports).items():
                     self._launch(state, name, argv)
                 bootstrap.create_defaults(client)
-                bootstrap.ensure_nodes(client, nodes)
+                bootstrap.ensure_nodes(client, nodes, taint=real)
                 for name in COMPONENTS[2:]:
                     self._wait_healthy(state, name, timeout)
-                bootstrap.wait_ready(client, nodes, timeout=timeout)
+                if node_binaries is not None:
+                    bootstrap.create_node_roles(client)
+                    self._start_node(state, node_binaries, tokens, report, timeout)
+                bootstrap.wait_ready(client, nodes + state["real_nodes"], timeout=timeout)
         except BaseException:
             self._stop_all(state)
             raise
-        report(f"cluster {self.name} is up with {nodes} node(s) in {time.monotonic() - started:.1f}s")
+        what = f"{nodes} kwok node(s)" + (" and a real node" if real else "")
+        report(f"cluster {self.name} is up with {what} in {time.monotonic() - started:.1f}s")
 
-    def _ensure_nodes(self, nodes: int, report: Report) -> None:
+    def _prepare_host(self, state: dict[str, Any]) -> None:
+        # Saved before anything changes them, so `down` can put them back.
+        state["kernel"] = host.save_kernel_settings()
+        self._write_state(state)
+        host.remove_network()  # what a crashed node may have left
+        host.set_up_network()
+        host.set_up_cgroups()
+
+    def _start_node(self, state: dict[str, Any], b: NodeBinaries, tokens: dict[str, str], report: Report,
+                    timeout: float) -> None:
+        real = self.node
+        ports = state["ports"]
+        # Pods reach the API server at the bridge address (see _apiserver_args).
+        server = f"https://{host.NODE_IP}:{ports['kube-apiserver']}"
+        real.write_config(b, server=server, ca=self.pki.ca_cert, ports=ports, tokens=node.NodeTokens(
+            kubelet=tokens["kubelet_token"], kube_proxy=tokens["kube_proxy_token"], coredns=tokens["coredns_token"]))
+        argv, env = real.argv(b, self.kubeconfig), real.env(b)
+        for name in node.COMPONENTS:
+            self._launch(state, name, argv[name], env=env)
+            self._wait_healthy(state, name, timeout)
+            if name == "containerd":
+                real.import_images(b, report)
+        report(f"real node {node.NODE_NAME} started")
+
+    def has_running_node(self) -> bool:
+        """Whether this cluster's real node is running (its containerd answers)."""
+        state = self._read_state()
+        if not state or not state.get("real_nodes") or not state.get("processes"):
+            return False
+        return node.socket_answers(f"unix://{self.node.containerd_socket}")
+
+    def _ensure_nodes(self, nodes: int, real_nodes: int, report: Report) -> None:
         with self.client() as client:
-            if bootstrap.ensure_nodes(client, nodes):
+            if bootstrap.ensure_nodes(client, nodes, taint=bool(real_nodes)):
                 report(f"added nodes; cluster {self.name} now has at least {nodes}")
-                bootstrap.wait_ready(client, nodes, timeout=60)
+                bootstrap.wait_ready(client, nodes + real_nodes, timeout=60)
 
     def _launch(self, state: dict[str, Any], name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
         record = processes.spawn(argv, self.log_path(name), env=env)
@@ -292,23 +389,30 @@ class LocalCluster:
             "--initial-cluster", f"default={peer}", "--log-level", "warn",
         ]
 
-    def _apiserver_args(self, b: Binaries, p: dict[str, int]) -> list[str]:
+    def _apiserver_args(self, b: Binaries, p: dict[str, int], *, real: bool) -> list[str]:
         pki = self.pki
+        if real:
+            # Pods reach the API server through the `kubernetes` Service at the bridge address,
+            # so it listens beyond loopback; TLS and token authentication guard it as ever.
+            addresses = ["--bind-address=0.0.0.0", f"--advertise-address={host.NODE_IP}",
+                         "--endpoint-reconciler-type=lease"]
+        else:
+            # The `kubernetes` Service cannot point at a loopback address; nothing needs it here.
+            addresses = ["--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+                         "--endpoint-reconciler-type=none"]
         return [
             str(b.kube_apiserver),
             f"--etcd-servers=http://127.0.0.1:{p['etcd']}",
-            "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+            *addresses,
             f"--secure-port={p['kube-apiserver']}",
             f"--tls-cert-file={pki.server_cert}", f"--tls-private-key-file={pki.server_key}",
             f"--client-ca-file={pki.ca_cert}",
             f"--token-auth-file={self.dir / 'tokens.csv'}",
-            "--authorization-mode=RBAC",
+            "--authorization-mode=Node,RBAC",
             f"--service-cluster-ip-range={SERVICE_CIDR}",
             "--service-account-issuer=https://kubernetes.default.svc",
             f"--service-account-key-file={pki.sa_pub}",
             f"--service-account-signing-key-file={pki.sa_key}",
-            # The `kubernetes` Service cannot point at a loopback address; nothing needs it here.
-            "--endpoint-reconciler-type=none",
             "--allow-privileged=true",
             "--kubelet-preferred-address-types=InternalIP",
             f"--kubelet-client-certificate={pki.kubelet_client_cert}",
@@ -361,6 +465,8 @@ class LocalCluster:
         }
 
     def _health_url(self, state: dict[str, Any], name: str) -> str:
+        if name in node.COMPONENTS:
+            return self.node.health_url(name, state["ports"])
         port = state["ports"][name]
         return {
             "etcd": f"http://127.0.0.1:{port}/health",
@@ -373,9 +479,12 @@ class LocalCluster:
         }[name]
 
     def _probe(self, state: dict[str, Any], name: str) -> bool:
+        url = self._health_url(state, name)
+        if url.startswith("unix://"):
+            return node.socket_answers(url)
         headers = {"Authorization": f"Bearer {state['token']}"} if name == "kube-apiserver" else {}
         try:
-            response = httpx.get(self._health_url(state, name), verify=False, headers=headers, timeout=2.0)
+            response = httpx.get(url, verify=False, headers=headers, timeout=2.0)
         except httpx.HTTPError:
             return False
         # kwok answers 404 on paths it does not serve; any HTTP answer proves it listens.
@@ -391,7 +500,7 @@ class LocalCluster:
         return ComponentStatus(name, running, running and self._probe(state, name), record.pid if record else None)
 
     def _all_healthy(self, state: dict[str, Any]) -> bool:
-        return all(self._component_status(state, c).healthy for c in COMPONENTS)
+        return all(self._component_status(state, c).healthy for c in _components(state))
 
     def _wait_healthy(self, state: dict[str, Any], name: str, timeout: float) -> None:
         record = self._record(state, name)
@@ -416,15 +525,49 @@ class LocalCluster:
         )
 
     def _stop_all(self, state: dict[str, Any], report: Report = lambda _m: None) -> None:
-        for name in reversed(COMPONENTS):
-            record = self._record(state, name)
-            if record is not None:
-                if processes.is_alive(record):
-                    report(f"stopping {name} (pid {record.pid})")
-                processes.stop(record)
+        if state.get("real_nodes"):
+            self._stop_node(state, report)
+        for name in reversed(_components(state)):
+            self._stop_component(state, name, report)
         state["processes"] = {}
         if self.dir.exists():
             self._write_state(state)
+
+    def _stop_component(self, state: dict[str, Any], name: str, report: Report) -> None:
+        record = self._record(state, name)
+        if record is not None:
+            if processes.is_alive(record):
+                report(f"stopping {name} (pid {record.pid})")
+            processes.stop(record)
+
+    def _stop_node(self, state: dict[str, Any], report: Report) -> None:
+        """Take the real node apart so that nothing of it stays on the machine: kubelet first
+        (it would restart what we stop), then every pod through the CRI (CNI teardown
+        included), then the node's other processes, leftover shims and containers, mounts,
+        the bridge and chains, the cgroups, and the kernel settings as they were."""
+        real = self.node
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("stop kubelet", lambda: self._stop_component(state, "kubelet", report)),
+            ("remove the pods", lambda: real.remove_pods(node_binaries())),
+            *((f"stop {name}", lambda n=name: self._stop_component(state, n, report))
+              for name in reversed(node.COMPONENTS)),
+            ("end leftover shims", lambda: host.kill_all(real.leftover_processes())),
+            ("unmount", lambda: host.unmount_all(self.dir)),
+        ]
+        if host.node_owner(_node_owner_file()) in (self.name, None):
+            # The machine-wide parts are this cluster's to undo only while it owns the node.
+            steps += [
+                ("remove cgroups", host.remove_cgroups),
+                ("remove the network", host.remove_network),
+                ("restore kernel settings", lambda: host.restore_kernel_settings(state.get("kernel") or {})),
+                ("release the node", lambda: host.release_node(_node_owner_file(), self.name)),
+            ]
+        for what, step in steps:
+            # Every step runs, whatever failed before it: a partial teardown is what `down` must not leave.
+            try:
+                step()
+            except Exception as exc:  # noqa: BLE001 - reported, and the next step still runs
+                report(f"could not {what}: {exc}")
 
     def _write_kubeconfig(self, server: str, token: str, *, path: Path | None = None) -> None:
         ctx = f"salvage-{self.name}"
@@ -467,6 +610,15 @@ class LocalCluster:
             finally:
                 if not self.dir.exists():  # removed, or never created: leave no trace
                     self._lock_path().unlink(missing_ok=True)
+
+
+def _components(state: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(state.get("components") or COMPONENTS)
+
+
+def _node_owner_file() -> Path:
+    """Which cluster runs this machine's one real node."""
+    return state_root().parent / "real-node.json"
 
 
 def _known_clusters_hint() -> str:

@@ -32,6 +32,12 @@ class GoComponent:
     ldflags: str = ""
     # Files copied out of the Go module cache next to the binaries: (module@version, subdir).
     assets: tuple[tuple[str, str], ...] = field(default=())
+    # Build tags, and cgo for the few that need C (runc's seccomp through libseccomp).
+    tags: str = ""
+    cgo: bool = False
+    # A module whose go.mod `go install` refuses (exclude directives): build inside a copy of
+    # its own source, packages given relative to it ("./cmd/x").
+    source_module: str | None = None
 
     @property
     def binaries(self) -> tuple[str, ...]:
@@ -75,6 +81,64 @@ SNAPSHOTTER = GoComponent(
 )
 
 GO_COMPONENTS = (KUBERNETES, KWOK, SNAPSHOTTER)
+
+# The real node: kubelet and kube-proxy from the control plane's build module, a container
+# runtime (containerd, runc), the CNI plugins for pod networking, crictl for tearing pods
+# down on `cluster down`, and CoreDNS for cluster DNS. Versions as proven on this kind of
+# machine (docs/real-node.md).
+CONTAINERD_VERSION = "v2.1.5"
+RUNC_VERSION = "v1.3.7"
+CNI_PLUGINS_VERSION = "v1.7.1"
+CRICTL_VERSION = "v1.34.0"
+COREDNS_VERSION = "v1.12.4"
+
+KUBERNETES_NODE = GoComponent(
+    name="kubernetes-node",
+    version=KUBERNETES_VERSION,
+    build_module="kubernetes",
+    packages=("k8s.io/kubernetes/cmd/kubelet", "k8s.io/kubernetes/cmd/kube-proxy"),
+    ldflags=_K8S_LDFLAGS,
+)
+
+CONTAINERD = GoComponent(
+    name="containerd",
+    version=CONTAINERD_VERSION,
+    source_module="github.com/containerd/containerd/v2",
+    packages=("./cmd/containerd", "./cmd/ctr", "./cmd/containerd-shim-runc-v2"),
+    tags="no_btrfs no_devmapper no_zfs",
+    ldflags=f"-X github.com/containerd/containerd/v2/version.Version={CONTAINERD_VERSION}",
+)
+
+RUNC = GoComponent(
+    name="runc",
+    version=RUNC_VERSION,
+    packages=("github.com/opencontainers/runc",),
+    tags="seccomp",
+    cgo=True,
+)
+
+CNI_PLUGINS = GoComponent(
+    name="cni-plugins",
+    version=CNI_PLUGINS_VERSION,
+    packages=tuple(
+        f"github.com/containernetworking/plugins/plugins/{p}"
+        for p in ("main/bridge", "ipam/host-local", "main/loopback", "meta/portmap")
+    ),
+)
+
+CRICTL = GoComponent(
+    name="crictl",
+    version=CRICTL_VERSION,
+    packages=("sigs.k8s.io/cri-tools/cmd/crictl",),
+)
+
+COREDNS = GoComponent(
+    name="coredns",
+    version=COREDNS_VERSION,
+    packages=("github.com/coredns/coredns",),
+)
+
+NODE_COMPONENTS = (KUBERNETES_NODE, CONTAINERD, RUNC, CNI_PLUGINS, CRICTL, COREDNS)
 
 # etcd comes from Debian's etcd-server package (installed by scripts/install-deps).
 ETCD_BINARY = "etcd"

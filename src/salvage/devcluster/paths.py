@@ -18,7 +18,9 @@ def cache_root() -> Path:
 def state_root() -> Path:
     """Per-cluster state: ``$SALVAGE_STATE_DIR`` or ``~/.local/state/salvage/clusters``."""
     env = os.environ.get("SALVAGE_STATE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "salvage" / "clusters"
+    return Path(env) if env else user_state_dir() / "clusters"
+
+
+def user_state_dir() -> Path:
+    """``~/.local/state/salvage`` (``$XDG_STATE_HOME/salvage``)."""
+    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "salvage"

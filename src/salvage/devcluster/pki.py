@@ -14,6 +14,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from salvage.devcluster.host import NODE_IP
+
 _VALIDITY = dt.timedelta(days=3650)
 _SERVICE_IP = "10.0.0.1"  # first address of the service range: the `kubernetes` Service
 
@@ -86,6 +88,8 @@ def create_pki(directory: Path, cluster_name: str) -> Pki:
         x509.DNSName("kubernetes.default.svc"),
         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
         x509.IPAddress(ipaddress.ip_address(_SERVICE_IP)),
+        # The real node's bridge address, where pods reach the API server.
+        x509.IPAddress(ipaddress.ip_address(NODE_IP)),
     ]
     _leaf(pki.server_cert, pki.server_key, "kube-apiserver", ca_cert, ca_key, now, sans, server=True)
     _leaf(

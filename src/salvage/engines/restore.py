@@ -12,11 +12,13 @@ from typing import Any
 from salvage.catalog.reader import BackupReader
 from salvage.catalog.records import ResourceEntry, VolumeRecord
 from salvage.engines.ordering import rank
+from salvage.engines.rollback import DATA_ERRORS, Creations
 from salvage.engines.sanitize import sanitize, skip_reason
 from salvage.engines.selection import Selection, label_selector_matches
 from salvage.k8s.client import KubeClient
 from salvage.k8s.conditions import has_condition
 from salvage.k8s.discovery import ApiResource, discover
+from salvage.k8s.polling import poll
 from salvage.locations import Location
 from salvage.model.cloud import AwsSettings
 from salvage.model.errors import KubernetesError, SalvageError, UsageError
@@ -43,6 +45,10 @@ class RestoreRequest:
     wait: bool = True
     timeout: float = 300.0
     workers: int = 16
+    # Read every pack of the fs volumes' data whole before the first change (else sizes only).
+    verify_data: bool = False
+    # When damaged data stops the restore halfway, keep what it created (else removed).
+    keep_partial: bool = False
     repo_password: str | None = field(default=None, repr=False)
     aws: AwsSettings = field(default_factory=AwsSettings)  # for aws-ebs volume records
 
@@ -73,6 +79,9 @@ class RestoreReport:
     failures: list[ItemResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Stopped by damaged data: what it had created and removed again (or kept, --keep-partial).
+    removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
 
     def count(self, item: ItemResult) -> None:
         self.counts[item.action] = self.counts.get(item.action, 0) + 1
@@ -106,8 +115,11 @@ def restore_backup(client: KubeClient, location: Location, request: RestoreReque
     _check_volumes(run, request)
     run.execute()
     report.completed = _now()
-    report.phase = "PartiallyFailed" if report.failures or report.errors \
-        else ("Planned" if request.dry_run else "Completed")
+    if run.damaged:
+        report.phase = "Failed"
+    else:
+        report.phase = "PartiallyFailed" if report.failures or report.errors \
+            else ("Planned" if request.dry_run else "Completed")
     return report
 
 
@@ -135,10 +147,12 @@ class _Run:
         self.records: dict[tuple[str, str], VolumeRecord] = {
             (v["namespace"], v["pvc"]): v for v in reader.volumes() if has_volume_data(v)}
         self.volumes = VolumeRestorer(client, reader.store, owner=request.name, repo_password=request.repo_password,
-                                      aws=request.aws, progress=progress)
+                                      aws=request.aws, verify_data=request.verify_data, progress=progress)
         self.snapshotted_pvs = {v.get("pv") for v in self.records.values()}
         self.sources: list[ClaimSource] = []
         self.claims: list[tuple[str, str]] = []
+        self.created = Creations()
+        self.damaged: list[str] = []  # volumes whose files turned out damaged while filling
         self.namespaces_seen: set[str] = set()
         # Resource names as users write them (short names, kinds) need the cluster's discovery.
         selection = request.selection
@@ -147,20 +161,37 @@ class _Run:
 
     def execute(self) -> None:
         for step in self._steps():
-            if step.entry["resource"] == "customresourcedefinitions" and not self.request.dry_run:
-                self._run_step(step)
-                self._wait_crds()
-                continue
             self._run_step(step)
+            if self.damaged:
+                self._stop()
+                return
+            if step.entry["resource"] == "customresourcedefinitions" and not self.request.dry_run:
+                self._wait_crds()
         if self.request.dry_run:
             return
         if self.request.wait:
             self._wait_ready()
+        self._release_sources()
+
+    def _release_sources(self) -> None:
         for source in self.sources:
             try:
                 source.release()
             except KubernetesError as exc:
                 self.report.warnings.append(f"could not remove a temporary snapshot: {exc.message}")
+
+    def _stop(self) -> None:
+        """Damaged data surfaced while filling a volume: create nothing more, release the
+        temporary snapshot objects, and remove what this restore created (unless kept)."""
+        self.report.errors.extend(self.damaged)
+        self._release_sources()
+        if self.request.keep_partial:
+            self.report.kept = self.created.labels()
+            return
+        self.progress("phase", {"message": "damaged backup data: removing what this restore created"})
+        result = self.created.roll_back(self.client, timeout=min(self.request.timeout, 120.0))
+        self.report.removed = result.removed
+        self.report.errors.extend(f"not removed: {r}" for r in result.remaining)
 
     def _steps(self) -> list[_Step]:
         steps = []
@@ -190,6 +221,7 @@ class _Run:
         body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": target}}
         if not self.client.exists(f"/api/v1/namespaces/{target}") and \
                 self.client.create_if_absent("/api/v1/namespaces", body):
+            self.created.add(f"/api/v1/namespaces/{target}", f"Namespace {target}")
             item = ItemResult("namespaces", None, target, "created", "needed by the objects restored into it")
             self.report.count(item)
             self.on_item(item)
@@ -269,16 +301,28 @@ class _Run:
             self.claims.append((namespace, name))
             return result
         path = f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{name}"
-        if not _poll(lambda: self.client.get(path).get("status", {}).get("phase") == "Bound",
-                     time.monotonic() + self.request.timeout):
+        if not poll(lambda: self.client.get(path).get("status", {}).get("phase") == "Bound",
+                    time.monotonic() + self.request.timeout):
             return ItemResult(resource.qualified, namespace, name, "failed", "the new volume was not bound in time")
         pv = self.client.get(f"/api/v1/persistentvolumes/{self.client.get(path)['spec']['volumeName']}")
-        self.report.warnings.extend(source.fill(pv))
+        if result.action == "created" and pv["spec"].get("persistentVolumeReclaimPolicy") == "Delete":
+            # Goes with the claim; a rollback waits for it (its provisioner removes the data).
+            self.created.add(f"/api/v1/persistentvolumes/{pv['metadata']['name']}",
+                             f"PersistentVolume {pv['metadata']['name']}", delete=False)
+        try:
+            self.report.warnings.extend(source.fill(pv))
+        except DATA_ERRORS as exc:
+            self.damaged.append(f"volume {record.get('namespace')}/{record.get('pvc')} "
+                                f"(claim {namespace}/{name}): {exc.message}")
+            return ItemResult(resource.qualified, namespace, name, "failed",
+                              "its files are damaged in the backup (see the errors); the restore stopped")
         return ItemResult(resource.qualified, namespace, name, "created", describe(record))
 
     def _apply(self, resource: ApiResource, body: dict[str, Any], namespace: str | None, name: str) -> ItemResult:
         qualified = resource.qualified
         if self.client.create_if_absent(resource.collection(namespace), body):
+            where = f"{namespace}/{name}" if namespace else name
+            self.created.add(resource.item(name, namespace), f"{resource.kind} {where}")
             return ItemResult(qualified, namespace, name, "created")
         if self.request.existing_policy == "none":
             return ItemResult(qualified, namespace, name, "skipped", "already exists")
@@ -302,7 +346,7 @@ class _Run:
         self.progress("phase", {"message": f"waiting for {len(self.claims)} volume(s) and {len(waits)} StatefulSet(s)"})
         for namespace, name in self.claims:
             path = f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{name}"
-            if not _poll(lambda p=path: self.client.get(p).get("status", {}).get("phase") == "Bound", deadline):
+            if not poll(lambda p=path: self.client.get(p).get("status", {}).get("phase") == "Bound", deadline):
                 self.report.warnings.append(f"PersistentVolumeClaim {namespace}/{name} is not Bound yet")
         for namespace, name in waits:
             path = f"/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}"
@@ -312,7 +356,7 @@ class _Run:
                 want = sts.get("spec", {}).get("replicas", 1)
                 return int(sts.get("status", {}).get("readyReplicas") or 0) >= want
 
-            if not _poll(ready, deadline):
+            if not poll(ready, deadline):
                 self.report.warnings.append(f"StatefulSet {namespace}/{name} is not ready yet")
 
 
@@ -329,18 +373,6 @@ def _bounded_map(pool: ThreadPoolExecutor, fn: Callable[[Any], ItemResult], item
                 yield future.result()
     for future in pending:
         yield future.result()
-
-
-def _poll(condition: Callable[[], bool], deadline: float) -> bool:
-    while True:
-        try:
-            if condition():
-                return True
-        except KubernetesError:
-            pass
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.25)
 
 
 def _now() -> str:

@@ -34,8 +34,37 @@ def default_kubeconfig_path() -> str:
     return str(Path.home() / ".kube" / "config")
 
 
+# Where a pod finds its ServiceAccount's credentials (every pod that mounts its token).
+SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+
+
+def in_cluster_connection(sa_dir: Path | None = None) -> Connection | None:
+    """The pod's own connection (its ServiceAccount token, the cluster CA, the `kubernetes`
+    Service from the environment), or None outside a pod."""
+    sa_dir = sa_dir or SERVICE_ACCOUNT_DIR
+    host, port = os.environ.get("KUBERNETES_SERVICE_HOST"), os.environ.get("KUBERNETES_SERVICE_PORT", "443")
+    token = sa_dir / "token"
+    if not host or not token.exists():
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    namespace = sa_dir / "namespace"
+    return Connection(
+        server=f"https://{host}:{port}",
+        ca_file=str(sa_dir / "ca.crt") if (sa_dir / "ca.crt").exists() else None,
+        token=token.read_text().strip(),
+        context="in-cluster",
+        namespace=namespace.read_text().strip() if namespace.exists() else "default",
+    )
+
+
 def load_connection(path: str | None = None, context: str | None = None) -> Connection:
-    """Connection settings for ``context`` (default: current-context) of the kubeconfig."""
+    """Connection settings for ``context`` (default: current-context) of the kubeconfig; in a
+    pod with no kubeconfig given or found, the pod's ServiceAccount (as kubectl does)."""
+    if path is None and not os.environ.get("KUBECONFIG") and not Path(default_kubeconfig_path()).exists():
+        own = in_cluster_connection()
+        if own is not None:
+            return own
     path = path or default_kubeconfig_path()
     try:
         config: dict[str, Any] = yaml.safe_load(Path(path).read_text()) or {}

@@ -15,10 +15,11 @@ from salvage.locations.config import (
     get_location,
     list_locations,
     save_location,
+    validate,
 )
 from salvage.locations.open import Location, open_location
 
 __all__ = [
     "ACCESS_MODES", "PROVIDERS", "Location", "LocationSpec", "delete_location", "get_location",
-    "list_locations", "open_location", "save_location",
+    "list_locations", "open_location", "save_location", "validate",
 ]

@@ -6,6 +6,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -81,7 +82,23 @@ def validate(spec: LocationSpec) -> LocationSpec:
     if not spec.bucket:
         what = "a directory (--path)" if spec.provider == "filesystem" else "a bucket (--bucket)"
         raise UsageError(f"Location {spec.name!r} needs {what}.")
+    if spec.endpoint is not None:
+        _validate_endpoint(spec)
     return spec
+
+
+def _validate_endpoint(spec: LocationSpec) -> None:
+    if spec.provider == "filesystem":
+        raise UsageError(f"Location {spec.name!r} is a directory; it takes no endpoint.",
+                         hint="Leave --endpoint out, or give --provider s3, azure or gcs.")
+    parts = urlsplit(spec.endpoint or "")
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+        raise UsageError(f"The endpoint {spec.endpoint!r} of location {spec.name!r} is not an http(s) URL "
+                         "with a host.", hint="Write it whole, e.g. http://127.0.0.1:9000 or https://s3.example.com.")
 
 
 def _read_all() -> dict[str, LocationSpec]:

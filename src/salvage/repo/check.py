@@ -24,7 +24,7 @@ from salvage.repo.locks import RepositoryLock
 from salvage.repo.packs import read_header
 from salvage.repo.repository import Repository
 from salvage.repo.snapshots import Snapshot, SnapshotWire
-from salvage.repo.tree import decode_tree, get_text
+from salvage.repo.treewalk import walk
 from salvage.storage.errors import ObjectNotFoundError
 
 _MAX_FILE_ERRORS_PER_SNAPSHOT = 20
@@ -50,13 +50,13 @@ def check(repo: Repository, *, read_data: bool = False, on_pack: Callable[[int, 
         index = _check_index(repo, report)
         repo.index = index
         sizes = repo.pack_sizes()
-        expected = _expected_pack_sizes(index)
+        expected = index.pack_sizes()
         report.packs, report.blobs = len(expected), len(index)
         for pack_id, size in sorted(expected.items()):
             if pack_id not in sizes:
                 report.errors.append(f"pack {pack_id} is missing (the index names it)")
-            elif sizes[pack_id] < size:
-                report.errors.append(f"pack {pack_id} is {sizes[pack_id]} bytes, shorter than its blobs need ({size})")
+            elif sizes[pack_id] != size:
+                report.errors.append(f"pack {pack_id} is {sizes[pack_id]} bytes, not {size} as its index says")
         for pack_id in sorted(set(sizes) - set(expected)):
             report.warnings.append(
                 f"pack {pack_id} is in no index (left by an interrupted backup); `salvage repo prune` removes it"
@@ -87,18 +87,8 @@ def _check_index(repo: Repository, report: CheckReport) -> Index:
     return index
 
 
-def _expected_pack_sizes(index: Index) -> dict[str, int]:
-    # A pack is at least as long as its furthest blob (plus header, which we cannot know here).
-    ends: dict[str, int] = {}
-    for _blob_id, location in index.items():
-        end = location.offset + location.length
-        if end > ends.get(location.pack_id, 0):
-            ends[location.pack_id] = end
-    return ends
-
-
 def _check_snapshots(repo: Repository, report: CheckReport, broken_packs: set[str]) -> None:
-    seen_trees: set[bytes] = set()
+    seen_trees: set[bytes] = set()  # a tree shared by snapshots is reported once
     for snapshot_id in sorted(repo.list_files("snapshots")):
         try:
             snapshot = Snapshot(snapshot_id, cast(SnapshotWire, repo.load_file("snapshots", snapshot_id)))
@@ -107,29 +97,18 @@ def _check_snapshots(repo: Repository, report: CheckReport, broken_packs: set[st
             continue
         report.snapshots += 1
         problems: list[str] = []
-        stack: list[tuple[bytes, str]] = [(snapshot.tree, "")]
-        while stack:
-            tree_id, path = stack.pop()
-            if tree_id in seen_trees:
+        for entry in walk(repo, snapshot.tree, seen_trees):
+            if entry.problem:
+                problems.append(f"directory {entry.path}: {entry.problem}")
                 continue
-            seen_trees.add(tree_id)
-            try:
-                nodes = decode_tree(repo.read_blob(tree_id))
-            except RepositoryError as exc:
-                problems.append(f"directory /{path}: {exc.message}")
-                continue
-            for node in nodes:
-                name = f"{path}/{get_text(node, 'name')}" if path else get_text(node, "name")
-                if node["type"] == "dir":
-                    stack.append((bytes.fromhex(node["subtree"]), name))
-                for blob_hex in node.get("content", []):
-                    location = repo.index.get(bytes.fromhex(blob_hex))
-                    if location is None:
-                        problems.append(f"/{name}: chunk {blob_hex[:16]} is in no index")
-                        break
-                    if location.pack_id in broken_packs:
-                        problems.append(f"/{name}: data in missing pack {location.pack_id}")
-                        break
+            for blob in () if entry.is_dir else entry.blobs:
+                location = repo.index.get(blob)
+                if location is None:
+                    problems.append(f"{entry.path}: chunk {blob.hex()[:16]} is in no index")
+                    break
+                if location.pack_id in broken_packs:
+                    problems.append(f"{entry.path}: data in missing pack {location.pack_id}")
+                    break
         for problem in problems[:_MAX_FILE_ERRORS_PER_SNAPSHOT]:
             report.errors.append(f"snapshot {snapshot.short_id}: {problem}")
         if len(problems) > _MAX_FILE_ERRORS_PER_SNAPSHOT:

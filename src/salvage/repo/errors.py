@@ -35,6 +35,15 @@ class CorruptDataError(RepositoryError):
     """Data failed authentication or did not hash to its name."""
 
 
+class DamagedSnapshotError(CorruptDataError):
+    """What a restore needs is missing or damaged; found before anything was written.
+    ``problems`` lists each one with the files it affects."""
+
+    def __init__(self, message: str, *, problems: list[str], hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.problems = problems
+
+
 class MissingDataError(RepositoryError):
     """A pack or blob that the index or a tree references is not in the store."""
 

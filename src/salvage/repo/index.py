@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypedDict
 
-from salvage.repo.packs import BlobType, PackedBlob
+from salvage.repo.packs import BlobType, PackedBlob, stored_size
 
 INDEX_VERSION = 1
 
@@ -50,6 +50,8 @@ class Index:
         self._blobs: dict[bytes, tuple[int, int, int, int, bool]] = {}
         self._packs: list[str] = []
         self._pack_numbers: dict[str, int] = {}
+        # Each pack's exact size, from the complete blob list its index entry has.
+        self._pack_sizes: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -59,7 +61,11 @@ class Index:
         return blob_id in self._blobs
 
     def add_pack(self, pack_id: str, blobs: Iterable[PackedBlob]) -> None:
+        """Every blob of the pack (index files and writers list them all)."""
+        blobs = list(blobs)
+        size = stored_size(blobs)
         with self._lock:
+            self._pack_sizes[pack_id] = size
             number = self._pack_numbers.get(pack_id)
             if number is None:
                 number = self._pack_numbers[pack_id] = len(self._packs)
@@ -87,6 +93,15 @@ class Index:
             location = self.get(blob_id)
             assert location is not None
             yield blob_id, location
+
+    def pack_size(self, pack_id: str) -> int | None:
+        """The size the index says the pack has (None: no index names it)."""
+        return self._pack_sizes.get(pack_id)
+
+    def pack_sizes(self) -> dict[str, int]:
+        """Every pack an index names, with the size it says the pack has."""
+        with self._lock:
+            return dict(self._pack_sizes)
 
     def pack_ids(self) -> set[str]:
         return {self._packs[row[0]] for row in self._blobs.values()}

@@ -77,10 +77,14 @@ def unwrap(data: bytes, repository_id: str, password: str, where: str) -> Master
             f"key file {where} has version {version} / kdf {kdf.get('algorithm')!r}, which this Salvage cannot read",
             hint="Upgrade Salvage.",
         )
-    params = KdfParams(n=kdf["n"], r=kdf["r"], p=kdf["p"])
-    wrapping = Cipher(derive_key(password, base64.b64decode(kdf["salt"]), params))
     try:
-        inner = json.loads(wrapping.open(base64.b64decode(wire["master"]), _AAD))
+        params = KdfParams(n=kdf["n"], r=kdf["r"], p=kdf["p"])
+        salt, sealed = base64.b64decode(kdf["salt"]), base64.b64decode(wire["master"])
+    except (ValueError, KeyError, TypeError) as exc:  # binascii.Error is a ValueError
+        raise RepositoryError(f"key file {where} is damaged (not a key file)") from exc
+    wrapping = Cipher(derive_key(password, salt, params))
+    try:
+        inner = json.loads(wrapping.open(sealed, _AAD))
     except AuthenticationFailed:
         return None
     if inner["repository"] != repository_id:

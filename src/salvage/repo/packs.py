@@ -15,7 +15,7 @@ import struct
 from dataclasses import dataclass
 from typing import Literal
 
-from salvage.repo.crypto import Cipher, content_hash
+from salvage.repo.crypto import OVERHEAD, Cipher, content_hash
 
 BlobType = Literal["data", "tree"]
 _HEADER_AAD = b"salvage-pack-header-v1"
@@ -56,15 +56,24 @@ class PackBuilder:
 
     def finish(self, cipher: Cipher) -> tuple[str, bytes]:
         """The pack's id and bytes; the builder is empty afterwards."""
-        header = json.dumps(
-            [[b.type, b.id.hex(), b.offset, b.length, b.raw_length] for b in self.blobs],
-            separators=(",", ":"),
-        ).encode()
-        sealed_header = cipher.seal(header, _HEADER_AAD)
+        sealed_header = cipher.seal(_header(self.blobs), _HEADER_AAD)
         self._buffer += sealed_header
         self._buffer += _TRAILER.pack(len(sealed_header))
         data, self._buffer = self._buffer, bytearray()
         return content_hash(data), data  # type: ignore[return-value]  # bytearray is bytes-like
+
+
+def stored_size(blobs: list[PackedBlob]) -> int:
+    """The exact size of the pack holding ``blobs`` (all of them, in any order): its blobs,
+    its sealed header and the trailer. Lets a reader check a pack's size from the index
+    alone, before downloading any of it."""
+    end = max((b.offset + b.length for b in blobs), default=0)
+    return end + len(_header(sorted(blobs, key=lambda b: b.offset))) + OVERHEAD + _TRAILER.size
+
+
+def _header(blobs: list[PackedBlob]) -> bytes:
+    return json.dumps([[b.type, b.id.hex(), b.offset, b.length, b.raw_length] for b in blobs],
+                      separators=(",", ":")).encode()
 
 
 def read_header(data: bytes, cipher: Cipher) -> list[PackedBlob]:

@@ -21,7 +21,7 @@ from salvage.repo.packs import PackBuilder, PackedBlob
 from salvage.repo.repository import Repository
 from salvage.repo.retention import RetentionPolicy, apply_policy
 from salvage.repo.snapshots import Snapshot, list_snapshots
-from salvage.repo.tree import decode_tree
+from salvage.repo.treewalk import walk
 
 # Repack a pack when more than this share of its bytes is unreferenced.
 REPACK_UNUSED_SHARE = 0.2
@@ -117,24 +117,15 @@ def _read_indexes(repo: Repository) -> tuple[list[str], dict[str, list[PackedBlo
 
 def _used_blobs(repo: Repository, snapshots: list[Snapshot]) -> set[bytes]:
     used: set[bytes] = set()
+    trees: set[bytes] = set()
     for snapshot in snapshots:
-        stack = [snapshot.tree]
-        while stack:
-            tree_id = stack.pop()
-            if tree_id in used:
-                continue
-            used.add(tree_id)
-            try:
-                nodes = decode_tree(repo.read_blob(tree_id))
-            except RepositoryError as exc:
+        for entry in walk(repo, snapshot.tree, trees):
+            if entry.problem:
                 raise RepositoryError(
-                    f"prune stopped: snapshot {snapshot.short_id} cannot be read ({exc.message})",
+                    f"prune stopped: snapshot {snapshot.short_id} cannot be read ({entry.problem})",
                     hint="Nothing was deleted but forgotten snapshots. Run `salvage repo check` and repair first.",
-                ) from exc
-            for node in nodes:
-                if node["type"] == "dir":
-                    stack.append(bytes.fromhex(node["subtree"]))
-                used.update(bytes.fromhex(b) for b in node.get("content", []))
+                )
+            used.update(entry.blobs)
     return used
 
 

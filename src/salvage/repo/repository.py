@@ -116,6 +116,11 @@ class Repository:
             data = self.store.get(key)
         except ObjectNotFoundError as exc:
             raise MissingDataError(f"{key} is missing from {self.store.url}") from exc
+        if content_hash(data) != file_id:  # written once under the hash of its bytes
+            raise CorruptDataError(
+                f"{key} is damaged (its content does not hash to its name)",
+                hint="Run `salvage repo check` to see the extent of the damage.",
+            )
         try:
             plain = self.cipher.open(data, _file_aad(kind))
             wire = json.loads(zstandard.ZstdDecompressor().decompress(plain, max_output_size=1 << 30))
@@ -328,16 +333,26 @@ def _exists(store: Store, key: str) -> bool:
 
 
 def _unlock(store: Store, config: RepoConfig, password: str) -> MasterKey:
+    damaged: list[str] = []
     found = False
     for info in store.list(layout.file_prefix("keys")):
         found = True
-        master = keys.unwrap(store.get(info.key), config.id, password, info.key)
+        data = store.get(info.key)
+        master = keys.unwrap(data, config.id, password, info.key)
         if master is not None:
             return master
+        if content_hash(data) != layout.file_id_of(info.key):
+            damaged.append(info.key)
     if not found:
         raise RepositoryError(
             f"the repository at {store.url} has no key files",
             hint="It cannot be opened; restore keys/ from a copy of the repository.",
+        )
+    if damaged:  # then the password may well be right
+        raise CorruptDataError(
+            f"no key file of the repository at {store.url} opens with this password, and "
+            f"{', '.join(damaged)} is damaged (its content does not hash to its name)",
+            hint="Restore keys/ from a copy of the repository, or open it with another key file's password.",
         )
     raise WrongPasswordError(
         f"wrong password for the repository at {store.url}",

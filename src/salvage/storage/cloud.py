@@ -9,6 +9,7 @@ what :mod:`salvage.storage.base` requires. Put-if-absent uses obstore's ``mode="
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -32,19 +33,23 @@ PROVIDERS = ("s3", "azure", "gcs")
 class CloudStore:
     """One bucket (or container) and an optional prefix inside it."""
 
-    def __init__(self, inner: Any, url: str) -> None:
+    def __init__(self, inner: Any, url: str, endpoint: str | None = None) -> None:
         self._inner = inner
         self._url = url
+        self._endpoint = endpoint
 
     @property
     def url(self) -> str:
         return self._url
 
+    def _error(self, exc: Exception, key: str, *, only_bucket_missing: bool = False) -> Exception:
+        return _translate(exc, key, self._url, self._endpoint, only_bucket_missing=only_bucket_missing)
+
     def put(self, key: str, data: bytes) -> None:
         try:
             obstore.put(self._inner, check_key(key), data, use_multipart=False)
         except (BaseError, OSError) as exc:
-            raise _translate(exc, key, self._url) from exc
+            raise self._error(exc, key, only_bucket_missing=True) from exc
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         try:
@@ -52,26 +57,26 @@ class CloudStore:
         except (AlreadyExistsError, PreconditionError):
             return False
         except (BaseError, OSError) as exc:
-            raise _translate(exc, key, self._url) from exc
+            raise self._error(exc, key, only_bucket_missing=True) from exc
         return True
 
     def get(self, key: str) -> bytes:
         try:
             return bytes(obstore.get(self._inner, check_key(key)).bytes())
         except (BaseError, OSError) as exc:
-            raise _translate(exc, key, self._url) from exc
+            raise self._error(exc, key) from exc
 
     def get_range(self, key: str, start: int, length: int) -> bytes:
         try:
             return bytes(obstore.get_range(self._inner, check_key(key), start=start, length=length))
         except (BaseError, OSError) as exc:
-            raise _translate(exc, key, self._url) from exc
+            raise self._error(exc, key) from exc
 
     def size(self, key: str) -> int:
         try:
             return int(obstore.head(self._inner, check_key(key))["size"])
         except (BaseError, OSError) as exc:
-            raise _translate(exc, key, self._url) from exc
+            raise self._error(exc, key) from exc
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         try:
@@ -79,7 +84,7 @@ class CloudStore:
                 for meta in batch:
                     yield ObjectInfo(meta["path"], int(meta["size"]))
         except (BaseError, OSError) as exc:
-            raise _translate(exc, prefix, self._url) from exc
+            raise self._error(exc, prefix, only_bucket_missing=True) from exc
 
     def delete(self, key: str) -> None:
         try:
@@ -87,7 +92,7 @@ class CloudStore:
         except (NotFoundError, FileNotFoundError):
             return
         except (BaseError, OSError) as exc:
-            raise _translate(exc, key, self._url) from exc
+            raise self._error(exc, key) from exc
 
 
 def open_cloud_store(
@@ -113,12 +118,12 @@ def open_cloud_store(
         if region:
             config["region"] = region
         inner: Any = S3Store(bucket, prefix=prefix, config=config, client_options=client_options)
-        return CloudStore(inner, f"s3://{shown}")
+        return CloudStore(inner, f"s3://{shown}", endpoint)
     if provider == "azure":
         if endpoint:
             config["endpoint"] = endpoint
         inner = AzureStore(bucket, prefix=prefix, config=config, client_options=client_options)
-        return CloudStore(inner, f"az://{shown}")
+        return CloudStore(inner, f"az://{shown}", endpoint)
     if provider == "gcs":
         from salvage.storage.gcs import GCSCloudStore
 
@@ -126,7 +131,23 @@ def open_cloud_store(
     raise ValueError(f"unknown cloud provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
 
 
-def _translate(exc: Exception, key: str, url: str) -> Exception:
+def _translate(exc: Exception, key: str, url: str, endpoint: str | None = None, *, only_bucket_missing: bool = False) -> Exception:
+    """Our error for an SDK error, saying the cause underneath when there is a clearer one
+    (no connection, no such bucket). A write or a list cannot meet a missing object: a
+    not-found there is the bucket (``only_bucket_missing``)."""
+    text = str(exc)
+    if _CONNECT.search(text):
+        refused = re.search(r'message: "([^"]+)"', text)
+        return StorageError(
+            f"{url}: cannot connect to {endpoint or 'the provider'}"
+            + (f" ({refused.group(1)})" if refused else ""),
+            hint="Check the endpoint (scheme, host and port) and that the server runs, then run again.",
+        )
+    if _NO_BUCKET.search(text) or (only_bucket_missing and isinstance(exc, (NotFoundError, FileNotFoundError))):
+        return StorageError(
+            f"{url}: the bucket does not exist" + (f" at {endpoint}" if endpoint else ""),
+            hint="Create the bucket (or container), or check the bucket name and the endpoint.",
+        )
     if isinstance(exc, (NotFoundError, FileNotFoundError)):
         return ObjectNotFoundError(key)
     if isinstance(exc, (UnauthenticatedError, PermissionDeniedError, PermissionError)):
@@ -138,6 +159,11 @@ def _translate(exc: Exception, key: str, url: str) -> Exception:
         f"{url} failed on `{key}`: {_first_line(exc)}",
         hint="Check the endpoint is reachable, then run the command again.",
     )
+
+
+_CONNECT = re.compile(r"kind: Connect\b|tcp connect error|dns error", re.IGNORECASE)
+_NO_BUCKET = re.compile(r"NoSuchBucket|ContainerNotFound|bucket does not exist|container does not exist",
+                        re.IGNORECASE)
 
 
 def _first_line(exc: Exception) -> str:

@@ -161,7 +161,7 @@ class GCSCloudStore(CloudStore):
         inner = GCSStore(bucket, prefix=self._prefix or None, config=config, client_options=client_options,
                          credential_provider=self._token)  # type: ignore[arg-type]
         shown = f"{bucket}/{self._prefix}" if self._prefix else bucket
-        super().__init__(inner, f"gs://{shown}")
+        super().__init__(inner, f"gs://{shown}", endpoint)
 
     def put(self, key: str, data: bytes) -> None:
         for attempt in range(1, _ATTEMPTS + 1):
@@ -205,6 +205,11 @@ class GCSCloudStore(CloudStore):
         except httpx.TransportError as exc:
             if retrying:
                 return None
+            if isinstance(exc, httpx.ConnectError):
+                raise StorageError(
+                    f"{self.url}: cannot connect to {self._endpoint} ({exc or type(exc).__name__})",
+                    hint="Check the endpoint (scheme, host and port) and that the server runs, then run again.",
+                ) from exc
             raise StorageError(
                 f"{self.url} failed on `{key}`: {exc or type(exc).__name__}",
                 hint="Check the endpoint is reachable, then run the command again.",
@@ -225,7 +230,7 @@ def _error(response: httpx.Response, key: str, url: str) -> StorageError:
         return StorageError(f"{url} refused access to `{key}` ({what})",
                             hint="Check the location's credentials and their permissions on the bucket.")
     if response.status_code == 404:
-        return StorageError(f"{url} cannot write `{key}`: the bucket does not exist ({what})",
-                            hint="Create the bucket, or fix the location's --bucket.")
+        return StorageError(f"{url}: the bucket does not exist ({what})",
+                            hint="Create the bucket, or check the bucket name and the endpoint.")
     return StorageError(f"{url} failed on `{key}` ({what})",
                         hint="Check the endpoint is reachable, then run the command again.")

@@ -50,7 +50,7 @@ class LocalStore:
             os.replace(temp, path)
         except OSError as exc:
             _discard(temp)
-            raise _translate(exc, key, self.root) from exc
+            raise _translate(exc, key, self.root, writing=True) from exc
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         path = self._path(key)
@@ -63,7 +63,7 @@ class LocalStore:
                 return False
             return True
         except OSError as exc:
-            raise _translate(exc, key, self.root) from exc
+            raise _translate(exc, key, self.root, writing=True) from exc
         finally:
             _discard(temp)
 
@@ -122,17 +122,38 @@ def _discard(path: Path | None) -> None:
             pass  # best effort; list() hides temp files anyway
 
 
-def _translate(exc: OSError, key: str, root: Path) -> Exception:
-    if isinstance(exc, FileNotFoundError):
+def _translate(exc: OSError, key: str, root: Path, *, writing: bool = False) -> Exception:
+    """Our error for ``exc``, saying the cause underneath when there is a clearer one: a
+    write that cannot create its directory is not a missing object."""
+    if isinstance(exc, FileNotFoundError) and not writing:
         return ObjectNotFoundError(key)
     if exc.errno == errno.ENOSPC:
         return StorageError(
             f"no space left on the device holding {root} while writing `{key}`",
             hint="Free space there (or use another location) and run the command again.",
         )
-    if isinstance(exc, PermissionError):
-        return StorageError(
-            f"permission denied for `{key}` under {root}",
-            hint="Check the directory's owner and mode.",
-        )
+    if exc.errno in _PATH_ERRNOS:
+        return StorageError(f"cannot {'write to' if writing else 'read'} {root}: {_path_cause(exc, root / key, writing)}",
+                            hint=_PATH_HINT)
     return StorageError(f"filesystem error on `{key}` under {root}: {exc.strerror or exc}")
+
+
+_PATH_ERRNOS = {errno.ENOENT, errno.ENOTDIR, errno.EEXIST, errno.EACCES, errno.EPERM, errno.EROFS}
+_PATH_HINT = "Use a directory this user can create and write (or fix the path's owner and mode), then run again."
+
+
+def _path_cause(exc: OSError, path: Path, writing: bool) -> str:
+    """Why ``path`` cannot be used, from the deepest part of it that exists."""
+    failed = Path(exc.filename) if isinstance(exc.filename, str) else path
+    existing = failed
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        return f"{existing} is a file, not a directory"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"permission denied on {failed} (not {'writable' if writing else 'readable'} by this user)"
+    if exc.errno == errno.EROFS:
+        return f"{existing} is on a read-only filesystem"
+    if failed != existing:
+        return f"{failed} cannot be created in {existing} ({exc.strerror})"
+    return f"{failed}: {exc.strerror}"

@@ -11,7 +11,8 @@ same way whichever command asks:
   location's repository into it, before any workload starts.
 
 Every check that can refuse (cloud region, zone, type and credentials; the repository
-password) is in :meth:`VolumeRestorer.check`, which the engines run before any change.
+password; the repository data the ``fs`` volumes need, repo/preflight.py) is in
+:meth:`VolumeRestorer.check`, which the engines run before any change.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from salvage.k8s.client import KubeClient
 from salvage.k8s.quantity import format_bytes, parse_quantity
 from salvage.model.cloud import AwsSettings
 from salvage.model.errors import KubernetesError
+from salvage.repo.preflight import check_restorable
 from salvage.repo.repository import Repository
 from salvage.repo.restore import xattr_summary
 from salvage.storage.base import Store
@@ -90,20 +92,32 @@ class VolumeRestorer:
     (``owner`` names the temporary objects it makes)."""
 
     def __init__(self, client: KubeClient, store: Store, *, owner: str, repo_password: str | None = None,
-                 aws: AwsSettings | None = None, progress: Progress = lambda _k, _d: None) -> None:
+                 aws: AwsSettings | None = None, verify_data: bool = False,
+                 progress: Progress = lambda _k, _d: None) -> None:
+        """``verify_data``: :meth:`check` also reads every pack of the ``fs`` volumes' data whole
+        and checks it against its name (else only sizes; flipped bytes surface while filling)."""
         self.client, self.store, self.owner, self.progress = client, store, owner, progress
-        self.repo_password = repo_password
+        self.repo_password, self.verify_data = repo_password, verify_data
         self.cloud = providers.CloudProviders(aws or AwsSettings())
         self._repository: Repository | None = None
 
     def check(self, records: Iterable[VolumeRecord]) -> None:
         """Refuse, before any change, what :meth:`prepare` could not do for these records."""
+        files: dict[str, str] = {}
         for record in records:
             _check_has_data(record)
             if record["method"] in providers.CLOUD_METHODS:
                 self.cloud[record["method"]].check_recreate(record)
             elif record["method"] == "fs":
-                self.repository()
+                files[str(record["snapshotHandle"])] = f"volume {record.get('namespace')}/{record.get('pvc')}"
+        if files:
+            what = "reading every pack of" if self.verify_data else "checking"
+            self.progress("phase", {"message": f"{what} the repository data of {len(files)} volume(s)"})
+            check_restorable(self.repository(), files, read_data=self.verify_data, on_pack=self._pack_read)
+
+    def _pack_read(self, number: int, total: int) -> None:
+        if self.verify_data and (number == total or number % max(1, total // 10) == 0):  # ~10 lines at most
+            self.progress("phase", {"message": f"verified {number} of {total} packs"})
 
     def repository(self) -> Repository:
         if self._repository is None:

@@ -43,7 +43,7 @@ def _processes(status: dict[str, object]) -> list[ProcessRecord]:
 
 def test_up_a_new_cluster_then_down_keep_then_up_again_then_down(fresh: LocalCluster) -> None:
     name = fresh.name
-    up = salvage(None, "dev", "cluster", "up", "--name", name, "--nodes", "2")
+    up = salvage(None, "dev", "cluster", "up", "--name", name, "--nodes", "2", "--real-nodes", "0")
     assert up.returncode == 0, up.stderr
     assert up.stdout.strip() == str(fresh.kubeconfig) and fresh.kubeconfig.is_file()
     code, status = _status(name)
@@ -65,7 +65,7 @@ def test_up_a_new_cluster_then_down_keep_then_up_again_then_down(fresh: LocalClu
     stopped = salvage(None, "dev", "cluster", "status", name)
     assert stopped.returncode == 1 and f"cluster {name}: NOT running" in stopped.stdout
 
-    again = salvage(None, "dev", "cluster", "up", "--name", name)
+    again = salvage(None, "dev", "cluster", "up", "--name", name, "--real-nodes", "0")
     assert again.returncode == 0, again.stderr
     with KubeClient.from_kubeconfig(str(fresh.kubeconfig)) as client:
         assert client.get("/api/v1/namespaces/default/configmaps/survives-keep")["data"] == {"k": "v"}

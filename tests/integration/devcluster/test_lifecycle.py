@@ -56,7 +56,7 @@ def test_cli_status_env_and_kubectl_see_ready_nodes(cluster: LocalCluster) -> No
 def test_up_again_is_idempotent_and_quick(cluster: LocalCluster) -> None:
     before = cluster.status()
     started = time.monotonic()
-    result = salvage("dev", "cluster", "up", "--name", cluster.name, "--nodes", "3")
+    result = salvage("dev", "cluster", "up", "--name", cluster.name, "--nodes", "3", "--real-nodes", "0")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(cluster.kubeconfig)
     assert "already running" in result.stderr
@@ -103,7 +103,7 @@ def test_a_taken_port_is_refused_cleanly() -> None:
         sock.listen()
         port = sock.getsockname()[1]
         name = f"it3-{os.getpid()}"
-        result = salvage("dev", "cluster", "up", "--name", name, "--port", str(port))
+        result = salvage("dev", "cluster", "up", "--name", name, "--port", str(port), "--real-nodes", "0")
     assert result.returncode == 1
     assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr
     assert "Traceback" not in result.stderr

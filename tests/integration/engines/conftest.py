@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from salvage.devcluster.cluster import LocalCluster
+from salvage.k8s.client import KubeClient
+from tests.support.builders import namespace
 
 Salvage = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -30,3 +32,12 @@ def cli_for(cluster: LocalCluster) -> Salvage:
 @pytest.fixture
 def salvage(cluster: LocalCluster, salvage_home: Path) -> Salvage:
     return cli_for(cluster)
+
+
+@pytest.fixture
+def other_ns(kube: KubeClient, ns: str) -> Iterator[str]:
+    """A second fresh namespace beside ``ns`` (to restore or recover into), deleted afterwards."""
+    name = f"{ns}-copy"
+    kube.create("/api/v1/namespaces", namespace(name))
+    yield name
+    kube.delete(f"/api/v1/namespaces/{name}")

@@ -125,3 +125,20 @@ def test_help_and_unknown_commands_see_every_group():
         assert {"salvage.cli.backup", "salvage.cli.statefulset", "salvage.cli.fs", "salvage.cli.demo"} <= loaded, argv
     result = run("nosuch", env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin"})
     assert result.returncode == 2 and "No such command" in result.stderr
+
+
+def test_a_group_without_a_command_says_on_stderr_which_commands_it_has():
+    result = run("backup", env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 2
+    assert "`salvage backup` needs a command: create, get, describe, logs, delete." in result.stderr
+    assert "Usage:\n  salvage backup COMMAND [options]" in result.stdout  # the help, as before
+    result = run("backup", "nosuch", env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 2
+    assert "No such command 'nosuch'. `salvage backup` has: create, get, describe, logs, delete." in result.stderr
+
+
+def test_usage_errors_name_the_command_as_salvage():
+    result = run("backup", "get", "--nosuch", env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 2
+    assert "Usage: salvage backup get [NAME] [options]" in result.stderr
+    assert "python -m" not in result.stderr

@@ -35,11 +35,24 @@ def test_add_get_delete_round_trip_and_file_is_private(tmp_path):
     (LocationSpec("x", "s3", "b", access_mode="WriteOnly"), "Unknown access mode"),
     (LocationSpec("x", "s3", ""), "needs a bucket"),
     (LocationSpec("bad name", "s3", "b"), "not a valid location name"),
+    # The sweep's `--endpoint notaurl`, and its cousins: no scheme, no host, a bad port.
+    (LocationSpec("x", "s3", "b", endpoint="notaurl"), "'notaurl' of location 'x' is not an http\\(s\\) URL"),
+    (LocationSpec("x", "s3", "b", endpoint="127.0.0.1:9000"), "is not an http\\(s\\) URL with a host"),
+    (LocationSpec("x", "s3", "b", endpoint="http://"), "is not an http\\(s\\) URL with a host"),
+    (LocationSpec("x", "azure", "b", endpoint="ftp://host"), "is not an http\\(s\\) URL with a host"),
+    (LocationSpec("x", "gcs", "b", endpoint="http://host:99999"), "is not an http\\(s\\) URL with a host"),
+    (LocationSpec("x", "filesystem", "/d", endpoint="http://host"), "takes no endpoint"),
 ])
 def test_invalid_definitions_are_refused(spec, message):
     with pytest.raises(UsageError, match=message):
         save_location(spec)
     assert [s.name for s in list_locations()] == ["default"]
+
+
+def test_a_whole_endpoint_is_accepted():
+    save_location(LocationSpec("x", "s3", "b", endpoint="https://s3.example.com"))
+    save_location(LocationSpec("y", "azure", "b", endpoint="http://127.0.0.1:10000/devstoreaccount1"))
+    assert get_location("y").endpoint == "http://127.0.0.1:10000/devstoreaccount1"
 
 
 def test_adding_a_name_twice_is_refused():

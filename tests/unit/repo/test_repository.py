@@ -129,3 +129,42 @@ def test_a_read_only_repository_is_never_written(tmp_path: object) -> None:
     with pytest.raises(RepositoryError, match="read-only"):
         prune(repo, RetentionPolicy(last=1))
     assert store.counts.writes == 0
+
+
+def test_an_encrypted_file_under_another_name_is_refused(repo: Repository) -> None:
+    """Files are named by the hash of their bytes: one moved or copied over another (both
+    decrypt) is caught by its name."""
+    from salvage.repo.errors import CorruptDataError
+
+    first = repo.save_file("snapshots", {"version": 1, "hostname": "first"})
+    second = repo.save_file("snapshots", {"version": 1, "hostname": "second"})
+    repo.store.put(f"snapshots/{first}", repo.store.get(f"snapshots/{second}"))
+    with pytest.raises(CorruptDataError, match=f"snapshots/{first} is damaged"):
+        repo.load_file("snapshots", first)
+
+
+def test_the_index_knows_each_packs_exact_size(repo: Repository) -> None:
+    from .conftest import random_bytes
+
+    writer = repo.writer()
+    for seed in range(40):
+        data = random_bytes(3000 + seed, seed)
+        writer.add_blob("data", repo.master.id_of(data), data)
+    writer.flush()
+    reopened = Repository.open(repo.store, PASSWORD)
+    sizes = reopened.pack_sizes()
+    assert len(sizes) > 1
+    assert {p: reopened.index.pack_size(p) for p in sizes} == sizes
+
+
+def test_a_damaged_key_file_is_named_not_blamed_on_the_password() -> None:
+    from salvage.repo.errors import CorruptDataError
+
+    store = MemoryStore()
+    make_repo(store)
+    [key] = [info.key for info in store.list("keys/")]
+    data = bytearray(store.get(key))
+    data[data.index(b'"salt": "') + 12] ^= 0x01  # still a key file, but not the one written
+    store.put(key, bytes(data))
+    with pytest.raises(CorruptDataError, match=f"{key} is damaged"):
+        Repository.open(store, PASSWORD)

@@ -94,7 +94,7 @@ def test_a_refused_write_names_the_object_and_the_next_step(api: FakeJsonApi) ->
     api.fail_next = [404]
     with pytest.raises(StorageError, match="the bucket does not exist") as err:
         _store(api).put_if_absent("k", b"x")
-    assert "--bucket" in (err.value.hint or "")
+    assert "bucket name" in (err.value.hint or "")
 
 
 def test_put_retries_a_server_error_but_put_if_absent_does_not(api: FakeJsonApi) -> None:

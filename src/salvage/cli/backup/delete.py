@@ -18,14 +18,20 @@ from salvage.model.errors import UsageError
 
 def delete(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument()],
+    name: Annotated[str, typer.Argument(help="Backup name.")],
     location: Location = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     aws_endpoint_url: AwsEndpointUrl = None,
     repo_password_file: RepoPasswordFile = None,
     repo_password_secret: RepoPasswordSecret = None,
 ) -> None:
-    """Delete a backup's objects and its volume snapshots (file-level ones: from the repository)."""
+    """Delete a backup's objects and volume snapshots (file-level ones: in the repository).
+
+    Examples:
+      # Asks first; -y for scripts
+      salvage backup delete wp-nightly
+      salvage backup delete wp-nightly --location shared -y
+    """
     app = app_of(ctx)
     target = open_location(location)
     if not yes:

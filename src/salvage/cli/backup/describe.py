@@ -13,8 +13,13 @@ from salvage.cli.output import OutputFormat
 from salvage.locations import open_location
 
 
-def describe(ctx: typer.Context, name: Annotated[str, typer.Argument()], location: Location = None) -> None:
-    """Phase, objects per resource, volumes (method, size), warnings, errors, duration, size."""
+def describe(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Backup name.")], location: Location = None) -> None:
+    """Phase, objects per resource, volumes (method, size), warnings, errors, duration, size.
+
+    Examples:
+      salvage backup describe wp-nightly
+      salvage backup describe wp-nightly --location shared -o yaml
+    """
     app = app_of(ctx)
     target = open_location(location)
     term = app.terminal

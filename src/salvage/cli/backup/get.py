@@ -15,8 +15,18 @@ from salvage.locations import open_location
 from salvage.model.errors import NotFoundError
 
 
-def get(ctx: typer.Context, name: Annotated[str | None, typer.Argument()] = None, location: Location = None) -> None:
-    """List backups on a location (those without a manifest show as Incomplete)."""
+def get(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="Backup name (default: all).")] = None,
+    location: Location = None,
+) -> None:
+    """List backups on a location (those without a manifest show as Incomplete).
+
+    Examples:
+      # Every backup on the default location, then one as JSON
+      salvage backup get
+      salvage backup get wp-nightly -o json
+    """
     app = app_of(ctx)
     target = open_location(location)
     backups = list_backups(target.store)

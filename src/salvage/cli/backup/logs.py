@@ -14,8 +14,12 @@ from salvage.locations import open_location
 from salvage.model.errors import NotFoundError
 
 
-def logs(ctx: typer.Context, name: Annotated[str, typer.Argument()], location: Location = None) -> None:
-    """Print the backup's log."""
+def logs(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Backup name.")], location: Location = None) -> None:
+    """Print the backup's log.
+
+    Examples:
+      salvage backup logs wp-nightly
+    """
     app = app_of(ctx)
     lines = read_log(open_location(location).store, name)
     if not lines:

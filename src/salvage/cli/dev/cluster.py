@@ -22,15 +22,26 @@ NameArg = Annotated[str, typer.Argument(help="Cluster name.", envvar="SALVAGE_CL
 def up(
     ctx: typer.Context,
     name: Annotated[str, typer.Option("--name", help="Cluster name.", envvar="SALVAGE_CLUSTER")] = "salvage",
-    nodes: Annotated[int, typer.Option("--nodes", min=1, help="Number of (kwok) nodes.")] = 1,
+    nodes: Annotated[int, typer.Option("--nodes", min=1, help="Number of kwok nodes (fake: no container runs).")] = 1,
+    real_nodes: Annotated[int, typer.Option(
+        "--real-nodes", min=0, max=1,
+        help="Kubelet nodes where containers run for real (0 or 1; needs root).")] = 1,
     port: Annotated[int | None, typer.Option("--port", help="API server port (default: a free one).")] = None,
 ) -> None:
-    """Build the components if needed, start the cluster, print its kubeconfig path."""
+    """Build the components if needed, start the cluster, print its kubeconfig path.
+
+    A cluster has one real node (kubelet and containerd: containers run) beside its kwok
+    nodes; a machine runs one real node at a time, so a second cluster takes --real-nodes 0.
+
+    Examples:
+      salvage dev cluster up
+      salvage dev cluster up --name dr --nodes 3 --real-nodes 0
+    """
     term = app_of(ctx).terminal
     started = time.monotonic()
     cluster = LocalCluster(name)
     with term.err.status(f"starting cluster {name} ...") if term.interactive else contextlib.nullcontext():
-        kubeconfig = cluster.up(nodes=nodes, apiserver_port=port, report=term.info)
+        kubeconfig = cluster.up(nodes=nodes, real_nodes=real_nodes, apiserver_port=port, report=term.info)
     term.info(f"ready in {time.monotonic() - started:.1f}s; use it with: eval \"$(salvage dev cluster env {name})\"")
     term.line(str(kubeconfig))
 
@@ -41,13 +52,23 @@ def down(
     name: NameArg = "salvage",
     keep: Annotated[bool, typer.Option("--keep", help="Keep the cluster's data for a later `up`.")] = False,
 ) -> None:
-    """Stop every process of the cluster and remove its state (unless --keep)."""
+    """Stop every process of the cluster and remove its state (unless --keep).
+
+    Examples:
+      salvage dev cluster down dr
+      salvage dev cluster down --keep   # the default one; its data stays for `up`
+    """
     LocalCluster(name).down(keep=keep, report=app_of(ctx).terminal.info)
 
 
 @app.command()
 def status(ctx: typer.Context, name: NameArg = "salvage") -> None:
-    """Show each component and node of the cluster."""
+    """Show each component and node of the cluster.
+
+    Examples:
+      salvage dev cluster status
+      salvage dev cluster status dr -o json
+    """
     app = app_of(ctx)
     result = LocalCluster(name).status()
     if app.output is not OutputFormat.table:
@@ -68,7 +89,12 @@ def status(ctx: typer.Context, name: NameArg = "salvage") -> None:
 
 @app.command()
 def kubeconfig(name: NameArg = "salvage") -> None:
-    """Print the path of the cluster's kubeconfig."""
+    """Print the path of the cluster's kubeconfig.
+
+    Examples:
+      salvage dev cluster kubeconfig dr
+      kubectl --kubeconfig "$(salvage dev cluster kubeconfig)" get nodes
+    """
     cluster = LocalCluster(name)
     cluster.status()  # fails clearly for an unknown cluster
     typer.echo(str(cluster.kubeconfig))
@@ -76,7 +102,13 @@ def kubeconfig(name: NameArg = "salvage") -> None:
 
 @app.command()
 def env(name: NameArg = "salvage") -> None:
-    """Print shell exports for the cluster: `eval "$(salvage dev cluster env)"`."""
+    """Print shell exports for the cluster: `eval "$(salvage dev cluster env)"`.
+
+    Examples:
+      eval "$(salvage dev cluster env)"
+      kubectl get nodes
+      salvage dev cluster env dr
+    """
     cluster = LocalCluster(name)
     cluster.status()
     bindir = cluster.binary_dir()

@@ -24,7 +24,12 @@ def hostpath(
     ] = None,
     interval: Annotated[float, typer.Option("--interval", help="Seconds between reconcile passes.")] = 0.5,
 ) -> None:
-    """Provision PVs and take snapshots for the `hostpath.salvage.io` driver (runs until stopped)."""
+    """Provision PVs and take snapshots for the `hostpath.salvage.io` driver (runs until stopped).
+
+    Examples:
+      # `salvage dev cluster up` starts it as one of the cluster's components
+      salvage driver hostpath --root /srv/hostpath --health-address 127.0.0.1:9808
+    """
     app = app_of(ctx)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would drown the log

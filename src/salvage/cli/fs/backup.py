@@ -36,6 +36,9 @@ def command(
 
     Exits 3 if some paths could not be read, or some of their extended attributes (they are
     listed; what could not be read is missing from the snapshot).
+
+    Examples:
+      salvage fs backup /srv/data --repo /srv/repo --password-file ./pw --tag daily
     """
     app = app_of(ctx)
     repository = open_repository(app, repo, password_file, password_secret)

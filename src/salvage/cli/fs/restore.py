@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from salvage.cli.context import app_of
+from salvage.cli.options import refuse_empty
 from salvage.cli.output import OutputFormat
 from salvage.cli.repo.options import PasswordFile, PasswordSecretName, RepoUrl, open_repository
 from salvage.cli.repo.progress_display import progress_bars
@@ -27,10 +28,18 @@ def command(
     password_secret: PasswordSecretName = None,
     include: Annotated[
         list[str] | None,
-        typer.Option("--include", "-i", help="Restore only this path, relative to the snapshot root (repeatable)."),
+        typer.Option("--include", "-i", callback=refuse_empty, help="Restore only this path, relative to the snapshot root (repeatable)."),
     ] = None,
 ) -> None:
-    """Restore files; files whose data is damaged are refused and listed (exit 1)."""
+    """Restore files; files whose data is damaged are refused and listed (exit 1).
+
+    Examples:
+      salvage fs restore latest -t /srv/back --repo /srv/repo --password-file ./pw
+
+      # Only etc/nginx, from snapshot 4f2a; the repository named by the environment
+      export SALVAGE_REPO=/srv/repo SALVAGE_REPO_PASSWORD_FILE=./pw
+      salvage fs restore 4f2a --target /tmp/etc --include etc/nginx
+    """
     app = app_of(ctx)
     repository = open_repository(app, repo, password_file, password_secret)
     chosen = find_snapshot(repository, snapshot)

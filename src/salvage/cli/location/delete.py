@@ -11,6 +11,10 @@ from salvage.locations import delete_location
 
 
 def delete(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Location name.")]) -> None:
-    """Remove a location's definition; no backup on it is deleted."""
+    """Remove a location's definition; no backup on it is deleted.
+
+    Examples:
+      salvage location delete shared
+    """
     delete_location(name)
     app_of(ctx).terminal.info(f"location {name} removed from the configuration; its backups were not touched")

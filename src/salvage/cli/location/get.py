@@ -12,7 +12,12 @@ from salvage.locations import get_location, list_locations
 
 
 def get(ctx: typer.Context, name: Annotated[str | None, typer.Argument(help="Location name.")] = None) -> None:
-    """List backup locations, or show one."""
+    """List backup locations, or show one.
+
+    Examples:
+      salvage location get
+      salvage location get shared -o yaml
+    """
     app = app_of(ctx)
     specs = [get_location(name)] if name else list_locations()
     if app.output is not OutputFormat.table:

@@ -21,7 +21,12 @@ def command(
     password_secret: PasswordSecretName = None,
     read_data: Annotated[bool, typer.Option("--read-data", help="Download and verify every pack.")] = False,
 ) -> None:
-    """Check the repository; exits 1 if anything is damaged or missing."""
+    """Check the repository; exits 1 if anything is damaged or missing.
+
+    Examples:
+      salvage repo check --repo /srv/repo --password-file ./pw
+      salvage repo check --repo /srv/repo --password-file ./pw --read-data
+    """
     app = app_of(ctx)
     repository = open_repository(app, repo, password_file, password_secret, load_index=False)
     report = check(repository, read_data=read_data)

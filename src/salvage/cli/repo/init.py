@@ -16,7 +16,12 @@ NAME = "init"
 
 def command(ctx: typer.Context, repo: RepoUrl, password_file: PasswordFile = None,
             password_secret: PasswordSecretName = None) -> None:
-    """Create a new repository, encrypted with the given password."""
+    """Create a new repository, encrypted with the given password.
+
+    Examples:
+      salvage repo init --repo /srv/repo --password-file ./pw
+      salvage repo init --repo s3://bucket/repo --password-secret backup/repo-pw
+    """
     app = app_of(ctx)
     password = password_from(app, password_file, password_secret).read()
     store = open_store_url(repo)

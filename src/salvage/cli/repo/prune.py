@@ -33,7 +33,14 @@ def command(
     keep_yearly: Annotated[int, _keep("yearly", "years")] = 0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would go; change nothing.")] = False,
 ) -> None:
-    """Apply the retention policy (none given: keep every snapshot) and delete unused data."""
+    """Apply the retention policy (none given: keep every snapshot) and delete unused data.
+
+    Examples:
+      # What would go, then prune for real
+      export SALVAGE_REPO=/srv/repo SALVAGE_REPO_PASSWORD_FILE=./pw
+      salvage repo prune --keep-daily 7 --keep-weekly 4 --dry-run
+      salvage repo prune --keep-daily 7 --keep-weekly 4
+    """
     app = app_of(ctx)
     policy = RetentionPolicy(keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly)
     repository = open_repository(app, repo, password_file, password_secret)

@@ -14,7 +14,12 @@ NAME = "snapshots"
 
 def command(ctx: typer.Context, repo: RepoUrl, password_file: PasswordFile = None,
             password_secret: PasswordSecretName = None) -> None:
-    """List snapshots, oldest first (`-o json` for scripts)."""
+    """List snapshots, oldest first (`-o json` for scripts).
+
+    Examples:
+      salvage repo snapshots --repo /srv/repo --password-file ./pw
+      salvage repo snapshots --repo /srv/repo --password-file ./pw -o json
+    """
     app = app_of(ctx)
     repository = open_repository(app, repo, password_file, password_secret, load_index=False)
     snapshots = list_snapshots(repository)

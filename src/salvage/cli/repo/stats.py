@@ -17,7 +17,11 @@ NAME = "stats"
 
 def command(ctx: typer.Context, repo: RepoUrl, password_file: PasswordFile = None,
             password_secret: PasswordSecretName = None) -> None:
-    """Show counts and sizes."""
+    """Show counts and sizes.
+
+    Examples:
+      salvage repo stats --repo /srv/repo --password-file ./pw
+    """
     app = app_of(ctx)
     result = stats(open_repository(app, repo, password_file, password_secret))
     if app.output is not OutputFormat.table:

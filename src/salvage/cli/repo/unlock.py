@@ -23,7 +23,11 @@ def command(
         bool, typer.Option("--remove-all", help="Remove every lock, live or not (only if you know nothing runs).")
     ] = False,
 ) -> None:
-    """Remove stale locks (not refreshed for 30 minutes, or whose process is gone)."""
+    """Remove stale locks (not refreshed for 30 minutes, or whose process is gone).
+
+    Examples:
+      salvage repo unlock --repo /srv/repo --password-file ./pw
+    """
     app = app_of(ctx)
     removed = remove_locks(open_repository(app, repo, password_file, password_secret, load_index=False), all_locks=remove_all)
     if app.output is not OutputFormat.table:

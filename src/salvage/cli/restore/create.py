@@ -11,8 +11,8 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
-    AvailabilityZone, AwsEndpointUrl, AwsRegion, ClusterName, Location, RepoPasswordFile,
-    RepoPasswordSecret, parse_mappings, repo_password, split_list,
+    AvailabilityZone, AwsEndpointUrl, AwsRegion, ClusterName, KeepPartial, Location, RepoPasswordFile,
+    RepoPasswordSecret, VerifyData, parse_mappings, refuse_empty, repo_password, split_list,
 )
 from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
@@ -28,17 +28,19 @@ def create(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="Restore name (default: BACKUP-TIMESTAMP).")] = None,
     from_backup: Annotated[str, typer.Option("--from-backup", help="The backup to restore.")] = "",
-    include_namespaces: Annotated[str | None, typer.Option("--include-namespaces")] = None,
-    exclude_namespaces: Annotated[str | None, typer.Option("--exclude-namespaces")] = None,
-    include_resources: Annotated[str | None, typer.Option("--include-resources")] = None,
-    exclude_resources: Annotated[str | None, typer.Option("--exclude-resources")] = None,
-    selector: Annotated[str | None, typer.Option("--selector", "-l")] = None,
-    namespace_mappings: Annotated[str | None, typer.Option("--namespace-mappings", help="old:new,...")] = None,
-    storage_class_mappings: Annotated[str | None, typer.Option("--storage-class-mappings", help="old:new,...")] = None,
-    existing_resource_policy: Annotated[str, typer.Option("--existing-resource-policy", help="none or update.")] = "none",
+    include_namespaces: Annotated[str | None, typer.Option("--include-namespaces", callback=refuse_empty, help="Namespaces to restore, comma-separated; globs allowed (default: all).")] = None,
+    exclude_namespaces: Annotated[str | None, typer.Option("--exclude-namespaces", callback=refuse_empty, help="Namespaces to leave out, comma-separated; globs allowed.")] = None,
+    include_resources: Annotated[str | None, typer.Option("--include-resources", callback=refuse_empty, help="Resources to restore, e.g. configmaps,statefulsets.apps (default: all).")] = None,
+    exclude_resources: Annotated[str | None, typer.Option("--exclude-resources", callback=refuse_empty, help="Resources to leave out, e.g. events,pods.")] = None,
+    selector: Annotated[str | None, typer.Option("--selector", "-l", help="Only objects with these labels, e.g. app=web.")] = None,
+    namespace_mappings: Annotated[str | None, typer.Option("--namespace-mappings", help="Restore namespace OLD into NEW: old:new,old2:new2.")] = None,
+    storage_class_mappings: Annotated[str | None, typer.Option("--storage-class-mappings", help="Give claims of class OLD the class NEW: old:new,...")] = None,
+    existing_resource_policy: Annotated[str, typer.Option("--existing-resource-policy", help="An object that exists already: none (keep it, report it) or update (replace it).")] = "none",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for volumes and workloads to be ready.")] = True,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for readiness.")] = 300.0,
+    verify_data: VerifyData = False,
+    keep_partial: KeepPartial = False,
     location: Location = None,
     repo_password_file: RepoPasswordFile = None,
     repo_password_secret: RepoPasswordSecret = None,
@@ -47,7 +49,17 @@ def create(
     cluster_name: ClusterName = None,
     availability_zone: AvailabilityZone = None,
 ) -> None:
-    """Verify a backup, then restore it: volumes from snapshots first, objects in dependency order."""
+    """Verify a backup, then restore it: volumes from snapshots first, objects in dependency order.
+
+    Examples:
+      # The plan first (nothing changes), then the restore
+      salvage restore create --from-backup wp-nightly --dry-run
+      salvage restore create --from-backup wp-nightly
+
+      # A copy beside the original, on another storage class
+      salvage restore create --from-backup wp-nightly \\
+          --namespace-mappings wp:wp-copy --storage-class-mappings gp2:gp3
+    """
     app = app_of(ctx)
     if not from_backup:
         raise UsageError("Which backup? Pass --from-backup NAME.", hint="List backups with `salvage backup get`.")
@@ -61,6 +73,7 @@ def create(
         selector=selector, namespace_map=parse_mappings(namespace_mappings, "namespace mapping"),
         class_map=parse_mappings(storage_class_mappings, "storage class mapping"),
         existing_policy=existing_resource_policy, dry_run=dry_run, wait=wait, timeout=timeout,
+        verify_data=verify_data, keep_partial=keep_partial,
         repo_password=repo_password(app, repo_password_file, repo_password_secret),
         aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name,
                         availability_zone=availability_zone),
@@ -75,7 +88,7 @@ def create(
     if not dry_run:
         save_restore(report.to_json())
     _print(app, report, plan)
-    if report.phase == "PartiallyFailed":
+    if report.phase in ("PartiallyFailed", "Failed"):
         raise typer.Exit(1)
 
 
@@ -94,8 +107,16 @@ def _print(app, report: RestoreReport, plan: list[ItemResult]) -> None:  # type:
     term.info(f"restore {report.name} {report.phase}: {counts}")
     for item in report.failures:
         term.error(f"{item.resource} {item.namespace or ''}/{item.name}: {item.reason}")
+    for error in report.errors:
+        term.error(error)
     for warning in report.warnings:
         term.warn(warning)
+    if report.removed:
+        term.error(f"damaged backup data stopped the restore; removed the {len(report.removed)} object(s) it had "
+                   f"created: {', '.join(report.removed)}")
+    if report.kept:
+        term.warn(f"damaged backup data stopped the restore; kept (--keep-partial) the {len(report.kept)} object(s) "
+                  f"it had created: {', '.join(report.kept)}")
     term.line(report.name)
 
 

@@ -11,8 +11,12 @@ from salvage.cli.output import OutputFormat
 from salvage.engines.records import load_restore
 
 
-def describe(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
-    """Every item of a restore: created, skipped (and why), updated or failed (and why)."""
+def describe(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Restore name.")]) -> None:
+    """Every item of a restore: created, skipped (and why), updated or failed (and why).
+
+    Examples:
+      salvage restore describe wp-nightly-20250716120000
+    """
     app = app_of(ctx)
     report = load_restore(name)
     term = app.terminal

@@ -11,8 +11,13 @@ from salvage.cli.output import OutputFormat
 from salvage.engines.records import list_restores, load_restore
 
 
-def get(ctx: typer.Context, name: Annotated[str | None, typer.Argument()] = None) -> None:
-    """List restores run from this machine."""
+def get(ctx: typer.Context, name: Annotated[str | None, typer.Argument(help="Restore name (default: all).")] = None) -> None:
+    """List restores run from this machine.
+
+    Examples:
+      salvage restore get
+      salvage restore get wp-nightly-20250716120000 -o json
+    """
     app = app_of(ctx)
     restores = [load_restore(name, items=False)] if name else list_restores()
     if app.output is not OutputFormat.table:

@@ -10,8 +10,12 @@ from salvage.cli.context import app_of
 from salvage.engines.records import load_restore
 
 
-def logs(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
-    """One line per item restored, skipped or failed, then the warnings."""
+def logs(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Restore name.")]) -> None:
+    """One line per item restored, skipped or failed, then the warnings.
+
+    Examples:
+      salvage restore logs wp-nightly-20250716120000
+    """
     report = load_restore(name)
     term = app_of(ctx).terminal
     for item in report["items"]:

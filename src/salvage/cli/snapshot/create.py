@@ -8,7 +8,7 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.output import OutputFormat
-from salvage.cli.snapshot.options import Namespace, Timeout, Wait, Output, open_client, use_output
+from salvage.cli.snapshot.options import Namespace, Timeout, Wait, open_client
 from salvage.engines.snapshot_hooks import DEFAULT_TIMEOUT, Hook, parse_command, parse_on_error, parse_timeout
 from salvage.engines.snapshots import CreateRequest, create_snapshot, is_ready
 
@@ -18,7 +18,6 @@ def create(
     name: Annotated[str, typer.Argument(help="Name of the new VolumeSnapshot.")],
     pvc: Annotated[str, typer.Option("--pvc", help="The PersistentVolumeClaim to snapshot.")],
     namespace: Namespace = None,
-    output: Output = None,
     snapshot_class: Annotated[
         str | None, typer.Option("--class", help="VolumeSnapshotClass (default: the driver's default class).")
     ] = None,
@@ -37,9 +36,16 @@ def create(
         str, typer.Option("--hook-on-error", help="fail: abort on a failing hook; continue: warn and go on.")
     ] = "fail",
 ) -> None:
-    """Snapshot a PVC through its CSI driver (VolumeSnapshot), running hooks around it."""
+    """Snapshot a PVC through its CSI driver (VolumeSnapshot), running hooks around it.
+
+    Examples:
+      # Snapshot claim data in namespace shop and wait until it is ready to use
+      salvage snapshot create nightly --pvc data -n shop --wait
+
+      # Flush the application around the snapshot
+      salvage snapshot create nightly --pvc data --pre-hook sync --post-hook true
+    """
     app = app_of(ctx)
-    use_output(app, output)
 
     def hook(command: str | None) -> Hook | None:
         if command is None:

@@ -18,7 +18,11 @@ def delete(
     wait: Wait = False,
     timeout: Timeout = 120.0,
 ) -> None:
-    """Delete a volume snapshot; with deletionPolicy Delete its stored copy goes too, with Retain it stays."""
+    """Delete a volume snapshot; with deletionPolicy Delete its stored copy goes too, with Retain it stays.
+
+    Examples:
+      salvage snapshot delete nightly -n shop --wait
+    """
     app = app_of(ctx)
     client, ns = open_client(app, namespace)
     with client:

@@ -8,7 +8,7 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.output import OutputFormat
-from salvage.cli.snapshot.options import Namespace, Output, open_client, use_output
+from salvage.cli.snapshot.options import Namespace, open_client
 from salvage.cli.snapshot.view import age
 from salvage.engines.snapshots import content_of, get_snapshot, snapshot_error
 from salvage.k8s.events import events_for
@@ -18,11 +18,13 @@ def describe(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The snapshot to describe.")],
     namespace: Namespace = None,
-    output: Output = None,
 ) -> None:
-    """Show a snapshot's source, content, size, readiness, age, errors and events."""
+    """Show a snapshot's source, content, size, readiness, age, errors and events.
+
+    Examples:
+      salvage snapshot describe nightly -n shop
+    """
     app = app_of(ctx)
-    use_output(app, output)
     client, ns = open_client(app, namespace)
     with client:
         snapshot = get_snapshot(client, ns, name)

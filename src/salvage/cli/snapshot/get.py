@@ -9,7 +9,7 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.output import OutputFormat
 from salvage.cli.snapshot import view
-from salvage.cli.snapshot.options import Namespace, Output, open_client, use_output
+from salvage.cli.snapshot.options import Namespace, open_client
 from salvage.engines.snapshots import get_snapshot, list_snapshots
 
 
@@ -17,12 +17,16 @@ def get(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="One snapshot (default: all in the namespace).")] = None,
     namespace: Namespace = None,
-    output: Output = None,
     all_namespaces: Annotated[bool, typer.Option("--all-namespaces", "-A", help="List in every namespace.")] = False,
 ) -> None:
-    """List volume snapshots (or show one): ready, source PVC, size, class, content, age."""
+    """List volume snapshots (or show one): ready, source PVC, size, class, content, age.
+
+    Examples:
+      salvage snapshot get -n shop
+      salvage snapshot get -A
+      salvage snapshot get nightly -n shop -o yaml
+    """
     app = app_of(ctx)
-    use_output(app, output)
     client, ns = open_client(app, namespace)
     with client:
         if name:

@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from salvage.cli.context import App
-from salvage.cli.output import OutputFormat
 from salvage.k8s.client import KubeClient
 
 Namespace = Annotated[
@@ -23,16 +22,3 @@ def open_client(app: App, namespace: str | None) -> tuple[KubeClient, str]:
     client = KubeClient.from_kubeconfig(app.kubeconfig, app.context)
     return client, namespace or client.connection.namespace
 
-
-Output = Annotated[
-    OutputFormat | None,
-    typer.Option("--output", "-o", help="Output format (same as the global -o, kubectl-style after the verb)."),
-]
-
-
-def use_output(app: App, output: OutputFormat | None) -> OutputFormat:
-    """The command's own -o wins over the global one."""
-    if output is not None:
-        app.output = output
-        app.terminal.output = output
-    return app.output

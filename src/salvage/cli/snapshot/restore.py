@@ -8,7 +8,7 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.output import OutputFormat
-from salvage.cli.snapshot.options import Namespace, Timeout, Wait, Output, open_client, use_output
+from salvage.cli.snapshot.options import Namespace, Timeout, Wait, open_client
 from salvage.engines.snapshot_restore import RestoreRequest, restore_snapshot
 
 
@@ -17,7 +17,6 @@ def restore(
     name: Annotated[str, typer.Argument(help="The VolumeSnapshot to restore.")],
     to_pvc: Annotated[str, typer.Option("--to-pvc", help="Name of the new PVC (must not exist).")],
     namespace: Namespace = None,
-    output: Output = None,
     storage_class: Annotated[str | None, typer.Option(
         "--storage-class", help="StorageClass of the new PVC (default: the source PVC's, else the default).")] = None,
     size: Annotated[str | None, typer.Option(
@@ -25,9 +24,12 @@ def restore(
     wait: Wait = False,
     timeout: Timeout = 300.0,
 ) -> None:
-    """Create a new PVC from a volume snapshot; an existing PVC is never overwritten."""
+    """Create a new PVC from a volume snapshot; an existing PVC is never overwritten.
+
+    Examples:
+      salvage snapshot restore nightly --to-pvc data-copy -n shop --wait
+    """
     app = app_of(ctx)
-    use_output(app, output)
     client, ns = open_client(app, namespace)
     request = RestoreRequest(snapshot=name, namespace=ns, to_pvc=to_pvc, storage_class=storage_class,
                              size=size, wait=wait, timeout=timeout)

@@ -30,7 +30,12 @@ def clone(
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for all pods to be Running.")] = True,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait.")] = 300.0,
 ) -> None:
-    """Start a StatefulSet whose claims take a VolumeSnapshot as their data source."""
+    """Start a StatefulSet whose claims take a VolumeSnapshot as their data source.
+
+    Examples:
+      salvage statefulset clone --snapshot data-0716 --to consumer -n shop \\
+          --replicas 3 --from-manifest consumer.yaml
+    """
     app = app_of(ctx)
     if not snapshot or not to:
         raise UsageError("Pass the snapshot and the new name: --snapshot S --to NAME.")

@@ -15,9 +15,11 @@ from salvage.cli.options import (
     AwsEndpointUrl,
     AwsRegion,
     ClusterName,
+    KeepPartial,
     Location,
     RepoPasswordFile,
     RepoPasswordSecret,
+    VerifyData,
     repo_password,
 )
 from salvage.cli.output import OutputFormat
@@ -59,6 +61,8 @@ def recover(
                                         "(never one whose data exists).")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for volumes and pods.")] = 300.0,
+    verify_data: VerifyData = False,
+    keep_partial: KeepPartial = False,
     location: Location = None,
     repo_password_file: RepoPasswordFile = None,
     repo_password_secret: RepoPasswordSecret = None,
@@ -72,7 +76,17 @@ def recover(
     verify_container: Annotated[str | None, typer.Option(
         "--verify-container", help="Container for --verify-command (default: the pod's only one).")] = None,
 ) -> None:
-    """Re-create a StatefulSet's volumes from a backup or VolumeSnapshots, then the StatefulSet, which adopts them."""
+    """Re-create a StatefulSet's volumes from a backup or VolumeSnapshots, then the StatefulSet, which adopts them.
+
+    Examples:
+      # The plan per claim, then the recovery from a backup
+      salvage statefulset recover web -n shop --from-backup nightly --dry-run
+      salvage statefulset recover web -n shop --from-backup nightly
+
+      # Only the replica that lost its disk, from VolumeSnapshots picked by label
+      salvage statefulset recover web -n shop --snapshot-selector app=web \\
+          --ordinals 1
+    """
     app = app_of(ctx)
     chosen = [flag for flag, value in (("--from-backup", from_backup), ("--from-snapshots", from_snapshots),
                                        ("--snapshot-selector", snapshot_selector)) if value]
@@ -82,6 +96,8 @@ def recover(
                          hint="List backups with `salvage backup get`, snapshots with `kubectl get volumesnapshots`.")
     if backup_namespace and not from_backup:
         raise UsageError("--backup-namespace goes with --from-backup.")
+    if verify_data and not from_backup:
+        raise UsageError("--verify-data goes with --from-backup (VolumeSnapshots hold no repository data).")
     aws = AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name,
                       availability_zone=availability_zone)
     request = RecoverRequest(
@@ -89,14 +105,13 @@ def recover(
         manifest=load_statefulset(manifest, statefulset) if manifest else None,
         ordinals=parse_ordinals(ordinals), force=force, dry_run=dry_run, timeout=timeout,
         verify_command=tuple(shlex.split(verify_command)) if verify_command else (),
-        verify_container=verify_container, aws=aws)
+        verify_container=verify_container, aws=aws, keep_partial=keep_partial)
     with kube_client(app) as client, ProgressView(app.terminal, f"recover {statefulset}") as view:
         source: RecoverySource
         if from_backup:
             source = BackupSource(client, open_location(location), from_backup, backup_namespace or namespace,
                                   statefulset, repo_password=repo_password(app, repo_password_file, repo_password_secret),
-                                  aws=aws,
-                                  progress=view.update)
+                                  aws=aws, verify_data=verify_data, progress=view.update)
         else:
             source = SnapshotSource(client, namespace, statefulset, snapshots=from_snapshots,
                                     selector=snapshot_selector)

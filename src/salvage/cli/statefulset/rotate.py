@@ -17,7 +17,7 @@ from salvage.model.errors import UsageError
 def rotate(
     ctx: typer.Context,
     statefulset: Annotated[str, typer.Argument(help="The StatefulSet to move to a newer snapshot.")],
-    namespace: Annotated[str, typer.Option("--namespace", "-n")] = "default",
+    namespace: Annotated[str, typer.Option("--namespace", "-n", help="Namespace of the StatefulSet.")] = "default",
     to_snapshot: Annotated[str, typer.Option("--to-snapshot", help="The VolumeSnapshot the successor starts from.")] = "",
     claim_template: Annotated[str | None, typer.Option("--claim-template", help="The claim template the snapshot "
                                                        "fills (needed when there are several).")] = None,
@@ -25,7 +25,13 @@ def rotate(
                                                       help="Also delete the snapshot the old one used.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds the successor has to be Running.")] = 300.0,
 ) -> None:
-    """Replace a StatefulSet by a successor whose claims start from a newer snapshot."""
+    """Replace a StatefulSet by a successor whose claims start from a newer snapshot.
+
+    Examples:
+      salvage statefulset rotate consumer -n shop --to-snapshot data-0717
+      salvage statefulset rotate consumer -n shop --to-snapshot data-0718 \\
+          --delete-old-snapshot
+    """
     app = app_of(ctx)
     if not to_snapshot:
         raise UsageError("Rotate to which snapshot? Pass --to-snapshot NAME.")

@@ -76,9 +76,13 @@ class Provisioner:
             return str(selected)
         if sc.get("volumeBindingMode") == "WaitForFirstConsumer":
             raise Wait("waiting for a pod to be scheduled (WaitForFirstConsumer)")
-        ready = sorted(n["metadata"]["name"] for n in world.nodes if has_condition(n, "Ready"))
+        ready = [n for n in world.nodes if has_condition(n, "Ready")]
         if not ready:
             raise Wait("no Ready node to place the volume on")
+        # A volume bound at once goes where a pod without tolerations can use it: beside a
+        # real node, the kwok nodes are tainted, and the volume belongs on the real one.
+        open_nodes = [n for n in ready if not _schedule_taints(n)]
+        ready = sorted(n["metadata"]["name"] for n in (open_nodes or ready))
         # Stable choice per claim, spread over nodes.
         return ready[zlib.crc32(claim["metadata"]["uid"].encode()) % len(ready)]
 
@@ -215,6 +219,11 @@ def _volume_manifest(volume_id: str, claim: Obj, sc: Obj, node: str, path: Path,
             ]}]}},
         },
     }
+
+
+def _schedule_taints(node: Obj) -> list[Obj]:
+    return [t for t in (node.get("spec") or {}).get("taints") or []
+            if t.get("effect") in ("NoSchedule", "NoExecute")]
 
 
 def _source_ref(claim: Obj) -> dict[str, Any]:

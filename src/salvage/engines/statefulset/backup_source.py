@@ -29,9 +29,10 @@ Progress = Callable[[str, dict[str, Any]], None]
 
 class BackupSource:
     def __init__(self, client: KubeClient, location: Location, backup: str, namespace: str, statefulset: str, *,
-                 repo_password: str | None = None, aws: AwsSettings | None = None,
+                 repo_password: str | None = None, aws: AwsSettings | None = None, verify_data: bool = False,
                  progress: Progress = lambda _k, _d: None) -> None:
-        """StatefulSet ``namespace/statefulset`` as the backup has it. Verifies the backup."""
+        """StatefulSet ``namespace/statefulset`` as the backup has it. Verifies the backup;
+        ``verify_data``: :meth:`check` reads every pack its fs volumes need (volumes/sources.py)."""
         self.backup, self.namespace, self.name = backup, namespace, statefulset
         self.description = f"backup {backup!r}"
         self.reader = BackupReader(location.store, backup)
@@ -40,7 +41,8 @@ class BackupSource:
         # The owner names the temporary snapshot objects: per backup, so a leftover from
         # another recovery never matches.
         self.restorer = VolumeRestorer(client, location.store, owner=f"recover-{backup}",
-                                       repo_password=repo_password, aws=aws, progress=progress)
+                                       repo_password=repo_password, aws=aws, verify_data=verify_data,
+                                       progress=progress)
         self.records: dict[str, VolumeRecord] = {}
 
     def statefulset(self, manifest: JSON | None) -> JSON:

@@ -93,10 +93,19 @@ def pod_trouble(client: KubeClient, namespace: str, statefulset: str, replicas: 
         if pod["metadata"].get("deletionTimestamp"):
             problems.append(f"pod {name} is being deleted")
         elif phase != "Running":
-            problems.append(f"pod {name} is {phase}")
+            problems.append(f"pod {name} is {phase}{_waiting_reason(pod)}")
         elif owners != [statefulset]:
             problems.append(f"pod {name} is not adopted by {statefulset} (owners: {owners or 'none'})")
     return "; ".join(problems)
+
+
+def _waiting_reason(pod: dict[str, Any]) -> str:
+    """Why a pod's containers wait (`ErrImageNeverPull: ...`), as kubectl describe shows it."""
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        waiting = (status.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason") and waiting["reason"] != "ContainerCreating":
+            return f" ({waiting['reason']}: {waiting.get('message') or 'no message'})"
+    return ""
 
 
 def pods_gone(client: KubeClient, namespace: str, statefulset: str, replicas: int) -> bool:

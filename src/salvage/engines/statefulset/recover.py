@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from salvage.engines.rollback import DATA_ERRORS, Creations
 from salvage.engines.sanitize import sanitize
 from salvage.engines.statefulset import cluster as kube
 from salvage.engines.statefulset.manifests import claim_from_template, creatable
@@ -67,6 +68,8 @@ class RecoverRequest:
     verify_container: str | None = None
     # Where to ask EC2 whether a dangling PV's EBS disk is gone (None: the usual AWS chain).
     aws: AwsSettings | None = None
+    # When damaged backup data stops the recovery, keep the claims it created (else removed).
+    keep_partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -252,6 +255,7 @@ class _Run:
         self.ns = request.namespace
         self.sources: list[tuple[str, ClaimSource]] = []
         self.warnings: list[str] = []
+        self.created = Creations()
 
     def execute(self) -> list[str]:
         """Make the changes the plan names; returns warnings (data was restored, some metadata not)."""
@@ -270,7 +274,10 @@ class _Run:
             self._say(f"waiting for {len(claims)} claim(s) to be bound, to restore their files")
             self._wait(lambda: all(self._bound(c) for c in claims), "the recovered claims to be bound", claims=claims)
         for claim, source in to_fill:
-            self._fill(claim, source)
+            try:
+                self._fill(claim, source)
+            except DATA_ERRORS as exc:
+                self._stop(claim, exc.message)
         if self.plan.service:
             self._create_service()
         if self.plan.statefulset_action != "keep":
@@ -315,6 +322,7 @@ class _Run:
         self.sources.append((step.claim, source))
         source.shape(body["spec"])
         self.client.create(kube.claim_path(self.ns), body)
+        self.created.add(kube.claim_path(self.ns, step.claim), f"PersistentVolumeClaim {self.ns}/{step.claim}")
         return step.claim
 
     def _fill(self, claim: str, source: ClaimSource) -> None:
@@ -322,7 +330,35 @@ class _Run:
             return
         self._say(f"claim {claim}: restoring its files")
         volume = self.client.get(kube.claim_path(self.ns, claim))["spec"]["volumeName"]
-        self.warnings += source.fill(self.client.get(f"/api/v1/persistentvolumes/{volume}"))
+        pv = self.client.get(f"/api/v1/persistentvolumes/{volume}")
+        if pv["spec"].get("persistentVolumeReclaimPolicy") == "Delete":  # goes with the claim
+            self.created.add(f"/api/v1/persistentvolumes/{volume}", f"PersistentVolume {volume}", delete=False)
+        self.warnings += source.fill(pv)
+
+    def _stop(self, claim: str, damage: str) -> None:
+        """Damaged data in the backup: create nothing more, remove the claims this run created
+        (unless kept), and say what had changed before."""
+        for _claim, source in self.sources:
+            try:
+                source.release()
+            except KubernetesError:
+                pass  # temporary snapshot objects: named by owner, removed by the next run
+        if self.request.keep_partial:
+            outcome = f"Kept (--keep-partial): {', '.join(self.created.labels())}."
+        else:
+            self._say("damaged backup data: removing the claims this recovery created")
+            result = self.created.roll_back(self.client, timeout=min(self.request.timeout, 120.0))
+            outcome = f"Removed what this recovery had created: {', '.join(result.removed) or 'nothing'}."
+            if result.remaining:
+                outcome += f" Not removed: {', '.join(result.remaining)}."
+        before = ""
+        if self.plan.statefulset_action == "re-create":
+            before = (f" StatefulSet {self.ns}/{self.plan.statefulset} had been deleted to recover it (the pods of "
+                      "other ordinals keep running); it was not re-created.")
+        raise RecoverError(
+            f"The files of claim {self.ns}/{claim} are damaged in {self.plan.source}: {damage}\n{outcome}{before}",
+            hint="Run `salvage repo check --read-data` on the location's repository; recover from another backup "
+                 "(`--verify-data` checks every byte before the first change).")
 
     def _create_service(self) -> None:
         service = self.source.service(self.plan.service or "")

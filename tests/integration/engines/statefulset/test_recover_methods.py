@@ -4,14 +4,12 @@ the backup's, on the real local cluster. (aws-ebs records: tests/integration/vol
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from salvage.k8s.client import KubeClient
 from tests.integration.engines.conftest import Salvage
 from tests.integration.engines.statefulset import stateful_app as app
-from tests.support.builders import namespace
 from tests.support.volumes import tree_digest, volume_dir
 from tests.support.waiting import wait_for
 
@@ -46,14 +44,6 @@ def test_recover_from_a_file_level_backup(kube: KubeClient, ns: str, salvage: Sa
     app.wait_running(kube, ns, "files", 2)
     assert app.pv_of(kube, ns, "log-files-1") != old
     assert tree_digest(volume_dir(kube, ns, "log-files-1")) == digests[1], "the files came back byte for byte"
-
-
-@pytest.fixture
-def other_ns(kube: KubeClient, ns: str) -> Iterator[str]:
-    name = f"{ns}-copy"
-    kube.create("/api/v1/namespaces", namespace(name))
-    yield name
-    kube.delete(f"/api/v1/namespaces/{name}")
 
 
 def test_recover_into_another_namespace(kube: KubeClient, ns: str, other_ns: str, salvage: Salvage) -> None:

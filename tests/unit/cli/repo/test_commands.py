@@ -102,3 +102,11 @@ def test_restore_warns_about_attributes_it_could_not_set(setup: tuple[Path, Path
     assert (tmp_path / "out" / "a.txt").read_text() == "alpha\n" * 1000
     assert f"{tmp_path / 'out' / 'a.txt'}: trusted.origin (Operation not permitted)" in restored.stderr
     assert "1 extended attribute on 1 file could not be restored (the data was)" in restored.stderr
+
+
+def test_init_where_no_directory_can_be_made_says_why() -> None:
+    """The sweep's finding: it said an object `keys/...` did not exist in the store."""
+    result = salvage("repo", "init", "--repo", "/proc/forbidden", env={"SALVAGE_REPO_PASSWORD": "pw"})
+    assert result.returncode == 1
+    assert "error: cannot write to /proc/forbidden: /proc/forbidden cannot be created in /proc" in result.stderr
+    assert "does not exist in the store" not in result.stderr

@@ -1,0 +1,44 @@
+"""Cloud store errors say the cause underneath: no connection, no bucket."""
+
+from __future__ import annotations
+
+import pytest
+from obstore.exceptions import GenericError, NotFoundError
+
+from salvage.devcluster.processes import free_ports
+from salvage.storage.cloud import _translate, open_cloud_store
+from salvage.storage.errors import ObjectNotFoundError, StorageError
+
+CREDENTIALS = {"access_key_id": "a", "secret_access_key": "b"}
+
+
+def test_an_endpoint_nobody_listens_on_says_so():
+    [port] = free_ports(1)
+    endpoint = f"http://127.0.0.1:{port}"
+    store = open_cloud_store("s3", "bucket", endpoint=endpoint, region="us-east-1", credentials=CREDENTIALS)
+    with pytest.raises(StorageError) as raised:
+        list(store.list("backups/"))
+    assert raised.value.message == f"s3://bucket: cannot connect to {endpoint} (Connection refused)"
+    assert "that the server runs" in (raised.value.hint or "")
+
+
+@pytest.mark.parametrize("text", [
+    "Client error with status 404 Not Found: <Code>NoSuchBucket</Code>",
+    "The specified container does not exist. ContainerNotFound",
+])
+def test_no_such_bucket_is_not_a_missing_object(text):
+    error = _translate(NotFoundError(text), "config", "s3://b", "http://127.0.0.1:9000")
+    assert not isinstance(error, ObjectNotFoundError)
+    assert isinstance(error, StorageError)
+    assert error.message == "s3://b: the bucket does not exist at http://127.0.0.1:9000"
+
+
+def test_a_write_or_list_that_finds_nothing_found_no_bucket():
+    error = _translate(NotFoundError("Object at location not found"), "keys/a", "gs://b", only_bucket_missing=True)
+    assert isinstance(error, StorageError) and not isinstance(error, ObjectNotFoundError)
+    assert "the bucket does not exist" in error.message
+
+
+def test_a_missing_object_on_a_read_is_still_a_missing_object():
+    assert isinstance(_translate(NotFoundError("Object at location x not found"), "x", "s3://b"), ObjectNotFoundError)
+    assert "failed on `x`" in _translate(GenericError("boom"), "x", "s3://b").message
