@@ -1,4 +1,5 @@
-"""Choosing the cluster: ``--kubeconfig``, ``KUBECONFIG``, ``--context``, ``SALVAGE_CONTEXT``.
+"""Choosing the cluster: ``--kubeconfig``, ``KUBECONFIG`` (a file or a merged list),
+``--context``, ``SALVAGE_CONTEXT``.
 
 Two real clusters are up; the same namespace exists on both, with a ConfigMap named after
 its cluster. Each way of choosing must back up from, and restore into, the one it names.
@@ -52,6 +53,8 @@ def test_each_way_of_choosing_a_cluster_acts_on_that_cluster(
                 ("--context over SALVAGE_CONTEXT", merged, ["--context", context_a],
                  {"SALVAGE_CONTEXT": context_b}, "in-a"),
                 ("KUBECONFIG", None, [], {"KUBECONFIG": b}, "in-b"),
+                ("KUBECONFIG list, merged", None, ["--context", context_b], {"KUBECONFIG": f"{a}:{b}"}, "in-b"),
+                ("KUBECONFIG list, first current-context", None, [], {"KUBECONFIG": f"{b}:{a}"}, "in-b"),
                 ("--kubeconfig over KUBECONFIG", Path(a), [], {"KUBECONFIG": b}, "in-a"),
             ]
             for n, (way, kubeconfig, options, env, expected) in enumerate(ways):
