@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +25,23 @@ def cluster() -> Iterator[LocalCluster]:
     yield local
     # SALVAGE_TEST_KEEP_CLUSTER=1 stops the cluster but keeps its logs and data to look at.
     local.down(keep=os.environ.get("SALVAGE_TEST_KEEP_CLUSTER") == "1")
+
+
+@pytest.fixture(scope="session")
+def second_cluster() -> Iterator[LocalCluster]:
+    """Another real cluster (1 kwok node), for migrations and for choosing between clusters."""
+    other = LocalCluster(f"itb-{os.getpid()}")
+    other.up(nodes=1)
+    yield other
+    other.down()
+
+
+@pytest.fixture
+def salvage_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Salvage's config (locations) and data (the default location, restores) for this test only."""
+    monkeypatch.setenv("SALVAGE_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("SALVAGE_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path
 
 
 @pytest.fixture(scope="session")

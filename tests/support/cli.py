@@ -11,6 +11,7 @@ import contextlib
 import io
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
@@ -25,9 +26,16 @@ class Result:
     stderr: str
 
 
-def salvage(kubeconfig: Path, *args: str) -> Result:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SALVAGE_")}
-    return run_main(["--kubeconfig", str(kubeconfig), *args], env)
+# Where Salvage keeps its files: a test's fixtures point these at its own directories.
+_PLACES = frozenset({"SALVAGE_CONFIG_DIR", "SALVAGE_DATA_DIR", "SALVAGE_STATE_DIR", "SALVAGE_CACHE_DIR"})
+
+
+def salvage(kubeconfig: Path | None, *args: str, env: Mapping[str, str] | None = None) -> Result:
+    """Run one command (``--kubeconfig`` first unless None); ``env`` is added to the
+    environment, from which the settings SALVAGE_* (output, context, debug, ...) are cleared."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SALVAGE_") or k in _PLACES}
+    environ.update(env or {})
+    return run_main([*(["--kubeconfig", str(kubeconfig)] if kubeconfig else []), *args], environ)
 
 
 def run_main(args: list[str], env: dict[str, str]) -> Result:

@@ -147,8 +147,9 @@ ETCD_BINARY = "etcd"
 # like RELEASE.2025-...), so the Go module proxy only knows pseudo-versions; this is the
 # newest one. Its go.mod has no replace lines, so a plain `go install` builds it.
 MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
-# No release up to v1.56.1 serves the XML API that obstore writes with (docs/test-servers.md,
-# "GCS writes through obstore"); bump this when one does and the GCS xfails will say so.
+# No release up to v1.56.1 serves the XML API that obstore writes with, so Salvage writes GCS
+# through the JSON API (docs/test-servers.md, "GCS writes"); when a release does,
+# test_gcs_obstore_put_is_refused_by_the_server fails and says so.
 FAKE_GCS_VERSION = "v1.53.1"
 
 MINIO = GoComponent(

@@ -17,7 +17,7 @@ from salvage.engines.sanitize import sanitize, skip_reason
 from salvage.engines.selection import Selection, label_selector_matches
 from salvage.k8s.client import KubeClient
 from salvage.k8s.conditions import has_condition
-from salvage.k8s.discovery import ApiResource
+from salvage.k8s.discovery import ApiResource, discover
 from salvage.k8s.polling import poll
 from salvage.locations import Location
 from salvage.model.cloud import AwsSettings
@@ -99,7 +99,9 @@ def restore_backup(client: KubeClient, location: Location, request: RestoreReque
                    progress: Progress = lambda _k, _d: None,
                    on_item: Callable[[ItemResult], None] = lambda _i: None) -> RestoreReport:
     if request.existing_policy not in ("none", "update"):
-        raise UsageError("--existing-resource-policy must be none or update.")
+        raise UsageError(f"--existing-resource-policy {request.existing_policy!r} is not a policy: it must be "
+                         "none or update.",
+                         hint="none keeps objects that already exist; update replaces them with the backup's.")
     reader = BackupReader(location.store, request.backup)
     progress("phase", {"message": f"verifying {len(reader.manifest['files'])} objects of backup {request.backup}"})
     reader.verify()  # before anything touches the cluster
@@ -147,6 +149,11 @@ class _Run:
         self.claims: list[tuple[str, str]] = []
         self.created = Creations()
         self.damaged: list[str] = []  # volumes whose files turned out damaged while filling
+        self.namespaces_seen: set[str] = set()
+        # Resource names as users write them (short names, kinds) need the cluster's discovery.
+        selection = request.selection
+        named = [r for r in selection.include_resources if r != "*"] or selection.exclude_resources
+        self.discovery = discover(client) if named else None
 
     def execute(self) -> None:
         for step in self._steps():
@@ -186,13 +193,35 @@ class _Run:
         steps = []
         for entry in self.reader.resources():
             qualified = f"{entry['resource']}.{entry['group']}" if entry["group"] else entry["resource"]
-            if not self.request.selection.resource_named(entry["group"], entry["resource"], entry["kind"]):
+            if not self._selected(entry):
                 continue
             resource = ApiResource(entry["group"], entry["version"], entry["resource"], entry["kind"],
                                    entry["namespaced"], frozenset())
             custom = "." in entry["group"] and not entry["group"].endswith(".k8s.io")
             steps.append((rank(qualified, custom=custom), qualified, _Step(entry, resource, custom)))
         return [s for _r, _q, s in sorted(steps, key=lambda t: (t[0], t[1]))]
+
+    def _selected(self, entry: ResourceEntry) -> bool:
+        live = self.discovery.by_group_resource(entry["group"], entry["resource"]) if self.discovery else None
+        if live is not None:
+            return self.request.selection.resource(live)
+        return self.request.selection.resource_named(entry["group"], entry["resource"], entry["kind"])
+
+    def _ensure_namespace(self, original: str) -> None:
+        """Objects restored into a namespace that is not there (not selected by the filters, or
+        not labelled for ``-l``) get it created, as kubectl would need; it is reported as an item."""
+        target = self.request.namespace_map.get(original, original)
+        if self.request.dry_run or target in self.namespaces_seen:
+            return
+        self.namespaces_seen.add(target)
+        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": target}}
+        if not self.client.exists(f"/api/v1/namespaces/{target}") and \
+                self.client.create_if_absent("/api/v1/namespaces", body):
+            self.created.add(f"/api/v1/namespaces/{target}", f"Namespace {target}")
+            item = ItemResult("namespaces", None, target, "created", "needed by the objects restored into it")
+            self.report.count(item)
+            self.on_item(item)
+            self.progress("item", asdict(item))
 
     def _objects(self, step: _Step) -> Iterator[dict[str, Any]]:
         selection = self.request.selection
@@ -205,6 +234,8 @@ class _Run:
                 continue
             if not label_selector_matches(meta.get("labels") or {}, self.request.selector):
                 continue
+            if step.entry["namespaced"] and namespace:
+                self._ensure_namespace(namespace)  # here, in the caller's thread: one at a time
             yield obj
 
     def _run_step(self, step: _Step) -> None:

@@ -65,16 +65,8 @@ def load_connection(path: str | None = None, context: str | None = None) -> Conn
         own = in_cluster_connection()
         if own is not None:
             return own
-    path = path or default_kubeconfig_path()
-    try:
-        config: dict[str, Any] = yaml.safe_load(Path(path).read_text()) or {}
-    except FileNotFoundError as exc:
-        raise UsageError(
-            f"Kubeconfig {path} does not exist.",
-            hint="Pass --kubeconfig, set KUBECONFIG, or start a local cluster with `salvage dev cluster up`.",
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise UsageError(f"Kubeconfig {path} is not valid YAML: {exc}") from exc
+    path = path or os.environ.get("KUBECONFIG") or default_kubeconfig_path()
+    config = _load(path)
     name = context or config.get("current-context")
     ctx = _named(config.get("contexts"), name)
     if ctx is None:
@@ -97,6 +89,48 @@ def load_connection(path: str | None = None, context: str | None = None) -> Conn
         context=str(name),
         namespace=str(ctx.get("namespace") or "default"),
     )
+
+
+def _load(path: str) -> dict[str, Any]:
+    """The kubeconfig at ``path``, or a list of them (``KUBECONFIG=a:b``) merged as kubectl
+    merges them: the first file to name a cluster, user or context, or to set the current
+    context, wins; missing files of a list are skipped. Relative file names in an entry stay
+    relative to the file that holds it."""
+    files = [p for p in path.split(os.pathsep) if p] if os.pathsep in path and not Path(path).exists() else [path]
+    merged: dict[str, Any] = {"current-context": None, "clusters": [], "users": [], "contexts": []}
+    found = False
+    for file in files:
+        try:
+            config: dict[str, Any] = yaml.safe_load(Path(file).read_text()) or {}
+        except FileNotFoundError:
+            continue
+        except yaml.YAMLError as exc:
+            raise UsageError(f"Kubeconfig {file} is not valid YAML: {exc}") from exc
+        found = True
+        if not merged["current-context"]:
+            merged["current-context"] = config.get("current-context")
+        for key in ("clusters", "users", "contexts"):
+            names = {entry.get("name") for entry in merged[key]}
+            merged[key] += [_anchored(entry, Path(file).parent) for entry in config.get(key) or []
+                            if entry.get("name") not in names]
+    if not found:
+        what = f"Kubeconfig {path} does not exist." if len(files) == 1 else \
+            f"None of the kubeconfig files {', '.join(files)} exists."
+        raise UsageError(what, hint="Pass --kubeconfig, set KUBECONFIG, or start a local cluster with "
+                                    "`salvage dev cluster up`.")
+    return merged
+
+
+_FILE_KEYS = ("certificate-authority", "client-certificate", "client-key", "tokenFile")
+
+
+def _anchored(entry: dict[str, Any], base: Path) -> dict[str, Any]:
+    """``entry`` with its file names made absolute against ``base`` (its kubeconfig's folder)."""
+    out = dict(entry)
+    for section in ("cluster", "user"):
+        if isinstance(out.get(section), dict):
+            out[section] = {k: str(base / v) if k in _FILE_KEYS and v else v for k, v in out[section].items()}
+    return out
 
 
 def _named(entries: list[dict[str, Any]] | None, name: str | None) -> dict[str, Any] | None:

@@ -9,6 +9,7 @@ A crash at any point leaves every snapshot restorable.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -39,9 +40,23 @@ class PruneReport:
 
 
 def prune(repo: Repository, policy: RetentionPolicy, *, dry_run: bool = False) -> PruneReport:
+    """Forget the snapshots ``policy`` does not keep, and remove the data nothing references."""
+    return _prune(repo, lambda snapshots: apply_policy(snapshots, policy), dry_run=dry_run)
+
+
+def forget_snapshots(repo: Repository, snapshot_ids: Collection[str]) -> PruneReport:
+    """Forget exactly these snapshots (a deleted backup's volumes; ids not there are ignored)
+    and remove the data only they referenced."""
+    ids = set(snapshot_ids)
+    return _prune(repo, lambda snapshots: ([s for s in snapshots if s.id not in ids],
+                                           [s for s in snapshots if s.id in ids]), dry_run=False)
+
+
+def _prune(repo: Repository, choose: Callable[[list[Snapshot]], tuple[list[Snapshot], list[Snapshot]]],
+           *, dry_run: bool) -> PruneReport:
     report = PruneReport(dry_run=dry_run)
     with RepositoryLock(repo, exclusive=True, operation="prune"):
-        keep, forget = apply_policy(list_snapshots(repo), policy)
+        keep, forget = choose(list_snapshots(repo))
         report.kept, report.forgotten = keep, forget
         if not dry_run:
             for snapshot in forget:

@@ -1,8 +1,10 @@
 """S3, Azure Blob and GCS through obstore (one SDK, one translation of its errors).
 
+GCS writes are the exception: they go through the JSON API (:mod:`salvage.storage.gcs`).
+
 All three are strongly consistent and their single-request puts are atomic, which is
 what :mod:`salvage.storage.base` requires. Put-if-absent uses obstore's ``mode="create"``
-(conditional PUT: ``If-None-Match: *`` on S3 and GCS, ``If-None-Match`` on Azure).
+(conditional PUT: ``If-None-Match: *`` on S3, ``If-None-Match`` on Azure).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from obstore.exceptions import (
     PreconditionError,
     UnauthenticatedError,
 )
-from obstore.store import AzureStore, GCSStore, S3Store
+from obstore.store import AzureStore, S3Store
 
 from salvage.storage.base import ObjectInfo, check_key
 from salvage.storage.errors import ObjectNotFoundError, StorageError
@@ -123,10 +125,9 @@ def open_cloud_store(
         inner = AzureStore(bucket, prefix=prefix, config=config, client_options=client_options)
         return CloudStore(inner, f"az://{shown}", endpoint)
     if provider == "gcs":
-        if endpoint:
-            config["base_url"] = endpoint
-        inner = GCSStore(bucket, prefix=prefix, config=config, client_options=client_options)
-        return CloudStore(inner, f"gs://{shown}", endpoint)
+        from salvage.storage.gcs import GCSCloudStore
+
+        return GCSCloudStore(bucket, prefix=prefix or "", endpoint=endpoint, settings=dict(credentials or {}))
     raise ValueError(f"unknown cloud provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
 
 

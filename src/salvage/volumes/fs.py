@@ -112,8 +112,8 @@ class FsMethod:
                 + "; ".join(filled.xattrs_not_restored[:5])]
 
     def delete_captured(self, record: VolumeRecord) -> bool:
-        # The repository snapshot stays, as it always has; `salvage repo prune --keep-...` applies
-        # retention to it (its chunks may be shared with other backups).
+        # Backup deletion forgets a backup's repository snapshots together, with the password,
+        # so that the data only they used goes in one pass (engines/deletion.py).
         return False
 
     def describe(self, record: VolumeRecord) -> str:

@@ -1,4 +1,4 @@
-"""Backups and restores through the CLI, each test with its own config and data dirs."""
+"""Backups and restores through the CLI (in a subprocess), each test with its own config and data dirs."""
 
 from __future__ import annotations
 
@@ -17,13 +17,6 @@ from tests.support.builders import namespace
 Salvage = Callable[..., subprocess.CompletedProcess[str]]
 
 
-@pytest.fixture
-def salvage_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SALVAGE_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("SALVAGE_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path
-
-
 def cli_for(cluster: LocalCluster) -> Salvage:
     def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
@@ -39,14 +32,6 @@ def cli_for(cluster: LocalCluster) -> Salvage:
 @pytest.fixture
 def salvage(cluster: LocalCluster, salvage_home: Path) -> Salvage:
     return cli_for(cluster)
-
-
-@pytest.fixture(scope="session")
-def second_cluster() -> Iterator[LocalCluster]:
-    other = LocalCluster(f"itb-{os.getpid()}")
-    other.up(nodes=1)
-    yield other
-    other.down()
 
 
 @pytest.fixture

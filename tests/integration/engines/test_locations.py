@@ -45,11 +45,6 @@ def location_args(request: pytest.FixtureRequest, tmp_path: Path) -> list[str]:
         return ["--provider", "azure", "--bucket", container, "--endpoint", server.endpoint,
                 *_creds(server.credentials)]
     server, bucket = request.getfixturevalue("gcs_server"), request.getfixturevalue("gcs_bucket")
-    # Marked only once the server is up, so a server that fails to start is an error, not
-    # the known gap; the gap shows as a failed salvage command or check (AssertionError).
-    request.applymarker(pytest.mark.xfail(
-        reason="obstore writes GCS objects with a plain PUT that fake-gcs-server does not implement "
-               "(fake-gcs-server issue #331); see docs/test-servers.md", strict=True, raises=AssertionError))
     return ["--provider", "gcs", "--bucket", bucket, "--endpoint", server.endpoint, *_creds(server.credentials)]
 
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from salvage.devcluster.cluster import shared_snapshot_root
 from salvage.k8s.client import KubeClient
 from tests.integration.engines import workload
 from tests.integration.engines.conftest import Salvage
@@ -45,6 +46,11 @@ def test_namespace_deleted_and_restored_with_its_data(kube: KubeClient, ns: str,
     # The restore's temporary snapshot objects are gone; the backup's snapshot stays.
     snapshots = kube.list(f"/apis/snapshot.storage.k8s.io/v1/namespaces/{ns}/volumesnapshots")
     assert list(snapshots) == []
+    [volume] = described["volumes"]
+    content = kube.get(f"/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents/{volume['volumeSnapshotContent']}")
+    assert content["spec"]["deletionPolicy"] == "Retain"
+    assert content["status"]["snapshotHandle"] == volume["snapshotHandle"]
+    assert (shared_snapshot_root() / volume["snapshotHandle"]).is_dir(), "the snapshot's data is still there"
 
 
 def test_restore_into_a_mapped_namespace_while_the_original_runs(kube: KubeClient, ns: str, salvage: Salvage) -> None:

@@ -98,3 +98,33 @@ def test_a_failing_post_hook_fails_the_command_but_keeps_the_snapshot(
     assert result.returncode == 1
     assert f"VolumeSnapshot {ns}/s was created, but: The post hook" in result.stderr
     assert kube.exists(snapshot_path(ns, "s"))
+
+
+def test_hook_container_chooses_where_the_hooks_run(cluster: LocalCluster, kube: KubeClient, ns: str,
+                                                   tmp_path: Path) -> None:
+    kube.create(claim_path(ns), pvc("data"))
+    volume = volume_dir(kube, ns, "data")
+    kube.create(f"/api/v1/namespaces/{ns}/pods", pod("db", claim="data", containers=("app", "sidecar")))
+    sidecar = tmp_path / "sidecar"
+    sidecar.mkdir()
+    rules = [{"containers": ["app"], "local": {"workDir": str(volume)}},
+             {"containers": ["sidecar"], "local": {"workDir": str(sidecar)}}]
+    kube.create(f"/apis/kwok.x-k8s.io/v1alpha1/namespaces/{ns}/execs",
+                {**kwok_exec("db", str(volume)), "spec": {"execs": rules}})
+    wait_for(lambda: kube.get(f"/api/v1/namespaces/{ns}/pods/db").get("status", {}).get("phase") == "Running",
+             timeout=60, what="pod db Running")
+    wait_for(lambda: exec_in_pod(kube, ns, "db", ["true"], container="sidecar").ok,
+             what="kwok to serve exec in db's sidecar")
+
+    made = salvage(cluster.kubeconfig, "snapshot", "create", "s", "--pvc", "data", "-n", ns, "--wait",
+                   "--hook-container", "sidecar", "--pre-hook", _append("pre"), "--post-hook", _append("post"))
+
+    assert made.returncode == 0, made.stderr
+    assert f"running pre hook in pod {ns}/db container sidecar" in made.stderr
+    assert (sidecar / "order.log").read_text() == "pre\npost\n"
+    assert not (volume / "order.log").exists(), "nothing ran in the default container"
+
+    unknown = salvage(cluster.kubeconfig, "snapshot", "create", "s2", "--pvc", "data", "-n", ns,
+                      "--hook-container", "nosuch", "--pre-hook", _append("pre"))
+    assert unknown.returncode != 0 and "nosuch" in unknown.stderr
+    assert not kube.exists(snapshot_path(ns, "s2")), "no snapshot without its pre hook"

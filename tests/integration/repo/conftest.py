@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.integration.engines.conftest import salvage, salvage_home
+from tests.integration.engines.conftest import salvage
 
-__all__ = ["salvage", "salvage_home"]
+__all__ = ["salvage"]

@@ -9,9 +9,9 @@ import boto3
 import pytest
 
 from salvage.devcluster.servers import EC2Server
-from tests.integration.engines.conftest import salvage, salvage_home
+from tests.integration.engines.conftest import salvage
 
-__all__ = ["salvage", "salvage_home"]
+__all__ = ["salvage"]
 
 
 @pytest.fixture

@@ -1,4 +1,7 @@
+import errno
 import os
+import pty
+import re
 import subprocess
 import sys
 
@@ -37,15 +40,56 @@ def test_errors_go_to_stderr_without_traceback(tmp_path):
 
 def test_debug_shows_the_traceback(tmp_path):
     env = {"SALVAGE_STATE_DIR": str(tmp_path), "NO_COLOR": "1", "PATH": "/usr/bin:/bin"}
-    result = run("--debug", "dev", "cluster", "status", "ghost", env=env)
-    assert result.returncode != 0
-    assert "Traceback" in result.stderr
+    for options, extra in (["--debug"], {}), ([], {"SALVAGE_DEBUG": "1"}):
+        result = run(*options, "dev", "cluster", "status", "ghost", env={**env, **extra})
+        assert result.returncode != 0
+        assert "Traceback" in result.stderr and "There is no local cluster named 'ghost'" in result.stderr, extra
+    assert "Traceback" not in run("dev", "cluster", "status", "ghost", env={**env, "SALVAGE_DEBUG": "0"}).stderr
 
 
-def test_no_color_output_has_no_escape_codes(tmp_path):
-    env = {"SALVAGE_STATE_DIR": str(tmp_path), "NO_COLOR": "1", "PATH": "/usr/bin:/bin", "TERM": "xterm"}
-    result = run("dev", "cluster", "status", "ghost", env=env)
-    assert "\x1b[" not in result.stderr
+def run_on_a_terminal(*args, env):
+    """Run with stdout and stderr on a pseudo-terminal, where colour is on unless NO_COLOR says no."""
+    if "PYTHONPATH" in os.environ:
+        env = {**env, "PYTHONPATH": os.environ["PYTHONPATH"]}
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "salvage", *args], stdin=subprocess.DEVNULL,
+                                   stdout=terminal, stderr=terminal, env=env)
+    finally:
+        os.close(terminal)
+    output = b""
+    try:
+        while chunk := _read_terminal(controller):
+            output += chunk
+    finally:
+        os.close(controller)
+    process.wait(timeout=60)
+    return output.decode(errors="replace")
+
+
+def _read_terminal(fd):
+    try:
+        return os.read(fd, 4096)
+    except OSError as exc:  # EIO: every writer has closed the terminal
+        if exc.errno == errno.EIO:
+            return b""
+        raise
+
+
+def colour_codes(text):
+    """The SGR parameters in ``text`` that set a colour (bold and the like are not colour)."""
+    return [code for params in re.findall(r"\x1b\[([\d;]*)m", text) for code in params.split(";")
+            if code.isdigit() and (30 <= int(code) <= 48 or 90 <= int(code) <= 107)]
+
+
+def test_no_color_output_has_no_colour_on_a_terminal(tmp_path):
+    env = {"SALVAGE_STATE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin", "TERM": "xterm-256color"}
+    coloured = run_on_a_terminal("dev", "cluster", "status", "ghost", env=env)
+    assert "There is no local cluster named 'ghost'" in coloured
+    assert colour_codes(coloured), f"on a terminal without NO_COLOR the error is coloured: {coloured!r}"
+    plain = run_on_a_terminal("dev", "cluster", "status", "ghost", env={**env, "NO_COLOR": "1"})
+    assert "There is no local cluster named 'ghost'" in plain
+    assert colour_codes(plain) == [], repr(plain)
 
 
 

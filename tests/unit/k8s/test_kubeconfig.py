@@ -36,3 +36,40 @@ def test_outside_a_pod_a_missing_kubeconfig_is_still_an_error(tmp_path, monkeypa
     monkeypatch.setenv("HOME", str(tmp_path))
     with pytest.raises(UsageError, match="does not exist"):
         kubeconfig.load_connection()
+
+
+def _kubeconfig(path, name: str, *, current: bool = True, server: str = "") -> None:
+    import yaml
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    (path.parent / f"{name}-ca.crt").write_text("CA")
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", **({"current-context": name} if current else {}),
+        "clusters": [{"name": name, "cluster": {"server": server or f"https://{name}:6443",
+                                                "certificate-authority": f"{name}-ca.crt"}}],
+        "users": [{"name": name, "user": {"token": f"{name}-token"}}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+    }))
+
+
+def test_a_kubeconfig_list_is_merged_as_kubectl_merges_it(tmp_path, monkeypatch) -> None:
+    from salvage.k8s import kubeconfig
+
+    first, second = tmp_path / "a" / "config", tmp_path / "b" / "config"
+    _kubeconfig(first, "east")
+    _kubeconfig(second, "west")
+    monkeypatch.setenv("KUBECONFIG", f"{tmp_path / 'missing'}:{first}:{second}")
+
+    east = kubeconfig.load_connection()  # the first file that sets current-context wins
+    west = kubeconfig.load_connection(context="west")
+
+    assert (east.server, east.token, east.ca_file) == ("https://east:6443", "east-token", str(first.parent / "east-ca.crt"))
+    assert (west.server, west.token) == ("https://west:6443", "west-token")
+    assert west.ca_file == str(second.parent / "west-ca.crt"), "relative to the file that names it"
+    _kubeconfig(second, "east", server="https://shadowed:6443")
+    assert kubeconfig.load_connection(context="east").server == "https://east:6443", "the first name wins"
+    with pytest.raises(UsageError, match="Context 'north' is not in kubeconfig"):
+        kubeconfig.load_connection(context="north")
+    monkeypatch.setenv("KUBECONFIG", f"{tmp_path / 'x'}:{tmp_path / 'y'}")
+    with pytest.raises(UsageError, match="None of the kubeconfig files"):
+        kubeconfig.load_connection()

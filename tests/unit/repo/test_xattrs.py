@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pickle
@@ -10,6 +11,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +20,7 @@ from salvage.repo.repository import Repository
 from salvage.repo.restore import RestoreResult, restore
 from salvage.repo.snapshots import find_snapshot
 from salvage.repo.tree import decode_tree
+from tests.support.cli import Result, salvage
 
 from .conftest import xattrs_of
 
@@ -146,3 +149,44 @@ def _restore_as_nobody(repo: Repository, target: Path) -> RestoreResult:
     assert os.waitstatus_to_exitcode(status) == 0 and data, "the unprivileged restore failed"
     restored: RestoreResult = pickle.loads(data)
     return restored
+
+
+def _refusing(real: Any, refused: str) -> Any:
+    """``os.setxattr`` with the kernel's refusal (EPERM) of one attribute injected, so every
+    run (root or not) takes the path an unprivileged restore of ``trusted.*`` takes."""
+    def setxattr(target: Any, attribute: str, value: bytes, *args: Any, **kwargs: Any) -> None:
+        if attribute == refused:
+            raise PermissionError(errno.EPERM, os.strerror(errno.EPERM))
+        real(target, attribute, value, *args, **kwargs)
+    return setxattr
+
+
+def _cli(env: dict[str, str], *args: str) -> Result:
+    return salvage(Path("/nonexistent/kubeconfig"), *args, env=env)
+
+
+def test_a_refused_attribute_is_a_warning_and_the_rest_is_restored(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    (source / "dir").mkdir(parents=True)
+    for name in ("a", "b"):
+        (source / "dir" / name).write_bytes(name.encode() * 100)
+        os.setxattr(source / "dir" / name, "user.guarded", b"lab")
+        os.setxattr(source / "dir" / name, "user.note", b"kept")
+    env = {"SALVAGE_REPO": str(tmp_path / "repo"), "SALVAGE_REPO_PASSWORD": "pw"}
+    assert _cli(env, "repo", "init").returncode == 0
+    assert _cli(env, "fs", "backup", str(source)).returncode == 0
+    out = tmp_path / "out"
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "setxattr", _refusing(os.setxattr, "user.guarded"))
+        restored = _cli(env, "-o", "json", "fs", "restore", "latest", "--target", str(out))
+
+    assert restored.returncode == 0, restored.stderr
+    for name in ("a", "b"):
+        assert (out / "dir" / name).read_bytes() == name.encode() * 100
+        assert dict(xattrs_of(out / "dir" / name)) == {"user.note": b"kept"}
+    report = json.loads(restored.stdout)
+    assert (report["xattr_failures"], report["xattr_failed_files"]) == (2, 2)
+    assert sorted(report["xattrs_not_restored"]) == [
+        f"{out / 'dir' / name}: user.guarded (Operation not permitted)" for name in ("a", "b")]
+    assert "warning:" in restored.stderr and "user.guarded (Operation not permitted)" in restored.stderr

@@ -77,7 +77,12 @@ def test_put_if_absent_has_exactly_one_winner_under_a_race(store: Store) -> None
     assert store.get("locks/race") == str(winners[0]).encode()
 
 
-@pytest.mark.parametrize("key", ["", "/abs", "a//b", "../up", "a/./b", "dir/"])
+ESCAPING_KEYS = ["", "/abs", "a//b", "../up", "a/./b", "dir/"]
+
+
+@pytest.mark.parametrize("key", ESCAPING_KEYS)
 def test_keys_that_could_escape_are_refused(store: Store, key: str) -> None:
     with pytest.raises(ValueError):
         store.put(key, b"x")
+    with pytest.raises(ValueError):
+        store.put_if_absent(key, b"x")

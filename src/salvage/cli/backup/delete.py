@@ -9,7 +9,7 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
-from salvage.cli.options import AwsEndpointUrl, Location
+from salvage.cli.options import AwsEndpointUrl, Location, RepoPasswordFile, RepoPasswordSecret, repo_password
 from salvage.engines.deletion import delete_backup
 from salvage.locations import open_location
 from salvage.model.cloud import AwsSettings
@@ -22,8 +22,10 @@ def delete(
     location: Location = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     aws_endpoint_url: AwsEndpointUrl = None,
+    repo_password_file: RepoPasswordFile = None,
+    repo_password_secret: RepoPasswordSecret = None,
 ) -> None:
-    """Delete a backup's objects and its volume snapshots.
+    """Delete a backup's objects and volume snapshots (file-level ones: in the repository).
 
     Examples:
       # Asks first; -y for scripts
@@ -37,5 +39,6 @@ def delete(
             raise UsageError(f"Deleting backup {name!r} needs confirmation.", hint="Pass --yes to delete without asking.")
         typer.confirm(f"Delete backup {name} and its volume snapshots from location {target.name}?", abort=True)
     with kube_client(app) as client:
-        snapshots, objects = delete_backup(client, target, name, AwsSettings(endpoint_url=aws_endpoint_url))
+        snapshots, objects = delete_backup(client, target, name, AwsSettings(endpoint_url=aws_endpoint_url),
+                                           repo_password(app, repo_password_file, repo_password_secret))
     app.terminal.info(f"deleted backup {name}: {objects} object(s), {snapshots} volume snapshot(s)")

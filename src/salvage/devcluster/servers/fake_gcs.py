@@ -18,7 +18,8 @@ class GCSServer:
 
     It speaks the JSON API (what Google's SDKs use) but not the XML API's object PUT
     (fsouza/fake-gcs-server#331), which is how obstore writes: obstore can list, read and
-    delete here, but not write. Tests write through the google-cloud-storage SDK.
+    delete here, but not write. Salvage's GCS store writes through the JSON API
+    (salvage.storage.gcs), and tests create buckets with the google-cloud-storage SDK.
     """
 
     endpoint: str

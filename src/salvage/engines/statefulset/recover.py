@@ -183,10 +183,11 @@ def _volumes(source: RecoverySource, request: RecoverRequest, statefulset: dict[
     if missing:
         offer = f"Recover the ordinals it has with --ordinals {format_ordinals(sorted(captured))}." if captured \
             else "Name a snapshot for each ordinal."
+        absent = [claim_name(t, name, o) for o in missing for t in templates if claim_name(t, name, o) not in found]
         raise RecoverError(
             f"There are snapshots for ordinal(s) {format_ordinals(sorted(captured)) or 'none'} of StatefulSet "
             f"{request.namespace}/{name} ({replicas} replicas) in {source.description}, but not for "
-            f"{format_ordinals(missing)}; nothing was changed.", hint=offer)
+            f"{format_ordinals(missing)} (claim(s) {', '.join(absent)}); nothing was changed.", hint=offer)
     return found
 
 
@@ -263,15 +264,20 @@ class _Run:
             self._let_go(sorted({s.ordinal for s in changing}))
         for step in changing:
             self._remove_dangling(step)
-        created = [self._create_claim(step) for step in changing]
-        self._say(f"waiting for {len(created)} claim(s) to be bound")
-        self._wait(lambda: all(self._bound(c) for c in created), "the recovered claims to be bound", claims=created)
-        for claim, source in self.sources:
+        for step in changing:
+            self._create_claim(step)
+        # Only claims whose files are restored must be bound before the pods start; the others
+        # bind when their pod is scheduled (a WaitForFirstConsumer class binds no sooner).
+        to_fill = [(claim, source) for claim, source in self.sources if source.fill is not None]
+        if to_fill:
+            claims = [claim for claim, _ in to_fill]
+            self._say(f"waiting for {len(claims)} claim(s) to be bound, to restore their files")
+            self._wait(lambda: all(self._bound(c) for c in claims), "the recovered claims to be bound", claims=claims)
+        for claim, source in to_fill:
             try:
                 self._fill(claim, source)
             except DATA_ERRORS as exc:
                 self._stop(claim, exc.message)
-            source.release()
         if self.plan.service:
             self._create_service()
         if self.plan.statefulset_action != "keep":
@@ -280,6 +286,8 @@ class _Run:
         self._say(f"waiting for {self.plan.replicas} pod(s) of {self.plan.statefulset} to be Running")
         self._wait(lambda: kube.pods_running(self.client, self.ns, self.plan.statefulset, self.plan.replicas),
                    f"the pods of StatefulSet {self.ns}/{self.plan.statefulset} to be Running")
+        for _claim, source in self.sources:  # once every claim is bound: a claim binds from its source
+            source.release()
         return self.warnings
 
     def _let_go(self, ordinals: list[int]) -> None:

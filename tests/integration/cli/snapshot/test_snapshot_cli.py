@@ -145,9 +145,9 @@ def test_a_snapshot_that_never_becomes_ready_times_out_with_its_reason(
     shutil.rmtree(volume_dir(kube, ns, "data"))  # the volume's storage is lost
 
     result = salvage(cluster.kubeconfig, "snapshot", "create", "s", "--pvc", "data", "-n", ns,
-                     "--wait", "--timeout", "6")
+                     "--wait", "--timeout", "20")
     assert result.returncode == 1
-    assert f"VolumeSnapshot {ns}/s did not become ready within 6s: " in result.stderr
+    assert f"VolumeSnapshot {ns}/s did not become ready within 20s: " in result.stderr
     assert "does not exist on hostpath.salvage.io" in result.stderr
     assert f"salvage snapshot describe s -n {ns}" in result.stderr
     described = salvage(cluster.kubeconfig, "snapshot", "describe", "s", "-n", ns).stdout

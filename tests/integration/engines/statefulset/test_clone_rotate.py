@@ -72,11 +72,11 @@ def test_rotate_rolls_back_when_the_successor_is_never_ready(kube: KubeClient, n
     snapshots.snapshot(kube, ns, "broken")
     snapshots.lose_snapshot_data(kube, ns, "broken")
 
-    out = salvage("statefulset", "rotate", "consumer", "-n", ns, "--to-snapshot", "broken", "--timeout", "8",
+    out = salvage("statefulset", "rotate", "consumer", "-n", ns, "--to-snapshot", "broken", "--timeout", "20",
                   check=False)
 
     assert out.returncode == 1
-    assert "consumer-r2 did not become ready within 8s" in out.stderr and "consumer is untouched" in out.stderr
+    assert "consumer-r2 did not become ready within 20s" in out.stderr and "consumer is untouched" in out.stderr
     assert "is missing on disk" in out.stderr, out.stderr  # the reason comes from the claim's events
     assert not kube.exists(f"/apis/apps/v1/namespaces/{ns}/statefulsets/consumer-r2")
     claims = {c["metadata"]["name"] for c in kube.list(f"/api/v1/namespaces/{ns}/persistentvolumeclaims")}

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
 
 import pytest
 
 from salvage.k8s.client import KubeClient
+from salvage.model.errors import KubernetesError
 from tests.integration.engines.conftest import Salvage
 from tests.integration.engines.statefulset import stateful_app as app
 from tests.support.builders import kwok_exec
@@ -151,26 +154,55 @@ def test_verify_command_runs_in_each_recovered_pod_and_a_failure_says_so(
     docs = app.manifest("hello-stateful", 2)
     app.apply(kube, ns, docs)
     app.wait_running(kube, ns, "hello-stateful", 2)
+    for ordinal in (0, 1):
+        app.write_log(kube, ns, f"log-hello-stateful-{ordinal}", [f"Sun May 20 11:40:5{ordinal} UTC 2018"])
     salvage("backup", "create", "checked", "--include-namespaces", ns)
     app.delete_statefulset(kube, ns, "hello-stateful")
+    followers = []
     for ordinal in (0, 1):
-        app.lose_volume(kube, ns, f"log-hello-stateful-{ordinal}")
-        # kwok serves exec by running the command on this machine in a working directory.
-        work = tmp_path / f"pod-{ordinal}"
-        work.mkdir()
-        (work / "last-line").write_text(f"Sun May 20 11:40:5{ordinal} UTC 2018\n")
+        claim = f"log-hello-stateful-{ordinal}"
+        lost = app.lose_volume(kube, ns, claim)
+        # kwok serves exec by running the command on this machine in a working directory:
+        # here a link that will point at the claim's recovered volume, and nowhere before.
+        link = tmp_path / f"pod-{ordinal}"
+        link.symlink_to(tmp_path / "not-recovered-yet")
         kube.create(f"/apis/kwok.x-k8s.io/v1alpha1/namespaces/{ns}/execs",
-                    kwok_exec(f"hello-stateful-{ordinal}", str(work)))
+                    kwok_exec(f"hello-stateful-{ordinal}", str(link)))
+        followers.append(_follow_recovered_volume(kube, ns, claim, lost, link))
 
     result = salvage("statefulset", "recover", "hello-stateful", "-n", ns, "--from-backup", "checked",
-                     "--verify-command", "cat last-line", "--timeout", "90")
+                     "--verify-command", "tail -n 1 stateful.log", "--timeout", "90")
+    for follower in followers:
+        follower.join(timeout=60)
     assert "verify hello-stateful-0: ok\n  Sun May 20 11:40:50 UTC 2018" in result.stdout
     assert "verify hello-stateful-1: ok\n  Sun May 20 11:40:51 UTC 2018" in result.stdout
 
-    (tmp_path / "pod-1" / "last-line").unlink()
     app.delete_statefulset(kube, ns, "hello-stateful")
     app.lose_volume(kube, ns, "log-hello-stateful-1")
     failed = salvage("statefulset", "recover", "hello-stateful", "-n", ns, "--from-backup", "checked",
-                     "--ordinals", "1", "--verify-command", "cat last-line", "--timeout", "90", check=False)
+                     "--ordinals", "1", "--verify-command", "cat no-such-file", "--timeout", "90", check=False)
     assert failed.returncode == 1
     assert "verify hello-stateful-1: FAILED" in failed.stdout
+
+
+def _follow_recovered_volume(kube: KubeClient, ns: str, claim: str, lost_pv: str, link: Path) -> threading.Thread:
+    """Point ``link`` at the claim's new volume as soon as recover has bound it (before its
+    pod runs, which is when the verify command runs)."""
+    def rebound() -> bool:
+        try:  # recover deletes the dangling claim before it creates the new one
+            found = kube.get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/{claim}")
+        except KubernetesError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return (found.get("status") or {}).get("phase") == "Bound" and found["spec"].get("volumeName") != lost_pv
+
+    def follow() -> None:
+        wait_for(rebound, timeout=120, interval=0.05, what=f"{claim} recovered")
+        staged = link.with_name(link.name + ".new")
+        staged.symlink_to(volume_dir(kube, ns, claim))
+        os.replace(staged, link)
+
+    thread = threading.Thread(target=follow, daemon=True)
+    thread.start()
+    return thread
