@@ -60,7 +60,7 @@ def test_up_again_is_idempotent_and_quick(cluster: LocalCluster) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(cluster.kubeconfig)
     assert "already running" in result.stderr
-    assert time.monotonic() - started < 20
+    assert time.monotonic() - started < 120, "generous on a busy machine; speed is in benchmarks/"
     after = cluster.status()
     assert [c.pid for c in after.components] == [c.pid for c in before.components]
 
@@ -71,7 +71,7 @@ def test_two_clusters_side_by_side_are_independent(cluster: LocalCluster) -> Non
     try:
         other.up(nodes=1)
         up_seconds = time.monotonic() - started
-        assert up_seconds < 20, f"up took {up_seconds:.1f}s once built"
+        assert up_seconds < 120, f"up took {up_seconds:.1f}s once built"  # speed is in benchmarks/
         with cluster.client() as a, other.client() as b:
             assert a.connection.server != b.connection.server
             a.create("/api/v1/namespaces", namespace("only-in-a"))

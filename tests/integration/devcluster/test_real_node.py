@@ -19,7 +19,7 @@ from salvage.devcluster import host, node
 from salvage.devcluster.cluster import LocalCluster
 from salvage.devcluster.images import builders as images
 from salvage.k8s.client import KubeClient
-from salvage.k8s.exec import exec_in_pod
+from salvage.k8s.exec import ExecResult, exec_in_pod
 from tests.support.builders import pvc, real_pod, volume_snapshot
 from tests.support.waiting import pod_ready, wait_for
 
@@ -33,6 +33,12 @@ def running(kube: KubeClient, ns: str, name: str, timeout: float = 180) -> dict[
 def kubectl(cluster: LocalCluster, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(cluster.binary_dir() / "kubectl"), *args], capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, "KUBECONFIG": str(cluster.kubeconfig)})
+
+
+def succeeded(kube: KubeClient, ns: str, pod: str, command: list[str]) -> ExecResult | None:
+    """The command's result once it exits 0 (for wait_for), else None."""
+    result = exec_in_pod(kube, ns, pod, command, timeout=30)
+    return result if result.ok else None
 
 
 def volume_dir(kube: KubeClient, ns: str, claim: str) -> Path:
@@ -70,7 +76,7 @@ def test_services_and_cluster_dns_reach_pods(real_kube: KubeClient, real_ns: str
     running(real_kube, real_ns, "client")
 
     url = f"http://web.{real_ns}.svc.cluster.local/index.html"
-    fetched = wait_for(lambda: exec_in_pod(real_kube, real_ns, "client", ["wget", "-qO-", url]),
+    fetched = wait_for(lambda: succeeded(real_kube, real_ns, "client", ["wget", "-qO-", url]),
                        timeout=60, what=f"{url} from a pod")  # kube-proxy's rules arrive shortly after
     assert fetched.stdout.strip() == "hello-from-web"
     # The pod's own view of DNS: the node's resolver and the namespace's search path.
@@ -134,6 +140,36 @@ def test_a_snapshot_of_a_containers_volume_restores_into_a_new_pod(real_kube: Ku
     real_kube.create(f"{base}/pods", real_pod("after", "sleep 3600", claim="restored"))
     running(real_kube, real_ns, "after")
     assert exec_in_pod(real_kube, real_ns, "after", ["cat", "/data/v"]).stdout.strip() == "before-snapshot"
+
+
+def test_postgresql_runs_on_a_claim_and_answers_through_its_service(real_kube: KubeClient, real_ns: str) -> None:
+    """The postgres image built here: initdb on a mounted claim, the server, and a client in
+    another pod reaching it by the Service's DNS name (what the database method will do)."""
+    real_kube.create(f"/api/v1/namespaces/{real_ns}/persistentvolumeclaims", pvc("pgdata"))
+    server = real_pod("pg", "initdb -D /data/db -U postgres --auth=trust >/dev/null && "
+                      "echo 'host all all 10.88.0.0/16 trust' >> /data/db/pg_hba.conf && "
+                      "exec postgres -D /data/db -k /tmp -c listen_addresses='*'",
+                      claim="pgdata", image=images.POSTGRES.ref, labels={"app": "pg"}, ports=(5432,))
+    real_kube.create(f"/api/v1/namespaces/{real_ns}/pods", server)
+    real_kube.create(f"/api/v1/namespaces/{real_ns}/services", {
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "pg"},
+        "spec": {"selector": {"app": "pg"}, "ports": [{"port": 5432}]},
+    })
+    real_kube.create(f"/api/v1/namespaces/{real_ns}/pods", real_pod("psql", "sleep 3600", image=images.POSTGRES.ref))
+    running(real_kube, real_ns, "pg", timeout=240)
+    running(real_kube, real_ns, "psql", timeout=240)
+
+    sql = "create table t (x int); insert into t values (42); select x from t"
+    wait_for(lambda: succeeded(real_kube, real_ns, "pg", ["pg_isready", "-h", "/tmp"]),
+             timeout=120, what="PostgreSQL to accept connections")
+    local = exec_in_pod(real_kube, real_ns, "pg", ["psql", "-h", "/tmp", "-U", "postgres", "-tAc", sql])
+    assert local.stdout.splitlines()[-1:] == ["42"], local.stderr
+    remote = wait_for(lambda: succeeded(real_kube, real_ns, "psql", [
+        "psql", "-h", f"pg.{real_ns}.svc.cluster.local", "-U", "postgres", "-tAc", "select count(*) from t"]),
+        timeout=60, what="PostgreSQL through its Service")
+    assert remote.stdout.strip() == "1", remote.stderr
+    # The database's files are on the claim's volume.
+    assert (volume_dir(real_kube, real_ns, "pgdata") / "db" / "PG_VERSION").read_text().strip() == "15"
 
 
 def test_a_pod_reaches_the_api_server_with_its_service_account(real_kube: KubeClient, real_ns: str) -> None:
