@@ -57,29 +57,33 @@ def real_cluster() -> Iterator[LocalCluster]:
 
 @pytest.fixture(scope="session")
 def real_kube(real_cluster: LocalCluster) -> Iterator[KubeClient]:
-    with real_cluster.client() as client:
-        yield client
+    yield from _client(real_cluster)
 
 
 @pytest.fixture
 def real_ns(real_kube: KubeClient) -> Iterator[str]:
     """A fresh namespace on the real-node cluster, deleted afterwards."""
-    name = f"r{next(_counter)}-{os.getpid()}"
-    real_kube.create("/api/v1/namespaces", namespace(name))
-    yield name
-    real_kube.delete(f"/api/v1/namespaces/{name}")
+    yield from _fresh_namespace(real_kube, "r")
 
 
 @pytest.fixture(scope="session")
 def kube(cluster: LocalCluster) -> Iterator[KubeClient]:
-    with cluster.client() as client:
-        yield client
+    yield from _client(cluster)
 
 
 @pytest.fixture
 def ns(kube: KubeClient) -> Iterator[str]:
     """A fresh namespace per test, deleted afterwards."""
-    name = f"t{next(_counter)}-{os.getpid()}"
+    yield from _fresh_namespace(kube, "t")
+
+
+def _client(cluster: LocalCluster) -> Iterator[KubeClient]:
+    with cluster.client() as client:
+        yield client
+
+
+def _fresh_namespace(kube: KubeClient, prefix: str) -> Iterator[str]:
+    name = f"{prefix}{next(_counter)}-{os.getpid()}"
     kube.create("/api/v1/namespaces", namespace(name))
     yield name
     kube.delete(f"/api/v1/namespaces/{name}")
