@@ -260,6 +260,8 @@ state = "{d / 'state'}"
         imported = []
         for image in images.ALL:
             if not image.built:
+                report(f"image {image.ref} is not built, so pods cannot use it yet; "
+                       f"`salvage dev images build {image.name}` builds and imports it")
                 continue
             digest = images.image_digest(image)
             if present.get(image.ref) == digest:
