@@ -66,9 +66,13 @@ class GcePdProvider:
         try:
             ref = disk_ref(pv)
             project = self._project(ref.project, f"PersistentVolume {pv.get('metadata', {}).get('name', '?')}")
-            disk = self._client("disks").get(project=project, zone=ref.zone, disk=ref.disk, retry=None, timeout=30)
-        except api_exceptions.NotFound:
-            return "gone"
+            try:
+                disk = self._client("disks").get(project=project, zone=ref.zone, disk=ref.disk, retry=None, timeout=30)
+            except api_exceptions.NotFound:
+                # The same 404 answers a project or zone that does not exist (a wrong setting, not a
+                # lost disk): the disk is gone only when its zone answers.
+                self._client("zones").get(project=project, zone=ref.zone, retry=None, timeout=30)
+                return "gone"
         except (CloudError, api_exceptions.GoogleAPICallError, auth_exceptions.GoogleAuthError,
                 requests.RequestException):
             return "unknown"
