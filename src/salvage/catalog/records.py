@@ -26,7 +26,7 @@ class VolumeRecord(TypedDict, total=False):
     pv: str
     storageClass: str | None
     size: str
-    method: str  # a registered volume method (volumes/registry.py: csi-snapshot, aws-ebs, fs) or none
+    method: str  # a registered volume method (volumes/registry.py: csi-snapshot, aws-ebs, gce-pd, fs) or none
     driver: str
     snapshotHandle: str
     restoreSize: int
@@ -43,7 +43,12 @@ class VolumeRecord(TypedDict, total=False):
     encrypted: bool
     kmsKeyId: str
     cluster: str
-    pvSource: str  # awsElasticBlockStore | csi
+    # gce-pd (snapshotHandle is the snapshot's name in ``project``; availabilityZone,
+    # volumeType, sizeGiB, cluster as above): the disk it was taken from, and its CMEK key.
+    project: str
+    diskName: str
+    kmsKeyName: str
+    pvSource: str  # awsElasticBlockStore | gcePersistentDisk | csi
     fsType: str
     accessModes: list[str]
     reclaimPolicy: str

@@ -97,6 +97,15 @@ AwsEndpointUrl = Annotated[str | None, typer.Option(
 ClusterName = Annotated[str | None, typer.Option(
     "--cluster-name", envvar="SALVAGE_CLUSTER_NAME",
     help="Cluster name for EBS tags (default: the original volume's KubernetesCluster tag).")]
+# GCE PD (volumes/gce_pd.py): anything left out comes from the PV, the record or Google's ADC.
+GceProject = Annotated[str | None, typer.Option(
+    "--gce-project", envvar="SALVAGE_GCE_PROJECT",
+    help="GCE project of the disks (default: the PV's volume handle, the backup's record, or the credentials').")]
+GceEndpoint = Annotated[str | None, typer.Option(
+    "--gce-endpoint", envvar="SALVAGE_GCE_ENDPOINT", help="GCE compute endpoint (a test server or private endpoint).")]
+GceCredentials = Annotated[str | None, typer.Option(
+    "--gce-credentials", envvar="SALVAGE_GCE_CREDENTIALS",
+    help="A service account key file, or `anonymous` for a test server (default: Application Default Credentials).")]
 AvailabilityZone = Annotated[str | None, typer.Option(
     "--availability-zone", envvar="SALVAGE_AVAILABILITY_ZONE",
     help="Re-create EBS disks in this zone (default: each disk's original zone).")]

@@ -1,7 +1,7 @@
 """The one interface every volume method implements, and what a method hands back.
 
 A volume method is a way a claim's data is captured into a backup and re-created from it:
-``csi-snapshot``, ``aws-ebs`` and ``fs`` today (volumes/registry.py names them). Engines
+``csi-snapshot``, ``aws-ebs``, ``gce-pd`` and ``fs`` today (volumes/registry.py names them). Engines
 never ask which method a record has; they look it up in a :class:`~salvage.volumes.registry.Methods`
 and call it. Rules every method keeps:
 
@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from salvage.catalog.records import VolumeRecord
 from salvage.k8s.client import KubeClient
 from salvage.k8s.quantity import format_bytes, parse_quantity
-from salvage.model.cloud import AwsSettings
+from salvage.model.cloud import AwsSettings, GceSettings
 from salvage.model.errors import SalvageError
 from salvage.storage.base import Store
 
@@ -52,6 +52,7 @@ class MethodContext:
     repo_password: str | None = field(default=None, repr=False)
     aws: AwsSettings = field(default_factory=AwsSettings)
     progress: Progress = _quiet
+    gce: GceSettings = field(default_factory=GceSettings)
     # Restores: read every pack of the data whole before the first change (``fs``).
     verify_data: bool = False
     # Backups: make the location's repository on first use (restores only read it).

@@ -1,10 +1,10 @@
 """Whether the data behind a PersistentVolume still exists: the proof recovery needs before
 it removes a dangling PV or PVC (it never removes one whose data exists).
 
-Only a driver that can be asked answers present or gone: the hostpath driver (its directory)
-and AWS EBS (DescribeVolumes on the volume id, in the PV's region). Any other volume, or an
-EBS volume when EC2 cannot be asked, is unknown, and recovery then replaces it only when the
-user says ``--force``.
+Only a driver that can be asked answers present or gone: the hostpath driver (its directory),
+AWS EBS (DescribeVolumes on the volume id, in the PV's region) and GCE PD (disks.get in the
+disk's project and zone). Any other volume, or a cloud disk when its API cannot be asked, is
+unknown, and recovery then replaces it only when the user says ``--force``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from salvage.drivers.hostpath.names import DRIVER as HOSTPATH_DRIVER
-from salvage.model.cloud import AwsSettings
+from salvage.model.cloud import AwsSettings, GceSettings
 from salvage.volumes.aws_ebs_spec import is_ebs
+from salvage.volumes.gce_pd_spec import is_gce_pd
 
 
 class Presence(str, Enum):
@@ -24,7 +25,8 @@ class Presence(str, Enum):
     UNKNOWN = "unknown"
 
 
-def volume_presence(pv: dict[str, Any], aws: AwsSettings | None = None) -> Presence:
+def volume_presence(pv: dict[str, Any], aws: AwsSettings | None = None,
+                    gce: GceSettings | None = None) -> Presence:
     csi = pv.get("spec", {}).get("csi") or {}
     if csi.get("driver") == HOSTPATH_DRIVER:
         # The hostpath driver keeps each volume in the directory its PV names; the local
@@ -36,4 +38,8 @@ def volume_presence(pv: dict[str, Any], aws: AwsSettings | None = None) -> Prese
         from salvage.volumes.aws_ebs import EbsProvider  # boto3 only when a PV is on EBS
 
         return Presence(EbsProvider(aws or AwsSettings()).presence(pv))
+    if is_gce_pd(pv):
+        from salvage.volumes.gce_pd import GcePdProvider  # google-cloud-compute only when a PV is a GCE PD
+
+        return Presence(GcePdProvider(gce or GceSettings()).presence(pv))
     return Presence.UNKNOWN

@@ -5,7 +5,7 @@ same way whichever command asks; the method (volumes/registry.py) decides how:
 
 - ``csi-snapshot``: a VolumeSnapshot bound to the backed-up snapshot handle, which the
   claim names as its data source; the driver provisions the claim from it;
-- a cloud-disk method (``aws-ebs``): a new disk from the snapshot and a PV bound in advance
+- a cloud-disk method (``aws-ebs``, ``gce-pd``): a new disk from the snapshot and a PV bound in advance
   to the claim, which names it as its volume;
 - ``fs``: the claim is provisioned empty; once it is bound, the files are restored from the
   location's repository into it, before any workload starts.
@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 from salvage.catalog.records import VolumeRecord
 from salvage.k8s.client import KubeClient
-from salvage.model.cloud import AwsSettings
+from salvage.model.cloud import AwsSettings, GceSettings
 from salvage.storage.base import Store
 from salvage.volumes.method import JSON, ClaimSource, MethodContext, Progress, VolumeCaptureError
 from salvage.volumes.registry import Methods, is_registered
@@ -36,13 +36,14 @@ class VolumeRestorer:
     (``owner`` names the temporary objects it makes)."""
 
     def __init__(self, client: KubeClient, store: Store, *, owner: str, repo_password: str | None = None,
-                 aws: AwsSettings | None = None, verify_data: bool = False,
+                 aws: AwsSettings | None = None, gce: GceSettings | None = None,
+                 verify_data: bool = False,
                  progress: Progress = lambda _k, _d: None) -> None:
         """``verify_data``: :meth:`check` also reads every pack of the ``fs`` volumes' data whole
         and checks it against its name (else only sizes; flipped bytes surface while filling)."""
         self.owner = owner
         self.methods = Methods(MethodContext(client, store, repo_password, aws or AwsSettings(), progress,
-                                             verify_data=verify_data))
+                                             gce=gce or GceSettings(), verify_data=verify_data))
 
     def check(self, records: Iterable[VolumeRecord], *, dry_run: bool = False) -> None:
         """Refuse, before any change, what :meth:`prepare` could not do for these records; a

@@ -9,14 +9,14 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
-    AwsEndpointUrl, AwsRegion, ClusterName, Location, RepoPasswordFile,
+    AwsEndpointUrl, AwsRegion, ClusterName, GceCredentials, GceEndpoint, GceProject, Location, RepoPasswordFile,
     RepoPasswordSecret, parse_duration, refuse_empty, repo_password, split_list,
 )
 from salvage.cli.progress import ProgressView
 from salvage.engines.backup import BackupRequest, create_backup
 from salvage.engines.selection import Selection
 from salvage.locations import open_location
-from salvage.model.cloud import AwsSettings
+from salvage.model.cloud import AwsSettings, GceSettings
 
 
 def create(
@@ -41,10 +41,13 @@ def create(
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for completion (the CLI always runs the backup to the end).")] = True,
     volume_snapshot_provider: Annotated[str, typer.Option(
         "--volume-snapshot-provider", envvar="SALVAGE_VOLUME_SNAPSHOT_PROVIDER",
-        help="auto (EBS disks through EC2, others through CSI), csi, or aws-ebs.")] = "auto",
+        help="auto (EBS disks through EC2, GCE PDs through GCE, others through CSI), csi, aws-ebs, or gce-pd.")] = "auto",
     aws_region: AwsRegion = None,
     aws_endpoint_url: AwsEndpointUrl = None,
     cluster_name: ClusterName = None,
+    gce_project: GceProject = None,
+    gce_endpoint: GceEndpoint = None,
+    gce_credentials: GceCredentials = None,
 ) -> None:
     """Back up namespaces (raw objects) and snapshot their volumes; the manifest is written last.
 
@@ -70,6 +73,8 @@ def create(
         repo_password=repo_password(app, repo_password_file, repo_password_secret),
         volume_snapshot_provider=volume_snapshot_provider,
         aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name),
+        gce=GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name,
+                        credentials=gce_credentials),
     )
     target = open_location(location)
     with kube_client(app) as client, ProgressView(app.terminal, f"backup {name}") as view:

@@ -9,10 +9,12 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
-from salvage.cli.options import AwsEndpointUrl, Location, RepoPasswordFile, RepoPasswordSecret, repo_password
+from salvage.cli.options import (
+    AwsEndpointUrl, GceCredentials, GceEndpoint, Location, RepoPasswordFile, RepoPasswordSecret, repo_password,
+)
 from salvage.engines.deletion import delete_backup
 from salvage.locations import open_location
-from salvage.model.cloud import AwsSettings
+from salvage.model.cloud import AwsSettings, GceSettings
 from salvage.model.errors import UsageError
 
 
@@ -22,6 +24,8 @@ def delete(
     location: Location = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     aws_endpoint_url: AwsEndpointUrl = None,
+    gce_endpoint: GceEndpoint = None,
+    gce_credentials: GceCredentials = None,
     repo_password_file: RepoPasswordFile = None,
     repo_password_secret: RepoPasswordSecret = None,
 ) -> None:
@@ -40,5 +44,6 @@ def delete(
         typer.confirm(f"Delete backup {name} and its volume snapshots from location {target.name}?", abort=True)
     with kube_client(app) as client:
         snapshots, objects = delete_backup(client, target, name, AwsSettings(endpoint_url=aws_endpoint_url),
-                                           repo_password(app, repo_password_file, repo_password_secret))
+                                           repo_password(app, repo_password_file, repo_password_secret),
+                                           GceSettings(endpoint=gce_endpoint, credentials=gce_credentials))
     app.terminal.info(f"deleted backup {name}: {objects} object(s), {snapshots} volume snapshot(s)")

@@ -11,7 +11,7 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
-    AvailabilityZone, AwsEndpointUrl, AwsRegion, ClusterName, KeepPartial, Location, RepoPasswordFile,
+    AvailabilityZone, AwsEndpointUrl, AwsRegion, ClusterName, GceCredentials, GceEndpoint, GceProject, KeepPartial, Location, RepoPasswordFile,
     RepoPasswordSecret, VerifyData, parse_mappings, refuse_empty, repo_password, split_list,
 )
 from salvage.cli.output import OutputFormat
@@ -20,7 +20,7 @@ from salvage.engines.records import ItemLog, restore_exists, save_restore
 from salvage.engines.restore import ItemResult, RestoreReport, RestoreRequest, restore_backup
 from salvage.engines.selection import Selection
 from salvage.locations import open_location
-from salvage.model.cloud import AwsSettings
+from salvage.model.cloud import AwsSettings, GceSettings
 from salvage.model.errors import UsageError
 
 
@@ -48,6 +48,9 @@ def create(
     aws_endpoint_url: AwsEndpointUrl = None,
     cluster_name: ClusterName = None,
     availability_zone: AvailabilityZone = None,
+    gce_project: GceProject = None,
+    gce_endpoint: GceEndpoint = None,
+    gce_credentials: GceCredentials = None,
 ) -> None:
     """Verify a backup, then restore it: volumes from snapshots first, objects in dependency order.
 
@@ -77,6 +80,8 @@ def create(
         repo_password=repo_password(app, repo_password_file, repo_password_secret),
         aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name,
                         availability_zone=availability_zone),
+        gce=GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name,
+                        credentials=gce_credentials),
     )
     target = open_location(location)
     plan: list[ItemResult] = []

@@ -15,6 +15,9 @@ from salvage.cli.options import (
     AwsEndpointUrl,
     AwsRegion,
     ClusterName,
+    GceCredentials,
+    GceEndpoint,
+    GceProject,
     KeepPartial,
     Location,
     RepoPasswordFile,
@@ -35,7 +38,7 @@ from salvage.engines.statefulset.recover import (
 from salvage.engines.statefulset.snapshot_source import SnapshotSource
 from salvage.engines.statefulset.source import RecoverySource
 from salvage.locations import open_location
-from salvage.model.cloud import AwsSettings
+from salvage.model.cloud import AwsSettings, GceSettings
 from salvage.model.errors import UsageError
 
 
@@ -70,6 +73,9 @@ def recover(
     aws_endpoint_url: AwsEndpointUrl = None,
     cluster_name: ClusterName = None,
     availability_zone: AvailabilityZone = None,
+    gce_project: GceProject = None,
+    gce_endpoint: GceEndpoint = None,
+    gce_credentials: GceCredentials = None,
     verify_command: Annotated[str | None, typer.Option(
         "--verify-command", help="Run in each recovered pod once Running and show its output, "
                                  "e.g. \"tail -n 1 /data/log\".")] = None,
@@ -100,18 +106,19 @@ def recover(
         raise UsageError("--verify-data goes with --from-backup (VolumeSnapshots hold no repository data).")
     aws = AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name,
                       availability_zone=availability_zone)
+    gce = GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name, credentials=gce_credentials)
     request = RecoverRequest(
         statefulset=statefulset, namespace=namespace,
         manifest=load_statefulset(manifest, statefulset) if manifest else None,
         ordinals=parse_ordinals(ordinals), force=force, dry_run=dry_run, timeout=timeout,
         verify_command=tuple(shlex.split(verify_command)) if verify_command else (),
-        verify_container=verify_container, aws=aws, keep_partial=keep_partial)
+        verify_container=verify_container, aws=aws, gce=gce, keep_partial=keep_partial)
     with kube_client(app) as client, ProgressView(app.terminal, f"recover {statefulset}") as view:
         source: RecoverySource
         if from_backup:
             source = BackupSource(client, open_location(location), from_backup, backup_namespace or namespace,
                                   statefulset, repo_password=repo_password(app, repo_password_file, repo_password_secret),
-                                  aws=aws, verify_data=verify_data, progress=view.update)
+                                  aws=aws, gce=gce, verify_data=verify_data, progress=view.update)
         else:
             source = SnapshotSource(client, namespace, statefulset, snapshots=from_snapshots,
                                     selector=snapshot_selector)

@@ -1,0 +1,419 @@
+"""A test server for the GCE compute v1 REST API: disks, snapshots, zones and zone/global
+operations, enough for the ``gce-pd`` volume method. It follows the published API reference
+(https://cloud.google.com/compute/docs/reference/rest/v1); it is NOT Google's service.
+
+No official or maintained emulator of GCE compute exists, so this one is ours. What it keeps
+from the reference: the resource paths and JSON shapes (``sizeGb`` as an int64 string, URLs
+in ``zone``/``type``/``sourceDisk``/``selfLink``), names checked against RFC 1035 and labels
+against GCE's label rules (400 ``invalid``), 404 ``notFound`` and 409 ``alreadyExists``
+with Google's error body, and every mutation as an Operation that is PENDING, then RUNNING,
+then DONE (with ``error`` and ``httpErrorStatusCode`` when it failed) over a few polls, with
+snapshots CREATING → UPLOADING → READY and disks CREATING/RESTORING → READY meanwhile.
+
+What it cannot prove (docs/test-servers.md): authentication and IAM (any caller, any or no
+token), quotas, real timing, data in disks or snapshots, disk types per zone, regional
+disks, snapshot storage locations, and any behaviour the reference leaves unstated.
+
+Run it on its own with ``python -m salvage.devcluster.servers.gce_compute --port N``, or in a
+thread with :func:`serve_in_thread`. ``POST /_test/faults`` with
+``{"failSnapshotsOf": ["disk-name"]}`` makes snapshots of those disks end FAILED.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+BASE = "https://www.googleapis.com/compute/v1"
+DEFAULT_PROJECTS = ("salvage-test",)
+DEFAULT_ZONES = ("us-central1-a", "us-central1-b", "us-central1-c", "europe-west1-b")
+DISK_TYPES = ("pd-standard", "pd-balanced", "pd-ssd", "pd-extreme")
+_NAME = re.compile(r"^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$")
+_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+_ids = itertools.count(1_000_000_000_000)
+
+JSON = dict[str, Any]
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.reason, self.message = code, reason, message
+
+    def body(self) -> JSON:
+        return {"error": {"code": self.code, "message": self.message,
+                          "errors": [{"message": self.message, "domain": "global", "reason": self.reason}]}}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass
+class Operation:
+    """A long-running operation: DONE after ``polls`` reads; ``finish`` runs then (and may fail)."""
+
+    resource: JSON
+    polls: int
+    finish: Any = None  # Callable[[], None]; raises ApiError to fail the operation
+
+    def advance(self) -> None:
+        if self.resource["status"] == "DONE":
+            return
+        self.polls -= 1
+        if self.polls > 0:
+            self.resource.update(status="RUNNING", progress=50)
+            return
+        try:
+            if self.finish:
+                self.finish()
+        except ApiError as exc:
+            self.resource.update(error={"errors": [{"code": exc.reason.upper(), "message": exc.message}]},
+                                 httpErrorStatusCode=exc.code, httpErrorMessage=exc.reason.upper())
+        self.resource.update(status="DONE", progress=100, endTime=_now())
+
+
+@dataclass
+class ComputeState:
+    """Everything the server holds; ``polls`` is how many operation reads until DONE."""
+
+    projects: tuple[str, ...] = DEFAULT_PROJECTS
+    zones: tuple[str, ...] = DEFAULT_ZONES
+    polls: int = 2
+    disks: dict[tuple[str, str, str], JSON] = field(default_factory=dict)
+    snapshots: dict[tuple[str, str], JSON] = field(default_factory=dict)
+    operations: dict[tuple[str, str, str], Operation] = field(default_factory=dict)  # (project, zone|"", name)
+    fail_snapshots_of: set[str] = field(default_factory=set)
+    log: bool = False  # one line per request on stdout (the process's log file)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    # --- lookups -------------------------------------------------------------------------
+
+    def project(self, project: str) -> None:
+        if project not in self.projects:
+            raise ApiError(404, "notFound", f"The resource 'projects/{project}' was not found")
+
+    def zone(self, project: str, zone: str) -> JSON:
+        self.project(project)
+        if zone not in self.zones:
+            raise ApiError(404, "notFound", f"The resource 'projects/{project}/zones/{zone}' was not found")
+        region = zone.rsplit("-", 1)[0]
+        return {"kind": "compute#zone", "id": str(abs(hash(zone)) % 10**12), "name": zone, "status": "UP",
+                "region": f"{BASE}/projects/{project}/regions/{region}",
+                "selfLink": f"{BASE}/projects/{project}/zones/{zone}"}
+
+    def disk(self, project: str, zone: str, name: str) -> JSON:
+        self.zone(project, zone)
+        found = self.disks.get((project, zone, name))
+        if found is None:
+            raise ApiError(404, "notFound", f"The resource 'projects/{project}/zones/{zone}/disks/{name}' was not found")
+        return found
+
+    def snapshot(self, project: str, name: str) -> JSON:
+        self.project(project)
+        found = self.snapshots.get((project, name))
+        if found is None:
+            raise ApiError(404, "notFound", f"The resource 'projects/{project}/global/snapshots/{name}' was not found")
+        return found
+
+    def operation(self, project: str, zone: str, name: str) -> JSON:
+        if zone:
+            self.zone(project, zone)
+        else:
+            self.project(project)
+        found = self.operations.get((project, zone, name))
+        if found is None:
+            where = f"zones/{zone}" if zone else "global"
+            raise ApiError(404, "notFound", f"The resource 'projects/{project}/{where}/operations/{name}' was not found")
+        found.advance()
+        return found.resource
+
+    # --- mutations ------------------------------------------------------------------------
+
+    def start(self, project: str, zone: str, kind: str, target: str, finish: Any = None) -> JSON:
+        name = f"operation-{next(_ids)}-{kind}"
+        where = f"{BASE}/projects/{project}/zones/{zone}" if zone else f"{BASE}/projects/{project}/global"
+        resource: JSON = {"kind": "compute#operation", "id": str(next(_ids)), "name": name,
+                          "operationType": kind, "targetLink": target, "status": "PENDING", "progress": 0,
+                          "insertTime": _now(), "startTime": _now(),
+                          "selfLink": f"{where}/operations/{name}",
+                          **({"zone": f"{BASE}/projects/{project}/zones/{zone}"} if zone else {})}
+        self.operations[(project, zone, name)] = Operation(resource, self.polls, finish)
+        return resource
+
+    def insert_disk(self, project: str, zone: str, body: JSON) -> JSON:
+        self.zone(project, zone)
+        name = _checked_name(body.get("name"), "disk")
+        labels = _checked_labels(body.get("labels"))
+        if (project, zone, name) in self.disks:
+            raise ApiError(409, "alreadyExists", f"The resource 'projects/{project}/zones/{zone}/disks/{name}' "
+                                                 "already exists")
+        kind = str(body.get("type") or f"zones/{zone}/diskTypes/pd-standard").rsplit("/", 1)[-1]
+        if kind not in DISK_TYPES:
+            raise ApiError(400, "invalid", f"Invalid value for field 'resource.type': '{body.get('type')}'. "
+                                           "The referenced diskType resource cannot be found.")
+        source = None
+        if body.get("sourceSnapshot"):
+            source = self.snapshot(*_snapshot_path(str(body["sourceSnapshot"]), project))
+            if source["status"] != "READY":
+                raise ApiError(400, "resourceNotReady", f"The resource '{source['selfLink']}' is not ready")
+        size = int(body.get("sizeGb") or (source["diskSizeGb"] if source else 500))
+        if source and size < int(source["diskSizeGb"]):
+            raise ApiError(400, "invalid", f"Invalid value for field 'resource.sizeGb': '{size}'. Requested disk "
+                                           f"size cannot be smaller than the snapshot size ({source['diskSizeGb']} GB).")
+        link = f"{BASE}/projects/{project}/zones/{zone}/disks/{name}"
+        disk: JSON = {"kind": "compute#disk", "id": str(next(_ids)), "name": name, "sizeGb": str(size),
+                      "zone": f"{BASE}/projects/{project}/zones/{zone}", "status": "RESTORING" if source else "CREATING",
+                      "type": f"{BASE}/projects/{project}/zones/{zone}/diskTypes/{kind}", "selfLink": link,
+                      "creationTimestamp": _now(), "labels": labels, "labelFingerprint": _fingerprint(labels),
+                      "physicalBlockSizeBytes": "4096"}
+        if body.get("description"):
+            disk["description"] = body["description"]
+        if source:
+            disk.update(sourceSnapshot=source["selfLink"], sourceSnapshotId=source["id"])
+        if (body.get("diskEncryptionKey") or {}).get("kmsKeyName"):
+            disk["diskEncryptionKey"] = {"kmsKeyName": body["diskEncryptionKey"]["kmsKeyName"]}
+        self.disks[(project, zone, name)] = disk
+        return self.start(project, zone, "insert", link, lambda: disk.update(status="READY"))
+
+    def delete_disk(self, project: str, zone: str, name: str) -> JSON:
+        disk = self.disk(project, zone, name)
+        disk["status"] = "DELETING"
+        return self.start(project, zone, "delete", disk["selfLink"],
+                          lambda: self.disks.pop((project, zone, name), None))
+
+    def create_snapshot(self, project: str, zone: str, disk_name: str, body: JSON) -> JSON:
+        disk = self.disk(project, zone, disk_name)
+        return self._snapshot_of(project, zone, disk, body, "createSnapshot")
+
+    def insert_snapshot(self, project: str, body: JSON) -> JSON:
+        self.project(project)
+        source = str(body.get("sourceDisk") or "")
+        match = re.search(r"projects/([^/]+)/zones/([^/]+)/disks/([^/]+)$", source)
+        if not match:
+            raise ApiError(400, "invalid", f"Invalid value for field 'resource.sourceDisk': '{source}'.")
+        disk = self.disk(*match.groups())
+        return self._snapshot_of(project, "", disk, body, "insert")
+
+    def _snapshot_of(self, project: str, zone: str, disk: JSON, body: JSON, kind: str) -> JSON:
+        name = _checked_name(body.get("name"), "snapshot")
+        labels = _checked_labels(body.get("labels"))
+        if (project, name) in self.snapshots:
+            raise ApiError(409, "alreadyExists", f"The resource 'projects/{project}/global/snapshots/{name}' "
+                                                 "already exists")
+        link = f"{BASE}/projects/{project}/global/snapshots/{name}"
+        snapshot: JSON = {"kind": "compute#snapshot", "id": str(next(_ids)), "name": name, "status": "CREATING",
+                          "sourceDisk": disk["selfLink"], "sourceDiskId": disk["id"], "diskSizeGb": disk["sizeGb"],
+                          "storageBytes": "0", "storageBytesStatus": "UPDATING", "labels": labels,
+                          "labelFingerprint": _fingerprint(labels), "selfLink": link, "creationTimestamp": _now(),
+                          "snapshotType": "STANDARD", "storageLocations": [disk["zone"].rsplit("/", 1)[-1][:2]]}
+        if body.get("description"):
+            snapshot["description"] = body["description"]
+        if (disk.get("diskEncryptionKey") or {}).get("kmsKeyName"):
+            snapshot["snapshotEncryptionKey"] = dict(disk["diskEncryptionKey"])
+        self.snapshots[(project, name)] = snapshot
+        failing = disk["name"] in self.fail_snapshots_of
+
+        def finish() -> None:
+            if failing:
+                snapshot["status"] = "FAILED"
+                raise ApiError(500, "internalError", f"Snapshot {name} of disk {disk['name']} failed.")
+            snapshot.update(status="READY", storageBytesStatus="UP_TO_DATE")
+
+        operation = self.start(project, zone, kind, link, finish)
+        snapshot["status"] = "UPLOADING" if not failing else "CREATING"
+        return operation
+
+    def delete_snapshot(self, project: str, name: str) -> JSON:
+        snapshot = self.snapshot(project, name)
+        snapshot["status"] = "DELETING"
+        return self.start(project, "", "delete", snapshot["selfLink"],
+                          lambda: self.snapshots.pop((project, name), None))
+
+    def set_labels(self, resource: JSON, body: JSON, project: str, zone: str) -> JSON:
+        if body.get("labelFingerprint") != resource["labelFingerprint"]:
+            raise ApiError(412, "conditionNotMet", "Labels fingerprint either invalid or resource labels have changed")
+        labels = _checked_labels(body.get("labels"))
+        return self.start(project, zone, "setLabels", resource["selfLink"],
+                          lambda: resource.update(labels=labels, labelFingerprint=_fingerprint(labels)))
+
+
+def _checked_name(name: Any, what: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ApiError(400, "invalid", f"Invalid value for field 'resource.name': '{name}'. Must be a match of regex "
+                                       "'(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'")
+    return name
+
+
+def _checked_labels(labels: Any) -> dict[str, str]:
+    labels = dict(labels or {})
+    for key, value in labels.items():
+        if not _LABEL_KEY.match(key) or not isinstance(value, str) or not _LABEL_VALUE.match(value):
+            raise ApiError(400, "invalid", f"Invalid value for field 'resource.labels': '{key}={value}'. Label keys "
+                                           "and values may contain only lowercase letters, digits, '_' and '-'.")
+    return labels
+
+
+def _fingerprint(labels: dict[str, str]) -> str:
+    import base64
+    import hashlib
+
+    return base64.b64encode(hashlib.sha256(json.dumps(labels, sort_keys=True).encode()).digest()[:8]).decode()
+
+
+def _snapshot_path(reference: str, default_project: str) -> tuple[str, str]:
+    """``global/snapshots/S``, ``projects/P/global/snapshots/S`` or a full URL."""
+    match = re.search(r"(?:projects/([^/]+)/)?global/snapshots/([^/]+)$", reference)
+    if not match:
+        raise ApiError(400, "invalid", f"Invalid value for field 'resource.sourceSnapshot': '{reference}'.")
+    return match.group(1) or default_project, match.group(2)
+
+
+_ROUTES: list[tuple[str, re.Pattern[str], str]] = [
+    (method, re.compile("^/compute/v1/projects/(?P<project>[^/]+)/" + path + "$"), action)
+    for method, path, action in [
+        ("GET", r"zones/(?P<zone>[^/]+)", "zone"),
+        ("GET", r"zones/(?P<zone>[^/]+)/disks/(?P<disk>[^/]+)", "get_disk"),
+        ("POST", r"zones/(?P<zone>[^/]+)/disks", "insert_disk"),
+        ("DELETE", r"zones/(?P<zone>[^/]+)/disks/(?P<disk>[^/]+)", "delete_disk"),
+        ("POST", r"zones/(?P<zone>[^/]+)/disks/(?P<disk>[^/]+)/createSnapshot", "create_snapshot"),
+        ("POST", r"zones/(?P<zone>[^/]+)/disks/(?P<disk>[^/]+)/setLabels", "label_disk"),
+        ("GET", r"global/snapshots/(?P<snapshot>[^/]+)", "get_snapshot"),
+        ("POST", r"global/snapshots", "insert_snapshot"),
+        ("DELETE", r"global/snapshots/(?P<snapshot>[^/]+)", "delete_snapshot"),
+        ("POST", r"global/snapshots/(?P<snapshot>[^/]+)/setLabels", "label_snapshot"),
+        ("GET", r"zones/(?P<zone>[^/]+)/operations/(?P<operation>[^/]+)", "zone_operation"),
+        ("POST", r"zones/(?P<zone>[^/]+)/operations/(?P<operation>[^/]+)/wait", "wait_zone_operation"),
+        ("GET", r"global/operations/(?P<operation>[^/]+)", "global_operation"),
+        ("POST", r"global/operations/(?P<operation>[^/]+)/wait", "wait_global_operation"),
+    ]
+]
+
+
+def dispatch(state: ComputeState, method: str, path: str, body: JSON) -> JSON:
+    """Answer one request; raises :class:`ApiError` with the API's status and reason."""
+    for verb, pattern, action in _ROUTES:
+        match = pattern.match(path)
+        if verb == method and match:
+            a = match.groupdict()
+            p, z = a["project"], a.get("zone", "")
+            with state.lock:
+                return _ACTIONS[action](state, p, z, a, body)
+    raise ApiError(404, "notFound", f"The requested URL {path} was not found on this server.")
+
+
+def _wait(state: ComputeState, p: str, z: str, operation: str) -> JSON:
+    # The reference: wait returns when the operation is DONE or after about two minutes. Here
+    # each wait advances the operation to DONE (a test server has nothing to wait for).
+    resource = state.operation(p, z, operation)
+    while resource["status"] != "DONE":
+        resource = state.operation(p, z, operation)
+    return resource
+
+
+_ACTIONS: dict[str, Any] = {
+    "zone": lambda s, p, z, a, b: s.zone(p, z),
+    "get_disk": lambda s, p, z, a, b: s.disk(p, z, a["disk"]),
+    "insert_disk": lambda s, p, z, a, b: s.insert_disk(p, z, b),
+    "delete_disk": lambda s, p, z, a, b: s.delete_disk(p, z, a["disk"]),
+    "create_snapshot": lambda s, p, z, a, b: s.create_snapshot(p, z, a["disk"], b),
+    "label_disk": lambda s, p, z, a, b: s.set_labels(s.disk(p, z, a["disk"]), b, p, z),
+    "get_snapshot": lambda s, p, z, a, b: s.snapshot(p, a["snapshot"]),
+    "insert_snapshot": lambda s, p, z, a, b: s.insert_snapshot(p, b),
+    "delete_snapshot": lambda s, p, z, a, b: s.delete_snapshot(p, a["snapshot"]),
+    "label_snapshot": lambda s, p, z, a, b: s.set_labels(s.snapshot(p, a["snapshot"]), b, p, ""),
+    "zone_operation": lambda s, p, z, a, b: s.operation(p, z, a["operation"]),
+    "wait_zone_operation": lambda s, p, z, a, b: _wait(s, p, z, a["operation"]),
+    "global_operation": lambda s, p, z, a, b: s.operation(p, "", a["operation"]),
+    "wait_global_operation": lambda s, p, z, a, b: _wait(s, p, "", a["operation"]),
+}
+
+
+def _handler(state: ComputeState) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self, method: str) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            path = urlsplit(self.path).path
+            try:
+                body = json.loads(raw) if raw.strip() else {}
+                if path == "/_test/faults" and method == "POST":
+                    with state.lock:
+                        state.fail_snapshots_of = set(body.get("failSnapshotsOf") or [])
+                    status, answer = 200, {"failSnapshotsOf": sorted(state.fail_snapshots_of)}
+                elif path == "/" and method == "GET":
+                    status, answer = 200, {"server": "salvage gce-compute test server"}
+                else:
+                    status, answer = 200, dispatch(state, method, path, body)
+            except ApiError as exc:
+                status, answer = exc.code, exc.body()
+            except (ValueError, KeyError) as exc:
+                status, answer = 400, ApiError(400, "parseError", f"Parse Error: {exc}").body()
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's names)
+            self._answer("GET")
+
+        def do_POST(self) -> None:  # noqa: N802
+            self._answer("POST")
+
+        def do_DELETE(self) -> None:  # noqa: N802
+            self._answer("DELETE")
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            if state.log:
+                print(f"{self.address_string()} {format % args}", flush=True)
+
+    return Handler
+
+
+def make_server(state: ComputeState, port: int = 0) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(state))
+    server.daemon_threads = True
+    return server
+
+
+@contextmanager
+def serve_in_thread(state: ComputeState | None = None) -> Iterator[tuple[str, ComputeState]]:
+    """The server on a free loopback port in this process: yields its endpoint and state."""
+    state = state or ComputeState()
+    server = make_server(state)
+    thread = threading.Thread(target=server.serve_forever, name="gce-compute", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--project", action="append", help="a project that exists (repeat; default salvage-test)")
+    parser.add_argument("--polls", type=int, default=2, help="operation reads until DONE")
+    args = parser.parse_args()
+    state = ComputeState(projects=tuple(args.project or DEFAULT_PROJECTS), polls=args.polls, log=True)
+    make_server(state, args.port).serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,307 @@
+"""GCE Persistent Disks behind PersistentVolumes: snapshot for a backup, re-create from a snapshot.
+
+The one module that talks to GCE compute (google-cloud-compute, over its REST transport).
+Google's errors become CloudError here, raised ``from`` the original. Every check that can
+fail (credentials, project, zone, disk type, the snapshot's state) runs before the first call
+that creates something, so a refused request changes nothing.
+
+Operations are waited for here, with our own zone/global operation clients: the SDK's
+``ExtendedOperation.result()`` polls through clients it makes without the endpoint setting,
+so against a test server or a private endpoint it would ask compute.googleapis.com.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import google.auth
+import requests
+from google.api_core import exceptions as api_exceptions
+from google.api_core.client_options import ClientOptions
+from google.auth import credentials as auth_credentials
+from google.auth import exceptions as auth_exceptions
+from google.cloud import compute_v1
+from google.oauth2 import service_account
+
+from salvage.catalog.records import VolumeRecord
+from salvage.model.cloud import GceSettings
+from salvage.model.errors import CloudCredentialsError, CloudError
+from salvage.volumes.base import JSON, Progress
+from salvage.volumes.gce_pd_spec import (
+    METHOD,
+    check_disk_type,
+    disk_ref,
+    is_gce_pd,
+    labels,
+    persistent_volume_spec,
+    resource_name,
+)
+
+SCOPES = ["https://www.googleapis.com/auth/compute"]
+_DONE = compute_v1.Operation.Status.DONE
+
+
+class GcePdProvider:
+    """Implements :class:`salvage.volumes.base.VolumeProvider` for GCE Persistent Disk."""
+
+    method = METHOD
+
+    def __init__(self, settings: GceSettings, *, poll_interval: float = 1.0) -> None:
+        self.settings = settings
+        self.poll_interval = poll_interval
+        self._credentials: Any = None
+        self._default_project: str | None = None
+        self._clients: dict[str, Any] = {}
+
+    def owns(self, pv: JSON) -> bool:
+        return is_gce_pd(pv)
+
+    def presence(self, pv: JSON) -> str:
+        """Whether the disk behind ``pv`` still exists: ``gone`` only on GCE's own word (404, or
+        being deleted), ``present`` when GCE has it, ``unknown`` when GCE cannot be asked."""
+        try:
+            ref = disk_ref(pv)
+            project = self._project(ref.project, f"PersistentVolume {pv.get('metadata', {}).get('name', '?')}")
+            try:
+                disk = self._client("disks").get(project=project, zone=ref.zone, disk=ref.disk, retry=None, timeout=30)
+            except api_exceptions.NotFound:
+                # The same 404 answers a project or zone that does not exist (a wrong setting, not a
+                # lost disk): the disk is gone only when its zone answers.
+                self._client("zones").get(project=project, zone=ref.zone, retry=None, timeout=30)
+                return "gone"
+        except (CloudError, api_exceptions.GoogleAPICallError, auth_exceptions.GoogleAuthError,
+                requests.RequestException):
+            return "unknown"
+        return "gone" if disk.status == "DELETING" else "present"
+
+    def check_access(self) -> None:
+        """Fail early, before a backup writes anything, when no credentials can be found."""
+        self._creds()
+
+    def capture(self, claim: JSON, pv: JSON, backup: str, *, timeout: float, progress: Progress) -> VolumeRecord:
+        ref = disk_ref(pv)
+        namespace, pvc, pv_name = claim["metadata"]["namespace"], claim["metadata"]["name"], pv["metadata"]["name"]
+        label = f"{namespace}/{pvc}"
+        project = self._project(ref.project, f"PersistentVolume {pv_name}")
+        with _translated(f"reading GCE disk {ref.disk} of {label}"):
+            disk = self._client("disks").get(project=project, zone=ref.zone, disk=ref.disk)
+        cluster = self.settings.cluster_name or disk.labels.get("goog-k8s-cluster-name")
+        name = resource_name(backup, pvc, salt=f"{namespace}/{secrets.token_hex(8)}")
+        snapshot = compute_v1.Snapshot(
+            name=name, description=f"salvage backup {backup}: {label} (PV {pv_name})",
+            labels=labels(backup=backup, namespace=namespace, pvc=pvc, pv=pv_name, cluster=cluster))
+        progress("volume", {"pvc": label, "state": f"snapshotting GCE disk {ref.disk} as {name}"})
+        with _translated(f"snapshotting GCE disk {ref.disk} of {label}"):
+            operation = self._client("disks").create_snapshot_unary(
+                project=project, zone=ref.zone, disk=ref.disk, snapshot_resource=snapshot)
+        self._wait_snapshot(project, ref.zone, operation, name, label, timeout, progress)
+        spec = pv.get("spec") or {}
+        record: VolumeRecord = {
+            "namespace": namespace, "pvc": pvc, "pv": pv_name,
+            "storageClass": claim["spec"].get("storageClassName"),
+            "size": claim["spec"].get("resources", {}).get("requests", {}).get("storage", ""),
+            "method": METHOD, "snapshotHandle": name, "restoreSize": int(disk.size_gb) << 30,
+            "project": project, "availabilityZone": ref.zone, "diskName": ref.disk,
+            "volumeType": disk.type_.rsplit("/", 1)[-1], "sizeGiB": int(disk.size_gb), "pvSource": ref.form,
+            "accessModes": spec.get("accessModes") or ["ReadWriteOnce"],
+            "reclaimPolicy": spec.get("persistentVolumeReclaimPolicy") or "Delete",
+            "volumeMode": spec.get("volumeMode") or "Filesystem",
+        }
+        optional = {"kmsKeyName": disk.disk_encryption_key.kms_key_name, "fsType": ref.fs_type, "cluster": cluster}
+        record.update({k: v for k, v in optional.items() if v})  # type: ignore[typeddict-item]
+        return record
+
+    def check_recreate(self, record: VolumeRecord) -> None:
+        self._plan(record)
+
+    def recreate(self, record: VolumeRecord, *, timeout: float, progress: Progress) -> JSON:
+        project, zone = self._plan(record)
+        label = f"{record['namespace']}/{record['pvc']}"
+        name = resource_name(record["namespace"], record["pvc"], salt=secrets.token_hex(8))
+        disk = compute_v1.Disk(
+            name=name, size_gb=record["sizeGiB"], type_=f"zones/{zone}/diskTypes/{record['volumeType']}",
+            source_snapshot=f"projects/{record['project']}/global/snapshots/{record['snapshotHandle']}",
+            description=f"salvage: {label} from snapshot {record['snapshotHandle']}",
+            labels=labels(namespace=record["namespace"], pvc=record["pvc"], cluster=self._cluster(record),
+                          **{"from-snapshot": record["snapshotHandle"]}))
+        if record.get("kmsKeyName"):
+            disk.disk_encryption_key = compute_v1.CustomerEncryptionKey(kms_key_name=record["kmsKeyName"])
+        progress("volume", {"pvc": label, "state": f"creating GCE disk {name} in {zone} from {record['snapshotHandle']}"})
+        with _translated(f"creating a GCE disk for {label} from snapshot {record['snapshotHandle']}"):
+            operation = self._client("disks").insert_unary(project=project, zone=zone, disk_resource=disk)
+        self._wait_operation(project, zone, operation, f"GCE disk {name} for {label}", timeout, "raise --timeout")
+        progress("volume", {"pvc": label, "state": f"GCE disk {name} ready"})
+        return persistent_volume_spec(record, project, zone, name)
+
+    def discard(self, pv_spec: JSON, record: VolumeRecord) -> None:
+        ref = disk_ref({"metadata": {"name": record.get("pv", "?")}, "spec": pv_spec})
+        project = self._project(ref.project or record.get("project"), f"the volume of {record.get('pvc')}")
+        with _translated(f"deleting GCE disk {ref.disk}"):
+            self._client("disks").delete_unary(project=project, zone=ref.zone, disk=ref.disk)
+
+    def delete_captured(self, record: VolumeRecord) -> bool:
+        if record.get("method") != METHOD or not record.get("snapshotHandle"):
+            return False
+        project, name = record["project"], record["snapshotHandle"]
+        try:
+            with _translated(f"deleting GCE snapshot {name}"):
+                operation = self._client("snapshots").delete_unary(project=project, snapshot=name)
+        except CloudError as exc:
+            if isinstance(exc.__cause__, api_exceptions.NotFound):
+                return False
+            raise
+        self._wait_operation(project, "", operation, f"deleting GCE snapshot {name}", 300, "delete it again")
+        return True
+
+    def _plan(self, record: VolumeRecord) -> tuple[str, str]:
+        """The project and zone for re-creating ``record``; raises on bad input, changes nothing."""
+        label = f"{record.get('namespace')}/{record.get('pvc')}"
+        zone = record.get("availabilityZone") or ""
+        project = self._project(record.get("project"), f"the volume of {label}")
+        check_disk_type(record)
+        try:
+            with _translated(f"looking up zone {zone} in project {project}"):
+                self._client("zones").get(project=project, zone=zone)
+        except CloudError as exc:
+            if not isinstance(exc.__cause__, api_exceptions.NotFound):
+                raise
+            raise CloudError(f"Zone {zone} does not exist in GCE project {project} (or the project does not).",
+                             hint="Check --gce-project; list zones with `gcloud compute zones list`.") from exc
+        self._check_snapshot(record["project"], record["snapshotHandle"], label)
+        return project, zone
+
+    def _check_snapshot(self, project: str, name: str, label: str) -> None:
+        try:
+            with _translated(f"looking up GCE snapshot {name}"):
+                snapshot = self._client("snapshots").get(project=project, snapshot=name)
+        except CloudError as exc:
+            if not isinstance(exc.__cause__, api_exceptions.NotFound):
+                raise
+            raise CloudError(f"GCE snapshot {name} of {label} does not exist in project {project} (deleted?).",
+                             hint="Pick another backup with `salvage backup get`.") from exc
+        if snapshot.status != "READY":
+            raise CloudError(f"GCE snapshot {name} of {label} is {snapshot.status}, not READY.",
+                             hint="Wait for it, or pick another backup.")
+
+    def _cluster(self, record: VolumeRecord) -> str | None:
+        return self.settings.cluster_name or record.get("cluster")
+
+    def _project(self, named: str | None, what: str) -> str:
+        """The project of a disk: the configured one must agree with the one the PV or record names."""
+        configured = self.settings.project
+        if configured and named and configured != named:
+            raise CloudError(f"{what} is in GCE project {named}, but the configured project is {configured}.",
+                             hint=f"Pass --gce-project {named}, or leave it out.")
+        project = configured or named
+        if not project:
+            self._creds()
+            project = self._default_project
+        if not project:
+            raise CloudError(f"No GCE project for {what}: the PV names none and none is configured.",
+                             hint="Pass --gce-project or set SALVAGE_GCE_PROJECT.")
+        return project
+
+    def _creds(self) -> Any:
+        if self._credentials is None:
+            choice = self.settings.credentials
+            try:
+                if choice == "anonymous":
+                    self._credentials = auth_credentials.AnonymousCredentials()
+                elif choice:
+                    self._credentials = service_account.Credentials.from_service_account_file(choice, scopes=SCOPES)
+                    self._default_project = self._credentials.project_id
+                else:
+                    self._credentials, self._default_project = google.auth.default(scopes=SCOPES)
+            except (auth_exceptions.GoogleAuthError, OSError, ValueError) as exc:
+                raise CloudCredentialsError(
+                    f"No usable GCE credentials ({exc}); nothing was changed.",
+                    hint="Set GOOGLE_APPLICATION_CREDENTIALS to a service account key, run "
+                         "`gcloud auth application-default login`, or pass --gce-credentials FILE.") from exc
+        return self._credentials
+
+    def _client(self, kind: str) -> Any:
+        if kind not in self._clients:
+            makers = {"disks": compute_v1.DisksClient, "snapshots": compute_v1.SnapshotsClient,
+                      "zones": compute_v1.ZonesClient, "zone_operations": compute_v1.ZoneOperationsClient,
+                      "global_operations": compute_v1.GlobalOperationsClient}
+            options = ClientOptions(api_endpoint=self.settings.endpoint) if self.settings.endpoint else None
+            self._clients[kind] = makers[kind](credentials=self._creds(), client_options=options, transport="rest")
+        return self._clients[kind]
+
+    def _wait_snapshot(self, project: str, zone: str, operation: Any, name: str, label: str, timeout: float,
+                       progress: Progress) -> None:
+        what = f"GCE snapshot {name} of {label}"
+        try:
+            self._wait_operation(project, zone, operation, what, timeout, "raise --snapshot-timeout")
+        except CloudError as exc:
+            if "was not ready within" in exc.message:
+                raise
+            self._delete_failed(project, name)
+            raise CloudError(f"{exc.message}; the snapshot was deleted.",
+                             hint="Check the disk in the GCE console and run the backup again.") from exc
+
+        def ready() -> bool:
+            snapshot = self._client("snapshots").get(project=project, snapshot=name)
+            progress("volume", {"pvc": label, "state": f"{what} {snapshot.status}"})
+            if snapshot.status == "FAILED":
+                self._delete_failed(project, name)
+                raise CloudError(f"{what} failed; it was deleted.",
+                                 hint="Check the disk in the GCE console and run the backup again.")
+            return bool(snapshot.status == "READY")
+
+        self._poll(ready, timeout, what, "raise --snapshot-timeout")
+
+    def _delete_failed(self, project: str, name: str) -> None:
+        with _translated(f"deleting failed GCE snapshot {name}"):
+            self._client("snapshots").delete_unary(project=project, snapshot=name)
+
+    def _wait_operation(self, project: str, zone: str, operation: Any, what: str, timeout: float,
+                        remedy: str) -> None:
+        """Poll the zone (or, with no zone, global) operation until DONE; its error becomes a CloudError."""
+        state = {"operation": operation}
+
+        def done() -> bool:
+            current = state["operation"]
+            if current.status != _DONE:
+                if zone:
+                    current = self._client("zone_operations").get(project=project, zone=zone, operation=current.name)
+                else:
+                    current = self._client("global_operations").get(project=project, operation=current.name)
+                state["operation"] = current
+            if current.status != _DONE:
+                return False
+            if current.error.errors:
+                reasons = "; ".join(f"{e.code}: {e.message}" for e in current.error.errors)
+                raise CloudError(f"GCE failed {what}: {reasons}")
+            return True
+
+        self._poll(done, timeout, what, remedy)
+
+    def _poll(self, done: Callable[[], bool], timeout: float, what: str, remedy: str) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            with _translated(f"waiting for {what}"):
+                if done():
+                    return
+            if time.monotonic() > deadline:
+                raise CloudError(f"{what} was not ready within {timeout:.0f}s.", hint=f"Check it in GCE, or {remedy}.")
+            time.sleep(self.poll_interval)
+
+
+@contextmanager
+def _translated(doing: str) -> Iterator[None]:
+    try:
+        yield
+    except (api_exceptions.Unauthorized, api_exceptions.Forbidden, auth_exceptions.RefreshError) as exc:
+        raise CloudCredentialsError(f"GCE refused the credentials while {doing}: {exc}",
+                                    hint="Check the service account, its roles (compute.storageAdmin) "
+                                         "and the project.") from exc
+    except api_exceptions.GoogleAPICallError as exc:
+        raise CloudError(f"GCE refused {doing}: {exc.code}: {exc.message}") from exc
+    except (auth_exceptions.GoogleAuthError, requests.RequestException) as exc:
+        raise CloudError(f"GCE failed while {doing}: {exc}",
+                         hint="Check --gce-endpoint, and that GCE compute is reachable.") from exc
