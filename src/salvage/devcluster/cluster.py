@@ -165,11 +165,10 @@ class LocalCluster:
         if real_nodes:
             host.check_machine()
         binaries = ensure_components(report)
-        node_binaries = ensure_node_components(report) if real_nodes else None
+        node_binaries = None
         if real_nodes:
-            missing = [i for i in images.ESSENTIAL if not i.built]
-            if missing:
-                images.build(tuple(missing), report)
+            node_binaries = ensure_node_components(report)
+            images.build(tuple(i for i in images.ESSENTIAL if not i.built), report)
         with self._locked():
             state = self._read_state()
             if state and state.get("real_nodes", 0) != real_nodes:
@@ -194,9 +193,6 @@ class LocalCluster:
     @property
     def node(self) -> node.RealNode:
         return node.RealNode(self.dir, self.name)
-
-    def has_real_node(self) -> bool:
-        return bool((self._read_state() or {}).get("real_nodes"))
 
     def import_images(self, report: Report = lambda _m: None) -> list[str]:
         """Import the built images this cluster's real node does not hold yet."""
@@ -353,7 +349,7 @@ class LocalCluster:
         server = f"https://{host.NODE_IP}:{ports['kube-apiserver']}"
         real.write_config(b, server=server, ca=self.pki.ca_cert, ports=ports, tokens=node.NodeTokens(
             kubelet=tokens["kubelet_token"], kube_proxy=tokens["kube_proxy_token"], coredns=tokens["coredns_token"]))
-        argv, env = real.argv(b, self.kubeconfig), real.env(b)
+        argv, env = real.argv(b), real.env(b)
         for name in node.COMPONENTS:
             self._launch(state, name, argv[name], env=env)
             self._wait_healthy(state, name, timeout)

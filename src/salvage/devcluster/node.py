@@ -219,7 +219,7 @@ state = "{d / 'state'}"
 """
 
     # -- processes -----------------------------------------------------------------------------
-    def argv(self, b: NodeBinaries, kubeconfig: Path) -> dict[str, list[str]]:
+    def argv(self, b: NodeBinaries) -> dict[str, list[str]]:
         return {
             "containerd": [str(b.containerd), "--config", str(self.dir / "containerd" / "config.toml")],
             "hostpath-node": [
