@@ -7,7 +7,6 @@ runs before the first call that creates something, so a refused request changes 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -33,6 +32,7 @@ from salvage.volumes.aws_ebs_spec import (
     volume_ref,
 )
 from salvage.volumes.base import JSON, Progress
+from salvage.volumes.cloud_polling import poll
 
 TAG_PREFIX = "salvage.io/"
 
@@ -242,14 +242,8 @@ class EbsProvider:
         self._poll(state, timeout, f"EBS volume {volume_id} for {label}", "raise --timeout")
 
     def _poll(self, done: Callable[[], str | None], timeout: float, what: str, remedy: str) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            with _translated(f"waiting for {what}"):
-                if done():
-                    return
-            if time.monotonic() > deadline:
-                raise CloudError(f"{what} was not ready within {timeout:.0f}s.", hint=f"Check it in EC2, or {remedy}.")
-            time.sleep(self.poll_interval)
+        poll(done, timeout=timeout, interval=self.poll_interval, what=what,
+             hint=f"Check it in EC2, or {remedy}.", translated=_translated)
 
 
 @contextmanager

@@ -13,7 +13,6 @@ so against a test server or a private endpoint it would ask compute.googleapis.c
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -31,6 +30,7 @@ from salvage.catalog.records import VolumeRecord
 from salvage.model.cloud import GceSettings
 from salvage.model.errors import CloudCredentialsError, CloudError
 from salvage.volumes.base import JSON, Progress
+from salvage.volumes.cloud_polling import poll
 from salvage.volumes.gce_pd_spec import (
     METHOD,
     check_disk_type,
@@ -282,14 +282,8 @@ class GcePdProvider:
         self._poll(done, timeout, what, remedy)
 
     def _poll(self, done: Callable[[], bool], timeout: float, what: str, remedy: str) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            with _translated(f"waiting for {what}"):
-                if done():
-                    return
-            if time.monotonic() > deadline:
-                raise CloudError(f"{what} was not ready within {timeout:.0f}s.", hint=f"Check it in GCE, or {remedy}.")
-            time.sleep(self.poll_interval)
+        poll(done, timeout=timeout, interval=self.poll_interval, what=what,
+             hint=f"Check it in GCE, or {remedy}.", translated=_translated)
 
 
 @contextmanager
