@@ -12,6 +12,7 @@ from typing import Any
 
 from salvage.catalog.records import VolumeRecord
 from salvage.model.errors import CloudError
+from salvage.volumes import pv_zone
 
 METHOD = "aws-ebs"  # the volume records' method (volumes/registry.py)
 CSI_DRIVER = "ebs.csi.aws.com"
@@ -71,16 +72,7 @@ def volume_ref(pv: dict[str, Any]) -> EbsVolumeRef:
 
 def zone_of(pv: dict[str, Any]) -> str | None:
     """The zone a PV's labels or node affinity pin it to, if any."""
-    labels = pv.get("metadata", {}).get("labels") or {}
-    for key in _ZONE_KEYS:
-        if labels.get(key):
-            return str(labels[key])
-    terms = (((pv.get("spec") or {}).get("nodeAffinity") or {}).get("required") or {}).get("nodeSelectorTerms") or []
-    for term in terms:
-        for expr in term.get("matchExpressions") or []:
-            if expr.get("key") in _ZONE_KEYS and expr.get("operator") == "In" and len(expr.get("values") or []) == 1:
-                return str(expr["values"][0])
-    return None
+    return pv_zone.zone_of(pv, _ZONE_KEYS)
 
 
 def region_of(zone: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from salvage.catalog.records import VolumeRecord
 from salvage.model.errors import CloudError
+from salvage.volumes import pv_zone
 
 METHOD = "gce-pd"  # the volume records' method (volumes/registry.py)
 CSI_DRIVER = "pd.csi.storage.gke.io"
@@ -81,16 +82,7 @@ def disk_ref(pv: dict[str, Any]) -> GceDiskRef:
 
 def zone_of(pv: dict[str, Any]) -> str | None:
     """The zone a PV's labels or node affinity pin it to, if any."""
-    labels = pv.get("metadata", {}).get("labels") or {}
-    for key in _ZONE_KEYS:
-        if labels.get(key):
-            return str(labels[key])
-    terms = (((pv.get("spec") or {}).get("nodeAffinity") or {}).get("required") or {}).get("nodeSelectorTerms") or []
-    for term in terms:
-        for expr in term.get("matchExpressions") or []:
-            if expr.get("key") in _ZONE_KEYS and expr.get("operator") == "In" and len(expr.get("values") or []) == 1:
-                return str(expr["values"][0])
-    return None
+    return pv_zone.zone_of(pv, _ZONE_KEYS)
 
 
 def region_of(zone: str) -> str:
