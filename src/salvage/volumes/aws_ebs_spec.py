@@ -100,21 +100,6 @@ def check_volume_type(record: VolumeRecord) -> None:
 
 
 def persistent_volume_spec(record: VolumeRecord, volume_id: str, zone: str) -> dict[str, Any]:
-    """The spec of a PV for a re-created volume, in the original's form (in-tree or CSI),
-    pinned to the volume's zone (a disk attaches only to nodes in its zone)."""
-    spec: dict[str, Any] = {
-        "capacity": {"storage": f"{int(record.get('sizeGiB') or 1)}Gi"},
-        "accessModes": list(record.get("accessModes") or ["ReadWriteOnce"]),
-        "persistentVolumeReclaimPolicy": record.get("reclaimPolicy") or "Delete",
-        "volumeMode": record.get("volumeMode") or "Filesystem",
-        "nodeAffinity": {"required": {"nodeSelectorTerms": [
-            {"matchExpressions": [{"key": ZONE_LABEL, "operator": "In", "values": [zone]}]}]}},
-    }
-    if record.get("storageClass"):
-        spec["storageClassName"] = record["storageClass"]
-    fs_type = {"fsType": record["fsType"]} if record.get("fsType") else {}
-    if record.get("pvSource") == "csi":
-        spec["csi"] = {"driver": CSI_DRIVER, "volumeHandle": volume_id, **fs_type}
-    else:
-        spec[IN_TREE] = {"volumeID": f"aws://{zone}/{volume_id}", **fs_type}
-    return spec
+    """The spec of a PV for a re-created disk, in the original's form, pinned to its zone."""
+    return pv_zone.zoned_pv_spec(record, zone, ZONE_LABEL, csi={"driver": CSI_DRIVER, "volumeHandle": volume_id},
+                                 in_tree=(IN_TREE, {"volumeID": f"aws://{zone}/{volume_id}"}))
