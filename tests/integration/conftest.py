@@ -12,6 +12,7 @@ import pytest
 from salvage.devcluster.cluster import LocalCluster
 from salvage.k8s.client import KubeClient
 from tests.support.builders import namespace
+from tests.support.real_node_turn import real_node_turn
 
 _counter = itertools.count()
 
@@ -48,11 +49,13 @@ def salvage_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def real_cluster() -> Iterator[LocalCluster]:
     """A cluster with this machine's real node (kubelet, containerd: containers run) and
     one kwok node, for behaviour that lives in a pod. A machine runs one real node at a
-    time, so the whole session shares this one."""
-    local = LocalCluster(f"real-{os.getpid()}")
-    local.up(nodes=1, real_nodes=1)
-    yield local
-    local.down(keep=os.environ.get("SALVAGE_TEST_KEEP_CLUSTER") == "1")
+    time, so the whole session shares this one, and sessions in other checkouts wait their
+    turn (tests/support/real_node_turn.py)."""
+    with real_node_turn():
+        local = LocalCluster(f"real-{os.getpid()}")
+        local.up(nodes=1, real_nodes=1)
+        yield local
+        local.down(keep=os.environ.get("SALVAGE_TEST_KEEP_CLUSTER") == "1")
 
 
 @pytest.fixture(scope="session")
