@@ -12,6 +12,7 @@ import typer
 from salvage.cli.context import App
 from salvage.cli.kube import kube_client
 from salvage.model.errors import UsageError
+from salvage.model.mover import DEFAULT_IMAGE, MoverSettings
 from salvage.repo.password import ENV_VAR as PASSWORD_ENV
 from salvage.engines.password_secret import PasswordSecret, SecretRef
 from salvage.repo.password import PasswordSource, password_source
@@ -109,3 +110,30 @@ GceCredentials = Annotated[str | None, typer.Option(
 AvailabilityZone = Annotated[str | None, typer.Option(
     "--availability-zone", envvar="SALVAGE_AVAILABILITY_ZONE",
     help="Re-create EBS disks in this zone (default: each disk's original zone).")]
+
+# File-level (fs) volumes on a cluster: the data-mover pods (volumes/mover/, docs/data-mover.md).
+MoverImage = Annotated[str, typer.Option(
+    "--mover-image", envvar="SALVAGE_MOVER_IMAGE", help=f"Image of the data-mover pods (default: {DEFAULT_IMAGE}).")]
+MoverNodeSelector = Annotated[str | None, typer.Option(
+    "--mover-node-selector", help="Run data-mover pods only on nodes with these labels: k=v,k2=v2.")]
+MoverCpu = Annotated[str | None, typer.Option("--mover-cpu", help="CPU limit of each data-mover pod, e.g. 1.")]
+MoverMemory = Annotated[str, typer.Option("--mover-memory", help="Memory limit of each data-mover pod.")]
+ParallelVolumes = Annotated[int, typer.Option(
+    "--parallel-volumes", min=1, help="Volumes copied at once (data-mover pods).")]
+MoverStartTimeout = Annotated[float, typer.Option(
+    "--mover-start-timeout", help="Seconds a data-mover pod may take to start.")]
+MoverTimeout = Annotated[float, typer.Option(
+    "--mover-timeout", help="Seconds a data-mover pod may take to copy one volume.")]
+
+
+def mover_settings(image: str, node_selector: str | None, cpu: str | None, memory: str, parallel: int,
+                   start_timeout: float, timeout: float) -> MoverSettings:
+    selector = {}
+    for pair in split_list(node_selector):
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"Node selector {pair!r} is not KEY=VALUE.", hint="Write it as k=v,k2=v2.")
+        selector[key] = value
+    limits = {"memory": memory, **({"cpu": cpu} if cpu else {})}
+    return MoverSettings(image=image, node_selector=selector, limits=limits, parallel_volumes=parallel,
+                         start_timeout=start_timeout, run_timeout=timeout)

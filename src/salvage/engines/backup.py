@@ -22,7 +22,8 @@ from salvage.k8s.discovery import ApiResource, Discovery, discover
 from salvage.locations import Location
 from salvage.model.cloud import AwsSettings, GceSettings
 from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
-from salvage.volumes import fs, registry
+from salvage.model.mover import MoverSettings
+from salvage.volumes import fs, mover, registry
 from salvage.volumes.method import MethodContext
 from salvage.volumes.registry import Methods
 
@@ -43,6 +44,7 @@ class BackupRequest:
     volume_snapshot_provider: str = "auto"  # auto | csi | aws-ebs | gce-pd (see volumes/registry.py)
     aws: AwsSettings = field(default_factory=AwsSettings)
     gce: GceSettings = field(default_factory=GceSettings)
+    mover: MoverSettings = field(default_factory=MoverSettings)  # fs volumes' data-mover pods
 
     def to_json(self) -> dict[str, Any]:
         s = self.selection
@@ -100,7 +102,8 @@ def create_backup(client: KubeClient, location: Location, request: BackupRequest
     if request.cluster_resources not in ("auto", "true", "false"):
         raise UsageError("--include-cluster-resources must be auto, true or false.")
     methods = Methods(MethodContext(client, location.store, request.repo_password, request.aws, progress,
-                                    gce=request.gce, create_repository=True))
+                                    gce=request.gce, create_repository=True, location=location.spec,
+                                    mover=request.mover))
     if request.default_volumes_to_fs:
         methods[fs.METHOD].check_capture()  # the clear "needs the password" error
     registry.check_choice(request.volume_snapshot_provider)
@@ -189,30 +192,44 @@ class _Capture:
             self.progress("resource", {"resource": resource.qualified, "count": stream.entry["count"]})
 
     def volumes(self) -> list[VolumeRecord]:
-        records: list[VolumeRecord] = []
+        """Every bound claim's volume, ``--parallel-volumes`` at a time (in claim order);
+        Ctrl-C stops the data-mover pods, which remove themselves."""
+        bound = []
         for claim in self.claims:
             meta = claim["metadata"]
-            label = f"{meta['namespace']}/{meta['name']}"
             if claim.get("status", {}).get("phase") != "Bound" or not claim["spec"].get("volumeName"):
-                self.journal.log("warning", f"PersistentVolumeClaim {label} is not bound; no volume to capture")
+                self.journal.log("warning", f"PersistentVolumeClaim {meta['namespace']}/{meta['name']} is not "
+                                            "bound; no volume to capture")
                 continue
-            kind = fs.choose_method(claim, self._storage_class(claim), default_fs=self.request.default_volumes_to_fs)
-            self.progress("volume", {"pvc": label, "state": "copying files" if kind == "fs" else "snapshotting"})
+            bound.append(claim)
+        with ThreadPoolExecutor(max(1, self.request.mover.parallel_volumes)) as pool:
             try:
-                pv = self.client.get(f"/api/v1/persistentvolumes/{claim['spec']['volumeName']}")
-                method = registry.capture_method(kind, pv, self.request.volume_snapshot_provider)
-                record = self.methods[method].capture(claim, pv, self.request.name,
-                                                      timeout=self.request.snapshot_timeout)
-            except (SalvageError, KubernetesError) as exc:
-                record = {"namespace": meta["namespace"], "pvc": meta["name"], "method": "none", "error": exc.message}
-            if record.get("error"):
-                self.journal.log("error", f"volume of {label} was not captured: {record['error']}")
-            else:
-                self.journal.log("info", f"volume of {label} captured by {record['method']} "
-                                         f"({record.get('snapshotHandle')})")
-            self.progress("volume", {"pvc": label, "state": record.get("method")})
-            records.append(record)
-        return records
+                return list(pool.map(self._volume, bound))
+            except BaseException:
+                mover.cancel_all()
+                raise
+
+    def _volume(self, claim: dict[str, Any]) -> VolumeRecord:
+        meta = claim["metadata"]
+        label = f"{meta['namespace']}/{meta['name']}"
+        kind = fs.choose_method(claim, self._storage_class(claim), default_fs=self.request.default_volumes_to_fs)
+        self.progress("volume", {"pvc": label, "state": "copying files" if kind == "fs" else "snapshotting"})
+        hint = ""
+        try:
+            pv = self.client.get(f"/api/v1/persistentvolumes/{claim['spec']['volumeName']}")
+            method = registry.capture_method(kind, pv, self.request.volume_snapshot_provider)
+            record = self.methods[method].capture(claim, pv, self.request.name,
+                                                  timeout=self.request.snapshot_timeout)
+        except (SalvageError, KubernetesError) as exc:
+            record = {"namespace": meta["namespace"], "pvc": meta["name"], "method": "none", "error": exc.message}
+            hint = f" {exc.hint}" if exc.hint else ""
+        if record.get("error"):
+            self.journal.log("error", f"volume of {label} was not captured: {record['error']}{hint}")
+        else:
+            self.journal.log("info", f"volume of {label} captured by {record['method']} "
+                                     f"({record.get('snapshotHandle')})")
+        self.progress("volume", {"pvc": label, "state": record.get("method")})
+        return record
 
     def _storage_class(self, claim: dict[str, Any]) -> dict[str, Any] | None:
         name = claim["spec"].get("storageClassName")

@@ -22,6 +22,8 @@ from salvage.k8s.polling import poll
 from salvage.locations import Location
 from salvage.model.cloud import AwsSettings, GceSettings
 from salvage.model.errors import KubernetesError, SalvageError, UsageError
+from salvage.model.mover import MoverSettings
+from salvage.volumes import mover
 from salvage.volumes.method import ClaimSource
 from salvage.volumes.sources import VolumeRestorer, has_volume_data
 
@@ -48,6 +50,7 @@ class RestoreRequest:
     repo_password: str | None = field(default=None, repr=False)
     aws: AwsSettings = field(default_factory=AwsSettings)  # for aws-ebs volume records
     gce: GceSettings = field(default_factory=GceSettings)  # for gce-pd volume records
+    mover: MoverSettings = field(default_factory=MoverSettings)  # fs volumes' data-mover pods
 
 
 @dataclass(frozen=True)
@@ -108,9 +111,13 @@ def restore_backup(client: KubeClient, location: Location, request: RestoreReque
     reader.verify()  # before anything touches the cluster
     _check_mappings(client, request)
     report = RestoreReport(request.name, request.backup, location.name, "InProgress", request.dry_run, _now())
-    run = _Run(client, reader, request, report, progress, on_item)
+    run = _Run(client, reader, request, report, progress, on_item, location)
     _check_volumes(run, request)
-    run.execute()
+    try:
+        run.execute()
+    except BaseException:
+        mover.cancel_all()  # Ctrl-C: the data-mover pods stop and remove themselves
+        raise
     report.completed = _now()
     if run.damaged:
         report.phase = "Failed"
@@ -137,14 +144,16 @@ def _check_volumes(run: _Run, request: RestoreRequest) -> None:
 
 class _Run:
     def __init__(self, client: KubeClient, reader: BackupReader, request: RestoreRequest,
-                 report: RestoreReport, progress: Progress, on_item: Callable[[ItemResult], None]) -> None:
+                 report: RestoreReport, progress: Progress, on_item: Callable[[ItemResult], None],
+                 location: Location) -> None:
         self.client, self.reader, self.request, self.report, self.progress = client, reader, request, report, progress
         self.on_item = on_item
         self.statefulsets: list[tuple[str, str]] = []
         self.records: dict[tuple[str, str], VolumeRecord] = {
             (v["namespace"], v["pvc"]): v for v in reader.volumes() if has_volume_data(v)}
         self.volumes = VolumeRestorer(client, reader.store, owner=request.name, repo_password=request.repo_password,
-                                      aws=request.aws, gce=request.gce, verify_data=request.verify_data, progress=progress)
+                                      aws=request.aws, gce=request.gce, verify_data=request.verify_data,
+                                      location=location.spec, mover=request.mover, progress=progress)
         self.snapshotted_pvs = {v.get("pv") for v in self.records.values()}
         self.sources: list[ClaimSource] = []
         self.claims: list[tuple[str, str]] = []

@@ -74,6 +74,16 @@ class KubeClient:
             raise _api_error(method, path, response)
         return response.json() if response.content else {}
 
+    def get_text(self, path: str, **params: Any) -> str:
+        """A subresource that answers plain text (a pod's ``log``)."""
+        try:
+            response = self._http.get(path, params=params or None, headers={"Accept": "*/*"})
+        except httpx.HTTPError as exc:
+            raise KubernetesError(f"Cannot reach the Kubernetes API at {self.connection.server}: {exc}") from exc
+        if response.status_code >= 400:
+            raise _api_error("GET", path, response)
+        return response.text
+
     def get(self, path: str, **params: Any) -> JSON:
         return self.request("GET", path, params=params or None)
 

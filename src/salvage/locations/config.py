@@ -29,6 +29,9 @@ class LocationSpec:
     # Names of provider settings (obstore config keys, e.g. aws_access_key_id) to values.
     # Prefer the provider's environment variables; these are for test servers and demos.
     credentials: dict[str, str] = field(default_factory=dict)
+    # The endpoint as data-mover pods reach it, when it differs from the CLI's (a server on
+    # the CLI machine's loopback, reached from pods at the node's address).
+    pod_endpoint: str | None = None
 
     @property
     def read_only(self) -> bool:
@@ -82,22 +85,23 @@ def validate(spec: LocationSpec) -> LocationSpec:
     if not spec.bucket:
         what = "a directory (--path)" if spec.provider == "filesystem" else "a bucket (--bucket)"
         raise UsageError(f"Location {spec.name!r} needs {what}.")
-    if spec.endpoint is not None:
-        _validate_endpoint(spec)
+    for endpoint in (spec.endpoint, spec.pod_endpoint):
+        if endpoint is not None:
+            _validate_endpoint(spec, endpoint)
     return spec
 
 
-def _validate_endpoint(spec: LocationSpec) -> None:
+def _validate_endpoint(spec: LocationSpec, endpoint: str) -> None:
     if spec.provider == "filesystem":
         raise UsageError(f"Location {spec.name!r} is a directory; it takes no endpoint.",
-                         hint="Leave --endpoint out, or give --provider s3, azure or gcs.")
-    parts = urlsplit(spec.endpoint or "")
+                         hint="Leave --endpoint and --pod-endpoint out, or give --provider s3, azure or gcs.")
+    parts = urlsplit(endpoint)
     try:
         port_ok = parts.port is None or parts.port > 0
     except ValueError:
         port_ok = False
     if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
-        raise UsageError(f"The endpoint {spec.endpoint!r} of location {spec.name!r} is not an http(s) URL "
+        raise UsageError(f"The endpoint {endpoint!r} of location {spec.name!r} is not an http(s) URL "
                          "with a host.", hint="Write it whole, e.g. http://127.0.0.1:9000 or https://s3.example.com.")
 
 

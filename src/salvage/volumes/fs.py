@@ -1,15 +1,16 @@
 """File-level volume capture: a volume's files go into the location's repository.
 
 Used for volumes without snapshots, and whenever the data itself must leave the cluster's
-storage (another region, another cloud). On the local cluster the volume's directory is
-read directly (the hostpath driver's PV says where it is). On a real cluster the same
-engine runs inside a data-mover pod: a pod scheduled on the volume's node that mounts the
-claim read-only and runs `salvage fs backup /data --repo ...` against the same location
-(see docs/ARCHITECTURE.md, "Data mover").
+storage (another region, another cloud). On a cluster the files are copied by a data-mover
+pod (volumes/mover/): a pod on the volume's node that mounts the claim (read-only for a
+backup) and runs ``salvage fs backup|restore`` against the same location, on the local
+cluster's real node as on any other. The one exception: a volume on one of kwok's fake
+nodes (no container runs there) is read where the hostpath driver keeps it, on this machine.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,10 @@ from salvage.repo.snapshots import find_snapshot
 from salvage.storage.base import Store
 from salvage.storage.prefixed import PrefixedStore
 from salvage.volumes.method import JSON, ClaimSource, MethodContext, VolumeCaptureError, claim_record
+from salvage.volumes.mover import manifests as mover_manifests
+from salvage.volumes.mover.manifests import MoverJob
+from salvage.volumes.mover.placement import Placement, place
+from salvage.volumes.mover.runner import MoverRunner
 
 METHOD = "fs"
 
@@ -64,8 +69,14 @@ class FsMethod:
     def __init__(self, context: MethodContext) -> None:
         self.context = context
         self._repository: Repository | None = None
+        self._runner: MoverRunner | None = None
+        self._lock = threading.Lock()  # volumes are captured in parallel
 
     def repository(self) -> Repository:
+        with self._lock:
+            return self._open_repository()
+
+    def _open_repository(self) -> Repository:
         if self._repository is None:
             if self.context.store is None:
                 raise VolumeCaptureError("File-level volumes need the location's store, and none was given.")
@@ -77,8 +88,38 @@ class FsMethod:
     def check_capture(self) -> None:
         require_password(self.context.repo_password)
 
+    def runner(self) -> MoverRunner:
+        with self._lock:
+            return self._make_runner()
+
+    def _make_runner(self) -> MoverRunner:
+        if self._runner is None:
+            if self.context.location is None:
+                raise VolumeCaptureError("File-level volumes on a cluster need the location, and none was given.")
+            self._runner = MoverRunner(self.context.kube(), self.context.mover, self.context.location,
+                                       require_password(self.context.repo_password), self.context.progress)
+        return self._runner
+
+    def _placement(self, claim: JSON, pv: JSON) -> Placement:
+        return place(self.context.kube(), claim, pv) if self.context.client else Placement(fake_node=True)
+
     def capture(self, claim: JSON, pv: JSON, backup: str, *, timeout: float) -> VolumeRecord:
-        return capture(self.repository(), claim, pv, backup)
+        where = self._placement(claim, pv)
+        repo = self.repository()  # made on first use, and the password proven, before any pod
+        if where.fake_node:
+            return capture(repo, claim, pv, backup)
+        meta = claim["metadata"]
+        label = f"{meta['namespace']}/{meta['name']}"
+        args = ("fs", "backup", mover_manifests.DATA_PATH, "--tag", f"backup={backup}", "--tag", f"pvc={label}",
+                "--host", label)  # the parent of the next backup is this claim's latest
+        result = self.runner().run(MoverJob("backup", meta["namespace"], meta["name"], args, where.node,
+                                            where.tolerations))
+        record = claim_record(claim, pv)
+        record.update(method=METHOD, snapshotHandle=str(result["snapshot"]), restoreSize=int(result["total_bytes"]))
+        if result.get("error_count"):
+            record.update(method="none", error=f"{result['error_count']} paths could not be read: "
+                                               + "; ".join(result.get("errors", [])[:5]))
+        return record
 
     def check_restore(self, records: Sequence[VolumeRecord]) -> None:
         files = {str(r["snapshotHandle"]): f"volume {r.get('namespace')}/{r.get('pvc')}" for r in records}
@@ -98,6 +139,10 @@ class FsMethod:
         return ClaimSource(restore_size=int(record.get("restoreSize") or 0), fill=lambda pv: self._fill(record, pv))
 
     def _fill(self, record: VolumeRecord, pv: JSON) -> list[str]:
+        ref = pv["spec"].get("claimRef") or {}
+        claim = {"metadata": {"namespace": ref.get("namespace"), "name": ref.get("name")}, "spec": {}}
+        if ref and not self._placement(claim, pv).fake_node:
+            return self._fill_by_mover(record, str(ref["namespace"]), str(ref["name"]))
         target = local_path(pv)
         if target is None:
             raise VolumeCaptureError(
@@ -110,6 +155,15 @@ class FsMethod:
         return [f"volume {record.get('namespace')}/{record.get('pvc')}: "
                 f"{repo_restore.xattr_summary(filled.xattr_failures, filled.xattr_failed_files)}: "
                 + "; ".join(filled.xattrs_not_restored[:5])]
+
+    def _fill_by_mover(self, record: VolumeRecord, namespace: str, claim: str) -> list[str]:
+        args = ("fs", "restore", str(record["snapshotHandle"]), "--target", mover_manifests.DATA_PATH)
+        result = self.runner().run(MoverJob("restore", namespace, claim, args))
+        if not result.get("xattr_failures"):
+            return []
+        return [f"volume {record.get('namespace')}/{record.get('pvc')}: "
+                f"{repo_restore.xattr_summary(int(result['xattr_failures']), int(result['xattr_failed_files']))}: "
+                + "; ".join(result.get("xattrs_not_restored", [])[:5])]
 
     def delete_captured(self, record: VolumeRecord) -> bool:
         # Backup deletion forgets a backup's repository snapshots together, with the password,

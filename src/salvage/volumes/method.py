@@ -23,8 +23,10 @@ from typing import Any, Protocol
 from salvage.catalog.records import VolumeRecord
 from salvage.k8s.client import KubeClient
 from salvage.k8s.quantity import format_bytes, parse_quantity
+from salvage.locations.config import LocationSpec
 from salvage.model.cloud import AwsSettings, GceSettings
 from salvage.model.errors import SalvageError
+from salvage.model.mover import MoverSettings
 from salvage.storage.base import Store
 
 JSON = dict[str, Any]
@@ -57,6 +59,9 @@ class MethodContext:
     verify_data: bool = False
     # Backups: make the location's repository on first use (restores only read it).
     create_repository: bool = False
+    # ``fs`` on a cluster: the location as data-mover pods reach it, and how they are made.
+    location: LocationSpec | None = None
+    mover: MoverSettings = field(default_factory=MoverSettings)
 
     def kube(self) -> KubeClient:
         if self.client is None:

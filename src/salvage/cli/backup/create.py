@@ -9,6 +9,8 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
+    MoverCpu, MoverImage, MoverMemory, MoverNodeSelector, MoverStartTimeout, MoverTimeout, ParallelVolumes,
+    mover_settings,
     AwsEndpointUrl, AwsRegion, ClusterName, GceCredentials, GceEndpoint, GceProject, Location, RepoPasswordFile,
     RepoPasswordSecret, parse_duration, refuse_empty, repo_password, split_list,
 )
@@ -17,6 +19,7 @@ from salvage.engines.backup import BackupRequest, create_backup
 from salvage.engines.selection import Selection
 from salvage.locations import open_location
 from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.mover import DEFAULT_IMAGE
 
 
 def create(
@@ -48,6 +51,13 @@ def create(
     gce_project: GceProject = None,
     gce_endpoint: GceEndpoint = None,
     gce_credentials: GceCredentials = None,
+    parallel_volumes: ParallelVolumes = 2,
+    mover_image: MoverImage = DEFAULT_IMAGE,
+    mover_node_selector: MoverNodeSelector = None,
+    mover_cpu: MoverCpu = None,
+    mover_memory: MoverMemory = "1Gi",
+    mover_start_timeout: MoverStartTimeout = 120.0,
+    mover_timeout: MoverTimeout = 3600.0,
 ) -> None:
     """Back up namespaces (raw objects) and snapshot their volumes; the manifest is written last.
 
@@ -75,6 +85,8 @@ def create(
         aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name),
         gce=GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name,
                         credentials=gce_credentials),
+        mover=mover_settings(mover_image, mover_node_selector, mover_cpu, mover_memory, parallel_volumes,
+                             mover_start_timeout, mover_timeout),
     )
     target = open_location(location)
     with kube_client(app) as client, ProgressView(app.terminal, f"backup {name}") as view:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +10,10 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.output import OutputFormat
-from salvage.cli.repo.options import PasswordFile, PasswordSecretName, RepoUrl, open_repository
+from salvage.cli.fs.reporting import ProgressLines, ResultFile, progress_lines, report_result
+from salvage.cli.repo.options import (
+    OptionalRepoUrl, PasswordFile, PasswordSecretName, RepoLocation, open_named_repository,
+)
 from salvage.cli.repo.progress_display import progress_bars
 from salvage.cli.repo.snapshots import human_bytes
 from salvage.repo.backup import backup
@@ -20,7 +24,8 @@ NAME = "backup"
 def command(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="The directory to back up.", show_default=False)],
-    repo: RepoUrl,
+    repo: OptionalRepoUrl = None,
+    location: RepoLocation = None,
     password_file: PasswordFile = None,
     password_secret: PasswordSecretName = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Tag the snapshot (repeatable).")] = None,
@@ -31,6 +36,8 @@ def command(
     parent: Annotated[
         str | None, typer.Option("--parent", help="Snapshot to compare against (default: the latest of this path).")
     ] = None,
+    lines: ProgressLines = False,
+    result_file: ResultFile = None,
 ) -> None:
     """Back up PATH; unchanged files are skipped, changed ones deduplicated by chunk.
 
@@ -39,13 +46,19 @@ def command(
 
     Examples:
       salvage fs backup /srv/data --repo /srv/repo --password-file ./pw --tag daily
+      salvage fs backup /srv/data --location minio --password-file ./pw
     """
     app = app_of(ctx)
-    repository = open_repository(app, repo, password_file, password_secret)
-    with progress_bars(app.terminal, "backup") as progress:
+    repository = open_named_repository(app, repo, location, password_file, password_secret)
+    with progress_bars(app.terminal, "backup") as progress, \
+            (progress_lines(progress) if lines else contextlib.nullcontext()):
         result = backup(repository, path, tags=tag or [], parent=parent or "auto", progress=progress, hostname=host)
     summary = result.summary
-    if app.output is not OutputFormat.table:
+    if lines or result_file:
+        # A pod's termination message holds 4 KiB: the first errors are enough to say what.
+        report_result({"snapshot": result.snapshot_id, "parent": result.parent_id,
+                       **summary, "errors": summary["errors"][:10]}, lines=lines, path=result_file)
+    elif app.output is not OutputFormat.table:
         app.terminal.data({"snapshot": result.snapshot_id, "parent": result.parent_id, **summary})
     else:
         for error in summary["errors"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +11,10 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.options import refuse_empty
 from salvage.cli.output import OutputFormat
-from salvage.cli.repo.options import PasswordFile, PasswordSecretName, RepoUrl, open_repository
+from salvage.cli.fs.reporting import ProgressLines, ResultFile, progress_lines, report_result
+from salvage.cli.repo.options import (
+    OptionalRepoUrl, PasswordFile, PasswordSecretName, RepoLocation, open_named_repository,
+)
 from salvage.cli.repo.progress_display import progress_bars
 from salvage.cli.repo.snapshots import human_bytes
 from salvage.repo.restore import restore, xattr_summary
@@ -23,13 +27,16 @@ def command(
     ctx: typer.Context,
     snapshot: Annotated[str, typer.Argument(help="Snapshot id (or a unique prefix), or `latest`.", show_default=False)],
     target: Annotated[Path, typer.Option("--target", "-t", help="Directory to restore into.", show_default=False)],
-    repo: RepoUrl,
+    repo: OptionalRepoUrl = None,
+    location: RepoLocation = None,
     password_file: PasswordFile = None,
     password_secret: PasswordSecretName = None,
     include: Annotated[
         list[str] | None,
         typer.Option("--include", "-i", callback=refuse_empty, help="Restore only this path, relative to the snapshot root (repeatable)."),
     ] = None,
+    lines: ProgressLines = False,
+    result_file: ResultFile = None,
 ) -> None:
     """Restore files; files whose data is damaged are refused and listed (exit 1).
 
@@ -41,14 +48,19 @@ def command(
       salvage fs restore 4f2a --target /tmp/etc --include etc/nginx
     """
     app = app_of(ctx)
-    repository = open_repository(app, repo, password_file, password_secret)
+    repository = open_named_repository(app, repo, location, password_file, password_secret, read_only=True)
     chosen = find_snapshot(repository, snapshot)
-    with progress_bars(app.terminal, "restore") as progress:
+    with progress_bars(app.terminal, "restore") as progress, \
+            (progress_lines(progress) if lines else contextlib.nullcontext()):
         result = restore(repository, chosen, target, include=include or [], progress=progress)
-    if app.output is not OutputFormat.table:
-        app.terminal.data({"snapshot": chosen.id, "target": str(target), "files": result.files, "bytes": result.bytes,
-                           "xattrs_not_restored": result.xattrs_not_restored,
-                           "xattr_failures": result.xattr_failures, "xattr_failed_files": result.xattr_failed_files})
+    data = {"snapshot": chosen.id, "target": str(target), "files": result.files, "bytes": result.bytes,
+            "xattrs_not_restored": result.xattrs_not_restored,
+            "xattr_failures": result.xattr_failures, "xattr_failed_files": result.xattr_failed_files}
+    if lines or result_file:
+        report_result({**data, "xattrs_not_restored": result.xattrs_not_restored[:10]}, lines=lines,
+                      path=result_file)
+    elif app.output is not OutputFormat.table:
+        app.terminal.data(data)
     else:
         app.terminal.line(
             f"restored {result.files} files ({human_bytes(result.bytes)}) from snapshot {chosen.short_id} into {target}"

@@ -20,6 +20,8 @@ def add(
     bucket: Annotated[str | None, typer.Option("--bucket", help="Bucket or container (s3, azure, gcs).")] = None,
     prefix: Annotated[str, typer.Option("--prefix", help="Key prefix inside the bucket.")] = "",
     endpoint: Annotated[str | None, typer.Option("--endpoint", help="Service URL (S3-compatible servers, emulators).")] = None,
+    pod_endpoint: Annotated[str | None, typer.Option(
+        "--pod-endpoint", help="Service URL as data-mover pods reach it (default: --endpoint).")] = None,
     region: Annotated[str | None, typer.Option("--region", help="Region of the bucket (s3; default: the provider's usual settings).")] = None,
     access_mode: Annotated[str, typer.Option("--access-mode", help="ReadWrite or ReadOnly.")] = "ReadWrite",
     credential: Annotated[list[str] | None, typer.Option(
@@ -54,7 +56,8 @@ def add(
         creds[key] = value
     spec = validate(LocationSpec(
         name=name, provider=provider, bucket=(path if provider == "filesystem" else bucket) or "",
-        prefix=prefix, endpoint=endpoint, region=region, access_mode=access_mode, credentials=creds))
+        prefix=prefix, endpoint=endpoint, region=region, access_mode=access_mode, credentials=creds,
+        pod_endpoint=pod_endpoint))
     reached = ""
     if check:
         checks = probe_location(open_location(spec), write=False)

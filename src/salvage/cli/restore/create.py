@@ -11,6 +11,8 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
+    MoverCpu, MoverImage, MoverMemory, MoverNodeSelector, MoverStartTimeout, MoverTimeout, ParallelVolumes,
+    mover_settings,
     AvailabilityZone, AwsEndpointUrl, AwsRegion, ClusterName, GceCredentials, GceEndpoint, GceProject, KeepPartial, Location, RepoPasswordFile,
     RepoPasswordSecret, VerifyData, parse_mappings, refuse_empty, repo_password, split_list,
 )
@@ -21,6 +23,7 @@ from salvage.engines.restore import ItemResult, RestoreReport, RestoreRequest, r
 from salvage.engines.selection import Selection
 from salvage.locations import open_location
 from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.mover import DEFAULT_IMAGE
 from salvage.model.errors import UsageError
 
 
@@ -51,6 +54,13 @@ def create(
     gce_project: GceProject = None,
     gce_endpoint: GceEndpoint = None,
     gce_credentials: GceCredentials = None,
+    parallel_volumes: ParallelVolumes = 2,
+    mover_image: MoverImage = DEFAULT_IMAGE,
+    mover_node_selector: MoverNodeSelector = None,
+    mover_cpu: MoverCpu = None,
+    mover_memory: MoverMemory = "1Gi",
+    mover_start_timeout: MoverStartTimeout = 120.0,
+    mover_timeout: MoverTimeout = 3600.0,
 ) -> None:
     """Verify a backup, then restore it: volumes from snapshots first, objects in dependency order.
 
@@ -82,6 +92,8 @@ def create(
                         availability_zone=availability_zone),
         gce=GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name,
                         credentials=gce_credentials),
+        mover=mover_settings(mover_image, mover_node_selector, mover_cpu, mover_memory, parallel_volumes,
+                             mover_start_timeout, mover_timeout),
     )
     target = open_location(location)
     plan: list[ItemResult] = []

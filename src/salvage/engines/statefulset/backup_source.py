@@ -39,7 +39,7 @@ class BackupSource:
         # another recovery never matches.
         self.restorer = VolumeRestorer(client, location.store, owner=f"recover-{backup}",
                                        repo_password=repo_password, aws=aws, gce=gce, verify_data=verify_data,
-                                       progress=progress)
+                                       location=location.spec, progress=progress)
         self.records: dict[str, VolumeRecord] = {}
 
     def statefulset(self, manifest: JSON | None) -> JSON:

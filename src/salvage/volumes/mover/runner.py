@@ -1,0 +1,175 @@
+"""Run one data-mover pod per claim: create its Secret and pod, watch them, hand back the
+result, and remove both whatever happens (success, failure, timeout, Ctrl-C).
+
+Progress comes from the pod's log (JSON lines, read through the log subresource), the result
+from its termination message (the CLI in the pod writes its result JSON there); a failure is
+raised as soon as :mod:`~salvage.volumes.mover.diagnosis` calls it one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from salvage.k8s.client import KubeClient
+from salvage.k8s.events import events_for
+from salvage.locations.config import LocationSpec
+from salvage.model.errors import KubernetesError
+from salvage.model.mover import MoverSettings
+from salvage.volumes.method import VolumeCaptureError
+from salvage.volumes.mover import manifests
+from salvage.volumes.mover.cleanup import remove, sweep
+from salvage.volumes.mover.diagnosis import GRACE, Verdict, diagnose
+from salvage.volumes.mover.manifests import MoverJob
+
+JSON = dict[str, Any]
+Progress = Callable[[str, dict[str, Any]], None]
+
+_POLL = 0.5
+_PROGRESS_EVERY = 2.0
+
+_active: set[MoverRunner] = set()
+_active_lock = threading.Lock()
+
+
+class MoverError(VolumeCaptureError):
+    """A data-mover pod failed, could not start, or ran out of time."""
+
+
+def cancel_all() -> None:
+    """Stop every mover of this process (Ctrl-C): each removes its pod and Secret."""
+    with _active_lock:
+        runners = list(_active)
+    for runner in runners:
+        runner.cancel()
+
+
+class MoverRunner:
+    """Mover pods for one backup or restore, against one location."""
+
+    def __init__(self, client: KubeClient, settings: MoverSettings, location: LocationSpec, password: str,
+                 progress: Progress = lambda _k, _d: None, *, run_id: str | None = None) -> None:
+        self.client, self.settings, self.location = client, settings, location
+        self._password = password
+        self.progress = progress
+        self.run_id = run_id or secrets.token_hex(4)
+        self._cancelled = threading.Event()
+        self._slots = threading.BoundedSemaphore(max(1, settings.parallel_volumes))  # --parallel-volumes
+        self._swept = False
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def run(self, job: MoverJob) -> JSON:
+        """Run ``job`` to the end and return the mover's result JSON; raise :class:`MoverError`."""
+        with self._slots:
+            return self._run(job)
+
+    def _run(self, job: MoverJob) -> JSON:
+        if not self._swept:
+            self._swept = True
+            sweep(self.client)  # what killed runs left, past their expiry
+        name = manifests.object_name(self.run_id, job)
+        meta = {"labels": manifests.labels(self.run_id, job),
+                "annotations": manifests.annotations(job, self.settings, dt.datetime.now(dt.timezone.utc))}
+        with _active_lock:
+            _active.add(self)
+        try:
+            self._create(name, job, meta)
+            return self._watch(name, job)
+        finally:
+            remove(self.client, job.namespace, name)
+            with _active_lock:
+                _active.discard(self)
+
+    def _create(self, name: str, job: MoverJob, meta: JSON) -> None:
+        base = f"/api/v1/namespaces/{job.namespace}"
+        self.client.create(f"{base}/secrets", manifests.secret_manifest(name, job, meta, self.location,
+                                                                         self._password))
+        pod = self.client.create(f"{base}/pods", manifests.pod_manifest(name, job, meta, self.location,
+                                                                          self.settings))
+        # The Secret goes with its pod if anything deletes the pod (garbage collection).
+        owner = {"apiVersion": "v1", "kind": "Pod", "name": name, "uid": pod["metadata"]["uid"]}
+        self.client.patch(f"{base}/secrets/{name}", {"metadata": {"ownerReferences": [owner]}})
+
+    def _watch(self, name: str, job: MoverJob) -> JSON:
+        path = f"/api/v1/namespaces/{job.namespace}/pods/{name}"
+        what = f"Mover pod {job.namespace}/{name} ({job.action} of claim {job.label})"
+        started = time.monotonic()
+        running_since: float | None = None
+        lingering: dict[str, float] = {}
+        last_progress = 0.0
+        while True:
+            if self._cancelled.is_set():
+                raise MoverError(f"{what} was stopped (interrupted).", hint="Run the command again.")
+            pod = self.client.find(path)
+            if pod is None or pod["metadata"].get("deletionTimestamp"):
+                raise MoverError(f"{what} was deleted before it finished.",
+                                 hint="Something removed it (a person, an eviction, a node drain); "
+                                      "run the command again.")
+            events = [] if running_since else self._events(job.namespace, name)
+            verdict = diagnose(pod, events)
+            now = time.monotonic()
+            if verdict.state == "succeeded" or (verdict.exit_code == 3 and _parse(verdict.result)):
+                return self._result(what, verdict)
+            if verdict.state == "failed":
+                raise MoverError(f"{what} failed: {verdict.reason}: {verdict.message}", hint=verdict.hint)
+            if verdict.lingering:
+                first = lingering.setdefault(verdict.reason, now)
+                if now - first >= GRACE:
+                    raise MoverError(f"{what} cannot start: {verdict.reason}: {verdict.message}",
+                                     hint=verdict.hint)
+            if verdict.state == "running":
+                running_since = running_since or now
+                if now - running_since > self.settings.run_timeout:
+                    raise MoverError(f"{what} did not finish within {self.settings.run_timeout:.0f}s.",
+                                     hint="Raise --mover-timeout for large volumes, or check the "
+                                          "repository's store is reachable from the node.")
+                if now - last_progress >= _PROGRESS_EVERY:
+                    last_progress = now
+                    self._report_progress(job, name)
+            elif now - started > self.settings.start_timeout:
+                cause = f": {verdict.reason}: {verdict.message}" if verdict.reason else ""
+                raise MoverError(f"{what} did not start within {self.settings.start_timeout:.0f}s{cause}.",
+                                 hint="See `kubectl describe pod`; raise --mover-start-timeout if the image "
+                                      "pull is merely slow.")
+            time.sleep(_POLL)
+
+    def _events(self, namespace: str, name: str) -> list[JSON]:
+        try:
+            return events_for(self.client, namespace, name)
+        except KubernetesError:
+            return []
+
+    def _report_progress(self, job: MoverJob, name: str) -> None:
+        try:
+            text = self.client.get_text(f"/api/v1/namespaces/{job.namespace}/pods/{name}/log",
+                                        container=manifests.CONTAINER, tailLines=5)
+        except KubernetesError:
+            return  # the log is advisory; the result comes from the termination message
+        lines = [_parse(line) for line in text.splitlines()]
+        latest = next((line for line in reversed(lines) if line and line.get("event") == "progress"), None)
+        if latest:
+            self.progress("mover", {"pvc": job.label, "action": job.action, "pod": name, **latest})
+
+    def _result(self, what: str, verdict: Verdict) -> JSON:
+        result = _parse(verdict.result)
+        if result is None:
+            raise MoverError(f"{what} finished but left no result (its termination message is "
+                             f"{verdict.result[:200]!r}).",
+                             hint="The mover image may be older than this Salvage; use the same version "
+                                  "(--mover-image).")
+        return result
+
+
+def _parse(line: str) -> JSON | None:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
