@@ -58,7 +58,7 @@ def diagnose(pod: JSON, events: list[JSON]) -> Verdict:
         reason = waiting["reason"]
         hint = _IMAGE_HINT if "Image" in reason else "See the pod's events (`kubectl describe pod`)."
         return Verdict("failed", reason, waiting.get("message") or _FINAL_WAITING[reason], hint)
-    if (container.get("state") or {}).get("running"):
+    if "running" in (container.get("state") or {}):
         return Verdict("running")
     unscheduled = next((c for c in status.get("conditions") or []
                         if c.get("type") == "PodScheduled" and c.get("status") == "False"), None)

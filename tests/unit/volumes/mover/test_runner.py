@@ -1,0 +1,149 @@
+"""The runner against a scripted API server: the result comes back, failures are raised
+with the pod's name and Kubernetes' reason, and the pod and its Secret are always removed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from salvage.locations.config import LocationSpec
+from salvage.model.mover import MoverSettings
+from salvage.volumes.mover import MoverError, MoverJob, MoverRunner, runner, sweep
+from tests.support.fake_kube import FakeApi
+
+JOB = MoverJob("backup", "shop", "data-db-0", ("fs", "backup", "/data"))
+LOCATION = LocationSpec(name="default", provider="filesystem", bucket="/srv/backups")
+RESULT = {"snapshot": "ab12", "total_bytes": 10}
+
+
+class ScriptedApi(FakeApi):
+    """Pods go through ``statuses`` (one per read, the last one stays); PATCH merges
+    metadata; a pod's log is ``log``; label selectors work on cluster-wide lists."""
+
+    def __init__(self, statuses: list[dict[str, Any] | None], log: str = "") -> None:
+        super().__init__()
+        self.statuses, self.log = list(statuses), log
+        self.patched: list[dict[str, Any]] = []
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.method == "PATCH":
+            self.patched.append(json.loads(request.content))
+            self.objects[path]["metadata"].update(json.loads(request.content)["metadata"])
+            return httpx.Response(200, json=self.objects[path])
+        if path.endswith("/log"):
+            return httpx.Response(200, text=self.log)
+        if request.method == "GET" and path in ("/api/v1/pods", "/api/v1/secrets"):
+            wanted = dict(p.split("=") for p in request.url.params["labelSelector"].split(","))
+            items = [o for p, o in self.objects.items() if f"/{path.rsplit('/', 1)[1]}/" in p
+                     and wanted.items() <= (o["metadata"].get("labels") or {}).items()]
+            return httpx.Response(200, json={"items": items, "metadata": {}})
+        if request.method == "POST" and path.endswith("/pods"):
+            body = json.loads(request.content)
+            body["metadata"]["uid"] = "u1"
+            self.objects[f"{path}/{body['metadata']['name']}"] = body
+            return httpx.Response(201, json=body)
+        response = super()._handle(request)
+        if request.method == "GET" and "/pods/" in path and path in self.objects:
+            status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+            if status is None:  # deleted behind our back
+                del self.objects[path]
+                return httpx.Response(404, json={"message": "gone"})
+            return httpx.Response(200, json={**self.objects[path], "status": status})
+        return response
+
+
+def running() -> dict[str, Any]:
+    return {"phase": "Running", "containerStatuses": [{"state": {"running": {}}}]}
+
+
+def terminated(code: int, message: str, reason: str = "Completed") -> dict[str, Any]:
+    return {"phase": "Succeeded" if code == 0 else "Failed",
+            "containerStatuses": [{"state": {"terminated": {"exitCode": code, "message": message, "reason": reason}}}]}
+
+
+@pytest.fixture(autouse=True)
+def fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "_POLL", 0.01)
+    monkeypatch.setattr(runner, "_PROGRESS_EVERY", 0.0)
+
+
+def run(api: ScriptedApi, settings: MoverSettings | None = None, events: list[Any] | None = None) -> dict[str, Any]:
+    seen = events if events is not None else []
+    mover = MoverRunner(api.client(), settings or MoverSettings(), LOCATION, "pw",
+                        lambda kind, data: seen.append((kind, data)), run_id="r1")
+    return mover.run(JOB)
+
+
+def test_the_result_comes_back_and_nothing_is_left() -> None:
+    api = ScriptedApi([{"phase": "Pending"}, running(), running(), terminated(0, json.dumps(RESULT))],
+                      log='{"event": "progress", "files": 3, "bytes": 7}\n')
+    events: list[Any] = []
+    assert run(api, events=events) == RESULT
+    assert not [p for p in api.objects if "/pods/" in p or "/secrets/" in p], "pod and Secret removed"
+    assert api.patched[0]["metadata"]["ownerReferences"][0]["uid"] == "u1", "the Secret goes with its pod"
+    assert ("mover", {"pvc": "shop/data-db-0", "action": "backup", "pod": "salvage-backup-r1-" +
+             runner.manifests.object_name("r1", JOB).rsplit("-", 1)[1], "event": "progress", "files": 3,
+             "bytes": 7}) in events
+
+
+def test_an_image_never_pulled_fails_at_once_naming_the_pod() -> None:
+    api = ScriptedApi([{"phase": "Pending", "containerStatuses": [
+        {"state": {"waiting": {"reason": "ErrImageNeverPull", "message": "image not present with pull policy"}}}]}])
+    with pytest.raises(MoverError) as caught:
+        run(api)
+    assert "shop/salvage-backup-r1-" in caught.value.message and "ErrImageNeverPull" in caught.value.message
+    assert "--mover-image" in (caught.value.hint or "")
+    assert not [p for p in api.objects if "/pods/" in p or "/secrets/" in p]
+
+
+def test_a_pod_deleted_while_copying_fails_the_copy() -> None:
+    api = ScriptedApi([running(), None])
+    with pytest.raises(MoverError, match="deleted before it finished"):
+        run(api)
+    assert not [p for p in api.objects if "/secrets/" in p]
+
+
+def test_a_crash_reports_the_movers_last_words() -> None:
+    api = ScriptedApi([terminated(2, "error: The repository password is wrong.", "Error")])
+    with pytest.raises(MoverError, match="password is wrong"):
+        run(api)
+
+
+def test_unschedulable_fails_after_the_grace_not_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "GRACE", 0.05)
+    api = ScriptedApi([{"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/1 nodes match"}]}])
+    with pytest.raises(MoverError, match="cannot start: Unschedulable: 0/1 nodes match"):
+        run(api, MoverSettings(start_timeout=60))
+
+
+def test_a_pod_that_never_starts_times_out_with_its_last_state() -> None:
+    api = ScriptedApi([{"phase": "Pending", "containerStatuses": [{"state": {"waiting": {"reason": "ContainerCreating"}}}]}])
+    with pytest.raises(MoverError, match="did not start within 0s"):
+        run(api, MoverSettings(start_timeout=0.05))
+
+
+def test_a_cancelled_run_stops_and_cleans_up() -> None:
+    api = ScriptedApi([running()])
+    mover = MoverRunner(api.client(), MoverSettings(), LOCATION, "pw", run_id="r1")
+    mover.cancel()
+    with pytest.raises(MoverError, match="interrupted"):
+        mover.run(JOB)
+    assert not [p for p in api.objects if "/pods/" in p or "/secrets/" in p]
+
+
+def test_a_sweep_removes_what_killed_runs_left_once_expired() -> None:
+    api = ScriptedApi([running()])
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    for name, expires in (("old", "2025-12-31T23:00:00Z"), ("live", "2026-01-01T01:00:00Z")):
+        meta = {"name": name, "namespace": "shop", "labels": {"salvage.io/temporary": "true", "salvage.io/run": name},
+                "annotations": {"salvage.io/expires": expires}}
+        api.objects[f"/api/v1/namespaces/shop/pods/{name}"] = {"metadata": meta}
+        api.objects[f"/api/v1/namespaces/shop/secrets/{name}"] = {"metadata": meta}
+    assert sorted(sweep(api.client(), now=now)) == ["pods shop/old", "secrets shop/old"]
+    assert sorted(sweep(api.client(), run_id="live", now=now)) == ["pods shop/live", "secrets shop/live"]
