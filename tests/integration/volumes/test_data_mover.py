@@ -36,7 +36,7 @@ pytestmark = pytest.mark.integration
 PASSWORD = "mover-test-password"
 # Each replica writes a tree of its own: nested files, a symlink, a file with a hole, 1 MiB.
 WRITER = ("test -e /data/done || { mkdir -p /data/a/b && echo $(hostname) > /data/id && "
-          "dd if=/dev/urandom of=/data/a/b/blob bs=64k count=16 2>/dev/null && ln -s id /data/link && "
+          "dd if=/dev/urandom of=/data/a/b/blob bs=64k count=BLOCKS 2>/dev/null && ln -s id /data/link && "
           "dd if=/dev/urandom of=/data/holes bs=4k count=1 seek=256 2>/dev/null && chmod 600 /data/a/b/blob && "
           "touch /data/done; }; sleep 3600")
 
@@ -66,11 +66,12 @@ def minio_location(real_cluster: LocalCluster, s3_server: S3Server, s3_bucket: s
         yield "m"
 
 
-def deploy(kube: KubeClient, ns: str, replicas: int = 2) -> dict[str, str]:
+def deploy(kube: KubeClient, ns: str, replicas: int = 2, blob_mib: int = 1) -> dict[str, str]:
     """A busybox StatefulSet whose containers write their files; each replica's tree digest."""
     app = statefulset("web", replicas=replicas)
     spec = app["spec"]["template"]["spec"]
-    spec["containers"][0].update(image=BUSYBOX.ref, command=["sh", "-c", WRITER])
+    script = WRITER.replace("BLOCKS", str(16 * blob_mib))
+    spec["containers"][0].update(image=BUSYBOX.ref, command=["sh", "-c", script])
     spec["terminationGracePeriodSeconds"] = 1
     kube.create(f"/api/v1/namespaces/{ns}/services", headless_service("web", "web"))
     kube.create(f"/apis/apps/v1/namespaces/{ns}/statefulsets", app)
@@ -157,7 +158,7 @@ def test_a_missing_password_secret_stops_the_backup_before_anything(
 
 def test_a_mover_pod_killed_mid_backup_fails_it_and_leaves_nothing(
         real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, home: Path) -> None:
-    deploy(real_kube, real_ns, replicas=1)
+    deploy(real_kube, real_ns, replicas=1, blob_mib=96)
     # A slow mover (a fifth of a core), so it is surely still copying when it is killed.
     backup = subprocess.Popen(
         [sys.executable, "-m", "salvage", "--kubeconfig", str(real_cluster.kubeconfig), "backup", "create",
