@@ -23,7 +23,8 @@ from salvage.locations import Location
 from salvage.model.cloud import AwsSettings, GceSettings
 from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
 from salvage.model.mover import MoverSettings
-from salvage.volumes import fs, mover, registry
+from salvage.engines.snapshot_move import move_snapshot_data
+from salvage.volumes import csi_snapshots, fs, mover, registry
 from salvage.volumes.method import MethodContext
 from salvage.volumes.registry import Methods
 
@@ -45,6 +46,8 @@ class BackupRequest:
     aws: AwsSettings = field(default_factory=AwsSettings)
     gce: GceSettings = field(default_factory=GceSettings)
     mover: MoverSettings = field(default_factory=MoverSettings)  # fs volumes' data-mover pods
+    # Snapshot volumes, then move each snapshot's data into the repository and release it.
+    snapshot_move_data: bool = False
 
     def to_json(self) -> dict[str, Any]:
         s = self.selection
@@ -55,6 +58,7 @@ class BackupRequest:
             "snapshotVolumes": self.snapshot_volumes, "ttlSeconds": self.ttl_seconds,
             "defaultVolumesToFsBackup": self.default_volumes_to_fs,
             "volumeSnapshotProvider": self.volume_snapshot_provider,
+            "snapshotMoveData": self.snapshot_move_data,
         }
 
 
@@ -104,7 +108,7 @@ def create_backup(client: KubeClient, location: Location, request: BackupRequest
     methods = Methods(MethodContext(client, location.store, request.repo_password, request.aws, progress,
                                     gce=request.gce, create_repository=True, location=location.spec,
                                     mover=request.mover))
-    if request.default_volumes_to_fs:
+    if request.default_volumes_to_fs or request.snapshot_move_data:
         methods[fs.METHOD].check_capture()  # the clear "needs the password" error
     registry.check_choice(request.volume_snapshot_provider)
     if request.snapshot_volumes and request.volume_snapshot_provider != registry.AUTO:
@@ -218,8 +222,12 @@ class _Capture:
         try:
             pv = self.client.get(f"/api/v1/persistentvolumes/{claim['spec']['volumeName']}")
             method = registry.capture_method(kind, pv, self.request.volume_snapshot_provider)
-            record = self.methods[method].capture(claim, pv, self.request.name,
-                                                  timeout=self.request.snapshot_timeout)
+            if method == csi_snapshots.METHOD and self.request.snapshot_move_data:
+                record = move_snapshot_data(self.client, self.methods, claim, pv, self.request.name,
+                                            timeout=self.request.snapshot_timeout, mover=self.request.mover)
+            else:
+                record = self.methods[method].capture(claim, pv, self.request.name,
+                                                      timeout=self.request.snapshot_timeout)
         except (SalvageError, KubernetesError) as exc:
             record = {"namespace": meta["namespace"], "pvc": meta["name"], "method": "none", "error": exc.message}
             hint = f" {exc.hint}" if exc.hint else ""

@@ -108,11 +108,25 @@ class FsMethod:
         repo = self.repository()  # made on first use, and the password proven, before any pod
         if where.fake_node:
             return capture(repo, claim, pv, backup)
+        return self._capture_by_mover(claim["metadata"]["name"], where, claim, pv, backup)
+
+    def capture_through(self, mounted: str, claim: JSON, pv: JSON, backup: str) -> VolumeRecord:
+        """Capture ``claim``'s files by mounting claim ``mounted`` (in the same namespace: a
+        temporary claim made from a fresh snapshot of it, which nothing else uses)."""
+        self.repository()
+        if self._placement(claim, pv).fake_node:
+            record = claim_record(claim, pv)
+            record.update(method="none", error="moving snapshot data needs a node that runs pods; "
+                                               "this volume is on a kwok node")
+            return record
+        return self._capture_by_mover(mounted, Placement(), claim, pv, backup)
+
+    def _capture_by_mover(self, mounted: str, where: Placement, claim: JSON, pv: JSON, backup: str) -> VolumeRecord:
         meta = claim["metadata"]
         label = f"{meta['namespace']}/{meta['name']}"
         args = ("fs", "backup", mover_manifests.DATA_PATH, "--tag", f"backup={backup}", "--tag", f"pvc={label}",
                 "--host", label)  # the parent of the next backup is this claim's latest
-        result = self.runner().run(MoverJob("backup", meta["namespace"], meta["name"], args, where.node,
+        result = self.runner().run(MoverJob("backup", meta["namespace"], mounted, args, where.node,
                                             where.tolerations))
         record = claim_record(claim, pv)
         record.update(method=METHOD, snapshotHandle=str(result["snapshot"]), restoreSize=int(result["total_bytes"]))

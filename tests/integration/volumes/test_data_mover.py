@@ -28,7 +28,7 @@ from salvage.volumes.mover import LABEL_TEMPORARY
 from tests.support.builders import headless_service, statefulset
 from tests.support.cli import Result
 from tests.support.cli import salvage as run_salvage
-from tests.support.volumes import tree_digest, volume_dir
+from tests.support.volumes import SNAPSHOTS, tree_digest, volume_dir
 from tests.support.waiting import pod_ready, wait_for
 
 pytestmark = pytest.mark.integration
@@ -87,7 +87,8 @@ def written(kube: KubeClient, ns: str, pod: str) -> str:
 
 def temporaries(kube: KubeClient) -> list[str]:
     selector = f"{LABEL_TEMPORARY}=true"
-    return [f"{kind} {o['metadata']['namespace']}/{o['metadata']['name']}" for kind in ("pods", "secrets")
+    return [f"{kind} {o['metadata']['namespace']}/{o['metadata']['name']}"
+            for kind in ("pods", "secrets", "persistentvolumeclaims")
             for o in kube.list(f"/api/v1/{kind}", labelSelector=selector)]
 
 
@@ -125,6 +126,34 @@ def test_statefulset_round_trip_through_mover_pods_and_minio(
             # The writer keeps files it finds: the digest is what the mover pod restored.
             assert written(real_kube, copy, pod) == digest, f"{pod}'s files came back byte for byte"
         assert temporaries(real_kube) == []
+    finally:
+        real_kube.delete_if_present(f"/api/v1/namespaces/{copy}")
+
+
+def test_snapshot_data_is_moved_into_the_repository_and_the_snapshot_released(
+        real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, minio_location: str) -> None:
+    [(pod, digest)] = deploy(real_kube, real_ns, replicas=1).items()
+    kubeconfig = real_cluster.kubeconfig
+    contents = f"{SNAPSHOTS}/volumesnapshotcontents"
+    before = {c["metadata"]["name"] for c in real_kube.list(contents)}
+
+    backup = salvage(kubeconfig, "backup", "create", "moved", "--include-namespaces", real_ns,
+                     "--location", minio_location, "--snapshot-move-data")
+    assert backup.returncode == 0, backup.stderr
+    described = json.loads(salvage(kubeconfig, "-o", "json", "backup", "describe", "moved",
+                                   "--location", minio_location).stdout)
+    assert [(v["pvc"], v["method"]) for v in described["volumes"]] == [("data-web-0", "fs")]
+    assert list(real_kube.list(f"{SNAPSHOTS}/namespaces/{real_ns}/volumesnapshots")) == []
+    wait_for(lambda: {c["metadata"]["name"] for c in real_kube.list(contents)} <= before, timeout=30,
+             what="the snapshot released")
+    assert temporaries(real_kube) == []
+
+    copy = f"{real_ns}-copy"
+    try:
+        restored = salvage(kubeconfig, "restore", "create", "--from-backup", "moved", "--location", minio_location,
+                           "--namespace-mappings", f"{real_ns}:{copy}")
+        assert restored.returncode == 0, restored.stderr
+        assert written(real_kube, copy, pod) == digest
     finally:
         real_kube.delete_if_present(f"/api/v1/namespaces/{copy}")
 

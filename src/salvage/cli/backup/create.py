@@ -39,6 +39,10 @@ def create(
         "--default-volumes-to-fs-backup",
         help="Copy volumes' files into the location's repository unless a claim or class annotation "
              "(backup.salvage.io/method) says snapshot.")] = False,
+    snapshot_move_data: Annotated[bool, typer.Option(
+        "--snapshot-move-data",
+        help="Snapshot each CSI volume, copy the snapshot's files into the location's repository "
+             "(a data-mover pod), then release the snapshot.")] = False,
     repo_password_file: RepoPasswordFile = None,
     repo_password_secret: RepoPasswordSecret = None,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for completion (the CLI always runs the backup to the end).")] = True,
@@ -85,6 +89,7 @@ def create(
         aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name),
         gce=GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name,
                         credentials=gce_credentials),
+        snapshot_move_data=snapshot_move_data,
         mover=mover_settings(mover_image, mover_node_selector, mover_cpu, mover_memory, parallel_volumes,
                              mover_start_timeout, mover_timeout),
     )

@@ -16,6 +16,7 @@ from salvage.model.errors import KubernetesError
 from salvage.volumes.mover.manifests import ANNOTATION_EXPIRES, LABEL_RUN, LABEL_TEMPORARY
 
 _KINDS = ("pods", "secrets")
+_SWEPT = (*_KINDS, "persistentvolumeclaims")  # claims: --snapshot-move-data's temporary ones
 
 
 def remove(client: KubeClient, namespace: str, name: str) -> None:
@@ -34,7 +35,7 @@ def sweep(client: KubeClient, *, run_id: str | None = None, now: dt.datetime | N
     now = now or dt.datetime.now(dt.timezone.utc)
     selector = f"{LABEL_TEMPORARY}=true" + (f",{LABEL_RUN}={run_id}" if run_id else "")
     removed = []
-    for kind in _KINDS:
+    for kind in _SWEPT:
         try:
             items = list(client.list(f"/api/v1/{kind}", labelSelector=selector))
         except KubernetesError:
