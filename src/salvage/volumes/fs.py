@@ -74,31 +74,26 @@ class FsMethod:
 
     def repository(self) -> Repository:
         with self._lock:
-            return self._open_repository()
-
-    def _open_repository(self) -> Repository:
-        if self._repository is None:
-            if self.context.store is None:
-                raise VolumeCaptureError("File-level volumes need the location's store, and none was given.")
-            create = self.context.create_repository
-            self._repository = repository(self.context.store, self.context.repo_password,
-                                          create=create, read_only=not create)
-        return self._repository
+            if self._repository is None:
+                if self.context.store is None:
+                    raise VolumeCaptureError("File-level volumes need the location's store, and none was given.")
+                create = self.context.create_repository
+                self._repository = repository(self.context.store, self.context.repo_password,
+                                              create=create, read_only=not create)
+            return self._repository
 
     def check_capture(self) -> None:
         require_password(self.context.repo_password)
 
     def runner(self) -> MoverRunner:
+        """The data-mover pods' runner, one for this backup or restore."""
         with self._lock:
-            return self._make_runner()
-
-    def _make_runner(self) -> MoverRunner:
-        if self._runner is None:
-            if self.context.location is None:
-                raise VolumeCaptureError("File-level volumes on a cluster need the location, and none was given.")
-            self._runner = MoverRunner(self.context.kube(), self.context.mover, self.context.location,
-                                       require_password(self.context.repo_password), self.context.progress)
-        return self._runner
+            if self._runner is None:
+                if self.context.location is None:
+                    raise VolumeCaptureError("File-level volumes on a cluster need the location, and none was given.")
+                self._runner = MoverRunner(self.context.kube(), self.context.mover, self.context.location,
+                                           require_password(self.context.repo_password), self.context.progress)
+            return self._runner
 
     def _placement(self, claim: JSON, pv: JSON) -> Placement:
         return place(self.context.kube(), claim, pv) if self.context.client else Placement(fake_node=True)

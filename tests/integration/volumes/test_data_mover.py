@@ -117,22 +117,28 @@ def test_statefulset_round_trip_through_mover_pods_and_minio(
     assert sorted(s.wire["hostname"] for s in snapshots) == [f"{real_ns}/data-web-0", f"{real_ns}/data-web-1"]
     assert temporaries(real_kube) == []
 
-    copy = f"{real_ns}-copy"
+    restore_into_a_copy(real_cluster, real_kube, real_ns, "files", minio_location, digests)
+
+
+def restore_into_a_copy(cluster: LocalCluster, kube: KubeClient, ns: str, backup: str, location: str,
+                        digests: dict[str, str]) -> None:
+    """Restore ``backup`` into namespace ``<ns>-copy``: each replica's files as they were."""
+    copy = f"{ns}-copy"
     try:
-        restored = salvage(kubeconfig, "restore", "create", "--from-backup", "files", "--location", minio_location,
-                           "--namespace-mappings", f"{real_ns}:{copy}")
+        restored = salvage(cluster.kubeconfig, "restore", "create", "--from-backup", backup, "--location", location,
+                           "--namespace-mappings", f"{ns}:{copy}")
         assert restored.returncode == 0, restored.stderr
         for pod, digest in digests.items():
             # The writer keeps files it finds: the digest is what the mover pod restored.
-            assert written(real_kube, copy, pod) == digest, f"{pod}'s files came back byte for byte"
-        assert temporaries(real_kube) == []
+            assert written(kube, copy, pod) == digest, f"{pod}'s files came back byte for byte"
+        assert temporaries(kube) == []
     finally:
-        real_kube.delete_if_present(f"/api/v1/namespaces/{copy}")
+        kube.delete_if_present(f"/api/v1/namespaces/{copy}")
 
 
 def test_snapshot_data_is_moved_into_the_repository_and_the_snapshot_released(
         real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, minio_location: str) -> None:
-    [(pod, digest)] = deploy(real_kube, real_ns, replicas=1).items()
+    digests = deploy(real_kube, real_ns, replicas=1)
     kubeconfig = real_cluster.kubeconfig
     contents = f"{SNAPSHOTS}/volumesnapshotcontents"
     before = {c["metadata"]["name"] for c in real_kube.list(contents)}
@@ -148,14 +154,7 @@ def test_snapshot_data_is_moved_into_the_repository_and_the_snapshot_released(
              what="the snapshot released")
     assert temporaries(real_kube) == []
 
-    copy = f"{real_ns}-copy"
-    try:
-        restored = salvage(kubeconfig, "restore", "create", "--from-backup", "moved", "--location", minio_location,
-                           "--namespace-mappings", f"{real_ns}:{copy}")
-        assert restored.returncode == 0, restored.stderr
-        assert written(real_kube, copy, pod) == digest
-    finally:
-        real_kube.delete_if_present(f"/api/v1/namespaces/{copy}")
+    restore_into_a_copy(real_cluster, real_kube, real_ns, "moved", minio_location, digests)
 
 
 def test_an_unschedulable_mover_fails_the_backup_within_seconds(
