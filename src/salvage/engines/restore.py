@@ -307,10 +307,15 @@ class _Run:
             self.claims.append((namespace, name))
             return result
         path = f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{name}"
-        if not poll(lambda: self.client.get(path).get("status", {}).get("phase") == "Bound",
-                    time.monotonic() + self.request.timeout):
+        if self._binds_on_first_use(claim):
+            # No PV until a pod uses the claim: the data-mover pod that fills it is that pod.
+            pv: dict[str, Any] = {"metadata": {"name": ""}, "spec": {"claimRef": {"namespace": namespace,
+                                                                                  "name": name}}}
+        elif not poll(lambda: self.client.get(path).get("status", {}).get("phase") == "Bound",
+                      time.monotonic() + self.request.timeout):
             return ItemResult(resource.qualified, namespace, name, "failed", "the new volume was not bound in time")
-        pv = self.client.get(f"/api/v1/persistentvolumes/{self.client.get(path)['spec']['volumeName']}")
+        else:
+            pv = self.client.get(f"/api/v1/persistentvolumes/{self.client.get(path)['spec']['volumeName']}")
         if result.action == "created" and pv["spec"].get("persistentVolumeReclaimPolicy") == "Delete":
             # Goes with the claim; a rollback waits for it (its provisioner removes the data).
             self.created.add(f"/api/v1/persistentvolumes/{pv['metadata']['name']}",
@@ -323,6 +328,12 @@ class _Run:
             return ItemResult(resource.qualified, namespace, name, "failed",
                               "its files are damaged in the backup (see the errors); the restore stopped")
         return ItemResult(resource.qualified, namespace, name, "created", self.volumes.describe(record))
+
+    def _binds_on_first_use(self, claim: dict[str, Any]) -> bool:
+        """Whether the claim's StorageClass binds it only once a pod uses it (WaitForFirstConsumer)."""
+        name = claim["spec"].get("storageClassName")
+        found = self.client.find(f"/apis/storage.k8s.io/v1/storageclasses/{name}") if name else None
+        return bool(found and found.get("volumeBindingMode") == "WaitForFirstConsumer")
 
     def _apply(self, resource: ApiResource, body: dict[str, Any], namespace: str | None, name: str) -> ItemResult:
         qualified = resource.qualified

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from salvage.devcluster.bootstrap import DEFAULT_STORAGE_CLASS
 from salvage.devcluster.cluster import LocalCluster
 from salvage.devcluster.images.builders import BUSYBOX
 from salvage.devcluster.servers import S3Server
@@ -117,16 +118,18 @@ def test_statefulset_round_trip_through_mover_pods_and_minio(
     assert sorted(s.wire["hostname"] for s in snapshots) == [f"{real_ns}/data-web-0", f"{real_ns}/data-web-1"]
     assert temporaries(real_kube) == []
 
-    restore_into_a_copy(real_cluster, real_kube, real_ns, "files", minio_location, digests)
+    # Into a class that binds a claim only when a pod uses it: the mover pod is that pod.
+    restore_into_a_copy(real_cluster, real_kube, real_ns, "files", minio_location, digests,
+                        "--storage-class-mappings", f"{DEFAULT_STORAGE_CLASS}:{DEFAULT_STORAGE_CLASS}-wffc")
 
 
 def restore_into_a_copy(cluster: LocalCluster, kube: KubeClient, ns: str, backup: str, location: str,
-                        digests: dict[str, str]) -> None:
+                        digests: dict[str, str], *options: str) -> None:
     """Restore ``backup`` into namespace ``<ns>-copy``: each replica's files as they were."""
     copy = f"{ns}-copy"
     try:
         restored = salvage(cluster.kubeconfig, "restore", "create", "--from-backup", backup, "--location", location,
-                           "--namespace-mappings", f"{ns}:{copy}")
+                           "--namespace-mappings", f"{ns}:{copy}", *options)
         assert restored.returncode == 0, restored.stderr
         for pod, digest in digests.items():
             # The writer keeps files it finds: the digest is what the mover pod restored.

@@ -107,7 +107,11 @@ class MoverRunner:
         while True:
             if self._cancelled.is_set():
                 raise MoverError(f"{what} was stopped (interrupted).", hint="Run the command again.")
-            pod = self.client.find(path)
+            try:
+                pod = self.client.find(path)
+            except KubernetesError:
+                time.sleep(_POLL)  # the API server busy or restarting: the phase timeouts still bound this
+                continue
             if pod is None or pod["metadata"].get("deletionTimestamp"):
                 raise MoverError(f"{what} was deleted before it finished.",
                                  hint="Something removed it (a person, an eviction, a node drain); "
