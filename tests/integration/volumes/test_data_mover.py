@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -187,24 +188,34 @@ def test_a_missing_password_secret_stops_the_backup_before_anything(
     assert temporaries(real_kube) == []
 
 
-def test_a_mover_pod_killed_mid_backup_fails_it_and_leaves_nothing(
-        real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, home: Path) -> None:
+@pytest.mark.parametrize("fault", ["mover pod deleted", "Ctrl-C"])
+def test_a_backup_stopped_mid_copy_fails_and_leaves_nothing(
+        real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, home: Path, fault: str) -> None:
     deploy(real_kube, real_ns, replicas=1, blob_mib=96)
-    # A slow mover (a fifth of a core), so it is surely still copying when it is killed.
+    # A slow mover (a fifth of a core), so it is surely still copying when it is stopped.
     backup = subprocess.Popen(
         [sys.executable, "-m", "salvage", "--kubeconfig", str(real_cluster.kubeconfig), "backup", "create",
-         "killed", "--include-namespaces", real_ns, "--default-volumes-to-fs-backup", "--mover-cpu", "200m"],
+         "stopped", "--include-namespaces", real_ns, "--default-volumes-to-fs-backup", "--mover-cpu", "200m"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "NO_COLOR": "1"})
     try:
         mover = wait_for(lambda: copying(real_kube, real_ns), timeout=120, what="the mover pod copying")
-        real_kube.delete(f"/api/v1/namespaces/{real_ns}/pods/{mover}", gracePeriodSeconds=0)
+        if fault == "Ctrl-C":
+            backup.send_signal(signal.SIGINT)
+        else:
+            real_kube.delete(f"/api/v1/namespaces/{real_ns}/pods/{mover}", gracePeriodSeconds=0)
         _, stderr = backup.communicate(timeout=120)
     finally:
         backup.kill()
-    assert backup.returncode == 1
-    assert f"Mover pod {real_ns}/{mover}" in stderr and "deleted before it finished" in stderr, stderr
-    assert phase_of("killed") == "PartiallyFailed"
-    wait_for(lambda: temporaries(real_kube) == [], timeout=30, what="no temporary object left")
+    if fault == "Ctrl-C":
+        assert backup.returncode == 130, stderr
+        assert phase_of("stopped") is None, "no manifest: never listed as a backup"
+        # Removed by the run itself, not by a later run's sweep: at once.
+        assert temporaries(real_kube) == []
+    else:
+        assert backup.returncode == 1
+        assert f"Mover pod {real_ns}/{mover}" in stderr and "deleted before it finished" in stderr, stderr
+        assert phase_of("stopped") == "PartiallyFailed"
+        wait_for(lambda: temporaries(real_kube) == [], timeout=30, what="no temporary object left")
 
 
 def copying(kube: KubeClient, ns: str) -> str | None:
