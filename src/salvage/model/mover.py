@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-# The image the local cluster builds from this checkout (`salvage dev images build`); a real
-# cluster's users push the same image to their registry and name it with --mover-image.
-DEFAULT_IMAGE = "salvage.local/salvage:0.1.0"
+from salvage import __version__
+
+# The image the local cluster builds from this checkout (`salvage dev images build`), of this
+# very version; a real cluster's users push it to their registry and name it with --mover-image.
+DEFAULT_IMAGE = f"salvage.local/salvage:{__version__}"
 
 
 @dataclass(frozen=True)
