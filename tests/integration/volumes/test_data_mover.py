@@ -141,24 +141,26 @@ def restore_into_a_copy(cluster: LocalCluster, kube: KubeClient, ns: str, backup
 
 
 def test_snapshot_data_is_moved_into_the_repository_and_the_snapshot_released(
-        real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, minio_location: str) -> None:
+        real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, home: Path) -> None:
+    """On the default location, a directory: the mover pods reach it through a hostPath."""
     digests = deploy(real_kube, real_ns, replicas=1)
     kubeconfig = real_cluster.kubeconfig
     contents = f"{SNAPSHOTS}/volumesnapshotcontents"
     before = {c["metadata"]["name"] for c in real_kube.list(contents)}
 
     backup = salvage(kubeconfig, "backup", "create", "moved", "--include-namespaces", real_ns,
-                     "--location", minio_location, "--snapshot-move-data")
+                     "--snapshot-move-data")
     assert backup.returncode == 0, backup.stderr
-    described = json.loads(salvage(kubeconfig, "-o", "json", "backup", "describe", "moved",
-                                   "--location", minio_location).stdout)
+    described = json.loads(salvage(kubeconfig, "-o", "json", "backup", "describe", "moved").stdout)
     assert [(v["pvc"], v["method"]) for v in described["volumes"]] == [("data-web-0", "fs")]
     assert list(real_kube.list(f"{SNAPSHOTS}/namespaces/{real_ns}/volumesnapshots")) == []
     wait_for(lambda: {c["metadata"]["name"] for c in real_kube.list(contents)} <= before, timeout=30,
              what="the snapshot released")
     assert temporaries(real_kube) == []
 
-    restore_into_a_copy(real_cluster, real_kube, real_ns, "moved", minio_location, digests)
+    # The pod wrote its snapshot through the node's directory (the CLI only made the repository).
+    assert len(list((home / "data" / "backups" / "repository" / "snapshots").iterdir())) == 1
+    restore_into_a_copy(real_cluster, real_kube, real_ns, "moved", "default", digests)
 
 
 def test_an_unschedulable_mover_fails_the_backup_within_seconds(
