@@ -13,6 +13,7 @@ import json
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -33,8 +34,9 @@ Progress = Callable[[str, dict[str, Any]], None]
 _POLL = 0.5
 _PROGRESS_EVERY = 2.0
 
-_active: set[MoverRunner] = set()
-_active_lock = threading.Lock()
+# Every runner of this process, for Ctrl-C (weak: a finished backup's runner just goes).
+_runners: weakref.WeakSet[MoverRunner] = weakref.WeakSet()
+_runners_lock = threading.Lock()
 
 
 class MoverError(VolumeCaptureError):
@@ -42,9 +44,9 @@ class MoverError(VolumeCaptureError):
 
 
 def cancel_all() -> None:
-    """Stop every mover of this process (Ctrl-C): each removes its pod and Secret."""
-    with _active_lock:
-        runners = list(_active)
+    """Stop every mover of this process (the CLI's Ctrl-C): each removes its pod and Secret."""
+    with _runners_lock:
+        runners = list(_runners)
     for runner in runners:
         runner.cancel()
 
@@ -61,6 +63,8 @@ class MoverRunner:
         self._cancelled = threading.Event()
         self._slots = threading.BoundedSemaphore(max(1, settings.parallel_volumes))  # --parallel-volumes
         self._swept = False
+        with _runners_lock:
+            _runners.add(self)
 
     def cancel(self) -> None:
         self._cancelled.set()
@@ -77,15 +81,11 @@ class MoverRunner:
         name = manifests.object_name(self.run_id, job)
         meta = {"labels": manifests.labels(self.run_id, job),
                 "annotations": manifests.annotations(job, self.settings, dt.datetime.now(dt.timezone.utc))}
-        with _active_lock:
-            _active.add(self)
         try:
             self._create(name, job, meta)
             return self._watch(name, job)
         finally:
             remove(self.client, job.namespace, name)
-            with _active_lock:
-                _active.discard(self)
 
     def _create(self, name: str, job: MoverJob, meta: JSON) -> None:
         base = f"/api/v1/namespaces/{job.namespace}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from typing import Any
 
 import httpx
@@ -12,8 +13,9 @@ import pytest
 
 from salvage.locations.config import LocationSpec
 from salvage.model.mover import MoverSettings
-from salvage.volumes.mover import MoverError, MoverJob, MoverRunner, runner, sweep
+from salvage.volumes.mover import MoverError, MoverJob, MoverRunner, cancel_all, runner, sweep
 from tests.support.fake_kube import FakeApi
+from tests.support.waiting import wait_for
 
 JOB = MoverJob("backup", "shop", "data-db-0", ("fs", "backup", "/data"))
 LOCATION = LocationSpec(name="default", provider="filesystem", bucket="/srv/backups")
@@ -147,3 +149,24 @@ def test_a_sweep_removes_what_killed_runs_left_once_expired() -> None:
         api.objects[f"/api/v1/namespaces/shop/secrets/{name}"] = {"metadata": meta}
     assert sorted(sweep(api.client(), now=now)) == ["pods shop/old", "secrets shop/old"]
     assert sorted(sweep(api.client(), run_id="live", now=now)) == ["pods shop/live", "secrets shop/live"]
+
+
+def test_ctrl_c_stops_every_mover_of_the_process_even_after_another_finished() -> None:
+    api = ScriptedApi([running()])
+    mover = MoverRunner(api.client(), MoverSettings(), LOCATION, "pw", run_id="r2")
+    outcome: list[BaseException] = []
+
+    def copy() -> None:
+        try:
+            mover.run(JOB)
+        except MoverError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=copy)
+    thread.start()
+    wait_for(lambda: any("/pods/" in p for p in api.objects), timeout=5)
+    cancel_all()
+    thread.join(timeout=5)
+    assert [str(e.message) for e in outcome] == [f"Mover pod shop/{runner.manifests.object_name('r2', JOB)} "
+                                                 "(backup of claim shop/data-db-0) was stopped (interrupted)."]
+    assert not [p for p in api.objects if "/pods/" in p or "/secrets/" in p]
