@@ -168,3 +168,15 @@ def remove_locks(repo: Repository, *, all_locks: bool = False) -> list[str]:
             repo.store.delete(layout.file_key("locks", lock.id))
             removed.append(lock.id)
     return removed
+
+
+def remove_host_locks(repo: Repository, hostname: str) -> list[str]:
+    """Delete the locks of ``hostname``, a machine the caller knows is gone with all its
+    processes (a data-mover pod that was deleted): they would otherwise hold up prune and
+    deletion until they go stale."""
+    removed = []
+    for lock in list_locks(repo):
+        if lock.wire["hostname"] == hostname:
+            repo.store.delete(layout.file_key("locks", lock.id))
+            removed.append(lock.id)
+    return removed

@@ -10,16 +10,18 @@ nodes (no container runs there) is read where the hostpath driver keeps it, on t
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from salvage.catalog.records import VolumeRecord
-from salvage.model.errors import UsageError
+from salvage.model.errors import SalvageError, UsageError
 from salvage.repo import backup as repo_backup
 from salvage.repo import restore as repo_restore
 from salvage.repo.errors import RepositoryNotFoundError
+from salvage.repo.locks import remove_host_locks
 from salvage.repo.preflight import check_restorable
 from salvage.repo.repository import Repository
 from salvage.repo.snapshots import find_snapshot
@@ -29,7 +31,7 @@ from salvage.volumes.method import JSON, ClaimSource, MethodContext, VolumeCaptu
 from salvage.volumes.mover import manifests as mover_manifests
 from salvage.volumes.mover.manifests import MoverJob
 from salvage.volumes.mover.placement import Placement, place
-from salvage.volumes.mover.runner import MoverRunner
+from salvage.volumes.mover.runner import MoverError, MoverRunner
 
 METHOD = "fs"
 
@@ -121,8 +123,7 @@ class FsMethod:
         label = f"{meta['namespace']}/{meta['name']}"
         args = ("fs", "backup", mover_manifests.DATA_PATH, "--tag", f"backup={backup}", "--tag", f"pvc={label}",
                 "--host", label)  # the parent of the next backup is this claim's latest
-        result = self.runner().run(MoverJob("backup", meta["namespace"], mounted, args, where.node,
-                                            where.tolerations))
+        result = self._move(MoverJob("backup", meta["namespace"], mounted, args, where.node, where.tolerations))
         record = claim_record(claim, pv)
         record.update(method=METHOD, snapshotHandle=str(result["snapshot"]), restoreSize=int(result["total_bytes"]))
         if result.get("error_count"):
@@ -167,12 +168,21 @@ class FsMethod:
 
     def _fill_by_mover(self, record: VolumeRecord, namespace: str, claim: str) -> list[str]:
         args = ("fs", "restore", str(record["snapshotHandle"]), "--target", mover_manifests.DATA_PATH)
-        result = self.runner().run(MoverJob("restore", namespace, claim, args))
+        result = self._move(MoverJob("restore", namespace, claim, args))
         if not result.get("xattr_failures"):
             return []
         return [f"volume {record.get('namespace')}/{record.get('pvc')}: "
                 f"{repo_restore.xattr_summary(int(result['xattr_failures']), int(result['xattr_failed_files']))}: "
                 + "; ".join(result.get("xattrs_not_restored", [])[:5])]
+
+    def _move(self, job: MoverJob) -> JSON:
+        try:
+            return self.runner().run(job)
+        except MoverError as exc:
+            if exc.pod:  # the pod is gone: its repository locks would hold up prune until stale
+                with contextlib.suppress(SalvageError):  # a ReadOnly location: it took none
+                    remove_host_locks(self.repository(), exc.pod)
+            raise
 
     def delete_captured(self, record: VolumeRecord) -> bool:
         # Backup deletion forgets a backup's repository snapshots together, with the password,

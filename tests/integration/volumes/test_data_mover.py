@@ -24,6 +24,7 @@ from salvage.devcluster.servers.relay import NodeRelay
 from salvage.k8s.client import KubeClient
 from salvage.locations import open_location
 from salvage.model.errors import KubernetesError
+from salvage.repo.locks import list_locks
 from salvage.repo.snapshots import list_snapshots
 from salvage.volumes import fs
 from salvage.volumes.mover import LABEL_TEMPORARY
@@ -218,6 +219,9 @@ def test_a_backup_stopped_mid_copy_fails_and_leaves_nothing(
         assert f"Mover pod {real_ns}/{mover}" in stderr and "deleted before it finished" in stderr, stderr
         assert phase_of("stopped") == "PartiallyFailed"
         wait_for(lambda: temporaries(real_kube) == [], timeout=30, what="no temporary object left")
+        # Nor the dead pod's lock, which would hold up prune and deletion for half an hour.
+        repo = fs.repository(open_location("default").store, PASSWORD, create=False)
+        assert list_locks(repo) == []
 
 
 def copying(kube: KubeClient, ns: str) -> str | None:

@@ -6,7 +6,7 @@ import pytest
 
 from salvage.repo import layout
 from salvage.repo.errors import RepositoryLockedError
-from salvage.repo.locks import LockWire, RepositoryLock, list_locks, remove_locks
+from salvage.repo.locks import LockWire, RepositoryLock, list_locks, remove_host_locks, remove_locks
 from salvage.repo.repository import Repository
 
 
@@ -60,3 +60,10 @@ def test_unlock_all(repo: Repository) -> None:
     repo.store.put(layout.file_key("locks", "ff" * 32), b"undecryptable")
     assert len(remove_locks(repo, all_locks=True)) == 2
     assert list(repo.list_files("locks")) == []
+
+
+def test_the_locks_of_a_host_known_gone_are_removed_and_only_those(repo: Repository) -> None:
+    gone = _plant(repo, age=timedelta(0), pid=7, hostname="salvage-backup-r1-abc")
+    other = _plant(repo, age=timedelta(0), pid=7, hostname="salvage-backup-r1-def")
+    assert remove_host_locks(repo, "salvage-backup-r1-abc") == [gone]
+    assert [lock.id for lock in list_locks(repo)] == [other]

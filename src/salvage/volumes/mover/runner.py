@@ -42,6 +42,10 @@ _runners_lock = threading.Lock()
 class MoverError(VolumeCaptureError):
     """A data-mover pod failed, could not start, or ran out of time."""
 
+    def __init__(self, message: str, *, hint: str | None = None, pod: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.pod = pod  # its name, which is also its host name in the repository's locks
+
 
 def cancel_all() -> None:
     """Stop every mover of this process (the CLI's Ctrl-C): each removes its pod and Secret."""
@@ -84,6 +88,9 @@ class MoverRunner:
         try:
             self._create(name, job, meta)
             return self._watch(name, job)
+        except MoverError as exc:
+            exc.pod = name
+            raise
         finally:
             remove(self.client, job.namespace, name)
 
