@@ -5,6 +5,7 @@ termination message), so the caller reads the outcome without parsing human outp
 from __future__ import annotations
 
 import json
+import resource
 import sys
 import threading
 import time
@@ -50,6 +51,8 @@ def progress_lines(counters: Progress) -> Iterator[None]:
 
 
 def report_result(result: dict[str, Any], *, lines: bool, path: Path | None) -> None:
+    """The result, with this process's peak memory (a mover pod's, for its limits)."""
+    result = {**result, "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
     if lines:
         sys.stdout.write(json.dumps({"event": "result", **result}) + "\n")
         sys.stdout.flush()
