@@ -127,7 +127,10 @@ class MoverRunner:
             verdict = diagnose(pod, events)
             now = time.monotonic()
             if verdict.state == "succeeded" or (verdict.exit_code == 3 and _parse(verdict.result)):
-                return self._result(what, verdict)
+                result = self._result(what, verdict)
+                self.progress("mover", {"pvc": job.label, "action": job.action, "pod": name, "event": "result",
+                                        "seconds": round(now - started, 1), **result})
+                return result
             if verdict.state == "failed":
                 raise MoverError(f"{what} failed: {verdict.reason}: {verdict.message}", hint=verdict.hint)
             if verdict.lingering:
