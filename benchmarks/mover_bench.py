@@ -38,7 +38,7 @@ from salvage.volumes import fs  # noqa: E402
 from salvage.volumes.method import MethodContext  # noqa: E402
 from tests.support.real_node_turn import real_node_turn  # noqa: E402
 from tests.support.volumes import volume_dir  # noqa: E402
-from tests.support.waiting import pod_ready  # noqa: E402
+from tests.support.waiting import pod_ready, wait_for  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NS = "bench"
@@ -62,8 +62,17 @@ def claim(name: str) -> dict[str, Any]:
             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "20Gi"}}}}
 
 
+def driver_registered(kube: KubeClient) -> bool:
+    """kubelet mounts no claim until the driver's node plugin registered (CSINode lists it)."""
+    for node in kube.list("/apis/storage.k8s.io/v1/csinodes"):
+        if any(d.get("name") == "hostpath.salvage.io" for d in node.get("spec", {}).get("drivers") or []):
+            return True
+    return False
+
+
 def prepare(kube: KubeClient) -> tuple[dict[str, Any], dict[str, Any]]:
     """Namespace, the claim ``data`` used by a running pod (so the mover goes to its node)."""
+    wait_for(lambda: driver_registered(kube), timeout=120, what="the hostpath CSI driver registered on the node")
     kube.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
     kube.create(f"/api/v1/namespaces/{NS}/persistentvolumeclaims", claim("data"))
     kube.create(f"/api/v1/namespaces/{NS}/pods", {
