@@ -98,7 +98,7 @@ def main() -> None:
     env = {**os.environ, "SALVAGE_REPO_PASSWORD": PASSWORD, "NO_COLOR": "1",
            "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
     with real_node_turn():
-        cluster = LocalCluster(f"bench-mover-{os.getpid()}")
+        cluster = LocalCluster(f"mb-{os.getpid()}")  # short: the CSI registration socket path must fit 107 bytes
         cluster.up(nodes=1, real_nodes=1)
         try:
             with cluster.client() as kube:
