@@ -40,8 +40,8 @@ _FORMAT_HINT = ("A schedule is five fields, 'minute hour day-of-month month day-
 
 def validate(expr: str, time_zone: str) -> None:
     """Raise UsageError naming the bad field if ``expr`` in ``time_zone`` can never be run."""
-    zone = _zone(time_zone)
-    for _ in CronSim(_expand(expr), datetime.now(zone)):
+    tz = zone(time_zone)
+    for _ in CronSim(_expand(expr), datetime.now(tz)):
         return
     raise _never_fires(expr)
 
@@ -80,8 +80,8 @@ def expected_interval_seconds(expr: str, time_zone: str, at: datetime) -> float:
 def _firings(expr: str, time_zone: str, after: datetime):
     """Firings strictly after ``after``, in UTC, strictly increasing."""
     _require_aware(after, "after")
-    zone = _zone(time_zone)
-    sim = CronSim(_expand(expr), after.astimezone(zone))
+    tz = zone(time_zone)
+    sim = CronSim(_expand(expr), after.astimezone(tz))
     latest = after.astimezone(UTC)
     # cronsim can step back once when it starts inside the second copy of a repeated hour
     # (it answers the first copy's 02:30 for a start at 02:10 of the second); skip those.
@@ -93,13 +93,13 @@ def _firings(expr: str, time_zone: str, after: datetime):
 
 
 def _previous_run(expr: str, time_zone: str, at: datetime) -> datetime | None:
-    zone = _zone(time_zone)
+    tz = zone(time_zone)
     # cronsim goes strictly before its start, at whole seconds: start one second later so
     # that a firing exactly at ``at`` counts.
     start = at.replace(microsecond=0) + timedelta(seconds=1)
     limit = at.astimezone(UTC)
     try:
-        for fire in CronSim(_expand(expr), start.astimezone(zone), reverse=True):
+        for fire in CronSim(_expand(expr), start.astimezone(tz), reverse=True):
             fire_utc = fire.astimezone(UTC)
             if fire_utc <= limit:
                 return fire_utc
@@ -136,7 +136,8 @@ def _field_message(expr: str, fields: list[str], reason: str) -> str:
     return f"Schedule {expr!r} is not valid: {reason}."
 
 
-def _zone(time_zone: str) -> ZoneInfo:
+def zone(time_zone: str) -> ZoneInfo:
+    """The IANA time zone ``time_zone``, or UsageError saying how to name one."""
     try:
         return ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
