@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 
 class FileEntry(TypedDict):
@@ -66,5 +66,6 @@ class Manifest(TypedDict):
     expiresAt: str | None
     cluster: dict[str, Any]
     spec: dict[str, Any]
+    labels: NotRequired[dict[str, str]]  # the backup's own labels (absent in older backups)
     resources: list[ResourceEntry]
     files: dict[str, FileEntry]

@@ -10,7 +10,7 @@ from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
     AwsEndpointUrl, AwsRegion, ClusterName, GceCredentials, GceEndpoint, GceProject, Location, RepoPasswordFile,
-    RepoPasswordSecret, parse_duration, refuse_empty, repo_password, split_list,
+    RepoPasswordSecret, parse_duration, parse_labels, refuse_empty, repo_password, split_list,
 )
 from salvage.cli.progress import ProgressView
 from salvage.engines.backup import BackupRequest, create_backup
@@ -31,6 +31,8 @@ def create(
     snapshot_volumes: Annotated[bool, typer.Option("--snapshot-volumes/--no-snapshot-volumes", help="Capture the volumes' data; --no-snapshot-volumes backs up objects only.")] = True,
     location: Location = None,
     ttl: Annotated[str | None, typer.Option("--ttl", help="How long to keep it, e.g. 720h.")] = None,
+    labels: Annotated[str | None, typer.Option("--labels", help="The backup's own labels, e.g. team=web (kept in "
+                                                                 "its manifest; backup prune -l picks by them).")] = None,
     snapshot_timeout: Annotated[float, typer.Option("--snapshot-timeout", help="Seconds to wait per volume snapshot.")] = 300.0,
     default_volumes_to_fs_backup: Annotated[bool, typer.Option(
         "--default-volumes-to-fs-backup",
@@ -75,6 +77,7 @@ def create(
         aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name),
         gce=GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name,
                         credentials=gce_credentials),
+        labels=parse_labels(labels),
     )
     target = open_location(location)
     with kube_client(app) as client, ProgressView(app.terminal, f"backup {name}") as view:
