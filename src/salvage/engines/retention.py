@@ -1,6 +1,6 @@
 """Retention: which backups to keep, grandfather-father-son with a floor of good backups.
 
-The rules, as restic's ``forget`` with a floor added (docs/ARCHITECTURE.md, "Retention"):
+The rules, as restic's ``forget`` (model/retention_periods.py) with a floor added:
 
 - **Completed** backups fill the buckets. ``keep_last`` keeps the newest N; ``hourly`` ...
   ``yearly`` keep the newest backup of each of the newest N hours (days, ISO weeks, months,
@@ -24,27 +24,18 @@ all. Deleting is the caller's job, through :mod:`salvage.engines.deletion`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from salvage.engines.cron import zone
 from salvage.model.errors import UsageError
+from salvage.model.retention_periods import kept_by
 
 COMPLETED, PARTIALLY_FAILED, FAILED = "Completed", "PartiallyFailed", "Failed"
 NEVER_DELETED = {"New": "not started yet", "InProgress": "in progress",
                  "Incomplete": "Incomplete (no manifest): it may still be being written"}
-
-# Each time bucket: the policy field, and the period a backup falls in (its key names it).
-_PERIODS: tuple[tuple[str, Callable[[datetime], str]], ...] = (
-    ("hourly", lambda t: t.strftime("%Y-%m-%d %H:00")),
-    ("daily", lambda t: t.strftime("%Y-%m-%d")),
-    ("weekly", lambda t: t.strftime("%G-W%V")),
-    ("monthly", lambda t: t.strftime("%Y-%m")),
-    ("yearly", lambda t: t.strftime("%Y")),
-)
-
 
 @dataclass(frozen=True)
 class RetentionPolicy:
@@ -106,22 +97,17 @@ def _keep_floor(completed: Sequence[Candidate], floor: int, reasons: dict[str, l
 def _keep_buckets(backups: Sequence[Candidate], policy: RetentionPolicy, tz: ZoneInfo,
                   reasons: dict[str, list[str]], *, suffix: str) -> None:
     """``backups`` newest first: keep_last, then the newest in each of the newest periods."""
-    for candidate in backups[:policy.keep_last]:
-        reasons[candidate.name].append(f"last: among the newest {policy.keep_last}{suffix or ' Completed'}")
-    for bucket, period_of in _PERIODS:
-        wanted = getattr(policy, bucket)
-        seen: set[str] = set()
-        for candidate in backups:
-            if len(seen) >= wanted:
-                break
-            assert candidate.started is not None
-            period = period_of(candidate.started.astimezone(tz))
-            if period not in seen:
-                seen.add(period)
-                reasons[candidate.name].append(f"{bucket} {period}{suffix}")
+    times = [c.started.astimezone(tz) for c in backups if c.started is not None]
+    rules = kept_by(times, last=policy.keep_last, hourly=policy.hourly, daily=policy.daily,
+                    weekly=policy.weekly, monthly=policy.monthly, yearly=policy.yearly)
+    for candidate, kept in zip(backups, rules):
+        for rule, period in kept:
+            reasons[candidate.name].append(
+                f"last: among the newest {policy.keep_last}{suffix or ' Completed'}" if rule == "last"
+                else f"{rule} {period}{suffix}")
 
 
-def _decide(candidate: Candidate, kept_by: list[str], now: datetime, newest_good: datetime | None) -> Decision:
+def _decide(candidate: Candidate, rules: list[str], now: datetime, newest_good: datetime | None) -> Decision:
     if candidate.phase in NEVER_DELETED:
         return Decision(candidate.name, True, (NEVER_DELETED[candidate.phase],))
     if candidate.phase not in (COMPLETED, PARTIALLY_FAILED, FAILED):
@@ -130,8 +116,8 @@ def _decide(candidate: Candidate, kept_by: list[str], now: datetime, newest_good
         return Decision(candidate.name, True, ("start time unknown: kept",))
     if candidate.started > now:
         return Decision(candidate.name, True, ("started after now (clock skew?): kept",))
-    if kept_by:
-        return Decision(candidate.name, True, tuple(kept_by))
+    if rules:
+        return Decision(candidate.name, True, tuple(rules))
     return Decision(candidate.name, False, (_why_not(candidate, newest_good),))
 
 
