@@ -48,7 +48,12 @@ class VolumeRecord(TypedDict, total=False):
     project: str
     diskName: str
     kmsKeyName: str
-    pvSource: str  # awsElasticBlockStore | gcePersistentDisk | csi
+    # azure-disk (snapshotHandle is the snapshot's ARM ID; region, availabilityZone (the zone
+    # number, empty for a regional disk), volumeType (the SKU), sizeGiB, diskName as above).
+    subscription: str
+    resourceGroup: str
+    diskEncryptionSetId: str
+    pvSource: str  # awsElasticBlockStore | gcePersistentDisk | azureDisk | csi
     fsType: str
     accessModes: list[str]
     reclaimPolicy: str

@@ -43,7 +43,8 @@ def create(
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for completion (the CLI always runs the backup to the end).")] = True,
     volume_snapshot_provider: Annotated[str, typer.Option(
         "--volume-snapshot-provider", envvar="SALVAGE_VOLUME_SNAPSHOT_PROVIDER",
-        help="auto (EBS disks through EC2, GCE PDs through GCE, others through CSI), csi, aws-ebs, or gce-pd.")] = "auto",
+        help="auto (EBS disks through EC2, GCE PDs through GCE, Azure disks through ARM, others through "
+             "CSI), csi, aws-ebs, gce-pd, or azure-disk.")] = "auto",
     aws_region: AwsRegion = None,
     aws_endpoint_url: AwsEndpointUrl = None,
     cluster_name: ClusterName = None,
