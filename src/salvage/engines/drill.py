@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from salvage.catalog import layout
-from salvage.catalog.reader import BackupReader
+from salvage.catalog.reader import BackupReader, list_backups
 from salvage.engines.restore import ItemResult, RestoreRequest, restore_backup
-from salvage.engines.selection import Selection
+from salvage.engines.pruning import schedule_selector
+from salvage.engines.selection import Selection, label_selector_matches
 from salvage.k8s.client import KubeClient
 from salvage.k8s.exec import exec_in_pod
 from salvage.k8s.polling import poll
@@ -369,6 +370,17 @@ def load_drill(location: Location, name: str) -> dict[str, Any]:
 
 def _local_dir() -> Path:
     return data_dir() / "drills"
+
+
+def newest_completed(location: Location, schedule: str) -> str:
+    """The newest Completed backup a Schedule made (by its label), for ``drill run --schedule``."""
+    selector = schedule_selector(schedule)
+    made = [b for b in list_backups(location.store)
+            if b.phase == "Completed" and label_selector_matches(b.labels, selector)]
+    if not made:
+        raise NotFoundError(f"Schedule {schedule!r} has no Completed backup on location {location.name!r}.",
+                            hint=f"List its backups with `salvage backup get -l {selector}`.")
+    return max(made, key=lambda b: b.started or "").name
 
 
 # -- names and times -----------------------------------------------------------------------------

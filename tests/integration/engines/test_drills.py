@@ -84,3 +84,19 @@ def test_a_drill_of_a_backup_that_does_not_exist_is_refused(salvage: Salvage) ->
     assert out.returncode == 1 and "There is no backup named 'nope'" in out.stderr
     missing = salvage("drill", "run", check=False)
     assert missing.returncode != 0 and "--from-backup" in missing.stderr
+
+
+def test_a_schedule_is_drilled_through_its_newest_completed_backup(
+        kube: KubeClient, ns: str, salvage: Salvage) -> None:
+    workload.deploy(kube, ns)
+    for name in ("daily-1", "daily-2"):
+        salvage("backup", "create", name, "--include-namespaces", ns, "--labels", "salvage.io/schedule=pg-daily")
+    salvage("backup", "create", "other", "--include-namespaces", ns)
+
+    drill = json.loads(salvage("-o", "json", "drill", "run", "--schedule", "pg-daily").stdout)
+
+    assert drill["backup"] == "daily-2" and drill["phase"] == "Passed"
+    none = salvage("drill", "run", "--schedule", "nope", check=False)
+    assert none.returncode == 1 and "Schedule 'nope' has no Completed backup" in none.stderr
+    both = salvage("drill", "run", "--schedule", "pg-daily", "--from-backup", "other", check=False)
+    assert both.returncode == 2 and "one of them" in both.stderr

@@ -16,7 +16,7 @@ from salvage.cli.options import (
 )
 from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
-from salvage.engines.drill import DrillReport, DrillRequest, run_drill
+from salvage.engines.drill import DrillRequest, newest_completed, run_drill
 from salvage.locations import open_location
 from salvage.model.cloud import AwsSettings, GceSettings
 from salvage.model.errors import UsageError
@@ -25,6 +25,8 @@ from salvage.model.errors import UsageError
 def run(
     ctx: typer.Context,
     from_backup: Annotated[str, typer.Option("--from-backup", help="The backup to drill.")] = "",
+    schedule: Annotated[str | None, typer.Option(
+        "--schedule", help="Drill the newest Completed backup of this Schedule instead.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Drill name (default: BACKUP-drill-ID).")] = None,
     verify_command: Annotated[str | None, typer.Option(
         "--verify-command", help="Run in each restored workload's pod once ready; the drill fails if it "
@@ -57,12 +59,16 @@ def run(
 
     Examples:
       salvage drill run --from-backup wp-nightly
+      salvage drill run --schedule wp-daily      # its newest Completed backup
       salvage drill run --from-backup wp-nightly --verify-selector app=pg \\
           --verify-command 'sh -c "test -s /data/PG_VERSION"'
     """
     app = app_of(ctx)
-    if not from_backup:
-        raise UsageError("Which backup? Pass --from-backup NAME.", hint="List backups with `salvage backup get`.")
+    if bool(from_backup) == bool(schedule):
+        raise UsageError("Which backup? Pass --from-backup NAME or --schedule NAME (one of them).",
+                         hint="List backups with `salvage backup get`.")
+    target = open_location(location)
+    from_backup = from_backup or newest_completed(target, schedule or "")
     request = DrillRequest(
         backup=from_backup, name=name or "",
         verify_command=tuple(shlex.split(verify_command)) if verify_command else (),
@@ -72,7 +78,6 @@ def run(
         gce=GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name,
                         credentials=gce_credentials),
     )
-    target = open_location(location)
     with contextlib.ExitStack() as stack:
         client = stack.enter_context(kube_client(app))
         view = stack.enter_context(ProgressView(app.terminal, f"drill of {from_backup}"))
