@@ -31,7 +31,7 @@ from salvage.volumes.azure_disk_spec import (
     resource_name,
     tags,
 )
-from salvage.volumes.base import JSON, Progress
+from salvage.volumes.base import JSON, Progress, claim_fields
 
 _SNAPSHOT_SKU = "Standard_ZRS"  # incremental snapshots: Standard_LRS or _ZRS; ZRS outlives a zone
 
@@ -95,19 +95,11 @@ class AzureDiskProvider:
                                                               polling_interval=self.poll_interval)
         snapshot = self._finish(poller, f"Azure snapshot {name} of {label}", timeout, "raise --snapshot-timeout",
                                 on_failure=lambda: self._delete_snapshot(compute, ref.resource_group, name))
-        spec = pv.get("spec") or {}
-        record: VolumeRecord = {
-            "namespace": namespace, "pvc": pvc, "pv": pv_name,
-            "storageClass": claim["spec"].get("storageClassName"),
-            "size": claim["spec"].get("resources", {}).get("requests", {}).get("storage", ""),
-            "method": METHOD, "snapshotHandle": snapshot.id, "restoreSize": int(disk.disk_size_gb) << 30,
-            "subscription": subscription, "resourceGroup": ref.resource_group, "region": disk.location,
-            "availabilityZone": (disk.zones or [""])[0], "diskName": ref.disk, "volumeType": _text(disk.sku.name),
-            "sizeGiB": int(disk.disk_size_gb), "pvSource": ref.form,
-            "accessModes": spec.get("accessModes") or ["ReadWriteOnce"],
-            "reclaimPolicy": spec.get("persistentVolumeReclaimPolicy") or "Delete",
-            "volumeMode": spec.get("volumeMode") or "Filesystem",
-        }
+        record = claim_fields(
+            claim, pv, METHOD, snapshotHandle=snapshot.id, restoreSize=int(disk.disk_size_gb) << 30,
+            subscription=subscription, resourceGroup=ref.resource_group, region=disk.location,
+            availabilityZone=(disk.zones or [""])[0], diskName=ref.disk, volumeType=_text(disk.sku.name),
+            sizeGiB=int(disk.disk_size_gb), pvSource=ref.form)
         optional = {"diskEncryptionSetId": des,
                     "fsType": ref.fs_type, "cluster": cluster}
         record.update({k: v for k, v in optional.items() if v})  # type: ignore[typeddict-item]
