@@ -182,18 +182,21 @@ class AzureDiskProvider:
         return subscription, group
 
     def _finish(self, poller: Any, what: str, timeout: float, remedy: str, on_failure: Any = None) -> Any:
+        """The operation's result once the SDK's poller ends; a failed one runs ``on_failure``
+        (deleting what it left) and says so; one still running after ``timeout`` is an error."""
         try:
             with _translated(f"waiting for {what}"):
                 poller.wait(timeout)
-                if not poller.done():
-                    raise CloudError(f"{what} was not ready within {timeout:.0f}s.", hint=remedy.capitalize() + ".")
-                return poller.result()
+                result = poller.result() if poller.done() else None
         except CloudError as exc:
-            if on_failure is None or "was not ready within" in exc.message:
+            if on_failure is None:
                 raise
             on_failure()
-            raise CloudError(f"{exc.message}; it was deleted.", hint="Check the disk in the Azure portal and "
-                                                                    "run the backup again.") from exc
+            raise CloudError(f"{exc.message}; it was deleted.",
+                             hint="Check the disk in the Azure portal and run the backup again.") from exc
+        if result is None:
+            raise CloudError(f"{what} was not ready within {timeout:.0f}s.", hint=f"{remedy[:1].upper()}{remedy[1:]}.")
+        return result
 
     def _delete_snapshot(self, compute: ComputeManagementClient, group: str, name: str, wait: float = 0) -> None:
         with _translated(f"deleting Azure snapshot {name}"):
