@@ -20,7 +20,7 @@ from salvage.engines.selection import Selection
 from salvage.k8s.client import KubeClient
 from salvage.k8s.discovery import ApiResource, Discovery, discover
 from salvage.locations import Location
-from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
 from salvage.volumes import fs, registry
 from salvage.volumes.method import MethodContext
@@ -43,6 +43,7 @@ class BackupRequest:
     volume_snapshot_provider: str = "auto"  # auto | csi | aws-ebs | gce-pd (see volumes/registry.py)
     aws: AwsSettings = field(default_factory=AwsSettings)
     gce: GceSettings = field(default_factory=GceSettings)
+    azure: AzureSettings = field(default_factory=AzureSettings)
     # The backup's own labels, kept in its manifest (e.g. salvage.io/schedule on a
     # schedule's backups): what `backup prune --selector` and retention pick backups by.
     labels: dict[str, str] = field(default_factory=dict)
@@ -103,7 +104,7 @@ def create_backup(client: KubeClient, location: Location, request: BackupRequest
     if request.cluster_resources not in ("auto", "true", "false"):
         raise UsageError("--include-cluster-resources must be auto, true or false.")
     methods = Methods(MethodContext(client, location.store, request.repo_password, request.aws, progress,
-                                    gce=request.gce, create_repository=True))
+                                    gce=request.gce, azure=request.azure, create_repository=True))
     if request.default_volumes_to_fs:
         methods[fs.METHOD].check_capture()  # the clear "needs the password" error
     registry.check_choice(request.volume_snapshot_provider)

@@ -13,7 +13,7 @@ from salvage.engines.retention import Candidate, Decision, RetentionPolicy, plan
 from salvage.engines.selection import label_selector_matches
 from salvage.k8s.client import KubeClient
 from salvage.locations import Location
-from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import SalvageError, UsageError
 
 # The label a Schedule's backups carry (in their manifest), naming the schedule.
@@ -62,7 +62,8 @@ def refuse_read_only(location: Location) -> None:
 
 
 def prune(client: KubeClient | None, location: Location, planned: list[PlannedBackup], *,
-          aws: AwsSettings | None = None, gce: GceSettings | None = None, repo_password: str | None = None,
+          aws: AwsSettings | None = None, gce: GceSettings | None = None, azure: AzureSettings | None = None,
+          repo_password: str | None = None,
           deleting: Callable[[str], None] = lambda name: None) -> PruneResult:
     """Delete every backup ``planned`` does not keep, oldest first; one that fails to delete
     is recorded in ``failed`` and the others still go."""
@@ -74,7 +75,7 @@ def prune(client: KubeClient | None, location: Location, planned: list[PlannedBa
         name = item.backup.name
         deleting(name)
         try:
-            snapshots, objects = delete_backup(client, location, name, aws, repo_password, gce)
+            snapshots, objects = delete_backup(client, location, name, aws, repo_password, gce, azure)
         except SalvageError as exc:
             result.failed[name] = exc
             continue

@@ -20,7 +20,7 @@ from salvage.k8s.conditions import has_condition
 from salvage.k8s.discovery import ApiResource, discover
 from salvage.k8s.polling import poll
 from salvage.locations import Location
-from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import KubernetesError, SalvageError, UsageError
 from salvage.volumes.method import ClaimSource
 from salvage.volumes.sources import VolumeRestorer, has_volume_data
@@ -50,6 +50,7 @@ class RestoreRequest:
     repo_password: str | None = field(default=None, repr=False)
     aws: AwsSettings = field(default_factory=AwsSettings)  # for aws-ebs volume records
     gce: GceSettings = field(default_factory=GceSettings)  # for gce-pd volume records
+    azure: AzureSettings = field(default_factory=AzureSettings)  # for azure-disk volume records
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,8 @@ class _Run:
         self.records: dict[tuple[str, str], VolumeRecord] = {
             (v["namespace"], v["pvc"]): v for v in reader.volumes() if has_volume_data(v)}
         self.volumes = VolumeRestorer(client, reader.store, owner=request.name, repo_password=request.repo_password,
-                                      aws=request.aws, gce=request.gce, verify_data=request.verify_data, progress=progress)
+                                      aws=request.aws, gce=request.gce, azure=request.azure,
+                                      verify_data=request.verify_data, progress=progress)
         self.snapshotted_pvs = {v.get("pv") for v in self.records.values()}
         self.sources: list[ClaimSource] = []
         self.claims: list[tuple[str, str]] = []

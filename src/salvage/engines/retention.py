@@ -72,8 +72,11 @@ class Decision:
 
 
 def plan(candidates: Iterable[Candidate], policy: RetentionPolicy, now: datetime) -> list[Decision]:
-    """One decision per candidate, newest first (unknown start times last)."""
+    """One decision per candidate, newest first (unknown start times last). Times are aware."""
     ordered = sorted(candidates, key=_newest_first)
+    naive = [c.name for c in ordered if c.started is not None and c.started.utcoffset() is None]
+    if naive or now.utcoffset() is None:
+        raise ValueError(f"retention needs aware datetimes (naive: {naive or ['now']})")
     reasons: dict[str, list[str]] = {c.name: [] for c in ordered}
     tz = zone(policy.time_zone)
     dated = [c for c in ordered if c.started is not None and c.started <= now]

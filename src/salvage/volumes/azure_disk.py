@@ -31,7 +31,7 @@ from salvage.volumes.azure_disk_spec import (
     resource_name,
     tags,
 )
-from salvage.volumes.base import JSON, Progress
+from salvage.volumes.base import JSON, Progress, claim_fields
 
 _SNAPSHOT_SKU = "Standard_ZRS"  # incremental snapshots: Standard_LRS or _ZRS; ZRS outlives a zone
 
@@ -95,19 +95,11 @@ class AzureDiskProvider:
                                                               polling_interval=self.poll_interval)
         snapshot = self._finish(poller, f"Azure snapshot {name} of {label}", timeout, "raise --snapshot-timeout",
                                 on_failure=lambda: self._delete_snapshot(compute, ref.resource_group, name))
-        spec = pv.get("spec") or {}
-        record: VolumeRecord = {
-            "namespace": namespace, "pvc": pvc, "pv": pv_name,
-            "storageClass": claim["spec"].get("storageClassName"),
-            "size": claim["spec"].get("resources", {}).get("requests", {}).get("storage", ""),
-            "method": METHOD, "snapshotHandle": snapshot.id, "restoreSize": int(disk.disk_size_gb) << 30,
-            "subscription": subscription, "resourceGroup": ref.resource_group, "region": disk.location,
-            "availabilityZone": (disk.zones or [""])[0], "diskName": ref.disk, "volumeType": _text(disk.sku.name),
-            "sizeGiB": int(disk.disk_size_gb), "pvSource": ref.form,
-            "accessModes": spec.get("accessModes") or ["ReadWriteOnce"],
-            "reclaimPolicy": spec.get("persistentVolumeReclaimPolicy") or "Delete",
-            "volumeMode": spec.get("volumeMode") or "Filesystem",
-        }
+        record = claim_fields(
+            claim, pv, METHOD, snapshotHandle=snapshot.id, restoreSize=int(disk.disk_size_gb) << 30,
+            subscription=subscription, resourceGroup=ref.resource_group, region=disk.location,
+            availabilityZone=(disk.zones or [""])[0], diskName=ref.disk, volumeType=_text(disk.sku.name),
+            sizeGiB=int(disk.disk_size_gb), pvSource=ref.form)
         optional = {"diskEncryptionSetId": des,
                     "fsType": ref.fs_type, "cluster": cluster}
         record.update({k: v for k, v in optional.items() if v})  # type: ignore[typeddict-item]
@@ -190,18 +182,21 @@ class AzureDiskProvider:
         return subscription, group
 
     def _finish(self, poller: Any, what: str, timeout: float, remedy: str, on_failure: Any = None) -> Any:
+        """The operation's result once the SDK's poller ends; a failed one runs ``on_failure``
+        (deleting what it left) and says so; one still running after ``timeout`` is an error."""
         try:
             with _translated(f"waiting for {what}"):
                 poller.wait(timeout)
-                if not poller.done():
-                    raise CloudError(f"{what} was not ready within {timeout:.0f}s.", hint=remedy.capitalize() + ".")
-                return poller.result()
+                result = poller.result() if poller.done() else None
         except CloudError as exc:
-            if on_failure is None or "was not ready within" in exc.message:
+            if on_failure is None:
                 raise
             on_failure()
-            raise CloudError(f"{exc.message}; it was deleted.", hint="Check the disk in the Azure portal and "
-                                                                    "run the backup again.") from exc
+            raise CloudError(f"{exc.message}; it was deleted.",
+                             hint="Check the disk in the Azure portal and run the backup again.") from exc
+        if result is None:
+            raise CloudError(f"{what} was not ready within {timeout:.0f}s.", hint=f"{remedy[:1].upper()}{remedy[1:]}.")
+        return result
 
     def _delete_snapshot(self, compute: ComputeManagementClient, group: str, name: str, wait: float = 0) -> None:
         with _translated(f"deleting Azure snapshot {name}"):

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 from salvage.catalog.records import VolumeRecord
 from salvage.k8s.client import KubeClient
-from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.storage.base import Store
 from salvage.volumes.method import JSON, ClaimSource, MethodContext, Progress, VolumeCaptureError
 from salvage.volumes.registry import Methods, is_registered
@@ -37,13 +37,14 @@ class VolumeRestorer:
 
     def __init__(self, client: KubeClient, store: Store, *, owner: str, repo_password: str | None = None,
                  aws: AwsSettings | None = None, gce: GceSettings | None = None,
-                 verify_data: bool = False,
+                 azure: AzureSettings | None = None, verify_data: bool = False,
                  progress: Progress = lambda _k, _d: None) -> None:
         """``verify_data``: :meth:`check` also reads every pack of the ``fs`` volumes' data whole
         and checks it against its name (else only sizes; flipped bytes surface while filling)."""
         self.owner = owner
         self.methods = Methods(MethodContext(client, store, repo_password, aws or AwsSettings(), progress,
-                                             gce=gce or GceSettings(), verify_data=verify_data))
+                                             gce=gce or GceSettings(), azure=azure or AzureSettings(),
+                                             verify_data=verify_data))
 
     def check(self, records: Iterable[VolumeRecord], *, dry_run: bool = False) -> None:
         """Refuse, before any change, what :meth:`prepare` could not do for these records; a

@@ -106,6 +106,13 @@ def test_unknown_start_time_and_future_start_are_kept():
     assert kept(decisions) == {"incomplete", "odd", "future"}
 
 
+def test_naive_times_are_refused():
+    with pytest.raises(ValueError, match="aware"):
+        plan([Candidate("x", datetime(2026, 1, 1), "Completed")], RetentionPolicy(), NOW)
+    with pytest.raises(ValueError, match="aware"):
+        plan([], RetentionPolicy(), datetime(2026, 1, 1))
+
+
 @pytest.mark.parametrize("policy", [{"daily": -1}, {"keep_last": 1.5}, {"floor_completed": -2},
                                     {"time_zone": "Nowhere/Land"}])
 def test_bad_policies_are_usage_errors(policy):

@@ -9,14 +9,14 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
-    AwsEndpointUrl, AwsRegion, ClusterName, GceCredentials, GceEndpoint, GceProject, Location, RepoPasswordFile,
+    AwsEndpointUrl, AwsRegion, AzureCaBundle, AzureCredentials, AzureEndpoint, AzureSubscription, ClusterName, GceCredentials, GceEndpoint, GceProject, Location, RepoPasswordFile,
     RepoPasswordSecret, parse_duration, parse_labels, refuse_empty, repo_password, split_list,
 )
 from salvage.cli.progress import ProgressView
 from salvage.engines.backup import BackupRequest, create_backup
 from salvage.engines.selection import Selection
 from salvage.locations import open_location
-from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 
 
 def create(
@@ -51,6 +51,10 @@ def create(
     gce_project: GceProject = None,
     gce_endpoint: GceEndpoint = None,
     gce_credentials: GceCredentials = None,
+    azure_subscription: AzureSubscription = None,
+    azure_endpoint: AzureEndpoint = None,
+    azure_ca_bundle: AzureCaBundle = None,
+    azure_credentials: AzureCredentials = None,
 ) -> None:
     """Back up namespaces (raw objects) and snapshot their volumes; the manifest is written last.
 
@@ -78,6 +82,8 @@ def create(
         aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name),
         gce=GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name,
                         credentials=gce_credentials),
+        azure=AzureSettings(subscription_id=azure_subscription, endpoint=azure_endpoint, ca_bundle=azure_ca_bundle,
+                            credentials=azure_credentials, cluster_name=cluster_name),
         labels=parse_labels(labels),
     )
     target = open_location(location)

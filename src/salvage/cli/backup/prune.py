@@ -9,13 +9,13 @@ import typer
 from salvage.cli.context import App, app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
-    AwsEndpointUrl, GceCredentials, GceEndpoint, Location, RepoPasswordFile, RepoPasswordSecret, repo_password,
+    AwsEndpointUrl, AzureCaBundle, AzureCredentials, AzureEndpoint, GceCredentials, GceEndpoint, Location, RepoPasswordFile, RepoPasswordSecret, repo_password,
 )
 from salvage.cli.output import OutputFormat
 from salvage.engines.pruning import PlannedBackup, plan_prune, prune, refuse_read_only, schedule_selector
 from salvage.engines.retention import RetentionPolicy
 from salvage.locations import open_location
-from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import SalvageError, UsageError
 
 
@@ -48,6 +48,9 @@ def prune_backups(
     gce_credentials: GceCredentials = None,
     repo_password_file: RepoPasswordFile = None,
     repo_password_secret: RepoPasswordSecret = None,
+    azure_endpoint: AzureEndpoint = None,
+    azure_ca_bundle: AzureCaBundle = None,
+    azure_credentials: AzureCredentials = None,
 ) -> None:
     """Delete the backups a retention policy does not keep (grandfather-father-son).
 
@@ -85,6 +88,8 @@ def prune_backups(
     with kube_client(app) as client:
         result = prune(client, target, planned, aws=AwsSettings(endpoint_url=aws_endpoint_url),
                        gce=GceSettings(endpoint=gce_endpoint, credentials=gce_credentials),
+                       azure=AzureSettings(endpoint=azure_endpoint, ca_bundle=azure_ca_bundle,
+                                           credentials=azure_credentials),
                        repo_password=repo_password(app, repo_password_file, repo_password_secret),
                        deleting=lambda name: app.terminal.info(f"deleting backup {name} ..."))
     _show(app, planned, deleted=set(result.deleted))

@@ -11,7 +11,7 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
-    AvailabilityZone, AwsEndpointUrl, AwsRegion, ClusterName, GceCredentials, GceEndpoint, GceProject, KeepPartial, Location, RepoPasswordFile,
+    AvailabilityZone, AwsEndpointUrl, AwsRegion, AzureCaBundle, AzureCredentials, AzureEndpoint, AzureResourceGroup, AzureSubscription, ClusterName, GceCredentials, GceEndpoint, GceProject, KeepPartial, Location, RepoPasswordFile,
     RepoPasswordSecret, VerifyData, parse_mappings, refuse_empty, repo_password, split_list,
 )
 from salvage.cli.output import OutputFormat
@@ -20,7 +20,7 @@ from salvage.engines.records import ItemLog, restore_exists, save_restore
 from salvage.engines.restore import ItemResult, RestoreReport, RestoreRequest, restore_backup
 from salvage.engines.selection import Selection
 from salvage.locations import open_location
-from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import UsageError
 
 
@@ -51,6 +51,11 @@ def create(
     gce_project: GceProject = None,
     gce_endpoint: GceEndpoint = None,
     gce_credentials: GceCredentials = None,
+    azure_subscription: AzureSubscription = None,
+    azure_resource_group: AzureResourceGroup = None,
+    azure_endpoint: AzureEndpoint = None,
+    azure_ca_bundle: AzureCaBundle = None,
+    azure_credentials: AzureCredentials = None,
 ) -> None:
     """Verify a backup, then restore it: volumes from snapshots first, objects in dependency order.
 
@@ -82,6 +87,9 @@ def create(
                         availability_zone=availability_zone),
         gce=GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name,
                         credentials=gce_credentials),
+        azure=AzureSettings(subscription_id=azure_subscription, resource_group=azure_resource_group,
+                            endpoint=azure_endpoint, ca_bundle=azure_ca_bundle, credentials=azure_credentials,
+                            cluster_name=cluster_name),
     )
     target = open_location(location)
     plan: list[ItemResult] = []

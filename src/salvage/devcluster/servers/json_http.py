@@ -1,5 +1,6 @@
-"""The HTTP plumbing of our own REST test servers (azure_compute.py): JSON in, JSON out,
-optionally over TLS with a certificate made for loopback, in a thread of this process."""
+"""The HTTP plumbing of our own REST test servers (gce_compute.py, azure_compute.py): JSON
+in, JSON out, optionally over TLS with a certificate made for loopback, in a thread of this
+process or on a port of its own."""
 
 from __future__ import annotations
 
