@@ -48,6 +48,22 @@ def parse_mappings(value: str | None, what: str) -> dict[str, str]:
     return out
 
 
+_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+
+
+def parse_labels(value: str | None) -> dict[str, str]:
+    """``key=value,key2=value2`` (Kubernetes label syntax) into a dict."""
+    out: dict[str, str] = {}
+    for pair in split_list(value):
+        key, sep, val = pair.partition("=")
+        if not sep or not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(val):
+            raise UsageError(f"Label {pair!r} is not KEY=VALUE with a Kubernetes label key and value.",
+                             hint="Write e.g. --labels team=web,salvage.io/schedule=nightly.")
+        out[key] = val
+    return out
+
+
 def parse_duration(value: str | None) -> int | None:
     """``720h``, ``30d``, ``90m``, ``45s`` (or combinations like ``1h30m``) in seconds."""
     if not value:
@@ -107,6 +123,23 @@ GceEndpoint = Annotated[str | None, typer.Option(
 GceCredentials = Annotated[str | None, typer.Option(
     "--gce-credentials", envvar="SALVAGE_GCE_CREDENTIALS",
     help="A service account key file, or `anonymous` for a test server (default: Application Default Credentials).")]
+# Azure Disk (volumes/azure_disk.py): anything left out comes from the disk's ID, the record or
+# azure-identity's DefaultAzureCredential.
+AzureSubscription = Annotated[str | None, typer.Option(
+    "--azure-subscription", envvar="SALVAGE_AZURE_SUBSCRIPTION",
+    help="Azure subscription of the disks (default: the disk's ID or the backup's record).")]
+AzureResourceGroup = Annotated[str | None, typer.Option(
+    "--azure-resource-group", envvar="SALVAGE_AZURE_RESOURCE_GROUP",
+    help="Re-create Azure disks in this resource group (default: each disk's original).")]
+AzureEndpoint = Annotated[str | None, typer.Option(
+    "--azure-endpoint", envvar="SALVAGE_AZURE_ENDPOINT",
+    help="Azure Resource Manager URL (a sovereign cloud or a test server).")]
+AzureCaBundle = Annotated[str | None, typer.Option(
+    "--azure-ca-bundle", envvar="SALVAGE_AZURE_CA_BUNDLE", help="CA file to trust for --azure-endpoint.")]
+AzureCredentials = Annotated[str | None, typer.Option(
+    "--azure-credentials", envvar="SALVAGE_AZURE_CREDENTIALS",
+    help="`test-token` for a test server (default: DefaultAzureCredential: environment, workload or "
+         "managed identity, Azure CLI).")]
 AvailabilityZone = Annotated[str | None, typer.Option(
     "--availability-zone", envvar="SALVAGE_AVAILABILITY_ZONE",
     help="Re-create EBS disks in this zone (default: each disk's original zone).")]

@@ -20,7 +20,7 @@ from salvage.engines.selection import Selection
 from salvage.k8s.client import KubeClient
 from salvage.k8s.discovery import ApiResource, Discovery, discover
 from salvage.locations import Location
-from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
 from salvage.model.mover import MoverSettings
 from salvage.engines.snapshot_move import move_snapshot_data
@@ -45,6 +45,10 @@ class BackupRequest:
     volume_snapshot_provider: str = "auto"  # auto | csi | aws-ebs | gce-pd (see volumes/registry.py)
     aws: AwsSettings = field(default_factory=AwsSettings)
     gce: GceSettings = field(default_factory=GceSettings)
+    azure: AzureSettings = field(default_factory=AzureSettings)
+    # The backup's own labels, kept in its manifest (e.g. salvage.io/schedule on a
+    # schedule's backups): what `backup prune --selector` and retention pick backups by.
+    labels: dict[str, str] = field(default_factory=dict)
     mover: MoverSettings = field(default_factory=MoverSettings)  # fs volumes' data-mover pods
     # Snapshot volumes, then move each snapshot's data into the repository and release it.
     snapshot_move_data: bool = False
@@ -106,8 +110,8 @@ def create_backup(client: KubeClient, location: Location, request: BackupRequest
     if request.cluster_resources not in ("auto", "true", "false"):
         raise UsageError("--include-cluster-resources must be auto, true or false.")
     methods = Methods(MethodContext(client, location.store, request.repo_password, request.aws, progress,
-                                    gce=request.gce, create_repository=True, location=location.spec,
-                                    mover=request.mover))
+                                    gce=request.gce, azure=request.azure, create_repository=True,
+                                    location=location.spec, mover=request.mover))
     if request.default_volumes_to_fs or request.snapshot_move_data:
         methods[fs.METHOD].check_capture()  # the clear "needs the password" error
     registry.check_choice(request.volume_snapshot_provider)
@@ -144,7 +148,7 @@ def create_backup(client: KubeClient, location: Location, request: BackupRequest
         "formatVersion": layout.FORMAT_VERSION, "kind": "Backup", "name": request.name, "phase": phase,
         "startedAt": started_at, "completedAt": _now(), "expiresAt": expires,
         "cluster": {"server": client.connection.server, "version": _server_version(client)},
-        "spec": request.to_json(), "resources": [], "files": {},
+        "spec": request.to_json(), "labels": dict(request.labels), "resources": [], "files": {},
     }
     writer.finish(manifest)
     return BackupOutcome(request.name, phase, items, volumes, journal.warnings, journal.errors,

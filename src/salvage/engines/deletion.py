@@ -7,7 +7,7 @@ from salvage.catalog import layout
 from salvage.catalog.reader import BackupReader, IncompleteBackupError
 from salvage.k8s.client import KubeClient
 from salvage.locations import Location
-from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import NotFoundError, UsageError
 from salvage.repo.errors import RepositoryNotFoundError
 from salvage.repo.prune import forget_snapshots
@@ -19,7 +19,7 @@ from salvage.volumes.registry import Methods, is_registered
 
 def delete_backup(client: KubeClient | None, location: Location, name: str,
                   aws: AwsSettings | None = None, repo_password: str | None = None,
-                  gce: GceSettings | None = None) -> tuple[int, int]:
+                  gce: GceSettings | None = None, azure: AzureSettings | None = None) -> tuple[int, int]:
     """Remove the backup's snapshots (CSI, cloud disks, and file-level ones in the location's
     repository, with the data only they used) and its objects; returns (snapshots, objects)."""
     if location.spec.read_only:
@@ -33,7 +33,7 @@ def delete_backup(client: KubeClient | None, location: Location, name: str,
     repo_snapshots = [v["snapshotHandle"] for v in volumes if v.get("method") == "fs" and v.get("snapshotHandle")]
     repo = _repository(location, name, repo_password) if repo_snapshots else None
     methods = Methods(MethodContext(client, location.store, aws=aws or AwsSettings(),
-                                    gce=gce or GceSettings()))
+                                    gce=gce or GceSettings(), azure=azure or AzureSettings()))
     # File-level snapshots go together below: forgetting them in one pass frees the data only they used.
     snapshots = sum(methods[r["method"]].delete_captured(r) for r in volumes
                     if is_registered(r.get("method")) and r.get("method") != "fs")

@@ -20,7 +20,7 @@ from salvage.k8s.conditions import has_condition
 from salvage.k8s.discovery import ApiResource, discover
 from salvage.k8s.polling import poll
 from salvage.locations import Location
-from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import KubernetesError, SalvageError, UsageError
 from salvage.model.mover import MoverSettings
 from salvage.volumes import mover
@@ -47,9 +47,12 @@ class RestoreRequest:
     verify_data: bool = False
     # When damaged data stops the restore halfway, keep what it created (else removed).
     keep_partial: bool = False
+    # The caller has just verified every object of the backup (a drill, as its first phase).
+    verified: bool = False
     repo_password: str | None = field(default=None, repr=False)
     aws: AwsSettings = field(default_factory=AwsSettings)  # for aws-ebs volume records
     gce: GceSettings = field(default_factory=GceSettings)  # for gce-pd volume records
+    azure: AzureSettings = field(default_factory=AzureSettings)  # for azure-disk volume records
     mover: MoverSettings = field(default_factory=MoverSettings)  # fs volumes' data-mover pods
 
 
@@ -108,7 +111,8 @@ def restore_backup(client: KubeClient, location: Location, request: RestoreReque
                          hint="none keeps objects that already exist; update replaces them with the backup's.")
     reader = BackupReader(location.store, request.backup)
     progress("phase", {"message": f"verifying {len(reader.manifest['files'])} objects of backup {request.backup}"})
-    reader.verify()  # before anything touches the cluster
+    if not request.verified:
+        reader.verify()  # before anything touches the cluster
     _check_mappings(client, request)
     report = RestoreReport(request.name, request.backup, location.name, "InProgress", request.dry_run, _now())
     run = _Run(client, reader, request, report, progress, on_item, location)
@@ -152,8 +156,9 @@ class _Run:
         self.records: dict[tuple[str, str], VolumeRecord] = {
             (v["namespace"], v["pvc"]): v for v in reader.volumes() if has_volume_data(v)}
         self.volumes = VolumeRestorer(client, reader.store, owner=request.name, repo_password=request.repo_password,
-                                      aws=request.aws, gce=request.gce, verify_data=request.verify_data,
-                                      location=location.spec, mover=request.mover, progress=progress)
+                                      aws=request.aws, gce=request.gce, azure=request.azure,
+                                      verify_data=request.verify_data, location=location.spec, mover=request.mover,
+                                      progress=progress)
         self.snapshotted_pvs = {v.get("pv") for v in self.records.values()}
         self.sources: list[ClaimSource] = []
         self.claims: list[tuple[str, str]] = []

@@ -31,7 +31,7 @@ from salvage.volumes.aws_ebs_spec import (
     region_of,
     volume_ref,
 )
-from salvage.volumes.base import JSON, Progress
+from salvage.volumes.base import JSON, Progress, claim_fields
 from salvage.volumes.cloud_polling import poll
 
 TAG_PREFIX = "salvage.io/"
@@ -96,19 +96,11 @@ class EbsProvider:
                 VolumeId=ref.volume_id, Description=f"salvage backup {backup}: {label}",
                 TagSpecifications=[{"ResourceType": "snapshot", "Tags": _tag_list(snapshot_tags)}])
         self._wait_snapshot(ec2, snapshot["SnapshotId"], label, timeout, progress)
-        spec = pv.get("spec") or {}
-        record: VolumeRecord = {
-            "namespace": claim["metadata"]["namespace"], "pvc": claim["metadata"]["name"], "pv": pv["metadata"]["name"],
-            "storageClass": claim["spec"].get("storageClassName"),
-            "size": claim["spec"].get("resources", {}).get("requests", {}).get("storage", ""),
-            "method": METHOD, "snapshotHandle": snapshot["SnapshotId"], "restoreSize": int(volume["Size"]) << 30,
-            "region": region, "availabilityZone": volume["AvailabilityZone"], "volumeId": ref.volume_id,
-            "volumeType": volume["VolumeType"], "sizeGiB": int(volume["Size"]),
-            "encrypted": bool(volume.get("Encrypted")), "pvSource": ref.form,
-            "accessModes": spec.get("accessModes") or ["ReadWriteOnce"],
-            "reclaimPolicy": spec.get("persistentVolumeReclaimPolicy") or "Delete",
-            "volumeMode": spec.get("volumeMode") or "Filesystem",
-        }
+        record = claim_fields(
+            claim, pv, METHOD, snapshotHandle=snapshot["SnapshotId"], restoreSize=int(volume["Size"]) << 30,
+            region=region, availabilityZone=volume["AvailabilityZone"], volumeId=ref.volume_id,
+            volumeType=volume["VolumeType"], sizeGiB=int(volume["Size"]), encrypted=bool(volume.get("Encrypted")),
+            pvSource=ref.form)
         optional = {"iops": volume.get("Iops"), "throughput": volume.get("Throughput"),
                     "kmsKeyId": volume.get("KmsKeyId"), "fsType": ref.fs_type, "cluster": cluster}
         record.update({k: v for k, v in optional.items() if v})  # type: ignore[typeddict-item]

@@ -28,6 +28,23 @@ Progress = Callable[[str, dict[str, Any]], None]
 JSON = dict[str, Any]
 
 
+def claim_fields(claim: JSON, pv: JSON, method: str, **disk: Any) -> VolumeRecord:
+    """The fields of a cloud disk's volume record that come from its claim and PV (what the
+    re-created PV and claim need), with the provider's own ``disk`` fields."""
+    spec = pv.get("spec") or {}
+    record: VolumeRecord = {
+        "namespace": claim["metadata"]["namespace"], "pvc": claim["metadata"]["name"], "pv": pv["metadata"]["name"],
+        "storageClass": claim["spec"].get("storageClassName"),
+        "size": claim["spec"].get("resources", {}).get("requests", {}).get("storage", ""),
+        "method": method,
+        "accessModes": spec.get("accessModes") or ["ReadWriteOnce"],
+        "reclaimPolicy": spec.get("persistentVolumeReclaimPolicy") or "Delete",
+        "volumeMode": spec.get("volumeMode") or "Filesystem",
+    }
+    record.update(disk)  # type: ignore[typeddict-item]
+    return record
+
+
 class VolumeProvider(Protocol):
     method: str  # the volume record's ``method`` this provider writes and reads
 

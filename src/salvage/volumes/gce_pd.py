@@ -29,7 +29,7 @@ from google.oauth2 import service_account
 from salvage.catalog.records import VolumeRecord
 from salvage.model.cloud import GceSettings
 from salvage.model.errors import CloudCredentialsError, CloudError
-from salvage.volumes.base import JSON, Progress
+from salvage.volumes.base import JSON, Progress, claim_fields
 from salvage.volumes.cloud_polling import poll
 from salvage.volumes.gce_pd_spec import (
     METHOD,
@@ -99,18 +99,10 @@ class GcePdProvider:
             operation = self._client("disks").create_snapshot_unary(
                 project=project, zone=ref.zone, disk=ref.disk, snapshot_resource=snapshot)
         self._wait_snapshot(project, ref.zone, operation, name, label, timeout, progress)
-        spec = pv.get("spec") or {}
-        record: VolumeRecord = {
-            "namespace": namespace, "pvc": pvc, "pv": pv_name,
-            "storageClass": claim["spec"].get("storageClassName"),
-            "size": claim["spec"].get("resources", {}).get("requests", {}).get("storage", ""),
-            "method": METHOD, "snapshotHandle": name, "restoreSize": int(disk.size_gb) << 30,
-            "project": project, "availabilityZone": ref.zone, "diskName": ref.disk,
-            "volumeType": disk.type_.rsplit("/", 1)[-1], "sizeGiB": int(disk.size_gb), "pvSource": ref.form,
-            "accessModes": spec.get("accessModes") or ["ReadWriteOnce"],
-            "reclaimPolicy": spec.get("persistentVolumeReclaimPolicy") or "Delete",
-            "volumeMode": spec.get("volumeMode") or "Filesystem",
-        }
+        record = claim_fields(
+            claim, pv, METHOD, snapshotHandle=name, restoreSize=int(disk.size_gb) << 30, project=project,
+            availabilityZone=ref.zone, diskName=ref.disk, volumeType=disk.type_.rsplit("/", 1)[-1],
+            sizeGiB=int(disk.size_gb), pvSource=ref.form)
         optional = {"kmsKeyName": disk.disk_encryption_key.kms_key_name, "fsType": ref.fs_type, "cluster": cluster}
         record.update({k: v for k, v in optional.items() if v})  # type: ignore[typeddict-item]
         return record

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from salvage.catalog.records import VolumeRecord
 from salvage.k8s.client import KubeClient
 from salvage.locations.config import LocationSpec
-from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.mover import MoverSettings
 from salvage.storage.base import Store
 from salvage.volumes.method import JSON, ClaimSource, MethodContext, Progress, VolumeCaptureError
@@ -39,16 +39,17 @@ class VolumeRestorer:
 
     def __init__(self, client: KubeClient, store: Store, *, owner: str, repo_password: str | None = None,
                  aws: AwsSettings | None = None, gce: GceSettings | None = None,
-                 verify_data: bool = False, location: LocationSpec | None = None,
-                 mover: MoverSettings | None = None,
+                 azure: AzureSettings | None = None, verify_data: bool = False,
+                 location: LocationSpec | None = None, mover: MoverSettings | None = None,
                  progress: Progress = lambda _k, _d: None) -> None:
         """``verify_data``: :meth:`check` also reads every pack of the ``fs`` volumes' data whole
         and checks it against its name (else only sizes; flipped bytes surface while filling).
         ``location`` and ``mover``: how ``fs`` volumes are filled by data-mover pods."""
         self.owner = owner
         self.methods = Methods(MethodContext(client, store, repo_password, aws or AwsSettings(), progress,
-                                             gce=gce or GceSettings(), verify_data=verify_data,
-                                             location=location, mover=mover or MoverSettings()))
+                                             gce=gce or GceSettings(), azure=azure or AzureSettings(),
+                                             verify_data=verify_data, location=location,
+                                             mover=mover or MoverSettings()))
 
     def check(self, records: Iterable[VolumeRecord], *, dry_run: bool = False) -> None:
         """Refuse, before any change, what :meth:`prepare` could not do for these records; a

@@ -9,16 +9,15 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
+    AwsEndpointUrl, AwsRegion, AzureCaBundle, AzureCredentials, AzureEndpoint, AzureSubscription, ClusterName, GceCredentials, GceEndpoint, GceProject, Location, RepoPasswordFile,
     MoverCpu, MoverImage, MoverMemory, MoverNodeSelector, MoverStartTimeout, MoverTimeout, ParallelVolumes,
-    mover_settings,
-    AwsEndpointUrl, AwsRegion, ClusterName, GceCredentials, GceEndpoint, GceProject, Location, RepoPasswordFile,
-    RepoPasswordSecret, parse_duration, refuse_empty, repo_password, split_list,
+    RepoPasswordSecret, mover_settings, parse_duration, parse_labels, refuse_empty, repo_password, split_list,
 )
 from salvage.cli.progress import ProgressView
 from salvage.engines.backup import BackupRequest, create_backup
 from salvage.engines.selection import Selection
 from salvage.locations import open_location
-from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.mover import DEFAULT_IMAGE
 
 
@@ -34,6 +33,8 @@ def create(
     snapshot_volumes: Annotated[bool, typer.Option("--snapshot-volumes/--no-snapshot-volumes", help="Capture the volumes' data; --no-snapshot-volumes backs up objects only.")] = True,
     location: Location = None,
     ttl: Annotated[str | None, typer.Option("--ttl", help="How long to keep it, e.g. 720h.")] = None,
+    labels: Annotated[str | None, typer.Option("--labels", help="The backup's own labels, e.g. team=web (kept in "
+                                                                 "its manifest; backup prune -l picks by them).")] = None,
     snapshot_timeout: Annotated[float, typer.Option("--snapshot-timeout", help="Seconds to wait per volume snapshot.")] = 300.0,
     default_volumes_to_fs_backup: Annotated[bool, typer.Option(
         "--default-volumes-to-fs-backup",
@@ -48,13 +49,18 @@ def create(
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for completion (the CLI always runs the backup to the end).")] = True,
     volume_snapshot_provider: Annotated[str, typer.Option(
         "--volume-snapshot-provider", envvar="SALVAGE_VOLUME_SNAPSHOT_PROVIDER",
-        help="auto (EBS disks through EC2, GCE PDs through GCE, others through CSI), csi, aws-ebs, or gce-pd.")] = "auto",
+        help="auto (EBS disks through EC2, GCE PDs through GCE, Azure disks through ARM, others through "
+             "CSI), csi, aws-ebs, gce-pd, or azure-disk.")] = "auto",
     aws_region: AwsRegion = None,
     aws_endpoint_url: AwsEndpointUrl = None,
     cluster_name: ClusterName = None,
     gce_project: GceProject = None,
     gce_endpoint: GceEndpoint = None,
     gce_credentials: GceCredentials = None,
+    azure_subscription: AzureSubscription = None,
+    azure_endpoint: AzureEndpoint = None,
+    azure_ca_bundle: AzureCaBundle = None,
+    azure_credentials: AzureCredentials = None,
     parallel_volumes: ParallelVolumes = 2,
     mover_image: MoverImage = DEFAULT_IMAGE,
     mover_node_selector: MoverNodeSelector = None,
@@ -89,6 +95,9 @@ def create(
         aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name),
         gce=GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name,
                         credentials=gce_credentials),
+        azure=AzureSettings(subscription_id=azure_subscription, endpoint=azure_endpoint, ca_bundle=azure_ca_bundle,
+                            credentials=azure_credentials, cluster_name=cluster_name),
+        labels=parse_labels(labels),
         snapshot_move_data=snapshot_move_data,
         mover=mover_settings(mover_image, mover_node_selector, mover_cpu, mover_memory, parallel_volumes,
                              mover_start_timeout, mover_timeout),

@@ -10,11 +10,11 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
-    AwsEndpointUrl, GceCredentials, GceEndpoint, Location, RepoPasswordFile, RepoPasswordSecret, repo_password,
+    AwsEndpointUrl, AzureCaBundle, AzureCredentials, AzureEndpoint, GceCredentials, GceEndpoint, Location, RepoPasswordFile, RepoPasswordSecret, repo_password,
 )
 from salvage.engines.deletion import delete_backup
 from salvage.locations import open_location
-from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import UsageError
 
 
@@ -28,6 +28,9 @@ def delete(
     gce_credentials: GceCredentials = None,
     repo_password_file: RepoPasswordFile = None,
     repo_password_secret: RepoPasswordSecret = None,
+    azure_endpoint: AzureEndpoint = None,
+    azure_ca_bundle: AzureCaBundle = None,
+    azure_credentials: AzureCredentials = None,
 ) -> None:
     """Delete a backup's objects and volume snapshots (file-level ones: in the repository).
 
@@ -45,5 +48,7 @@ def delete(
     with kube_client(app) as client:
         snapshots, objects = delete_backup(client, target, name, AwsSettings(endpoint_url=aws_endpoint_url),
                                            repo_password(app, repo_password_file, repo_password_secret),
-                                           GceSettings(endpoint=gce_endpoint, credentials=gce_credentials))
+                                           GceSettings(endpoint=gce_endpoint, credentials=gce_credentials),
+                                           AzureSettings(endpoint=azure_endpoint, ca_bundle=azure_ca_bundle,
+                                                         credentials=azure_credentials))
     app.terminal.info(f"deleted backup {name}: {objects} object(s), {snapshots} volume snapshot(s)")

@@ -11,9 +11,9 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
+    AvailabilityZone, AwsEndpointUrl, AwsRegion, AzureCaBundle, AzureCredentials, AzureEndpoint, AzureResourceGroup, AzureSubscription, ClusterName, GceCredentials, GceEndpoint, GceProject, KeepPartial, Location, RepoPasswordFile,
     MoverCpu, MoverImage, MoverMemory, MoverNodeSelector, MoverStartTimeout, MoverTimeout, ParallelVolumes,
     mover_settings,
-    AvailabilityZone, AwsEndpointUrl, AwsRegion, ClusterName, GceCredentials, GceEndpoint, GceProject, KeepPartial, Location, RepoPasswordFile,
     RepoPasswordSecret, VerifyData, parse_mappings, refuse_empty, repo_password, split_list,
 )
 from salvage.cli.output import OutputFormat
@@ -22,7 +22,7 @@ from salvage.engines.records import ItemLog, restore_exists, save_restore
 from salvage.engines.restore import ItemResult, RestoreReport, RestoreRequest, restore_backup
 from salvage.engines.selection import Selection
 from salvage.locations import open_location
-from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.mover import DEFAULT_IMAGE
 from salvage.model.errors import UsageError
 
@@ -54,6 +54,11 @@ def create(
     gce_project: GceProject = None,
     gce_endpoint: GceEndpoint = None,
     gce_credentials: GceCredentials = None,
+    azure_subscription: AzureSubscription = None,
+    azure_resource_group: AzureResourceGroup = None,
+    azure_endpoint: AzureEndpoint = None,
+    azure_ca_bundle: AzureCaBundle = None,
+    azure_credentials: AzureCredentials = None,
     parallel_volumes: ParallelVolumes = 2,
     mover_image: MoverImage = DEFAULT_IMAGE,
     mover_node_selector: MoverNodeSelector = None,
@@ -92,6 +97,9 @@ def create(
                         availability_zone=availability_zone),
         gce=GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name,
                         credentials=gce_credentials),
+        azure=AzureSettings(subscription_id=azure_subscription, resource_group=azure_resource_group,
+                            endpoint=azure_endpoint, ca_bundle=azure_ca_bundle, credentials=azure_credentials,
+                            cluster_name=cluster_name),
         mover=mover_settings(mover_image, mover_node_selector, mover_cpu, mover_memory, parallel_volumes,
                              mover_start_timeout, mover_timeout),
     )

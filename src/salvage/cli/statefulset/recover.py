@@ -14,6 +14,11 @@ from salvage.cli.options import (
     AvailabilityZone,
     AwsEndpointUrl,
     AwsRegion,
+    AzureCaBundle,
+    AzureCredentials,
+    AzureEndpoint,
+    AzureResourceGroup,
+    AzureSubscription,
     ClusterName,
     GceCredentials,
     GceEndpoint,
@@ -38,7 +43,7 @@ from salvage.engines.statefulset.recover import (
 from salvage.engines.statefulset.snapshot_source import SnapshotSource
 from salvage.engines.statefulset.source import RecoverySource
 from salvage.locations import open_location
-from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import UsageError
 
 
@@ -76,6 +81,11 @@ def recover(
     gce_project: GceProject = None,
     gce_endpoint: GceEndpoint = None,
     gce_credentials: GceCredentials = None,
+    azure_subscription: AzureSubscription = None,
+    azure_resource_group: AzureResourceGroup = None,
+    azure_endpoint: AzureEndpoint = None,
+    azure_ca_bundle: AzureCaBundle = None,
+    azure_credentials: AzureCredentials = None,
     verify_command: Annotated[str | None, typer.Option(
         "--verify-command", help="Run in each recovered pod once Running and show its output, "
                                  "e.g. \"tail -n 1 /data/log\".")] = None,
@@ -107,18 +117,21 @@ def recover(
     aws = AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name,
                       availability_zone=availability_zone)
     gce = GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name, credentials=gce_credentials)
+    azure = AzureSettings(subscription_id=azure_subscription, resource_group=azure_resource_group,
+                          endpoint=azure_endpoint, ca_bundle=azure_ca_bundle, credentials=azure_credentials,
+                          cluster_name=cluster_name)
     request = RecoverRequest(
         statefulset=statefulset, namespace=namespace,
         manifest=load_statefulset(manifest, statefulset) if manifest else None,
         ordinals=parse_ordinals(ordinals), force=force, dry_run=dry_run, timeout=timeout,
         verify_command=tuple(shlex.split(verify_command)) if verify_command else (),
-        verify_container=verify_container, aws=aws, gce=gce, keep_partial=keep_partial)
+        verify_container=verify_container, aws=aws, gce=gce, azure=azure, keep_partial=keep_partial)
     with kube_client(app) as client, ProgressView(app.terminal, f"recover {statefulset}") as view:
         source: RecoverySource
         if from_backup:
             source = BackupSource(client, open_location(location), from_backup, backup_namespace or namespace,
                                   statefulset, repo_password=repo_password(app, repo_password_file, repo_password_secret),
-                                  aws=aws, gce=gce, verify_data=verify_data, progress=view.update)
+                                  aws=aws, gce=gce, azure=azure, verify_data=verify_data, progress=view.update)
         else:
             source = SnapshotSource(client, namespace, statefulset, snapshots=from_snapshots,
                                     selector=snapshot_selector)

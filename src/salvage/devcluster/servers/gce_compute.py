@@ -30,9 +30,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+
+from salvage.devcluster.servers import json_http
+from salvage.devcluster.servers.json_http import Request, Response
 
 BASE = "https://www.googleapis.com/compute/v1"
 DEFAULT_PROJECTS = ("salvage-test",)
@@ -340,54 +342,26 @@ _ACTIONS: dict[str, Any] = {
 }
 
 
-def _handler(state: ComputeState) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _answer(self, method: str) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            path = urlsplit(self.path).path
-            try:
-                body = json.loads(raw) if raw.strip() else {}
-                if path == "/_test/faults" and method == "POST":
-                    with state.lock:
-                        state.fail_snapshots_of = set(body.get("failSnapshotsOf") or [])
-                    status, answer = 200, {"failSnapshotsOf": sorted(state.fail_snapshots_of)}
-                elif path == "/" and method == "GET":
-                    status, answer = 200, {"server": "salvage gce-compute test server"}
-                else:
-                    status, answer = 200, dispatch(state, method, path, body)
-            except ApiError as exc:
-                status, answer = exc.code, exc.body()
-            except (ValueError, KeyError) as exc:
-                status, answer = 400, ApiError(400, "parseError", f"Parse Error: {exc}").body()
-            data = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:  # noqa: N802 (http.server's names)
-            self._answer("GET")
-
-        def do_POST(self) -> None:  # noqa: N802
-            self._answer("POST")
-
-        def do_DELETE(self) -> None:  # noqa: N802
-            self._answer("DELETE")
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            if state.log:
-                print(f"{self.address_string()} {format % args}", flush=True)
-
-    return Handler
+def answer(state: ComputeState, request: Request, base: str = "") -> Response:
+    """One request, as compute v1 would answer it (json_http serves it)."""
+    if request.path == "/_test/faults" and request.method == "POST":
+        with state.lock:
+            state.fail_snapshots_of = set(request.body.get("failSnapshotsOf") or [])
+        return Response(200, {"failSnapshotsOf": sorted(state.fail_snapshots_of)})
+    if request.path == "/" and request.method == "GET":
+        return Response(200, {"server": "salvage gce-compute test server"})
+    try:
+        if "_unparsable" in request.body:
+            raise ValueError("the body is not JSON")
+        return Response(200, dispatch(state, request.method, request.path, request.body))
+    except ApiError as exc:
+        return Response(exc.code, exc.body())
+    except (ValueError, KeyError) as exc:
+        return Response(400, ApiError(400, "parseError", f"Parse Error: {exc}").body())
 
 
 def make_server(state: ComputeState, port: int = 0) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(state))
-    server.daemon_threads = True
+    server, _, _ = json_http.make_server(lambda request, base: answer(state, request, base), port, log=state.log)
     return server
 
 
@@ -395,14 +369,9 @@ def make_server(state: ComputeState, port: int = 0) -> ThreadingHTTPServer:
 def serve_in_thread(state: ComputeState | None = None) -> Iterator[tuple[str, ComputeState]]:
     """The server on a free loopback port in this process: yields its endpoint and state."""
     state = state or ComputeState()
-    server = make_server(state)
-    thread = threading.Thread(target=server.serve_forever, name="gce-compute", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", state
-    finally:
-        server.shutdown()
-        server.server_close()
+    with json_http.serve_in_thread(lambda request, base: answer(state, request, base), name="gce-compute") as (
+            endpoint, _):
+        yield endpoint, state
 
 
 def main() -> None:

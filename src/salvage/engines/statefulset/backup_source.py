@@ -15,7 +15,7 @@ from salvage.engines.statefulset.naming import claim_ordinal, claim_templates
 from salvage.engines.statefulset.source import JSON, ClaimVolume, NoVolumeDataError
 from salvage.k8s.client import KubeClient
 from salvage.locations import Location
-from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import NotFoundError
 from salvage.volumes.method import ClaimSource
 from salvage.volumes.sources import VolumeRestorer, has_volume_data
@@ -26,7 +26,7 @@ Progress = Callable[[str, dict[str, Any]], None]
 class BackupSource:
     def __init__(self, client: KubeClient, location: Location, backup: str, namespace: str, statefulset: str, *,
                  repo_password: str | None = None, aws: AwsSettings | None = None, gce: GceSettings | None = None,
-                 verify_data: bool = False,
+                 azure: AzureSettings | None = None, verify_data: bool = False,
                  progress: Progress = lambda _k, _d: None) -> None:
         """StatefulSet ``namespace/statefulset`` as the backup has it. Verifies the backup;
         ``verify_data``: :meth:`check` reads every pack its fs volumes need (volumes/sources.py)."""
@@ -38,8 +38,9 @@ class BackupSource:
         # The owner names the temporary snapshot objects: per backup, so a leftover from
         # another recovery never matches.
         self.restorer = VolumeRestorer(client, location.store, owner=f"recover-{backup}",
-                                       repo_password=repo_password, aws=aws, gce=gce, verify_data=verify_data,
-                                       location=location.spec, progress=progress)
+                                       repo_password=repo_password, aws=aws, gce=gce, azure=azure,
+                                       verify_data=verify_data, location=location.spec,
+                                       progress=progress)
         self.records: dict[str, VolumeRecord] = {}
 
     def statefulset(self, manifest: JSON | None) -> JSON:

@@ -37,7 +37,7 @@ from salvage.engines.statefulset.plan import (
 from salvage.engines.statefulset.source import ClaimVolume, RecoverySource
 from salvage.k8s.client import KubeClient
 from salvage.k8s.exec import exec_in_pod
-from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import (
     KubernetesError,
     NotFoundError,
@@ -69,6 +69,7 @@ class RecoverRequest:
     # Where to ask EC2 whether a dangling PV's EBS disk is gone (None: the usual AWS chain).
     aws: AwsSettings | None = None
     gce: GceSettings | None = None
+    azure: AzureSettings | None = None
     # When damaged backup data stops the recovery, keep the claims it created (else removed).
     keep_partial: bool = False
 
@@ -202,7 +203,7 @@ def _plan(client: KubeClient, source: RecoverySource, request: RecoverRequest, s
     for ordinal in ordinals:
         for template in claim_templates(statefulset):
             claim = claim_name(template, name, ordinal)
-            seen = _observe(client, ns, ordinal, claim, leftovers.get(claim), request.aws, request.gce)
+            seen = _observe(client, ns, ordinal, claim, leftovers.get(claim), request.aws, request.gce, request.azure)
             steps.append(decide(seen, force=request.force, source=volumes[claim].origin))
     blocked = [s for s in steps if s.action is Action.BLOCKED]
     if blocked:
@@ -226,18 +227,18 @@ def _volumes_by_claim(client: KubeClient, ns: str) -> dict[str, dict[str, Any]]:
 
 
 def _observe(client: KubeClient, ns: str, ordinal: int, claim: str, old: dict[str, Any] | None,
-             aws: AwsSettings | None, gce: GceSettings | None) -> ClaimObservation:
+             aws: AwsSettings | None, gce: GceSettings | None, azure: AzureSettings | None) -> ClaimObservation:
     pvc = kube.get_or_none(client, kube.claim_path(ns, claim))
     if pvc is None:
         if old is None:
             return ClaimObservation(ordinal, claim)
         return ClaimObservation(ordinal, claim, leftover_volume=old["metadata"]["name"],
-                                leftover_presence=volume_presence(old, aws, gce))
+                                leftover_presence=volume_presence(old, aws, gce, azure))
     phase = pvc.get("status", {}).get("phase") or "Pending"
     volume = pvc["spec"].get("volumeName")
     pv = kube.get_or_none(client, f"/api/v1/persistentvolumes/{volume}") if volume else None
     return ClaimObservation(ordinal, claim, phase, bool(pvc["metadata"].get("deletionTimestamp")), volume,
-                            pv is not None, volume_presence(pv, aws, gce) if pv else None)
+                            pv is not None, volume_presence(pv, aws, gce, azure) if pv else None)
 
 
 def _missing_service(client: KubeClient, source: RecoverySource, ns: str, statefulset: dict[str, Any]) -> str | None:
