@@ -117,7 +117,7 @@ def main() -> None:
 
 def measure(kube: KubeClient, work: Path, size: int, env: dict[str, str]) -> tuple[list[Row], int]:
     data_claim, data_pv = prepare(kube)
-    data = volume_dir(kube, NS, "data")
+    data = volume_dir(kube, NS, "data") / "dataset"  # generate() makes the directory
     generate(data, size)
     files, total = tree_size(data)
     location = LocationSpec(name="bench", provider="filesystem", bucket=str(work / "pod-location"))
