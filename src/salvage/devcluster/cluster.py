@@ -164,6 +164,7 @@ class LocalCluster:
                              hint="Add kwok nodes with --nodes for scale; they run no containers.")
         if real_nodes:
             host.check_machine()
+            self.node.check_socket_paths()
         binaries = ensure_components(report)
         node_binaries = None
         if real_nodes:

@@ -23,6 +23,7 @@ import yaml
 from salvage.devcluster import host
 from salvage.devcluster.build import NodeBinaries
 from salvage.devcluster.images import builders as images
+from salvage.drivers.hostpath import names
 from salvage.model.errors import ClusterError
 
 NODE_NAME = "real-node-0"
@@ -41,6 +42,10 @@ class NodeTokens:
     coredns: str
 
 
+# A Unix socket's path (sun_path) holds 108 bytes with the terminating NUL.
+_SOCKET_PATH_MAX = 107
+
+
 class RealNode:
     def __init__(self, cluster_dir: Path, cluster_name: str) -> None:
         self.cluster_name = cluster_name
@@ -57,7 +62,27 @@ class RealNode:
 
     @property
     def csi_socket(self) -> Path:
-        return self.kubelet_root / "plugins" / "hostpath.salvage.io" / "csi.sock"
+        return self.kubelet_root / "plugins" / names.DRIVER / "csi.sock"
+
+    def sockets(self) -> list[Path]:
+        """The Unix sockets the node's processes listen on under its directory (the longest,
+        kubelet's plugin registration socket, last)."""
+        return [self.containerd_socket, self.dir / "containerd" / "containerd.sock.ttrpc", self.csi_socket,
+                self.kubelet_root / "plugins_registry" / f"{names.DRIVER}-reg.sock"]
+
+    def check_socket_paths(self) -> None:
+        """Refuse, before anything starts, a cluster whose directory is so deep (a long name
+        or state directory) that a socket path passes the kernel's 107-byte limit: kubelet
+        would never register the CSI driver, and every pod with a claim would hang."""
+        longest = max(self.sockets(), key=lambda p: len(bytes(p)))
+        over = len(bytes(longest)) - _SOCKET_PATH_MAX
+        if over > 0:
+            raise ClusterError(
+                f"Cluster name {self.cluster_name!r} is too long for a real node: the socket {longest} would be "
+                f"{len(bytes(longest))} bytes, over the kernel's {_SOCKET_PATH_MAX}.",
+                hint=(f"Use a name of at most {len(self.cluster_name) - over} characters, or a shorter "
+                      "SALVAGE_STATE_DIR." if len(self.cluster_name) > over else
+                      "Point SALVAGE_STATE_DIR at a shorter directory (e.g. /var/lib/salvage)."))
 
     def kubeconfig(self, user: str) -> Path:
         return self.dir / f"{user}.kubeconfig"

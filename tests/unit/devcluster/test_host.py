@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -79,3 +80,20 @@ def test_the_node_is_refused_to_a_second_cluster_while_its_owner_runs(tmp_path) 
     assert host.node_owner(owner) == "b"
     host.release_node(owner, "b")
     assert host.node_owner(owner) is None
+
+
+def test_a_cluster_name_too_long_for_the_nodes_sockets_is_refused_with_the_longest_that_fits() -> None:
+    from salvage.devcluster.node import RealNode
+
+    clusters = Path("/root/.local/state/salvage/clusters")  # the default state directory, as root
+    RealNode(clusters / "real-12345", "real-12345").check_socket_paths()
+    name = "bench-mover-9109"  # found the hard way: kubelet never registered the CSI driver
+    with pytest.raises(ClusterError) as error:
+        RealNode(clusters / name, name).check_socket_paths()
+    assert "111 bytes, over the kernel's 107" in error.value.message and "-reg.sock" in error.value.message
+    allowed = int((error.value.hint or "").split("at most ")[1].split()[0])
+    assert allowed == 12
+    RealNode(clusters / name[:allowed], name[:allowed]).check_socket_paths()
+    with pytest.raises(ClusterError) as deep:
+        RealNode(Path("/" + "d" * 100) / "r", "r").check_socket_paths()
+    assert "shorter directory" in (deep.value.hint or "")
