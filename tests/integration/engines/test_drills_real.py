@@ -12,7 +12,9 @@ import pytest
 from salvage.devcluster.cluster import LocalCluster
 from salvage.devcluster.images.builders import BUSYBOX
 from salvage.k8s.client import KubeClient
+from salvage.locations import open_location
 from tests.support.builders import headless_service, statefulset
+from tests.support.damage import damage
 from tests.support.cli import salvage
 from tests.support.waiting import pod_ready
 
@@ -20,22 +22,32 @@ pytestmark = pytest.mark.integration
 
 # Each replica checks, in its own restored container, the file its original wrote.
 CHECK = 'sh -c \'test "$(cat /data/id)" = "written-by-$(hostname)"\''
+REPO = {"SALVAGE_REPO_PASSWORD": "drill-test-password"}  # the CLI's environment (tests.support.cli clears SALVAGE_*)
 
 
 @pytest.fixture
-def backed_up(real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, tmp_path: Path,
-              monkeypatch: pytest.MonkeyPatch) -> str:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SALVAGE_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("SALVAGE_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path
+
+
+def _deploy(kube: KubeClient, ns: str) -> None:
     app = statefulset("web", replicas=3)
     spec = app["spec"]["template"]["spec"]
     spec["terminationGracePeriodSeconds"] = 1
     spec["containers"][0].update(image=BUSYBOX.ref, imagePullPolicy="Never", command=[
         "sh", "-c", "test -e /data/id || echo written-by-$(hostname) > /data/id; sync; sleep 3600"])
-    real_kube.create(f"/api/v1/namespaces/{real_ns}/services", headless_service("web", "web"))
-    real_kube.create(f"/apis/apps/v1/namespaces/{real_ns}/statefulsets", app)
+    kube.create(f"/api/v1/namespaces/{ns}/services", headless_service("web", "web"))
+    kube.create(f"/apis/apps/v1/namespaces/{ns}/statefulsets", app)
     for ordinal in range(3):
-        pod_ready(real_kube, real_ns, f"web-{ordinal}")
+        pod_ready(kube, ns, f"web-{ordinal}")
+
+
+@pytest.fixture
+def backed_up(real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, home: Path) -> str:
+    """Three replicas backed up with CSI snapshots of their volumes."""
+    _deploy(real_kube, real_ns)
     made = salvage(real_cluster.kubeconfig, "backup", "create", "web-nightly", "--include-namespaces", real_ns)
     assert made.returncode == 0, made.stderr
     return "web-nightly"
@@ -81,3 +93,28 @@ def test_a_failing_check_fails_the_drill_naming_the_pod_and_still_cleans_up(
     assert failed["name"] == f"verify-command {scratch}/web-1"
     assert "exit code 3" in failed["detail"] and "no rows" in failed["detail"]
     assert _leftovers(real_kube, drill) == []
+
+
+def test_a_drill_of_file_level_volumes_restores_them_through_mover_pods_and_refuses_a_damaged_pack(
+        real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, home: Path) -> None:
+    _deploy(real_kube, real_ns)
+    made = salvage(real_cluster.kubeconfig, "backup", "create", "web-files", "--include-namespaces", real_ns,
+                   "--default-volumes-to-fs-backup", env=REPO)
+    assert made.returncode == 0, made.stderr
+
+    out = salvage(real_cluster.kubeconfig, "-o", "json", "drill", "run", "--from-backup", "web-files",
+                  "--verify-command", CHECK, "--timeout", "180", env=REPO)
+    assert out.returncode == 0, out.stderr
+    drill = json.loads(out.stdout)
+    assert drill["phase"] == "Passed" and len(drill["checks"]) == 4
+    assert _leftovers(real_kube, drill) == []
+
+    store = open_location().store
+    packs = sorted((i for i in store.list("repository/data/")), key=lambda i: i.size)
+    with damage(store, packs[-1].key, "flip"):
+        bad = salvage(real_cluster.kubeconfig, "-o", "json", "drill", "run", "--from-backup", "web-files", env=REPO)
+    assert bad.returncode == 1
+    failed = json.loads(bad.stdout)
+    assert failed["phase"] == "Failed" and failed["counts"] == {}, "refused before anything was made"
+    assert any(packs[-1].key.rsplit("/", 1)[1][:12] in e for e in failed["errors"]), failed["errors"]
+    assert not [n for n in real_kube.list("/api/v1/namespaces") if "-drill-" in n["metadata"]["name"]]

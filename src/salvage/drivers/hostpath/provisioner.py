@@ -76,13 +76,15 @@ class Provisioner:
             return str(selected)
         if sc.get("volumeBindingMode") == "WaitForFirstConsumer":
             raise Wait("waiting for a pod to be scheduled (WaitForFirstConsumer)")
-        ready = [n for n in world.nodes if has_condition(n, "Ready")]
-        if not ready:
-            raise Wait("no Ready node to place the volume on")
         # A volume bound at once goes where a pod without tolerations can use it: beside a
-        # real node, the kwok nodes are tainted, and the volume belongs on the real one.
-        open_nodes = [n for n in ready if not _schedule_taints(n)]
-        ready = sorted(n["metadata"]["name"] for n in (open_nodes or ready))
+        # real node, the kwok nodes are tainted, and the volume belongs on the real one, also
+        # while that node is briefly not Ready (a busy machine): it waits for it rather than
+        # landing on a tainted node no ordinary pod can reach.
+        candidates = [n for n in world.nodes if not _placement_taints(n)] or list(world.nodes)
+        ready = sorted(n["metadata"]["name"] for n in candidates if has_condition(n, "Ready"))
+        if not ready:
+            names_ = ", ".join(sorted(n["metadata"]["name"] for n in candidates)) or "none"
+            raise Wait(f"no Ready node to place the volume on (waiting for: {names_})")
         # Stable choice per claim, spread over nodes.
         return ready[zlib.crc32(claim["metadata"]["uid"].encode()) % len(ready)]
 
@@ -219,6 +221,12 @@ def _volume_manifest(volume_id: str, claim: Obj, sc: Obj, node: str, path: Path,
             ]}]}},
         },
     }
+
+
+def _placement_taints(node: Obj) -> list[Obj]:
+    """The taints that keep ordinary pods off a node for good (kwok's), not the ones the node
+    lifecycle controller puts on a node while it is not Ready (``node.kubernetes.io/...``)."""
+    return [t for t in _schedule_taints(node) if not str(t.get("key", "")).startswith("node.kubernetes.io/")]
 
 
 def _schedule_taints(node: Obj) -> list[Obj]:
