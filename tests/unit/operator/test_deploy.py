@@ -1,0 +1,50 @@
+"""deploy/ holds exactly what salvage.operator renders, and the CRDs are structural."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from salvage.operator.crds import crds
+from salvage.operator.manifests import deploy_files
+
+DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
+
+
+def test_deploy_directory_equals_the_rendering() -> None:
+    for name, text in deploy_files().items():
+        assert (DEPLOY / name).read_text() == text, \
+            f"deploy/{name} is stale: run `python -m salvage.operator.manifests deploy`"
+
+
+def _walk(schema: dict, path: str = "") -> list[str]:  # type: ignore[type-arg]
+    """Places a structural schema must not have: a node without a type (unless it
+    preserves unknown fields), or additionalProperties beside properties."""
+    bad = []
+    if "type" not in schema and not schema.get("x-kubernetes-preserve-unknown-fields"):
+        bad.append(path or "/")
+    if "properties" in schema and "additionalProperties" in schema:
+        bad.append(path)
+    for key, child in (schema.get("properties") or {}).items():
+        bad += _walk(child, f"{path}.{key}")
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            bad += _walk(schema[key], f"{path}[{key}]")
+    return bad
+
+
+def test_every_crd_is_structural_with_status_and_columns() -> None:
+    kinds = []
+    for crd in crds():
+        version = crd["spec"]["versions"][0]
+        assert _walk(version["schema"]["openAPIV3Schema"]) == [], crd["metadata"]["name"]
+        assert version["subresources"] == {"status": {}}
+        assert any(c["jsonPath"] == ".status.phase" for c in version["additionalPrinterColumns"])
+        kinds.append(crd["spec"]["names"]["kind"])
+    assert kinds == ["BackupLocation", "Backup", "Restore", "Schedule"]
+
+
+def test_yaml_parses_back_to_the_objects() -> None:
+    text = deploy_files()["crds.yaml"]
+    assert [d for d in yaml.safe_load_all(text) if d] == crds()
