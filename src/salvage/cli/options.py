@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -45,17 +44,6 @@ def parse_mappings(value: str | None, what: str) -> dict[str, str]:
             raise UsageError(f"{what} {pair!r} is not OLD:NEW.", hint="Write it as old:new,old2:new2.")
         out[old] = new
     return out
-
-
-def parse_duration(value: str | None) -> int | None:
-    """``720h``, ``30d``, ``90m``, ``45s`` (or combinations like ``1h30m``) in seconds."""
-    if not value:
-        return None
-    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-    parts = re.findall(r"(\d+)([dhms])", value)
-    if not parts or "".join(n + u for n, u in parts) != value:
-        raise UsageError(f"{value!r} is not a duration.", hint="Use e.g. 720h, 30d, 1h30m.")
-    return sum(int(n) * units[u] for n, u in parts)
 
 
 RepoPasswordFile = Annotated[Path | None, typer.Option(

@@ -10,13 +10,14 @@ from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
     AwsEndpointUrl, AwsRegion, ClusterName, GceCredentials, GceEndpoint, GceProject, Location, RepoPasswordFile,
-    RepoPasswordSecret, parse_duration, refuse_empty, repo_password, split_list,
+    RepoPasswordSecret, refuse_empty, repo_password, split_list,
 )
 from salvage.cli.progress import ProgressView
 from salvage.engines.backup import BackupRequest, create_backup
 from salvage.engines.selection import Selection
 from salvage.locations import open_location
 from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.durations import parse_duration
 
 
 def create(

@@ -1,0 +1,95 @@
+"""The operator out of the cluster (a thread) on a kwok cluster: Backup, Restore,
+BackupLocation availability and sync, an orphaned InProgress backup, and two replicas."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+
+from salvage.engines.backup import BackupRequest, create_backup
+from salvage.engines.selection import Selection
+from salvage.locations import open_location
+from salvage.locations.config import LocationSpec
+from tests.support.builders import namespace
+from tests.support.operator import create, custom, filesystem_location, install_crds, operator_thread, status
+from tests.support.waiting import wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def _configmap(name: str) -> dict:  # type: ignore[type-arg]
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"k": "v"}}
+
+
+def test_backup_restore_sync_and_orphans(cluster, kube, ns, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    install_crds(kube)
+    app = f"{ns}-app"
+    kube.create("/api/v1/namespaces", namespace(app))
+    kube.create(f"/api/v1/namespaces/{app}/configmaps", _configmap("settings"))
+    store = tmp_path / "store"
+    create(kube, ns, filesystem_location("local", str(store)))
+    # An InProgress backup whose operator is gone, with nothing on the location.
+    orphan = create(kube, ns, custom("Backup", "orphan", {"includeNamespaces": [app]}))
+    kube.patch(f"/apis/salvage.io/v1alpha1/namespaces/{ns}/backups/orphan/status",
+               {"status": {"phase": "InProgress", "operator": "gone-0", "location": "local"}})
+    assert orphan
+
+    with operator_thread(cluster, ns, "op-a"):
+        create(kube, ns, custom("Backup", "first", {"includeNamespaces": [app], "snapshotVolumes": False,
+                                                    "ttl": "720h"}))
+        done = wait_for(lambda: status(kube, ns, "backups", "first").get("phase") in
+                        ("Completed", "PartiallyFailed", "Failed") and status(kube, ns, "backups", "first"),
+                        timeout=60, what="backup first finished")
+        assert done["phase"] == "Completed", done
+        assert done["items"] >= 2 and done["location"] == "local" and done["expires"]
+        assert (store / "backups" / "first" / "manifest.json").exists()
+
+        failed = wait_for(lambda: status(kube, ns, "backups", "orphan").get("phase") == "Failed"
+                          and status(kube, ns, "backups", "orphan"), timeout=30, what="orphan settled")
+        assert "stopped before it finished" in failed["reason"]
+
+        located = wait_for(lambda: status(kube, ns, "backuplocations", "local").get("phase")
+                           and status(kube, ns, "backuplocations", "local"), timeout=30, what="location checked")
+        assert located["phase"] == "Available", located
+
+        # A backup written by someone else (another cluster, the CLI) is synced into an object.
+        create_backup(kube, open_location(LocationSpec("local", "filesystem", str(store))),
+                      BackupRequest("elsewhere", Selection((app,)), snapshot_volumes=False))
+        synced = wait_for(lambda: status(kube, ns, "backups", "elsewhere").get("synced")
+                          and status(kube, ns, "backups", "elsewhere"), timeout=30, what="backup synced")
+        assert synced["phase"] == "Completed"
+
+        kube.delete(f"/api/v1/namespaces/{app}")
+        wait_for(lambda: not kube.exists(f"/api/v1/namespaces/{app}"), timeout=60, what="namespace deleted")
+        create(kube, ns, custom("Restore", "back", {"backupName": "first", "wait": False}))
+        restored = wait_for(lambda: status(kube, ns, "restores", "back").get("phase") in
+                            ("Completed", "PartiallyFailed", "Failed") and status(kube, ns, "restores", "back"),
+                            timeout=60, what="restore finished")
+        assert restored["phase"] == "Completed", restored
+        assert kube.get(f"/api/v1/namespaces/{app}/configmaps/settings")["data"] == {"k": "v"}
+
+    unavailable = create(kube, ns, filesystem_location("gone", str(tmp_path / "file"), default=False))
+    (tmp_path / "file").write_text("not a directory")
+    with operator_thread(cluster, ns, "op-b"):
+        checked = wait_for(lambda: status(kube, ns, "backuplocations", "gone").get("phase")
+                           and status(kube, ns, "backuplocations", "gone"), timeout=30, what="location checked")
+        assert checked["phase"] == "Unavailable" and checked["reason"], checked
+    assert unavailable
+    kube.delete(f"/api/v1/namespaces/{app}")
+
+
+def test_two_replicas_one_leads(cluster, kube, ns) -> None:  # type: ignore[no-untyped-def]
+    install_crds(kube)
+    with contextlib.ExitStack() as second_stack:
+        with operator_thread(cluster, ns, "first") as first:
+            wait_for(first.leading.is_set, timeout=15, what="first replica leads")
+            second = second_stack.enter_context(operator_thread(cluster, ns, "second"))
+            # Over two lease durations: the standby never takes over a lease that is renewed.
+            assert not second.leading.wait(7)
+            lease = kube.get(f"/apis/coordination.k8s.io/v1/namespaces/{ns}/leases/salvage-operator")
+            assert lease["spec"]["holderIdentity"] == "first"
+        # The leader stopped (and released its lease): the standby takes over.
+        wait_for(second.leading.is_set, timeout=15, what="the standby leads after the leader stopped")
+        lease = kube.get(f"/apis/coordination.k8s.io/v1/namespaces/{ns}/leases/salvage-operator")
+        assert lease["spec"]["holderIdentity"] == "second" and lease["spec"]["leaseTransitions"] >= 1
