@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from salvage.operator.crds import crds
+from salvage.operator.install import manifests
 
 
 def render_yaml(objects: list[dict[str, Any]]) -> str:
@@ -22,7 +23,8 @@ def render_yaml(objects: list[dict[str, Any]]) -> str:
 def deploy_files() -> dict[str, str]:
     """deploy/'s files: name -> text."""
     header = "# Rendered from salvage.operator by `python -m salvage.operator.manifests deploy`; do not edit.\n"
-    return {"crds.yaml": header + render_yaml(crds())}
+    return {"crds.yaml": header + render_yaml(crds()),
+            "operator.yaml": header + render_yaml(manifests(with_crds=False))}
 
 
 def write(directory: Path) -> None:
