@@ -48,3 +48,25 @@ def test_every_crd_is_structural_with_status_and_columns() -> None:
 def test_yaml_parses_back_to_the_objects() -> None:
     text = deploy_files()["crds.yaml"]
     assert [d for d in yaml.safe_load_all(text) if d] == crds()
+
+
+def test_docs_show_every_rbac_rule_with_its_reason() -> None:
+    from salvage.operator.install import rules_markdown
+
+    docs = (DEPLOY.parent / "docs" / "operator.md").read_text()
+    table = docs.split("<!-- rules: rendered from salvage.operator.install.rules_markdown() -->\n")[1]
+    assert table.split("<!-- end rules -->")[0] == rules_markdown()
+
+
+def test_install_manifests_least_privilege_and_image() -> None:
+    from salvage.operator.install import manifests
+
+    objects = {o["kind"]: o for o in manifests("ops", host_paths=("/srv/backups",))}
+    verbs = {v for rule in objects["ClusterRole"]["rules"] for v in rule["verbs"]}
+    assert not verbs & {"watch", "escalate", "bind", "impersonate", "*"}
+    container = objects["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"].startswith("salvage.local/salvage:") and container["imagePullPolicy"] == "IfNotPresent"
+    assert container["command"] + container["args"] == ["salvage", "operator", "run"]
+    assert container["volumeMounts"] == [{"name": "location-0", "mountPath": "/srv/backups"}]
+    assert objects["Service"]["spec"]["ports"][0]["port"] == 8080
+    assert objects["RoleBinding"]["subjects"][0]["namespace"] == "ops"
