@@ -5,12 +5,14 @@ every finished backup on it and can restore through a Restore."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from salvage.catalog.reader import BackupReader, list_backups
 from salvage.engines.location_checks import probe_location
 from salvage.locations import open_location
 from salvage.model.errors import KubernetesError, SalvageError
 from salvage.operator.backups import DONE, LOCATION_LABEL, SYNCED
-from salvage.operator.context import JSON, OperatorContext, now_text
+from salvage.operator.context import JSON, OperatorContext, now_text, parse_time
 from salvage.operator.crds import API_VERSION, collection
 
 PLURAL = "backuplocations"
@@ -25,6 +27,13 @@ class BackupLocationReconciler:
 
     def reconcile(self, obj: JSON) -> float | None:
         period = float(obj["spec"].get("checkPeriodSeconds") or DEFAULT_PERIOD)
+        status = obj.get("status") or {}
+        checked = parse_time(status.get("lastChecked"))
+        if checked and status.get("observedGeneration") == obj["metadata"].get("generation"):
+            # Our own status write brought it back here: not due yet.
+            left = period - (dt.datetime.now(dt.timezone.utc) - checked).total_seconds()
+            if left > 0:
+                return left
         try:
             location = open_location(self.ctx.location_spec(obj))
             checks = probe_location(location)

@@ -188,8 +188,8 @@ def _schedule() -> JSON:
         "floorCompleted": _int("The newest N Completed backups are never deleted, whatever their age.", 1),
     }, "Which backups of this schedule to keep; the others are deleted through the engine.")
     spec = _object({
-        "schedule": _str("Cron: five fields, or six with seconds first.", minLength=9,
-                         pattern=r"^\S+( +\S+){4,5}$"),
+        "schedule": _str("Cron: five fields, six with seconds first, or @hourly, @daily, ...",
+                         pattern=r"^(@[a-z]+|\S+( +\S+){4,5})$"),
         "timeZone": _str("IANA time zone of the cron (default UTC).", minLength=1),
         "paused": _bool("Make no backups while true."),
         "concurrencyPolicy": _str("Forbid (default): never two backups of this schedule at once.",
