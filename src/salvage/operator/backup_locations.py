@@ -49,6 +49,7 @@ class BackupLocationReconciler:
         return period
 
     def _status(self, obj: JSON, phase: str, reason: str, **extra: int) -> None:
+        self.ctx.metrics.location_available.labels(obj["metadata"]["name"]).set(1 if phase == "Available" else 0)
         self.ctx.write_status(PLURAL, obj, {"phase": phase, "reason": reason, "lastChecked": now_text(), **extra})
 
     def _sync(self, obj: JSON, location) -> int:  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ deletion engine (never on a ReadOnly location)."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 from salvage.catalog.reader import BackupReader, IncompleteBackupError
@@ -14,11 +15,19 @@ from salvage.engines.deletion import delete_backup
 from salvage.engines.selection import Selection
 from salvage.model.durations import parse_duration
 from salvage.model.errors import NotFoundError, SalvageError
-from salvage.operator.context import JSON, OperatorContext, now_text, parse_time
+from salvage.operator.context import (
+    JSON,
+    OperatorContext,
+    now_text,
+    parse_time,
+    unix_time,
+)
 from salvage.operator.crds import item
 
 PLURAL = "backups"
 LOCATION_LABEL = "salvage.io/location"
+# On a Schedule's backups (objects and manifests), naming it.
+SCHEDULE_LABEL = "salvage.io/schedule"
 # On a Backup made by syncing a location: never run (its status is written right after).
 SYNCED = "salvage.io/synced"
 DONE = ("Completed", "PartiallyFailed", "Failed")
@@ -57,6 +66,9 @@ class BackupReconciler:
         elif phase == "InProgress" and status.get("operator") != self.ctx.identity:
             self._settle_orphan(obj)
         elif phase in DONE:
+            completed = unix_time(status.get("completed"))
+            if phase == "Completed" and completed:
+                self.ctx.metrics.completed_at(_schedule(obj), completed)
             return self._expire(obj)
         return None
 
@@ -69,11 +81,16 @@ class BackupReconciler:
             return
         self.ctx.write_status(PLURAL, obj, {"phase": "InProgress", "operator": self.ctx.identity,
                                             "location": location.name, "started": now_text()})
+        schedule, started = _schedule(obj), time.monotonic()
+        self.ctx.metrics.backup_started(schedule)
         try:
             outcome = create_backup(self.ctx.client, location, backup_request(name, spec, self.ctx.repo_password(spec)))
         except SalvageError as exc:
+            self.ctx.metrics.backup_finished(schedule, "Failed", time.monotonic() - started, 0, 0)
             self._fail(obj, exc)
             return
+        self.ctx.metrics.backup_finished(schedule, outcome.phase, outcome.seconds, outcome.items,
+                                         outcome.bytes_written)
         status: JSON = {"phase": outcome.phase, "items": outcome.items, "volumes": len(outcome.volumes),
                         "bytesWritten": outcome.bytes_written, "warnings": outcome.warnings[:50],
                         "errors": outcome.errors[:50], "completed": now_text()}
@@ -126,6 +143,10 @@ class BackupReconciler:
             return 300.0
         self.ctx.client.delete_if_present(item(PLURAL, self.ctx.namespace, name))
         return None
+
+
+def _schedule(obj: JSON) -> str:
+    return (obj["metadata"].get("labels") or {}).get(SCHEDULE_LABEL, "")
 
 
 def _expiry(spec: JSON) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from salvage.engines.password_secret import PasswordSecret, SecretRef
@@ -15,12 +15,18 @@ from salvage.locations import Location, open_location
 from salvage.locations.config import LocationSpec, validate
 from salvage.model.errors import KubernetesError, NotFoundError, UsageError
 from salvage.operator.crds import collection, item
+from salvage.operator.metrics import Metrics
 
 JSON = dict[str, Any]
 
 
 def now_text() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def unix_time(text: str | None) -> float | None:
+    moment = parse_time(text)
+    return moment.timestamp() if moment else None
 
 
 def parse_time(text: str | None) -> dt.datetime | None:
@@ -32,6 +38,7 @@ class OperatorContext:
     client: KubeClient
     namespace: str  # where its custom resources and Secrets live
     identity: str  # this process: written into the status of what it runs
+    metrics: Metrics = field(default_factory=Metrics)
 
     def objects(self, plural: str) -> list[JSON]:
         return list(self.client.list(collection(plural, self.namespace)))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from salvage import __version__
-from salvage.k8s.apply import CRDS, apply, wait_established
+from salvage.k8s.apply import apply, wait_established
 from salvage.k8s.client import KubeClient
 from salvage.operator.crds import GROUP, crds
 

@@ -51,11 +51,13 @@ class RestoreReconciler:
         name, spec = obj["metadata"]["name"], obj["spec"]
         self.ctx.write_status(PLURAL, obj, {"phase": "InProgress", "operator": self.ctx.identity,
                                             "started": now_text()})
+        self.ctx.metrics.restore_attempts.inc()
         try:
             location = self.ctx.location(spec.get("location") or self._backup_location(spec["backupName"]))
             report = restore_backup(self.ctx.client, location, restore_request(name, spec, self.ctx.repo_password(spec)))
         except SalvageError as exc:
             reason = exc.message + (f" {exc.hint}" if exc.hint else "")
+            self.ctx.metrics.restore_finished("Failed")
             self.ctx.write_status(PLURAL, obj, {"phase": "Failed", "reason": reason, "errors": [reason],
                                                 "completed": now_text()})
             return
@@ -66,6 +68,7 @@ class RestoreReconciler:
                          for f in report.failures[:MAX_FAILURES]],
             "completed": now_text(),
         }
+        self.ctx.metrics.restore_finished(status["phase"])
         if report.errors or report.failures:
             status["reason"] = (report.errors or [f"{len(report.failures)} item(s) failed"])[0]
         self.ctx.write_status(PLURAL, obj, status)

@@ -35,7 +35,7 @@ def test_backup_restore_sync_and_orphans(cluster, kube, ns, tmp_path) -> None:  
                {"status": {"phase": "InProgress", "operator": "gone-0", "location": "local"}})
     assert orphan
 
-    with operator_thread(cluster, ns, "op-a"):
+    with operator_thread(cluster, ns, "op-a") as ctl:
         create(kube, ns, custom("Backup", "first", {"includeNamespaces": [app], "snapshotVolumes": False,
                                                     "ttl": "720h"}))
         done = wait_for(lambda: status(kube, ns, "backups", "first").get("phase") in
@@ -68,6 +68,13 @@ def test_backup_restore_sync_and_orphans(cluster, kube, ns, tmp_path) -> None:  
                             timeout=60, what="restore finished")
         assert restored["phase"] == "Completed", restored
         assert kube.get(f"/api/v1/namespaces/{app}/configmaps/settings")["data"] == {"k": "v"}
+
+        sample = ctl.ctx.metrics.registry.get_sample_value
+        assert sample("salvage_backup_success_total", {"schedule": ""}) == 1
+        assert sample("salvage_backup_items_total", {"schedule": ""}) == done["items"]
+        assert sample("salvage_backup_last_success_timestamp_seconds", {"schedule": ""}) > 0
+        assert sample("salvage_restore_success_total") == 1
+        assert sample("salvage_location_available", {"location": "local"}) == 1
 
     unavailable = create(kube, ns, filesystem_location("gone", str(tmp_path / "file"), default=False))
     (tmp_path / "file").write_text("not a directory")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from salvage.model.errors import UsageError
 from salvage.operator.backup_locations import BackupLocationReconciler
 from salvage.operator.context import now_text
+from salvage.operator.metrics import Metrics
 
 
 class _NoCluster:
@@ -31,9 +32,12 @@ def test_an_edited_spec_is_checked_at_once() -> None:
             touched.append(obj)
             raise UsageError("bad")
 
+        metrics = Metrics()
+
         def write_status(self, plural, obj, status):  # type: ignore[no-untyped-def]
             touched.append(status)
 
     BackupLocationReconciler(_Ctx()).reconcile(  # type: ignore[arg-type]
         _location(lastChecked=now_text(), observedGeneration=1, phase="Available"))
     assert touched[-1]["phase"] == "Unavailable" and touched[-1]["reason"] == "bad"
+    assert _Ctx.metrics.registry.get_sample_value("salvage_location_available", {"location": "l"}) == 0

@@ -22,6 +22,7 @@ def run(
     workers: Annotated[int, typer.Option("--workers", help="Objects reconciled at once (backups and restores run "
                                                           "on these).")] = 4,
     lease_seconds: Annotated[int, typer.Option("--lease-seconds", help="How long a silent leader keeps the Lease.")] = 15,
+    metrics_port: Annotated[int, typer.Option("--metrics-port", help="Port of /metrics (Prometheus); 0: none.")] = 8080,
 ) -> None:
     """Reconcile Backup, Restore and BackupLocation objects until stopped (SIGTERM, Ctrl-C).
 
@@ -41,7 +42,7 @@ def run(
     with kube_client(app) as client:
         ns = namespace or os.environ.get("POD_NAMESPACE") or client.connection.namespace
         try:
-            run_operator(client, ns, stop, workers=workers, lease_seconds=lease_seconds,
+            run_operator(client, ns, stop, metrics_port=metrics_port, workers=workers, lease_seconds=lease_seconds,
                          renew_seconds=max(1.0, lease_seconds / 3))
         except KeyboardInterrupt:
             stop.set()
