@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import salvage
 from salvage.devcluster.cluster import LocalCluster
 from salvage.k8s.apply import CRDS, apply, wait_established
 from salvage.k8s.client import KubeClient
@@ -64,3 +69,40 @@ def operator_thread(cluster: LocalCluster, namespace: str, identity: str) -> Ite
             thread.join(timeout=30)
     if errors:
         raise errors[0]
+
+
+@contextlib.contextmanager
+def operator_process(cluster: LocalCluster, namespace: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`salvage operator run` as its own process (Lease of 3 s, no metrics port), killed on exit."""
+    src = Path(salvage.__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")])}
+    with open(log, "ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "salvage", "--kubeconfig", str(cluster.kubeconfig), "operator", "run",
+             "-n", namespace, "--lease-seconds", "3", "--metrics-port", "0", "--workers", "2"],
+            stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)
+
+
+def stuck_claim(kube: KubeClient, namespace: str, name: str) -> None:
+    """A bound claim on a CSI driver nothing serves, with a snapshot class for it: a backup
+    that snapshots it waits (snapshotTimeoutSeconds) for a snapshot that never gets ready."""
+    driver = "stuck.csi.salvage.test"
+    kube.create_if_absent("/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses", {
+        "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotClass",
+        "metadata": {"name": "stuck"}, "driver": driver, "deletionPolicy": "Delete"})
+    pv = f"{namespace}-{name}"
+    kube.create("/api/v1/persistentvolumes", {
+        "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": pv},
+        "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "storageClassName": "",
+                 "persistentVolumeReclaimPolicy": "Retain", "csi": {"driver": driver, "volumeHandle": pv},
+                 "claimRef": {"namespace": namespace, "name": name}}})
+    kube.create(f"/api/v1/namespaces/{namespace}/persistentvolumeclaims", {
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name},
+        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "", "volumeName": pv,
+                 "resources": {"requests": {"storage": "1Gi"}}}})

@@ -12,7 +12,9 @@ from salvage.engines.selection import Selection
 from salvage.locations import open_location
 from salvage.locations.config import LocationSpec
 from tests.support.builders import namespace
-from tests.support.operator import create, custom, filesystem_location, install_crds, operator_thread, status
+from tests.support.operator import (
+    create, custom, filesystem_location, install_crds, operator_process, operator_thread, status, stuck_claim,
+)
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -100,3 +102,29 @@ def test_two_replicas_one_leads(cluster, kube, ns) -> None:  # type: ignore[no-u
         wait_for(second.leading.is_set, timeout=15, what="the standby leads after the leader stopped")
         lease = kube.get(f"/apis/coordination.k8s.io/v1/namespaces/{ns}/leases/salvage-operator")
         assert lease["spec"]["holderIdentity"] == "second" and lease["spec"]["leaseTransitions"] >= 1
+
+
+def test_operator_killed_during_a_backup(cluster, kube, ns, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    install_crds(kube)
+    app = f"{ns}-db"
+    kube.create("/api/v1/namespaces", namespace(app))
+    stuck_claim(kube, app, "data")
+    wait_for(lambda: (kube.get(f"/api/v1/namespaces/{app}/persistentvolumeclaims/data").get("status") or {})
+             .get("phase") == "Bound", timeout=60, what="claim bound")
+    create(kube, ns, filesystem_location("local", str(tmp_path / "store")))
+    log = tmp_path / "operator.log"
+    with operator_process(cluster, ns, log) as first:
+        create(kube, ns, custom("Backup", "killed", {"includeNamespaces": [app], "snapshotTimeoutSeconds": 120}))
+        wait_for(lambda: status(kube, ns, "backups", "killed").get("phase") == "InProgress"
+                 and list(kube.list(f"/apis/snapshot.storage.k8s.io/v1/namespaces/{app}/volumesnapshots")),
+                 timeout=60, what="backup waiting for its snapshot")
+        first.kill()  # SIGKILL: no clean stop, the Lease is not released
+        first.wait(timeout=10)
+    assert status(kube, ns, "backups", "killed")["phase"] == "InProgress"
+    with operator_process(cluster, ns, log):
+        settled = wait_for(lambda: status(kube, ns, "backups", "killed").get("phase") in ("Completed", "Failed")
+                           and status(kube, ns, "backups", "killed"), timeout=60, what="backup settled")
+    assert settled["phase"] == "Failed", settled
+    assert "stopped before it finished" in settled["reason"], settled
+    assert not (tmp_path / "store" / "backups" / "killed" / "manifest.json").exists()
+    kube.delete(f"/api/v1/namespaces/{app}")
