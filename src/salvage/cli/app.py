@@ -34,6 +34,7 @@ _app = typer.Typer(
 _GROUPS = {
     "backup": "salvage.cli.backup",
     "restore": "salvage.cli.restore",
+    "schedule": "salvage.cli.schedule",
     "location": "salvage.cli.location",
     "dev": "salvage.cli.dev",
     "driver": "salvage.cli.driver",

@@ -9,16 +9,14 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
+from salvage.cli.options import OperatorNamespace
 from salvage.cli.output import OutputFormat
 from salvage.model.errors import KubernetesError
-
-Namespace = Annotated[str, typer.Option("--namespace", "-n", envvar="SALVAGE_NAMESPACE",
-                                        help="The operator's namespace (its objects, Secrets, Lease).")]
 
 
 def install(
     ctx: typer.Context,
-    namespace: Namespace = "salvage",
+    namespace: OperatorNamespace = "salvage",
     image: Annotated[str | None, typer.Option("--image", help="The operator's image (default: "
                                                               "salvage.local/salvage:VERSION).")] = None,
     host_path: Annotated[list[str] | None, typer.Option(
@@ -74,7 +72,7 @@ def _wait_ready(client, namespace: str, seconds: float) -> None:  # type: ignore
 
 def uninstall(
     ctx: typer.Context,
-    namespace: Namespace = "salvage",
+    namespace: OperatorNamespace = "salvage",
     delete_crds: Annotated[bool, typer.Option("--delete-crds", help="Also remove the CRDs, and with them every "
                                                                      "Backup, Restore, Schedule and BackupLocation "
                                                                      "object (never the backups' data).")] = False,

@@ -17,6 +17,9 @@ from salvage.repo.password import PasswordSource, password_source
 
 Location = Annotated[str | None, typer.Option("--location", envvar="SALVAGE_LOCATION",
                                                help="Backup location name (default: `default`).")]
+# Where the operator's objects (Schedules, Backups, BackupLocations) live: `salvage install -n`.
+OperatorNamespace = Annotated[str, typer.Option("--namespace", "-n", envvar="SALVAGE_NAMESPACE",
+                                                help="The operator's namespace (its objects, Secrets, Lease).")]
 
 
 def split_list(value: str | None, default: tuple[str, ...] = ()) -> tuple[str, ...]:

@@ -63,6 +63,13 @@ def test_backup_and_restore_through_resources(real_cluster: LocalCluster, real_k
     pod_ready(kube, app, "web")  # a real container again, on the real node
     print(f"operator ready in {ready_seconds:.0f}s after install")
 
+    # /metrics of the operator's pod, through its Service (the API server's proxy).
+    scraped = kube.http.get(f"/api/v1/namespaces/{OPERATOR_NS}/services/salvage-metrics:metrics/proxy/metrics")
+    assert scraped.status_code == 200, scraped.text
+    assert 'salvage_backup_success_total{schedule=""} 1.0' in scraped.text
+    assert 'salvage_restore_success_total 1.0' in scraped.text
+    assert 'salvage_location_available{location="node-dir"} 1.0' in scraped.text
+
     # The role is the operator's only power: without `create`, a restore fails and says why.
     role = kube.get("/apis/rbac.authorization.k8s.io/v1/clusterroles/salvage")
     role["rules"] = [r for r in role["rules"] if r["verbs"] != ["create"]]
