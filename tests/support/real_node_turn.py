@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from salvage.devcluster import host
+from salvage.devcluster.cluster import LocalCluster, _node_owner_file
 from salvage.devcluster.images import builders as images
 from salvage.devcluster.paths import user_state_dir
 
@@ -39,7 +42,18 @@ def real_node_turn(timeout: float = TURN_TIMEOUT_S) -> Iterator[None]:
                                        f"(lock {path})") from None
                 time.sleep(1)  # polling a lock, bounded by the deadline above
         try:
+            _remove_abandoned_session_cluster()
             images.build((images.by_name("salvage"),))
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_abandoned_session_cluster() -> None:
+    """A session killed before its teardown (a timeout, Ctrl-C twice) leaves its cluster
+    holding the real node. Test sessions name theirs ``real-<pid>``: one whose process is
+    gone is taken down, so the next session is not refused."""
+    owner = host.node_owner(_node_owner_file())
+    match = re.fullmatch(r"real-(\d+)", owner or "")
+    if match and not Path(f"/proc/{match.group(1)}").exists():
+        LocalCluster(owner).down()

@@ -52,3 +52,13 @@ def relative(name: str, key: str) -> str:
 def backup_name_of(key: str) -> str | None:
     parts = key.split("/")
     return parts[1] if len(parts) >= 3 and parts[0] == ROOT else None
+
+
+def drill(backup: str, name: str) -> str:
+    """A restore drill's report, written once beside the backup it drilled."""
+    return f"{ROOT}/{backup}/drills/{name}.json"
+
+
+def is_drill(key: str) -> bool:
+    parts = key.split("/")
+    return len(parts) == 4 and parts[0] == ROOT and parts[2] == "drills" and parts[3].endswith(".json")

@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import zstandard
@@ -41,6 +41,7 @@ class BackupSummary:
     volumes: int
     errors: int
     warnings: int
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 def list_backups(store: Store) -> list[BackupSummary]:
@@ -88,7 +89,7 @@ class BackupReader:
         return BackupSummary(
             self.name, m["phase"], m.get("startedAt"), m.get("completedAt"), m.get("expiresAt"),
             sum(r["count"] for r in m["resources"]), len(self.volumes()),
-            len(result.get("errors", [])), len(result.get("warnings", [])),
+            len(result.get("errors", [])), len(result.get("warnings", [])), dict(m.get("labels") or {}),
         )
 
     def verify(self, *, workers: int = 4) -> None:

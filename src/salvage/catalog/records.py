@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 
 class FileEntry(TypedDict):
@@ -48,7 +48,12 @@ class VolumeRecord(TypedDict, total=False):
     project: str
     diskName: str
     kmsKeyName: str
-    pvSource: str  # awsElasticBlockStore | gcePersistentDisk | csi
+    # azure-disk (snapshotHandle is the snapshot's ARM ID; region, availabilityZone (the zone
+    # number, empty for a regional disk), volumeType (the SKU), sizeGiB, diskName as above).
+    subscription: str
+    resourceGroup: str
+    diskEncryptionSetId: str
+    pvSource: str  # awsElasticBlockStore | gcePersistentDisk | azureDisk | csi
     fsType: str
     accessModes: list[str]
     reclaimPolicy: str
@@ -66,5 +71,6 @@ class Manifest(TypedDict):
     expiresAt: str | None
     cluster: dict[str, Any]
     spec: dict[str, Any]
+    labels: NotRequired[dict[str, str]]  # the backup's own labels (absent in older backups)
     resources: list[ResourceEntry]
     files: dict[str, FileEntry]

@@ -35,6 +35,7 @@ _GROUPS = {
     "backup": "salvage.cli.backup",
     "restore": "salvage.cli.restore",
     "schedule": "salvage.cli.schedule",
+    "drill": "salvage.cli.drill",
     "location": "salvage.cli.location",
     "dev": "salvage.cli.dev",
     "driver": "salvage.cli.driver",

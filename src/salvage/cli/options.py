@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -46,6 +47,22 @@ def parse_mappings(value: str | None, what: str) -> dict[str, str]:
         if not sep or not old or not new:
             raise UsageError(f"{what} {pair!r} is not OLD:NEW.", hint="Write it as old:new,old2:new2.")
         out[old] = new
+    return out
+
+
+_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+
+
+def parse_labels(value: str | None) -> dict[str, str]:
+    """``key=value,key2=value2`` (Kubernetes label syntax) into a dict."""
+    out: dict[str, str] = {}
+    for pair in split_list(value):
+        key, sep, val = pair.partition("=")
+        if not sep or not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(val):
+            raise UsageError(f"Label {pair!r} is not KEY=VALUE with a Kubernetes label key and value.",
+                             hint="Write e.g. --labels team=web,salvage.io/schedule=nightly.")
+        out[key] = val
     return out
 
 

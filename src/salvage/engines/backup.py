@@ -43,6 +43,9 @@ class BackupRequest:
     volume_snapshot_provider: str = "auto"  # auto | csi | aws-ebs | gce-pd (see volumes/registry.py)
     aws: AwsSettings = field(default_factory=AwsSettings)
     gce: GceSettings = field(default_factory=GceSettings)
+    # The backup's own labels, kept in its manifest (e.g. salvage.io/schedule on a
+    # schedule's backups): what `backup prune --selector` and retention pick backups by.
+    labels: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         s = self.selection
@@ -137,7 +140,7 @@ def create_backup(client: KubeClient, location: Location, request: BackupRequest
         "formatVersion": layout.FORMAT_VERSION, "kind": "Backup", "name": request.name, "phase": phase,
         "startedAt": started_at, "completedAt": _now(), "expiresAt": expires,
         "cluster": {"server": client.connection.server, "version": _server_version(client)},
-        "spec": request.to_json(), "resources": [], "files": {},
+        "spec": request.to_json(), "labels": dict(request.labels), "resources": [], "files": {},
     }
     writer.finish(manifest)
     return BackupOutcome(request.name, phase, items, volumes, journal.warnings, journal.errors,

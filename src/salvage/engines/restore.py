@@ -45,6 +45,8 @@ class RestoreRequest:
     verify_data: bool = False
     # When damaged data stops the restore halfway, keep what it created (else removed).
     keep_partial: bool = False
+    # The caller has just verified every object of the backup (a drill, as its first phase).
+    verified: bool = False
     repo_password: str | None = field(default=None, repr=False)
     aws: AwsSettings = field(default_factory=AwsSettings)  # for aws-ebs volume records
     gce: GceSettings = field(default_factory=GceSettings)  # for gce-pd volume records
@@ -105,7 +107,8 @@ def restore_backup(client: KubeClient, location: Location, request: RestoreReque
                          hint="none keeps objects that already exist; update replaces them with the backup's.")
     reader = BackupReader(location.store, request.backup)
     progress("phase", {"message": f"verifying {len(reader.manifest['files'])} objects of backup {request.backup}"})
-    reader.verify()  # before anything touches the cluster
+    if not request.verified:
+        reader.verify()  # before anything touches the cluster
     _check_mappings(client, request)
     report = RestoreReport(request.name, request.backup, location.name, "InProgress", request.dry_run, _now())
     run = _Run(client, reader, request, report, progress, on_item)

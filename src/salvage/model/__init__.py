@@ -1,1 +1,2 @@
-"""Typed records shared by every layer: requests, results, errors. No I/O here."""
+"""Typed records and pure rules shared by every layer: requests, results, errors, retention
+periods. No I/O here."""

@@ -31,3 +31,18 @@ class GceSettings:
     # None: Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud, metadata
     # server); a path: a service account key file; "anonymous": no credentials (test servers).
     credentials: str | None = None
+
+
+@dataclass(frozen=True)
+class AzureSettings:
+    """Where and as whom to call Azure Resource Manager. The subscription and resource group
+    come from here, else from the PV's disk ID or the volume record."""
+
+    subscription_id: str | None = None
+    resource_group: str | None = None  # restore only: re-create disks in this group
+    endpoint: str | None = None  # ARM's URL: a sovereign cloud, or a test server (https://127.0.0.1:PORT)
+    ca_bundle: str | None = None  # a CA file to trust for ``endpoint`` (a test server's certificate)
+    cluster_name: str | None = None  # recorded on snapshots and re-created disks as a tag
+    # None: azure-identity's DefaultAzureCredential (environment, workload identity, managed
+    # identity, Azure CLI); "test-token": a fixed bearer token (test servers only).
+    credentials: str | None = None

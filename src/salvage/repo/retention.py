@@ -2,15 +2,14 @@
 
 Snapshots are grouped by host and paths; within a group, newest first, a snapshot is
 kept if it is among the ``last`` newest, or if it is the newest of one of the ``n`` most
-recent hours/days/ISO weeks/months/years that have snapshots.
+recent hours/days/ISO weeks/months/years that have snapshots (model/retention_periods.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
+from salvage.model.retention_periods import kept_by
 from salvage.repo.snapshots import Snapshot
 
 
@@ -28,15 +27,6 @@ class RetentionPolicy:
         return not any((self.last, self.hourly, self.daily, self.weekly, self.monthly, self.yearly))
 
 
-_BUCKETS: list[tuple[str, Callable[[datetime], object]]] = [
-    ("hourly", lambda t: (t.year, t.month, t.day, t.hour)),
-    ("daily", lambda t: (t.year, t.month, t.day)),
-    ("weekly", lambda t: t.isocalendar()[:2]),
-    ("monthly", lambda t: (t.year, t.month)),
-    ("yearly", lambda t: t.year),
-]
-
-
 def apply_policy(snapshots: list[Snapshot], policy: RetentionPolicy) -> tuple[list[Snapshot], list[Snapshot]]:
     """(keep, forget); an empty policy keeps everything."""
     if policy.empty:
@@ -47,17 +37,9 @@ def apply_policy(snapshots: list[Snapshot], policy: RetentionPolicy) -> tuple[li
     keep_ids: set[str] = set()
     for group in groups.values():
         newest_first = sorted(group, key=lambda s: (s.time, s.id), reverse=True)
-        keep_ids.update(s.id for s in newest_first[: policy.last])
-        for name, bucket_of in _BUCKETS:
-            budget = getattr(policy, name)
-            seen: set[object] = set()
-            for snapshot in newest_first:
-                if len(seen) >= budget:
-                    break
-                bucket = bucket_of(snapshot.time)
-                if bucket not in seen:
-                    seen.add(bucket)
-                    keep_ids.add(snapshot.id)
+        rules = kept_by([s.time for s in newest_first], last=policy.last, hourly=policy.hourly,
+                        daily=policy.daily, weekly=policy.weekly, monthly=policy.monthly, yearly=policy.yearly)
+        keep_ids.update(s.id for s, kept in zip(newest_first, rules) if kept)
     keep = [s for s in snapshots if s.id in keep_ids]
     forget = [s for s in snapshots if s.id not in keep_ids]
     return keep, forget

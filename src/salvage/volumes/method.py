@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from salvage.catalog.records import VolumeRecord
 from salvage.k8s.client import KubeClient
 from salvage.k8s.quantity import format_bytes, parse_quantity
-from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import SalvageError
 from salvage.storage.base import Store
 
@@ -53,6 +53,7 @@ class MethodContext:
     aws: AwsSettings = field(default_factory=AwsSettings)
     progress: Progress = _quiet
     gce: GceSettings = field(default_factory=GceSettings)
+    azure: AzureSettings = field(default_factory=AzureSettings)
     # Restores: read every pack of the data whole before the first change (``fs``).
     verify_data: bool = False
     # Backups: make the location's repository on first use (restores only read it).

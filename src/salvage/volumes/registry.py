@@ -7,10 +7,10 @@ plus one :func:`register` call (here for Salvage's own; tests register theirs).
 
 Which method a volume gets when backed up: ``fs`` when the claim or its StorageClass says
 so (``backup.salvage.io/method: fs``, volumes/fs.py) or ``--default-volumes-to-fs-backup``;
-else the ``--volume-snapshot-provider`` the user names (``csi``, ``aws-ebs``, ``gce-pd``), and
-under ``auto`` the first method that claims the PV (EBS disks go through EC2 and GCE PDs
-through GCE compute: their CSI driver may have no snapshot class, and in-tree ones have no
-CSI at all), else ``csi-snapshot``.
+else the ``--volume-snapshot-provider`` the user names (``csi``, ``aws-ebs``, ``gce-pd``,
+``azure-disk``), and under ``auto`` the first method that claims the PV (EBS disks go
+through EC2, GCE PDs through GCE compute and Azure managed disks through ARM: their CSI
+driver may have no snapshot class, and in-tree ones have no CSI at all), else ``csi-snapshot``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from salvage.model.errors import UsageError
 from salvage.volumes import csi_snapshots, fs
 from salvage.volumes.aws_ebs_spec import METHOD as AWS_EBS
 from salvage.volumes.aws_ebs_spec import is_ebs
+from salvage.volumes.azure_disk_spec import METHOD as AZURE_DISK
+from salvage.volumes.azure_disk_spec import is_azure_disk
 from salvage.volumes.cloud_disks import CloudDiskMethod
 from salvage.volumes.gce_pd_spec import METHOD as GCE_PD
 from salvage.volumes.gce_pd_spec import is_gce_pd
@@ -116,7 +118,14 @@ def _gce_pd(context: MethodContext) -> VolumeMethod:
     return CloudDiskMethod(context, GcePdProvider(context.gce))
 
 
+def _azure_disk(context: MethodContext) -> VolumeMethod:
+    from salvage.volumes.azure_disk import AzureDiskProvider  # the Azure SDK loads only when Azure Disk is used
+
+    return CloudDiskMethod(context, AzureDiskProvider(context.azure))
+
+
 register(csi_snapshots.METHOD, csi_snapshots.CsiSnapshotMethod, choice="csi")
 register(AWS_EBS, _aws_ebs, choice="aws-ebs", claims=is_ebs)
 register(GCE_PD, _gce_pd, choice="gce-pd", claims=is_gce_pd)
+register(AZURE_DISK, _azure_disk, choice="azure-disk", claims=is_azure_disk)
 register(fs.METHOD, fs.FsMethod)

@@ -16,9 +16,10 @@ import httpx
 import pytest
 
 from salvage.devcluster import host, node
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.cluster import LocalCluster, _node_owner_file
 from salvage.devcluster.images import builders as images
 from salvage.k8s.client import KubeClient
+from salvage.model.errors import ClusterError
 from salvage.k8s.exec import ExecResult, exec_in_pod
 from tests.support.builders import pvc, real_pod, volume_snapshot
 from tests.support.waiting import pod_ready, wait_for
@@ -231,3 +232,30 @@ def test_a_second_real_node_on_the_machine_is_refused_cleanly(real_cluster: Loca
     if other.dir.exists():
         other.down()
     assert real_cluster.status().running, "the running real node is untouched"
+
+
+def test_a_node_part_that_cannot_start_is_named_with_its_log_and_leaves_nothing(real_cluster: LocalCluster) -> None:
+    """containerd failing at start (its state directory is a file here) stops the whole
+    cluster with containerd named and its log's last lines shown, and takes the node apart
+    as `down` does; the next `up` after the cause is gone works."""
+    real_cluster.down(keep=True)
+    saved_kernel = host.save_kernel_settings()
+    state_dir = real_cluster.node.dir / "containerd" / "state"
+    subprocess.run(["rm", "-rf", str(state_dir)], check=True)
+    state_dir.write_text("not a directory")
+    try:
+        with pytest.raises(ClusterError) as error:
+            real_cluster.up(nodes=1, real_nodes=1, timeout=60)
+        message = error.value.message
+        assert f"containerd of cluster {real_cluster.name} exited during start-up" in message
+        assert "state" in message.split("\n", 1)[1], "the log's last lines say what containerd could not do"
+        assert str(real_cluster.log_path("containerd")) in (error.value.hint or "")
+        assert not any(c.running for c in real_cluster.status().components)
+        assert host.cgroup_processes() == [] and host.mounts_under(real_cluster.dir) == []
+        assert not Path(f"/sys/class/net/{host.BRIDGE}").exists() and host.our_chains() == []
+        assert host.save_kernel_settings() == saved_kernel
+        assert host.node_owner(_node_owner_file()) is None, "a failed start releases the machine's node"
+    finally:
+        state_dir.unlink(missing_ok=True)
+    real_cluster.up(nodes=1, real_nodes=1)
+    assert real_cluster.status().running

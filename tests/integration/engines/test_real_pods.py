@@ -1,13 +1,17 @@
 """Behaviour that lives in a pod, on the real node: consistency hooks run real commands in
-real containers (what they write is inside the snapshot, or not, by their order), and a
+real containers (what they write is inside the snapshot, or not, by their order), a
 recovered StatefulSet's new container reads the data it was recovered with, written before
-by the old container. The kwok versions of these tests stay, for the exec protocol's corner
+by the old container, and seed 002's replicas cloned from one snapshot (then rotated to a
+newer one) read in their own containers what the producer's container wrote. The kwok versions of these tests stay, for the exec protocol's corner
 cases that a real shell cannot stage (test_snapshot_hooks_on_cluster.py, statefulset/)."""
 
 from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
+
+import yaml
 
 import pytest
 
@@ -104,3 +108,40 @@ def test_a_recovered_statefulset_reads_in_its_new_container_what_the_old_one_wro
     # Read in the recovered container itself: the old container's file, not a new one.
     assert in_pod(real_kube, real_ns, "web-1", "cat /data/id").strip() == "written-by-web-1"
     assert in_pod(real_kube, real_ns, "web-0", "cat /data/id").strip() == "written-by-web-0"
+
+
+def test_seed_002_replicas_cloned_from_one_snapshot_read_the_producers_files_then_rotate(
+        real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, tmp_path: Path) -> None:
+    # The article's producer: a pod that fetches files into its claim (here it writes them).
+    real_kube.create(claim_path(real_ns), pvc("data"))
+    real_kube.create(f"/api/v1/namespaces/{real_ns}/pods",
+                     real_pod("producer", "echo 'Hello World!' > /data/index.html && sleep 3600", claim="data"))
+    ready(real_kube, real_ns, "producer")
+    wait_for(lambda: in_pod(real_kube, real_ns, "producer", "cat /data/index.html 2>/dev/null || true"),
+             timeout=30, what="the producer's file")
+    cli = lambda *args: salvage(real_cluster.kubeconfig, *args, "-n", real_ns)  # noqa: E731
+    assert cli("snapshot", "create", "data-2021-07-15", "--pvc", "data", "--wait").returncode == 0
+
+    consumer = statefulset("consumer", replicas=3)
+    spec = consumer["spec"]["template"]["spec"]
+    spec["terminationGracePeriodSeconds"] = 1
+    spec["containers"][0].update(image=BUSYBOX.ref, imagePullPolicy="Never", command=["sh", "-c", "sleep 3600"])
+    manifest = tmp_path / "consumer.yaml"
+    manifest.write_text(yaml.safe_dump(consumer, sort_keys=False))
+    cloned = cli("statefulset", "clone", "--snapshot", "data-2021-07-15", "--to", "consumer",
+                 "--replicas", "3", "--from-manifest", str(manifest), "--timeout", "180")
+    assert cloned.returncode == 0, cloned.stderr
+    for ordinal in range(3):
+        ready(real_kube, real_ns, f"consumer-{ordinal}")
+        assert in_pod(real_kube, real_ns, f"consumer-{ordinal}", "cat /data/index.html") == "Hello World!\n"
+
+    # New files upstream: a newer snapshot, and the replicas rotated onto it.
+    in_pod(real_kube, real_ns, "producer", "echo 'updated files' > /data/index.html && sync")
+    assert cli("snapshot", "create", "data-2021-07-16", "--pvc", "data", "--wait").returncode == 0
+    rotated = cli("statefulset", "rotate", "consumer", "--to-snapshot", "data-2021-07-16", "--timeout", "180")
+    assert rotated.returncode == 0, rotated.stderr
+    assert rotated.stdout.strip() == "consumer-r2"
+    for ordinal in range(3):
+        ready(real_kube, real_ns, f"consumer-r2-{ordinal}")
+        assert in_pod(real_kube, real_ns, f"consumer-r2-{ordinal}", "cat /data/index.html") == "updated files\n"
+    assert not real_kube.exists(f"/apis/apps/v1/namespaces/{real_ns}/statefulsets/consumer")

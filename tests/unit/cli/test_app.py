@@ -130,11 +130,11 @@ def test_help_and_unknown_commands_see_every_group():
 def test_a_group_without_a_command_says_on_stderr_which_commands_it_has():
     result = run("backup", env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin"})
     assert result.returncode == 2
-    assert "`salvage backup` needs a command: create, get, describe, logs, delete." in result.stderr
+    assert "`salvage backup` needs a command: create, get, describe, logs, delete, prune." in result.stderr
     assert "Usage:\n  salvage backup COMMAND [options]" in result.stdout  # the help, as before
     result = run("backup", "nosuch", env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin"})
     assert result.returncode == 2
-    assert "No such command 'nosuch'. `salvage backup` has: create, get, describe, logs, delete." in result.stderr
+    assert "No such command 'nosuch'. `salvage backup` has: create, get, describe, logs, delete, prune." in result.stderr
 
 
 def test_usage_errors_name_the_command_as_salvage():

@@ -6,6 +6,8 @@ import pytest
 from typer.testing import CliRunner
 
 from salvage.cli.app import app
+from salvage.cli.options import parse_labels
+from salvage.model.errors import UsageError
 from tests.unit.cli.command_tree import verbs
 
 INCLUDE_EXCLUDE = [
@@ -32,3 +34,12 @@ def test_an_empty_include_or_exclude_is_refused(path, option, empty):
     result = CliRunner().invoke(app, [*path, *args[path[0]], option, empty], env={"NO_COLOR": "1"})
     assert result.exit_code == 2, result.output
     assert option in result.output and "it is empty (an unset shell variable?)" in result.output
+
+
+def test_labels_are_parsed_and_malformed_ones_refused():
+    assert parse_labels("team=web, salvage.io/schedule=nightly,empty=") == {
+        "team": "web", "salvage.io/schedule": "nightly", "empty": ""}
+    assert parse_labels(None) == {}
+    for bad in ("team", "=web", "team=a b", "Bad_Prefix/x=y", "x=" + "v" * 64):
+        with pytest.raises(UsageError, match="is not KEY=VALUE"):
+            parse_labels(bad)

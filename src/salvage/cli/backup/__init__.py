@@ -7,6 +7,7 @@ from salvage.cli.backup.delete import delete
 from salvage.cli.backup.describe import describe
 from salvage.cli.backup.get import get
 from salvage.cli.backup.logs import logs
+from salvage.cli.backup.prune import prune_backups
 
 app = typer.Typer(help="Create and manage backups.", no_args_is_help=True)
 app.command()(create)
@@ -14,3 +15,4 @@ app.command()(get)
 app.command()(describe)
 app.command()(logs)
 app.command()(delete)
+app.command("prune")(prune_backups)

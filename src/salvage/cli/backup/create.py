@@ -10,7 +10,7 @@ from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
     AwsEndpointUrl, AwsRegion, ClusterName, GceCredentials, GceEndpoint, GceProject, Location, RepoPasswordFile,
-    RepoPasswordSecret, refuse_empty, repo_password, split_list,
+    RepoPasswordSecret, parse_labels, refuse_empty, repo_password, split_list,
 )
 from salvage.cli.progress import ProgressView
 from salvage.engines.backup import BackupRequest, create_backup
@@ -32,6 +32,8 @@ def create(
     snapshot_volumes: Annotated[bool, typer.Option("--snapshot-volumes/--no-snapshot-volumes", help="Capture the volumes' data; --no-snapshot-volumes backs up objects only.")] = True,
     location: Location = None,
     ttl: Annotated[str | None, typer.Option("--ttl", help="How long to keep it, e.g. 720h.")] = None,
+    labels: Annotated[str | None, typer.Option("--labels", help="The backup's own labels, e.g. team=web (kept in "
+                                                                 "its manifest; backup prune -l picks by them).")] = None,
     snapshot_timeout: Annotated[float, typer.Option("--snapshot-timeout", help="Seconds to wait per volume snapshot.")] = 300.0,
     default_volumes_to_fs_backup: Annotated[bool, typer.Option(
         "--default-volumes-to-fs-backup",
@@ -42,7 +44,8 @@ def create(
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for completion (the CLI always runs the backup to the end).")] = True,
     volume_snapshot_provider: Annotated[str, typer.Option(
         "--volume-snapshot-provider", envvar="SALVAGE_VOLUME_SNAPSHOT_PROVIDER",
-        help="auto (EBS disks through EC2, GCE PDs through GCE, others through CSI), csi, aws-ebs, or gce-pd.")] = "auto",
+        help="auto (EBS disks through EC2, GCE PDs through GCE, Azure disks through ARM, others through "
+             "CSI), csi, aws-ebs, gce-pd, or azure-disk.")] = "auto",
     aws_region: AwsRegion = None,
     aws_endpoint_url: AwsEndpointUrl = None,
     cluster_name: ClusterName = None,
@@ -76,6 +79,7 @@ def create(
         aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name),
         gce=GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name,
                         credentials=gce_credentials),
+        labels=parse_labels(labels),
     )
     target = open_location(location)
     with kube_client(app) as client, ProgressView(app.terminal, f"backup {name}") as view:

@@ -68,9 +68,15 @@ def wait_until(condition: Callable[[], bool], deadline: float, what: str) -> Non
         time.sleep(0.25)
 
 
+# Waiting reasons that do not clear by themselves: the wait ends at once with the reason.
+_HOPELESS = ("ErrImageNeverPull", "InvalidImageName")
+
+
 def pods_running(client: KubeClient, namespace: str, statefulset: str, replicas: int) -> bool:
     for ordinal in range(replicas):
         pod = get_or_none(client, pod_path(namespace, pod_name(statefulset, ordinal)))
+        if pod is not None:
+            _refuse_hopeless(namespace, pod)
         if pod is None or pod["metadata"].get("deletionTimestamp") or pod.get("status", {}).get("phase") != "Running":
             return False
         owners = [o.get("name") for o in pod["metadata"].get("ownerReferences") or [] if o.get("controller")]
@@ -106,6 +112,22 @@ def _waiting_reason(pod: dict[str, Any]) -> str:
         if waiting.get("reason") and waiting["reason"] != "ContainerCreating":
             return f" ({waiting['reason']}: {waiting.get('message') or 'no message'})"
     return ""
+
+
+def _refuse_hopeless(namespace: str, pod: dict[str, Any]) -> None:
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        waiting = (status.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason") not in _HOPELESS:
+            continue
+        image = status.get("image") or "?"
+        local = image.split("/", 1)[1].split(":")[0] if image.startswith("salvage.local/") else None
+        raise NotReadyError(
+            f"Pod {pod['metadata']['name']} in namespace {namespace} cannot start: "
+            f"{waiting['reason']}: {waiting.get('message') or image}.",
+            hint=(f"Image {image} is not on the node: build and import it with "
+                  f"`salvage dev images build {local}`." if local else
+                  f"Check the image name, or load {image} on the node; `kubectl describe pod -n {namespace} "
+                  f"{pod['metadata']['name']}` shows the details."))
 
 
 def pods_gone(client: KubeClient, namespace: str, statefulset: str, replicas: int) -> bool:

@@ -1,0 +1,425 @@
+"""Restore drills: restore a backup into scratch namespaces, wait for its workloads, run the
+checks, measure the recovery time by phase, remove everything the drill made, and keep a
+report (on the location beside the backup, or on this machine for a ReadOnly location).
+
+A drill never touches an existing namespace: every namespace of the backup is mapped to a
+new one named ``<namespace>-drill-<id>``, and the restore engine refuses a mapping onto a
+namespace that exists. Everything the drill made lives in those namespaces (and the volumes
+their claims bound), so removing them, also after a failure or Ctrl-C, removes it all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from salvage.catalog import layout
+from salvage.catalog.reader import BackupReader, list_backups
+from salvage.engines.restore import ItemResult, RestoreRequest, restore_backup
+from salvage.engines.pruning import schedule_selector
+from salvage.engines.selection import Selection, label_selector_matches
+from salvage.k8s.client import KubeClient
+from salvage.k8s.exec import exec_in_pod
+from salvage.k8s.polling import poll
+from salvage.locations import Location
+from salvage.locations.config import data_dir
+from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
+
+Progress = Callable[[str, dict[str, Any]], None]
+
+SUFFIX = "-drill-"
+# Workloads whose readiness the drill waits for, and the field that says how many are ready.
+_WORKLOADS = (("apps/v1", "statefulsets", "readyReplicas"), ("apps/v1", "deployments", "availableReplicas"),
+              ("apps/v1", "replicasets", "readyReplicas"))
+
+
+@dataclass(frozen=True)
+class DrillRequest:
+    backup: str
+    name: str = ""  # default: <backup>-drill-<id>
+    verify_command: tuple[str, ...] = ()
+    verify_container: str | None = None
+    verify_selector: str | None = None  # which pods run the command (default: every workload's pods)
+    timeout: float = 600.0  # for readiness, and for each verify command
+    keep_on_failure: bool = False  # leave the scratch namespaces of a failed drill for a look
+    repo_password: str | None = field(default=None, repr=False)
+    aws: AwsSettings = field(default_factory=AwsSettings)
+    gce: GceSettings = field(default_factory=GceSettings)
+
+
+@dataclass
+class Check:
+    name: str
+    passed: bool
+    detail: str = ""
+
+
+@dataclass
+class DrillReport:
+    name: str
+    backup: str
+    location: str
+    phase: str  # Running | Passed | Failed
+    started: str
+    completed: str = ""
+    backup_completed: str | None = None
+    # Recovery point: how old the backup's data was when the drill started (seconds).
+    recovery_point_seconds: float | None = None
+    # Recovery time: from the drill's start until every check had passed (None if one failed).
+    recovery_time_seconds: float | None = None
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase, in order
+    namespaces: dict[str, str] = field(default_factory=dict)  # backup namespace -> scratch namespace
+    counts: dict[str, int] = field(default_factory=dict)
+    checks: list[Check] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    cleanup: list[str] = field(default_factory=list)  # what could not be removed (empty: all removed)
+    stored_at: str = ""  # where the report was written
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def failed(self, message: str) -> None:
+        self.errors.append(message)
+        self.phase = "Failed"
+
+
+def run_drill(client: KubeClient, location: Location, request: DrillRequest,
+              progress: Progress = lambda _k, _d: None) -> DrillReport:
+    """Run one drill; the report says Passed only if every check passed."""
+    drill_id = secrets.token_hex(3)
+    name = request.name or _name(request.backup, drill_id)
+    layout.check_name(name)
+    started = time.monotonic()
+    report = DrillReport(name, request.backup, location.name, "Running", _now())
+    reader = BackupReader(location.store, request.backup)  # a missing backup: refused here, nothing made
+    if reader.manifest["phase"] != "Completed":
+        raise UsageError(f"Backup {request.backup!r} is {reader.manifest['phase']}; only a Completed backup "
+                         "is drilled.", hint="List backups with `salvage backup get`.")
+    report.backup_completed = reader.manifest.get("completedAt")
+    report.recovery_point_seconds = _age(report.backup_completed)
+    clock = _Phases(report)
+    try:
+        try:
+            clock.start("verify", progress)
+            reader.verify()  # every object against the manifest, before anything is made
+            report.namespaces = {ns: _scratch(ns, drill_id) for ns in _namespaces(reader)}
+            if not report.namespaces:
+                raise UsageError(f"Backup {request.backup!r} holds no namespaced object; there is nothing to drill.")
+            clock.stop()  # the restore's time is split into phases by _restore
+            items = _restore(client, location, reader, request, report, progress)
+            if report.phase != "Failed":
+                clock.start("readiness", progress)
+                _wait_ready(client, report, request.timeout)
+            if report.phase != "Failed":
+                clock.start("checks", progress)
+                _checks(client, report, items, request)
+        except SalvageError as exc:  # a damaged backup, a refused restore: the drill's finding
+            report.failed(exc.message)
+        clock.stop()
+        if report.phase != "Failed":
+            report.phase = "Passed"
+            report.recovery_time_seconds = round(time.monotonic() - started, 2)
+    except BaseException as exc:  # Ctrl-C, or a bug: clean up and keep the report, then re-raise
+        clock.stop()
+        report.failed(f"interrupted: {type(exc).__name__} {exc}".rstrip())
+        _finish(client, location, report, request, progress)
+        raise
+    _finish(client, location, report, request, progress)
+    return report
+
+
+def _finish(client: KubeClient, location: Location, report: DrillReport, request: DrillRequest,
+            progress: Progress) -> None:
+    _clean_up(client, report, request, progress)
+    report.completed = _now()
+    _store(location, report)
+
+
+# -- phases --------------------------------------------------------------------------------------
+
+class _Phases:
+    """Seconds per phase, in the report as each ends."""
+
+    def __init__(self, report: DrillReport) -> None:
+        self.report, self.current, self.since = report, "", time.monotonic()
+
+    def start(self, phase: str, progress: Progress) -> None:
+        self.stop()
+        self.current, self.since = phase, time.monotonic()
+        progress("phase", {"message": f"drill {self.report.name}: {phase}"})
+
+    def stop(self) -> None:
+        if self.current:
+            self.report.phases[self.current] = round(time.monotonic() - self.since, 2)
+            self.current = ""
+
+
+def _restore(client: KubeClient, location: Location, reader: BackupReader, request: DrillRequest,
+             report: DrillReport, progress: Progress) -> list[ItemResult]:
+    """Restore into the scratch namespaces. The phases are told apart by the restore's own
+    progress: it checks every volume's data (each pack of fs volumes hashed) before its
+    first item, which belongs to the verify phase, and restores claims, with their data,
+    before the objects that use them (volumes, then objects)."""
+    items: list[ItemResult] = []
+    marks: dict[str, float] = {}
+
+    def seen(kind: str, data: dict[str, Any]) -> None:
+        if kind == "item":
+            now = time.monotonic()
+            marks.setdefault("first", now)
+            if data.get("resource") == "persistentvolumeclaims":
+                marks["volumes"] = now
+        progress(kind, data)
+
+    progress("phase", {"message": f"drill {report.name}: restoring backup {request.backup} into "
+                                  + ", ".join(f"{a} -> {b}" for a, b in report.namespaces.items())})
+    restore = RestoreRequest(
+        name=report.name, backup=request.backup, namespace_map=dict(report.namespaces), wait=False,
+        selection=Selection(exclude_resources=_cluster_scoped(reader)), verified=True,
+        timeout=request.timeout, verify_data=True, repo_password=request.repo_password,
+        aws=request.aws, gce=request.gce)
+    began = time.monotonic()
+    try:
+        result = restore_backup(client, location, restore, seen, items.append)
+    finally:
+        end = time.monotonic()
+        first = marks.get("first", end)
+        volumes_done = marks.get("volumes", first)
+        report.phases["verify"] = round(report.phases.get("verify", 0.0) + first - began, 2)
+        report.phases.update(volumes=round(volumes_done - first, 2), objects=round(end - volumes_done, 2))
+    report.counts = dict(result.counts)
+    report.errors.extend(result.errors)
+    if result.phase != "Completed":
+        report.failed(f"the restore ended {result.phase}")
+    return items
+
+
+def _wait_ready(client: KubeClient, report: DrillReport, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    for scratch in report.namespaces.values():
+        for api, resource, field_name in _WORKLOADS:
+            for obj in client.list(f"/apis/{api}/namespaces/{scratch}/{resource}"):
+                if resource == "replicasets" and obj["metadata"].get("ownerReferences"):
+                    continue  # a Deployment's: waited for through the Deployment
+                path = f"/apis/{api}/namespaces/{scratch}/{resource}/{obj['metadata']['name']}"
+                if not poll(lambda p=path, f=field_name: _ready(client.get(p), f), deadline):
+                    report.failed(f"{resource[:-1].capitalize()} {scratch}/{obj['metadata']['name']} was not ready "
+                                  f"within {timeout:.0f}s: {_pod_trouble(client, scratch)}")
+                    return
+        for claim in client.list(f"/api/v1/namespaces/{scratch}/persistentvolumeclaims"):
+            if (claim.get("status") or {}).get("phase") != "Bound":
+                report.failed(f"PersistentVolumeClaim {scratch}/{claim['metadata']['name']} is not Bound")
+                return
+
+
+def _ready(obj: dict[str, Any], field_name: str) -> bool:
+    want = (obj.get("spec") or {}).get("replicas", 1)
+    return int((obj.get("status") or {}).get(field_name) or 0) >= want
+
+
+def _pod_trouble(client: KubeClient, namespace: str) -> str:
+    problems = []
+    for pod in client.list(f"/api/v1/namespaces/{namespace}/pods"):
+        status = pod.get("status") or {}
+        if status.get("phase") == "Running" and all(c.get("ready") for c in status.get("containerStatuses") or []):
+            continue
+        reasons = [((c.get("state") or {}).get("waiting") or {}).get("reason") for c in
+                   status.get("containerStatuses") or []]
+        why = ", ".join(r for r in reasons if r) or status.get("phase", "unknown")
+        problems.append(f"pod {pod['metadata']['name']} is {why}")
+    return "; ".join(problems) or "no pod says why"
+
+
+# -- checks --------------------------------------------------------------------------------------
+
+def _checks(client: KubeClient, report: DrillReport, items: list[ItemResult], request: DrillRequest) -> None:
+    failed = [i for i in items if i.action == "failed"]
+    unexplained = [i for i in items if i.action == "skipped" and not i.reason]
+    detail = f"{sum(1 for i in items if i.action == 'created')} created, " \
+             f"{sum(1 for i in items if i.action == 'skipped')} skipped with a reason"
+    if failed or unexplained:
+        detail = "; ".join([f"{i.resource} {i.namespace or ''}/{i.name} failed: {i.reason}" for i in failed]
+                           + [f"{i.resource} {i.namespace or ''}/{i.name} skipped without a reason"
+                              for i in unexplained])
+    _record(report, Check("objects", not failed and not unexplained, detail))
+    if request.verify_command:
+        pods = _pods_to_verify(client, report, request.verify_selector)
+        if not pods:
+            _record(report, Check("verify-command", False, "no Running pod to run it in"))
+        for namespace, pod in pods:
+            _record(report, _verify(client, namespace, pod, request))
+
+
+def _pods_to_verify(client: KubeClient, report: DrillReport, selector: str | None) -> list[tuple[str, str]]:
+    found = []
+    for scratch in report.namespaces.values():
+        params = {"labelSelector": selector} if selector else {}
+        for pod in client.list(f"/api/v1/namespaces/{scratch}/pods", **params):
+            owned = pod["metadata"].get("ownerReferences")
+            if (pod.get("status") or {}).get("phase") == "Running" and (selector or owned):
+                found.append((scratch, pod["metadata"]["name"]))
+    return sorted(found)
+
+
+def _verify(client: KubeClient, namespace: str, pod: str, request: DrillRequest) -> Check:
+    name = f"verify-command {namespace}/{pod}"
+    try:
+        result = exec_in_pod(client, namespace, pod, list(request.verify_command),
+                             container=request.verify_container, timeout=request.timeout)
+    except KubernetesError as exc:
+        return Check(name, False, exc.message)
+    output = (result.stdout + result.stderr).strip().splitlines()
+    tail = " | ".join(output[-3:])
+    if result.ok:
+        return Check(name, True, tail)
+    why = result.message or f"exit code {result.exit_code}"
+    return Check(name, False, f"{why}" + (f": {tail}" if tail else ""))
+
+
+def _record(report: DrillReport, check: Check) -> None:
+    report.checks.append(check)
+    if not check.passed:
+        report.failed(f"check {check.name} failed: {check.detail}")
+
+
+# -- clean-up ------------------------------------------------------------------------------------
+
+def _clean_up(client: KubeClient, report: DrillReport, request: DrillRequest, progress: Progress) -> None:
+    """Remove the scratch namespaces, then any volume still bound to a claim in them. A
+    failed drill's are kept only when asked (``keep_on_failure``)."""
+    scratch = set(report.namespaces.values())
+    if report.phase == "Failed" and request.keep_on_failure:
+        report.cleanup.append("kept for a look (--keep-on-failure): namespaces " + ", ".join(sorted(scratch)))
+        return
+    progress("phase", {"message": f"drill {report.name}: removing namespaces {', '.join(sorted(scratch))}"})
+    deadline = time.monotonic() + 180
+    for namespace in scratch:
+        try:
+            client.delete_if_present(f"/api/v1/namespaces/{namespace}")
+        except KubernetesError as exc:
+            report.cleanup.append(f"namespace {namespace}: {exc.message}")
+    for namespace in scratch:
+        if not poll(lambda n=namespace: not client.exists(f"/api/v1/namespaces/{n}"), deadline):
+            report.cleanup.append(f"namespace {namespace} is still being deleted")
+
+    def drill_volumes() -> list[dict[str, Any]]:
+        return [pv for pv in client.list("/api/v1/persistentvolumes")
+                if ((pv.get("spec") or {}).get("claimRef") or {}).get("namespace") in scratch]
+
+    if poll(lambda: not drill_volumes(), deadline):
+        return
+    for pv in drill_volumes():
+        # Released with the Retain policy: the drill made it, so the drill removes it.
+        try:
+            client.delete_if_present(f"/api/v1/persistentvolumes/{pv['metadata']['name']}")
+        except KubernetesError as exc:
+            report.cleanup.append(f"PersistentVolume {pv['metadata']['name']}: {exc.message}")
+    if not poll(lambda: not drill_volumes(), time.monotonic() + 60):
+        report.cleanup.extend(f"PersistentVolume {pv['metadata']['name']} is still there" for pv in drill_volumes())
+
+
+# -- reports -------------------------------------------------------------------------------------
+
+def _store(location: Location, report: DrillReport) -> None:
+    """Written once: beside the backup on the location, or on this machine when the location
+    is ReadOnly (or the write fails: the report is never lost)."""
+    body = json.dumps(report.to_json(), indent=1).encode()
+    if not location.spec.read_only:
+        key = layout.drill(report.backup, report.name)
+        try:
+            location.store.put(key, body)
+            report.stored_at = f"{location.name}:{key}"
+            return
+        except Exception as exc:  # noqa: BLE001 - kept locally instead, and said so
+            report.errors.append(f"could not write the report to location {location.name}: {exc}")
+    path = _local_dir() / f"{report.name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    report.stored_at = str(path)
+    path.write_text(json.dumps(report.to_json(), indent=1))
+
+
+def list_drills(location: Location) -> list[dict[str, Any]]:
+    """Every drill report: on the location (beside each backup) and kept on this machine."""
+    reports = []
+    for info in location.store.list(f"{layout.ROOT}/"):
+        if layout.is_drill(info.key):
+            reports.append(json.loads(location.store.get(info.key)))
+    if _local_dir().exists():
+        reports += [json.loads(p.read_text()) for p in _local_dir().glob("*.json")]
+    unique = {r["name"]: r for r in reports}
+    return sorted(unique.values(), key=lambda r: r.get("started") or "")
+
+
+def load_drill(location: Location, name: str) -> dict[str, Any]:
+    local = _local_dir() / f"{name}.json"
+    if local.exists():
+        return dict(json.loads(local.read_text()))
+    for report in list_drills(location):
+        if report["name"] == name:
+            return report
+    raise NotFoundError(f"There is no drill named {name!r} on location {location.name!r} or on this machine.",
+                        hint="List drills with `salvage drill get`.")
+
+
+def _local_dir() -> Path:
+    return data_dir() / "drills"
+
+
+def newest_completed(location: Location, schedule: str) -> str:
+    """The newest Completed backup a Schedule made (by its label), for ``drill run --schedule``."""
+    selector = schedule_selector(schedule)
+    made = [b for b in list_backups(location.store)
+            if b.phase == "Completed" and label_selector_matches(b.labels, selector)]
+    if not made:
+        raise NotFoundError(f"Schedule {schedule!r} has no Completed backup on location {location.name!r}.",
+                            hint=f"List its backups with `salvage backup get -l {selector}`.")
+    return max(made, key=lambda b: b.started or "").name
+
+
+# -- names and times -----------------------------------------------------------------------------
+
+def _namespaces(reader: BackupReader) -> list[str]:
+    found: set[str] = set()
+    for entry in reader.resources():
+        if entry["resource"] == "namespaces" and not entry["group"]:
+            found.update(o["metadata"]["name"] for o in reader.items(entry))
+        elif entry["namespaced"]:
+            found.update(o["metadata"].get("namespace") or "" for o in reader.items(entry))
+    found.discard("")
+    return sorted(found)
+
+
+def _cluster_scoped(reader: BackupReader) -> tuple[str, ...]:
+    """The backup's cluster-scoped resources but namespaces: a drill restores none of them, so
+    it changes nothing outside its scratch namespaces (claims get new volumes from their
+    snapshots or repository data, not the backup's PersistentVolumes)."""
+    return tuple(sorted({f"{e['resource']}.{e['group']}" if e["group"] else e["resource"]
+                         for e in reader.resources() if not e["namespaced"] and e["resource"] != "namespaces"}))
+
+
+def _scratch(namespace: str, drill_id: str) -> str:
+    return namespace[:63 - len(SUFFIX) - len(drill_id)].rstrip("-") + SUFFIX + drill_id
+
+
+def _name(backup: str, drill_id: str) -> str:
+    return backup[:63 - len(SUFFIX) - len(drill_id)].rstrip("-.") + SUFFIX + drill_id
+
+
+def _age(when: str | None) -> float | None:
+    if not when:
+        return None
+    then = dt.datetime.fromisoformat(when.replace("Z", "+00:00"))
+    return round((dt.datetime.now(dt.timezone.utc) - then).total_seconds(), 1)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
