@@ -18,6 +18,7 @@ from salvage.k8s.client import KubeClient
 from salvage.operator.controller import Controller
 from salvage.operator.crds import API_VERSION, collection, crds
 from salvage.operator.run import controller
+from tests.support.waiting import wait_for
 
 
 def install_crds(kube: KubeClient) -> None:
@@ -106,3 +107,5 @@ def stuck_claim(kube: KubeClient, namespace: str, name: str) -> None:
         "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name},
         "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "", "volumeName": pv,
                  "resources": {"requests": {"storage": "1Gi"}}}})
+    wait_for(lambda: (kube.get(f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{name}").get("status") or {})
+             .get("phase") == "Bound", timeout=60, what=f"claim {namespace}/{name} bound")

@@ -63,7 +63,8 @@ class BackupLocationReconciler:
             spec = {k: v for k, v in (manifest.get("spec") or {}).items()
                     if v is not None and k not in ("ttlSeconds",)}
             body = {"apiVersion": API_VERSION, "kind": "Backup",
-                    "metadata": {"name": summary.name, "labels": {LOCATION_LABEL: location.name},
+                    "metadata": {"name": summary.name,
+                                 "labels": {**(manifest.get("labels") or {}), LOCATION_LABEL: location.name},
                                  "annotations": {SYNCED: "true"}},
                     "spec": {**spec, "location": location.name}}
             try:

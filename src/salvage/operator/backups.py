@@ -12,6 +12,7 @@ from typing import Any
 from salvage.catalog.reader import BackupReader, IncompleteBackupError
 from salvage.engines.backup import BackupRequest, create_backup
 from salvage.engines.deletion import delete_backup
+from salvage.engines.pruning import SCHEDULE_LABEL
 from salvage.engines.selection import Selection
 from salvage.model.durations import parse_duration
 from salvage.model.errors import NotFoundError, SalvageError
@@ -26,15 +27,15 @@ from salvage.operator.crds import item
 
 PLURAL = "backups"
 LOCATION_LABEL = "salvage.io/location"
-# On a Schedule's backups (objects and manifests), naming it.
-SCHEDULE_LABEL = "salvage.io/schedule"
 # On a Backup made by syncing a location: never run (its status is written right after).
 SYNCED = "salvage.io/synced"
 DONE = ("Completed", "PartiallyFailed", "Failed")
 
 
-def backup_request(name: str, spec: JSON, repo_password: str | None) -> BackupRequest:
-    """The engine's request for a Backup's spec (the options of `salvage backup create`)."""
+def backup_request(name: str, spec: JSON, repo_password: str | None,
+                   labels: dict[str, str] | None = None) -> BackupRequest:
+    """The engine's request for a Backup's spec (the options of `salvage backup create`);
+    the object's labels go into the manifest (a schedule's name, for retention)."""
     return BackupRequest(
         name=name,
         selection=Selection(tuple(spec.get("includeNamespaces") or ("*",)), tuple(spec.get("excludeNamespaces") or ()),
@@ -47,7 +48,23 @@ def backup_request(name: str, spec: JSON, repo_password: str | None) -> BackupRe
         default_volumes_to_fs=spec.get("defaultVolumesToFsBackup", False),
         repo_password=repo_password,
         volume_snapshot_provider=spec.get("volumeSnapshotProvider", "auto"),
+        labels=dict(labels or {}),
     )
+
+
+def backup_spec(request: BackupRequest, *, ttl: str | None = None, location: str | None = None,
+                password_secret: tuple[str, str] | None = None) -> JSON:
+    """A Backup's spec for ``request`` (the inverse of ``backup_request``): what `schedule
+    create` puts in a Schedule's template. ``password_secret`` is (name, key)."""
+    spec = {k: v for k, v in request.to_json().items() if v is not None and k != "ttlSeconds"}
+    spec["snapshotTimeoutSeconds"] = int(request.snapshot_timeout)
+    if ttl:
+        spec["ttl"] = ttl
+    if location:
+        spec["location"] = location
+    if password_secret:
+        spec["repoPasswordSecret"] = {"name": password_secret[0], "key": password_secret[1]}
+    return spec
 
 
 class BackupReconciler:
@@ -84,7 +101,8 @@ class BackupReconciler:
         schedule, started = _schedule(obj), time.monotonic()
         self.ctx.metrics.backup_started(schedule)
         try:
-            outcome = create_backup(self.ctx.client, location, backup_request(name, spec, self.ctx.repo_password(spec)))
+            outcome = create_backup(self.ctx.client, location, backup_request(name, spec, self.ctx.repo_password(spec),
+                                                                                obj["metadata"].get("labels")))
         except SalvageError as exc:
             self.ctx.metrics.backup_finished(schedule, "Failed", time.monotonic() - started, 0, 0)
             self._fail(obj, exc)

@@ -17,6 +17,8 @@ JSON = dict[str, Any]
 PHASES = ["New", "InProgress", "Completed", "PartiallyFailed", "Failed"]
 DURATION = r"^([0-9]+[dhms])+$"  # 720h, 30d, 1h30m: the CLI's --ttl
 NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# --volume-snapshot-provider's choices (volumes/registry.py; a unit test keeps them equal).
+PROVIDERS = ["auto", "csi", "aws-ebs", "gce-pd", "azure-disk"]
 
 
 def _str(description: str, **extra: Any) -> JSON:
@@ -72,7 +74,7 @@ def backup_spec_schema() -> JSON:
         "includeClusterResources": _str("auto, true or false.", enum=["auto", "true", "false"]),
         "snapshotVolumes": _bool("Capture the volumes' data (default true)."),
         "defaultVolumesToFsBackup": _bool("Copy volumes' files into the location's repository."),
-        "volumeSnapshotProvider": _str("How volumes are snapshotted.", enum=["auto", "csi", "aws-ebs", "gce-pd"]),
+        "volumeSnapshotProvider": _str("How volumes are snapshotted.", enum=PROVIDERS),
         "snapshotTimeoutSeconds": _int("Seconds to wait per volume snapshot.", 1),
         "ttl": _str("How long to keep it, e.g. 720h.", pattern=DURATION),
         "location": _str("The BackupLocation to write to (default: the one marked default).", pattern=NAME),

@@ -43,6 +43,10 @@ class Metrics:
         self.restore_success = Counter("salvage_restore_success", "Restores Completed.", registry=r)
         self.restore_partial = Counter("salvage_restore_partial_failure", "Restores PartiallyFailed.", registry=r)
         self.restore_failure = Counter("salvage_restore_failure", "Restores Failed.", registry=r)
+        self.schedule_delay = Histogram("salvage_schedule_delay_seconds",
+                                        "From a schedule's firing time to its Backup object.", sched,
+                                        buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, float("inf")),
+                                        registry=r)
         self.expected_interval = Gauge("salvage_schedule_expected_interval_seconds",
                                        "Time between a schedule's runs.", sched, registry=r)
         self.location_available = Gauge("salvage_location_available",

@@ -11,12 +11,14 @@ from salvage.operator.context import OperatorContext
 from salvage.operator.controller import Controller, new_identity
 from salvage.operator.metrics import PORT, Metrics
 from salvage.operator.restores import RestoreReconciler
+from salvage.operator.schedules import ScheduleReconciler
 
 
 def controller(client: KubeClient, namespace: str, *, identity: str | None = None, workers: int = 4,
                lease_seconds: int = 15, renew_seconds: float = 5.0, metrics: Metrics | None = None) -> Controller:
     ctx = OperatorContext(client, namespace, identity or new_identity(), metrics or Metrics())
-    reconcilers = [BackupLocationReconciler(ctx), BackupReconciler(ctx), RestoreReconciler(ctx)]
+    reconcilers = [BackupLocationReconciler(ctx), BackupReconciler(ctx), RestoreReconciler(ctx),
+                   ScheduleReconciler(ctx)]
     return Controller(ctx, reconcilers, workers=workers, lease_seconds=lease_seconds, renew_seconds=renew_seconds)
 
 

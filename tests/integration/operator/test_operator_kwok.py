@@ -109,8 +109,6 @@ def test_operator_killed_during_a_backup(cluster, kube, ns, tmp_path) -> None:  
     app = f"{ns}-db"
     kube.create("/api/v1/namespaces", namespace(app))
     stuck_claim(kube, app, "data")
-    wait_for(lambda: (kube.get(f"/api/v1/namespaces/{app}/persistentvolumeclaims/data").get("status") or {})
-             .get("phase") == "Bound", timeout=60, what="claim bound")
     create(kube, ns, filesystem_location("local", str(tmp_path / "store")))
     log = tmp_path / "operator.log"
     with operator_process(cluster, ns, log) as first:

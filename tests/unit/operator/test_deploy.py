@@ -70,3 +70,10 @@ def test_install_manifests_least_privilege_and_image() -> None:
     assert container["volumeMounts"] == [{"name": "location-0", "mountPath": "/srv/backups"}]
     assert objects["Service"]["spec"]["ports"][0]["port"] == 8080
     assert objects["RoleBinding"]["subjects"][0]["namespace"] == "ops"
+
+
+def test_snapshot_providers_are_the_registry_choices() -> None:
+    from salvage.operator.crds import PROVIDERS
+    from salvage.volumes.registry import choices
+
+    assert sorted(PROVIDERS) == sorted(choices())

@@ -36,6 +36,20 @@ def test_bad_ttl_is_a_usage_error() -> None:
         backup_request("b3", {"ttl": "soon"}, None)
 
 
+def test_backup_spec_is_the_inverse_of_backup_request() -> None:
+    from salvage.engines.backup import BackupRequest
+    from salvage.engines.selection import Selection
+    from salvage.operator.backups import backup_spec
+
+    request = BackupRequest("s", Selection(("wp",), ("kube-*",), ("*",), ("events",)), selector="app=web",
+                            cluster_resources="true", snapshot_volumes=False, ttl_seconds=3600,
+                            snapshot_timeout=60.0, default_volumes_to_fs=True, volume_snapshot_provider="csi",
+                            labels={"salvage.io/schedule": "s"})
+    spec = backup_spec(request, ttl="1h", location="shared", password_secret=("repo", "pw"))
+    assert spec["location"] == "shared" and spec["repoPasswordSecret"] == {"name": "repo", "key": "pw"}
+    assert backup_request("s", spec, None, {"salvage.io/schedule": "s"}) == request
+
+
 def test_restore_spec_to_request() -> None:
     request = restore_request("r1", {"backupName": "b1", "namespaceMapping": {"wp": "wp-copy"},
                                      "existingResourcePolicy": "update", "dryRun": True, "wait": False,

@@ -9,12 +9,13 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
-    AwsEndpointUrl, AwsRegion, ClusterName, GceCredentials, GceEndpoint, GceProject, Location, RepoPasswordFile,
-    RepoPasswordSecret, parse_labels, refuse_empty, repo_password, split_list,
+    AwsEndpointUrl, AwsRegion, ClusterName, DefaultVolumesToFsBackup, ExcludeNamespaces, ExcludeResources,
+    GceCredentials, GceEndpoint, GceProject, IncludeClusterResources, IncludeNamespaces, IncludeResources, Location,
+    RepoPasswordFile, RepoPasswordSecret, Selector, SnapshotTimeout, SnapshotVolumes, Ttl, VolumeSnapshotProvider,
+    backup_selection, parse_labels, repo_password,
 )
 from salvage.cli.progress import ProgressView
 from salvage.engines.backup import BackupRequest, create_backup
-from salvage.engines.selection import Selection
 from salvage.locations import open_location
 from salvage.model.cloud import AwsSettings, GceSettings
 from salvage.model.durations import parse_duration
@@ -23,29 +24,23 @@ from salvage.model.durations import parse_duration
 def create(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Backup name (written once; never overwritten).")],
-    include_namespaces: Annotated[str | None, typer.Option("--include-namespaces", callback=refuse_empty, help="Namespaces to back up, comma-separated; globs allowed (default: all).")] = None,
-    exclude_namespaces: Annotated[str | None, typer.Option("--exclude-namespaces", callback=refuse_empty, help="Namespaces to leave out, comma-separated; globs allowed.")] = None,
-    selector: Annotated[str | None, typer.Option("--selector", "-l", help="Only objects with these labels, e.g. app=web.")] = None,
-    include_resources: Annotated[str | None, typer.Option("--include-resources", callback=refuse_empty, help="Resources to back up, e.g. configmaps,statefulsets.apps (default: all).")] = None,
-    exclude_resources: Annotated[str | None, typer.Option("--exclude-resources", callback=refuse_empty, help="Resources to leave out, e.g. events,pods.")] = None,
-    include_cluster_resources: Annotated[str, typer.Option("--include-cluster-resources", callback=refuse_empty, help="auto, true or false.")] = "auto",
-    snapshot_volumes: Annotated[bool, typer.Option("--snapshot-volumes/--no-snapshot-volumes", help="Capture the volumes' data; --no-snapshot-volumes backs up objects only.")] = True,
+    include_namespaces: IncludeNamespaces = None,
+    exclude_namespaces: ExcludeNamespaces = None,
+    selector: Selector = None,
+    include_resources: IncludeResources = None,
+    exclude_resources: ExcludeResources = None,
+    include_cluster_resources: IncludeClusterResources = "auto",
+    snapshot_volumes: SnapshotVolumes = True,
     location: Location = None,
-    ttl: Annotated[str | None, typer.Option("--ttl", help="How long to keep it, e.g. 720h.")] = None,
+    ttl: Ttl = None,
     labels: Annotated[str | None, typer.Option("--labels", help="The backup's own labels, e.g. team=web (kept in "
                                                                  "its manifest; backup prune -l picks by them).")] = None,
-    snapshot_timeout: Annotated[float, typer.Option("--snapshot-timeout", help="Seconds to wait per volume snapshot.")] = 300.0,
-    default_volumes_to_fs_backup: Annotated[bool, typer.Option(
-        "--default-volumes-to-fs-backup",
-        help="Copy volumes' files into the location's repository unless a claim or class annotation "
-             "(backup.salvage.io/method) says snapshot.")] = False,
+    snapshot_timeout: SnapshotTimeout = 300.0,
+    default_volumes_to_fs_backup: DefaultVolumesToFsBackup = False,
     repo_password_file: RepoPasswordFile = None,
     repo_password_secret: RepoPasswordSecret = None,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for completion (the CLI always runs the backup to the end).")] = True,
-    volume_snapshot_provider: Annotated[str, typer.Option(
-        "--volume-snapshot-provider", envvar="SALVAGE_VOLUME_SNAPSHOT_PROVIDER",
-        help="auto (EBS disks through EC2, GCE PDs through GCE, Azure disks through ARM, others through "
-             "CSI), csi, aws-ebs, gce-pd, or azure-disk.")] = "auto",
+    volume_snapshot_provider: VolumeSnapshotProvider = "auto",
     aws_region: AwsRegion = None,
     aws_endpoint_url: AwsEndpointUrl = None,
     cluster_name: ClusterName = None,
@@ -69,8 +64,7 @@ def create(
     app = app_of(ctx)
     request = BackupRequest(
         name=name,
-        selection=Selection(split_list(include_namespaces, ("*",)), split_list(exclude_namespaces),
-                            split_list(include_resources, ("*",)), split_list(exclude_resources)),
+        selection=backup_selection(include_namespaces, exclude_namespaces, include_resources, exclude_resources),
         selector=selector, cluster_resources=include_cluster_resources, snapshot_volumes=snapshot_volumes,
         ttl_seconds=parse_duration(ttl), snapshot_timeout=snapshot_timeout,
         default_volumes_to_fs=default_volumes_to_fs_backup,

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from salvage.k8s.client import KubeClient
+from salvage.engines.pruning import SCHEDULE_LABEL
 from salvage.model.errors import KubernetesError, NotFoundError
 from salvage.operator.crds import collection, item
-
-SCHEDULE_LABEL = "salvage.io/schedule"
 
 
 def get_schedule(client: KubeClient, namespace: str, name: str) -> dict[str, Any]:
