@@ -20,7 +20,9 @@ from salvage.operator.context import (
     JSON,
     OperatorContext,
     now_text,
+    orphan_reason,
     parse_time,
+    run_state,
     unix_time,
 )
 from salvage.operator.crds import item
@@ -75,16 +77,14 @@ class BackupReconciler:
 
     def reconcile(self, obj: JSON) -> float | None:
         """Act on what the object says; seconds until it wants another look, or None."""
-        status = obj.get("status") or {}
-        phase = status.get("phase") or "New"
-        if phase == "New":
-            if SYNCED not in (obj["metadata"].get("annotations") or {}):
-                self._run(obj)
-        elif phase == "InProgress" and status.get("operator") != self.ctx.identity:
+        state = run_state(obj, self.ctx.identity)
+        if state == "new" and SYNCED not in (obj["metadata"].get("annotations") or {}):
+            self._run(obj)
+        elif state == "orphaned":
             self._settle_orphan(obj)
-        elif phase in DONE:
-            completed = unix_time(status.get("completed"))
-            if phase == "Completed" and completed:
+        elif state in DONE:
+            completed = unix_time((obj.get("status") or {}).get("completed"))
+            if state == "Completed" and completed:
                 self.ctx.metrics.completed_at(_schedule(obj), completed)
             return self._expire(obj)
         return None
@@ -94,7 +94,7 @@ class BackupReconciler:
         try:
             location = self.ctx.location(spec.get("location"))
         except SalvageError as exc:
-            self._fail(obj, exc)
+            self.ctx.fail(PLURAL, obj, exc)
             return
         self.ctx.write_status(PLURAL, obj, {"phase": "InProgress", "operator": self.ctx.identity,
                                             "location": location.name, "started": now_text()})
@@ -105,7 +105,7 @@ class BackupReconciler:
                                                                                 obj["metadata"].get("labels")))
         except SalvageError as exc:
             self.ctx.metrics.backup_finished(schedule, "Failed", time.monotonic() - started, 0, 0)
-            self._fail(obj, exc)
+            self.ctx.fail(PLURAL, obj, exc)
             return
         self.ctx.metrics.backup_finished(schedule, outcome.phase, outcome.seconds, outcome.items,
                                          outcome.bytes_written)
@@ -116,11 +116,6 @@ class BackupReconciler:
             status["reason"] = outcome.errors[0]
         self.ctx.write_status(PLURAL, obj, {**status, **_expiry(spec)})
 
-    def _fail(self, obj: JSON, exc: SalvageError) -> None:
-        reason = exc.message + (f" {exc.hint}" if exc.hint else "")
-        self.ctx.write_status(PLURAL, obj, {"phase": "Failed", "reason": reason, "errors": [reason],
-                                            "completed": now_text()})
-
     def _settle_orphan(self, obj: JSON) -> None:
         """An InProgress backup whose operator is gone (this process did not start it): its
         manifest, written last, decides; the engine cannot resume a half-written backup."""
@@ -129,13 +124,11 @@ class BackupReconciler:
             location = self.ctx.location(status.get("location") or obj["spec"].get("location"))
             summary = BackupReader(location.store, name).summary()
         except (IncompleteBackupError, NotFoundError):
-            self.ctx.write_status(PLURAL, obj, {
-                "phase": "Failed", "completed": now_text(),
-                "reason": f"the operator running it ({status.get('operator')}) stopped before it finished; "
-                          "what it wrote has no manifest and stays Incomplete on the location"})
+            self.ctx.write_status(PLURAL, obj, {"phase": "Failed", "completed": now_text(), "reason": orphan_reason(
+                obj, "what it wrote has no manifest and stays Incomplete on the location")})
             return
         except SalvageError as exc:
-            self._fail(obj, exc)
+            self.ctx.fail(PLURAL, obj, exc)
             return
         self.ctx.write_status(PLURAL, obj, {"phase": summary.phase, "items": summary.items,
                                             "volumes": summary.volumes, "completed": summary.completed,

@@ -13,7 +13,7 @@ from salvage.engines.password_secret import PasswordSecret, SecretRef
 from salvage.k8s.client import KubeClient
 from salvage.locations import Location, open_location
 from salvage.locations.config import LocationSpec, validate
-from salvage.model.errors import KubernetesError, NotFoundError, UsageError
+from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
 from salvage.operator.crds import collection, item
 from salvage.operator.metrics import Metrics
 
@@ -31,6 +31,24 @@ def unix_time(text: str | None) -> float | None:
 
 def parse_time(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def run_state(obj: JSON, identity: str) -> str:
+    """Where a run (Backup, Restore) stands for the operator ``identity``: "new" (to run),
+    "orphaned" (InProgress under an operator that is gone: this one did not start it),
+    "running" (this one runs it), or its finished phase."""
+    status = obj.get("status") or {}
+    phase = status.get("phase") or "New"
+    if phase == "New":
+        return "new"
+    if phase == "InProgress":
+        return "running" if status.get("operator") == identity else "orphaned"
+    return str(phase)
+
+
+def orphan_reason(obj: JSON, what: str) -> str:
+    operator = (obj.get("status") or {}).get("operator")
+    return f"the operator running it ({operator}) stopped before it finished; {what}"
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,12 @@ class OperatorContext:
         status = {**status, "observedGeneration": meta.get("generation", 1)}
         self.client.patch(item(plural, meta.get("namespace") or self.namespace, meta["name"]) + "/status",
                           {"status": status})
+
+    def fail(self, plural: str, obj: JSON, exc: SalvageError) -> None:
+        """The run is Failed: the error (and its next step) is the reason."""
+        reason = exc.message + (f" {exc.hint}" if exc.hint else "")
+        self.write_status(plural, obj, {"phase": "Failed", "reason": reason, "errors": [reason],
+                                        "completed": now_text()})
 
     def secret_data(self, name: str) -> dict[str, str]:
         try:

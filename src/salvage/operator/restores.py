@@ -7,7 +7,7 @@ from __future__ import annotations
 from salvage.engines.restore import RestoreRequest, restore_backup
 from salvage.engines.selection import Selection
 from salvage.model.errors import SalvageError
-from salvage.operator.context import JSON, OperatorContext, now_text
+from salvage.operator.context import JSON, OperatorContext, now_text, orphan_reason, run_state
 
 PLURAL = "restores"
 MAX_FAILURES = 100  # status stays small; the first ones say what went wrong
@@ -36,15 +36,12 @@ class RestoreReconciler:
         self.ctx = ctx
 
     def reconcile(self, obj: JSON) -> float | None:
-        status = obj.get("status") or {}
-        phase = status.get("phase") or "New"
-        if phase == "New":
+        state = run_state(obj, self.ctx.identity)
+        if state == "new":
             self._run(obj)
-        elif phase == "InProgress" and status.get("operator") != self.ctx.identity:
-            self.ctx.write_status(PLURAL, obj, {
-                "phase": "Failed", "completed": now_text(),
-                "reason": f"the operator running it ({status.get('operator')}) stopped before it finished; "
-                          "objects it created stay; create a new Restore (existingResourcePolicy none skips them)"})
+        elif state == "orphaned":
+            self.ctx.write_status(PLURAL, obj, {"phase": "Failed", "completed": now_text(), "reason": orphan_reason(
+                obj, "objects it created stay; create a new Restore (existingResourcePolicy none skips them)")})
         return None
 
     def _run(self, obj: JSON) -> None:
@@ -56,10 +53,8 @@ class RestoreReconciler:
             location = self.ctx.location(spec.get("location") or self._backup_location(spec["backupName"]))
             report = restore_backup(self.ctx.client, location, restore_request(name, spec, self.ctx.repo_password(spec)))
         except SalvageError as exc:
-            reason = exc.message + (f" {exc.hint}" if exc.hint else "")
             self.ctx.metrics.restore_finished("Failed")
-            self.ctx.write_status(PLURAL, obj, {"phase": "Failed", "reason": reason, "errors": [reason],
-                                                "completed": now_text()})
+            self.ctx.fail(PLURAL, obj, exc)
             return
         status: JSON = {
             "phase": "Completed" if report.phase == "Planned" else report.phase,

@@ -49,6 +49,18 @@ def _metric(kube: KubeClient, sample: str) -> float:
     return float(line.split()[-1])
 
 
+def _pod_memory(kube: KubeClient) -> int:
+    """The operator pod's working set, from the kubelet's summary (through the API server)."""
+    node = kube.get(f"/api/v1/namespaces/{OPERATOR_NS}/pods/{_operator_pod(kube)}")["spec"]["nodeName"]
+
+    def measured() -> int:
+        pods = kube.get(f"/api/v1/nodes/{node}/proxy/stats/summary").get("pods") or []
+        return next((int(p["memory"].get("workingSetBytes") or 0) for p in pods
+                     if p["podRef"]["namespace"] == OPERATOR_NS and p.get("memory")), 0)
+
+    return wait_for(measured, timeout=60, what="the operator pod in the kubelet's summary")
+
+
 def _schedule_backups(kube: KubeClient, schedule: str) -> list[dict]:  # type: ignore[type-arg]
     return list(kube.list(f"/apis/salvage.io/v1alpha1/namespaces/{OPERATOR_NS}/backups",
                           labelSelector=f"salvage.io/schedule={schedule}"))
@@ -125,6 +137,8 @@ def test_backup_and_restore_through_resources(real_cluster: LocalCluster, real_k
     # (the new pod: its counters start at 0, the last success comes back from the objects)
     assert 'salvage_backup_last_success_timestamp_seconds{schedule="often"}' in scraped
     assert 'salvage_location_available{location="node-dir"} 1.0' in scraped
+
+    print(f"operator pod memory (working set, after settling one backup): {_pod_memory(kube) / 2**20:.0f} MiB")
 
     # The role is the operator's only power: without `create`, a restore fails and says why.
     role = kube.get("/apis/rbac.authorization.k8s.io/v1/clusterroles/salvage")

@@ -20,10 +20,7 @@ def pause(ctx: typer.Context, name: Name, namespace: OperatorNamespace = "salvag
     Examples:
       salvage schedule pause nightly
     """
-    app = app_of(ctx)
-    with kube_client(app) as client:
-        set_paused(client, namespace, name, True)
-    app.terminal.line(f"schedule {name} paused")
+    _set(ctx, name, namespace, paused=True)
 
 
 def unpause(ctx: typer.Context, name: Name, namespace: OperatorNamespace = "salvage") -> None:
@@ -32,7 +29,11 @@ def unpause(ctx: typer.Context, name: Name, namespace: OperatorNamespace = "salv
     Examples:
       salvage schedule unpause nightly
     """
+    _set(ctx, name, namespace, paused=False)
+
+
+def _set(ctx: typer.Context, name: str, namespace: str, *, paused: bool) -> None:
     app = app_of(ctx)
     with kube_client(app) as client:
-        set_paused(client, namespace, name, False)
-    app.terminal.line(f"schedule {name} unpaused")
+        set_paused(client, namespace, name, paused)
+    app.terminal.line(f"schedule {name} {'paused' if paused else 'unpaused'}")
