@@ -12,6 +12,7 @@ from salvage.engines.selection import Selection
 from salvage.locations import open_location
 from salvage.locations.config import LocationSpec
 from tests.support.builders import namespace
+from tests.support.cli import salvage
 from tests.support.operator import (
     create, custom, filesystem_location, install_crds, operator_process, operator_thread, status, stuck_claim,
 )
@@ -47,6 +48,13 @@ def test_backup_restore_sync_and_orphans(cluster, kube, ns, tmp_path) -> None:  
         assert done["items"] >= 2 and done["location"] == "local" and done["expires"]
         assert (store / "backups" / "first" / "manifest.json").exists()
 
+        # The CLI hands a backup to the operator and returns.
+        handed = salvage(cluster.kubeconfig, "backup", "create", "handed", "--include-namespaces", app,
+                         "--no-snapshot-volumes", "--async", "--operator-namespace", ns)
+        assert handed.returncode == 0 and handed.stdout.strip() == "handed", handed.stderr
+        wait_for(lambda: status(kube, ns, "backups", "handed").get("phase") == "Completed", timeout=60,
+                 what="handed backup Completed")
+
         failed = wait_for(lambda: status(kube, ns, "backups", "orphan").get("phase") == "Failed"
                           and status(kube, ns, "backups", "orphan"), timeout=30, what="orphan settled")
         assert "stopped before it finished" in failed["reason"]
@@ -72,8 +80,8 @@ def test_backup_restore_sync_and_orphans(cluster, kube, ns, tmp_path) -> None:  
         assert kube.get(f"/api/v1/namespaces/{app}/configmaps/settings")["data"] == {"k": "v"}
 
         sample = ctl.ctx.metrics.registry.get_sample_value
-        assert sample("salvage_backup_success_total", {"schedule": ""}) == 1
-        assert sample("salvage_backup_items_total", {"schedule": ""}) == done["items"]
+        assert sample("salvage_backup_success_total", {"schedule": ""}) == 2  # first, handed
+        assert sample("salvage_backup_items_total", {"schedule": ""}) == 2 * done["items"]
         assert sample("salvage_backup_last_success_timestamp_seconds", {"schedule": ""}) > 0
         assert sample("salvage_restore_success_total") == 1
         assert sample("salvage_location_available", {"location": "local"}) == 1

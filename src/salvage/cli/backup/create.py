@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from salvage.cli.context import app_of
+from salvage.cli.context import App, app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
     AwsEndpointUrl, AwsRegion, ClusterName, DefaultVolumesToFsBackup, ExcludeNamespaces, ExcludeResources,
@@ -19,6 +19,7 @@ from salvage.engines.backup import BackupRequest, create_backup
 from salvage.locations import open_location
 from salvage.model.cloud import AwsSettings, GceSettings
 from salvage.model.durations import parse_duration
+from salvage.model.errors import KubernetesError, UsageError
 
 
 def create(
@@ -41,6 +42,11 @@ def create(
     repo_password_secret: RepoPasswordSecret = None,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for completion (the CLI always runs the backup to the end).")] = True,
     volume_snapshot_provider: VolumeSnapshotProvider = "auto",
+    hand_off: Annotated[bool, typer.Option(
+        "--async", help="Hand the backup to the operator (a Backup object in its namespace) and return; "
+                        "follow it with `kubectl get backup NAME -n NAMESPACE`.")] = False,
+    operator_namespace: Annotated[str, typer.Option(
+        "--operator-namespace", envvar="SALVAGE_NAMESPACE", help="With --async: the operator's namespace.")] = "salvage",
     aws_region: AwsRegion = None,
     aws_endpoint_url: AwsEndpointUrl = None,
     cluster_name: ClusterName = None,
@@ -57,6 +63,9 @@ def create(
       # Everything labelled app=web, kept for 30 days, on another location
       salvage backup create web-0716 -l app=web --ttl 720h --location shared
 
+      # Let the operator in the cluster run it
+      salvage backup create wp-0716 --include-namespaces wp --async
+
       # Copy the volumes' files into the location's repository instead of snapshots
       salvage backup create nightly --include-namespaces wp \\
           --default-volumes-to-fs-backup --repo-password-secret backup/repo-password
@@ -68,13 +77,18 @@ def create(
         selector=selector, cluster_resources=include_cluster_resources, snapshot_volumes=snapshot_volumes,
         ttl_seconds=parse_duration(ttl), snapshot_timeout=snapshot_timeout,
         default_volumes_to_fs=default_volumes_to_fs_backup,
-        repo_password=repo_password(app, repo_password_file, repo_password_secret),
+        repo_password=None if hand_off else repo_password(app, repo_password_file, repo_password_secret),
         volume_snapshot_provider=volume_snapshot_provider,
         aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name),
         gce=GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name,
                         credentials=gce_credentials),
         labels=parse_labels(labels),
     )
+    if hand_off:
+        _hand_off(app, request, operator_namespace, ttl=ttl, location=location, password_secret=repo_password_secret,
+                  local_only=bool(repo_password_file or aws_region or aws_endpoint_url or gce_project or gce_endpoint
+                                  or gce_credentials))
+        return
     target = open_location(location)
     with kube_client(app) as client, ProgressView(app.terminal, f"backup {name}") as view:
         outcome = create_backup(client, target, request, view.update)
@@ -89,3 +103,36 @@ def create(
     if outcome.phase != "Completed":
         term.error(f"Backup {name} is {outcome.phase}.", f"See `salvage backup describe {name}`.")
         raise typer.Exit(1)
+
+
+def _hand_off(app: App, request: BackupRequest, namespace: str, *, ttl: str | None, location: str | None,
+              password_secret: str | None, local_only: bool) -> None:
+    """Create the Backup object the operator runs (``location`` names its BackupLocation)."""
+    from salvage.engines.password_secret import SecretRef
+    from salvage.operator.backups import backup_spec
+    from salvage.operator.crds import API_VERSION, collection
+
+    if local_only:
+        raise UsageError("--async hands the backup to the operator, which takes no password file or cloud options "
+                         "from this machine.", hint="Drop them (the operator uses its own settings), or leave "
+                                                    "out --async.")
+    ref = SecretRef.parse(password_secret) if password_secret else None
+    if ref and ref.namespace not in (None, namespace):
+        raise UsageError(f"With --async the password Secret must be in the operator's namespace {namespace!r}.",
+                         hint=f"Write --repo-password-secret {ref.name}:{ref.key}.")
+    spec = backup_spec(request, ttl=ttl, location=location, password_secret=(ref.name, ref.key) if ref else None)
+    body = {"apiVersion": API_VERSION, "kind": "Backup",
+            "metadata": {"name": request.name, **({"labels": request.labels} if request.labels else {})}, "spec": spec}
+    with kube_client(app) as client:
+        try:
+            client.create(collection("backups", namespace), body)
+        except KubernetesError as exc:
+            if exc.status == 409:
+                raise UsageError(f"A Backup named {request.name!r} already exists in namespace {namespace!r}.",
+                                 hint="Backups are written once; choose another name.") from exc
+            if exc.status == 404:
+                raise UsageError("This cluster has no Backup resource (the operator is not installed).",
+                                 hint="Install it with `salvage install`, or leave out --async.") from exc
+            raise
+    app.terminal.info(f"backup {request.name} handed to the operator in namespace {namespace}")
+    app.terminal.line(request.name)
