@@ -120,6 +120,10 @@ def test_operator_killed_during_a_backup(cluster, kube, ns, tmp_path) -> None:  
     create(kube, ns, filesystem_location("local", str(tmp_path / "store")))
     log = tmp_path / "operator.log"
     with operator_process(cluster, ns, log) as first:
+        wait_for(lambda: kube.exists(f"/apis/coordination.k8s.io/v1/namespaces/{ns}/leases/salvage-operator")
+                 and status(kube, ns, "backuplocations", "local").get("phase"), timeout=30, what="operator leads")
+        rss = next(int(line.split()[1]) for line in open(f"/proc/{first.pid}/status") if line.startswith("VmRSS:"))
+        print(f"operator process leading, idle: {rss / 1024:.0f} MiB resident")
         create(kube, ns, custom("Backup", "killed", {"includeNamespaces": [app], "snapshotTimeoutSeconds": 120}))
         wait_for(lambda: status(kube, ns, "backups", "killed").get("phase") == "InProgress"
                  and list(kube.list(f"/apis/snapshot.storage.k8s.io/v1/namespaces/{app}/volumesnapshots")),

@@ -13,6 +13,7 @@ from salvage.catalog.reader import list_backups
 from salvage.locations import open_location
 from salvage.locations.config import LocationSpec
 from tests.support.builders import namespace
+from tests.support.cli import salvage
 from tests.support.operator import (
     create, custom, filesystem_location, install_crds, operator_thread, status, stuck_claim,
 )
@@ -43,7 +44,7 @@ def test_schedules(cluster, kube, ns, tmp_path) -> None:  # type: ignore[no-unty
     kube.create(f"/api/v1/namespaces/{app}/configmaps",
                 {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}})
     stuck_claim(kube, stuck, "data")
-    store = tmp_path / "store"
+    store = tmp_path / "data" / "backups"  # the CLI's default location, with SALVAGE_DATA_DIR below
     create(kube, ns, filesystem_location("local", str(store)))
     quick = {"includeNamespaces": [app], "snapshotVolumes": False}
     create(kube, ns, _schedule("every2", "*/2 * * * * *", quick, retention={"keepLast": 2, "floorCompleted": 1}))
@@ -65,6 +66,10 @@ def test_schedules(cluster, kube, ns, tmp_path) -> None:  # type: ignore[no-unty
         assert not kube.exists(f"/apis/salvage.io/v1alpha1/namespaces/{ns}/backups/{first}")
         # keepLast 2: the two newest Completed, and at most one still being written.
         assert len(_on_location(store, "every2-")) <= 3
+        listed = salvage(None, "backup", "get", env={"SALVAGE_DATA_DIR": str(tmp_path / "data"),
+                                                     "SALVAGE_CONFIG_DIR": str(tmp_path / "config")})
+        rows = [line.split() for line in listed.stdout.splitlines() if line.startswith("every2-")]
+        assert rows and all(row[-1] == "every2" for row in rows if row[1] == "Completed"), listed.stdout
         every2 = status(kube, ns, "schedules", "every2")
         assert every2["phase"] == "Enabled" and every2["lastSuccessful"]
 
