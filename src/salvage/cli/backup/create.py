@@ -19,7 +19,7 @@ from salvage.engines.backup import BackupRequest, create_backup
 from salvage.locations import open_location
 from salvage.model.cloud import AwsSettings, GceSettings
 from salvage.model.durations import parse_duration
-from salvage.model.errors import KubernetesError, UsageError
+from salvage.model.errors import UsageError
 
 
 def create(
@@ -110,7 +110,8 @@ def _hand_off(app: App, request: BackupRequest, namespace: str, *, ttl: str | No
     """Create the Backup object the operator runs (``location`` names its BackupLocation)."""
     from salvage.engines.password_secret import SecretRef
     from salvage.operator.backups import backup_spec
-    from salvage.operator.crds import API_VERSION, collection
+    from salvage.cli.custom_objects import create_object
+    from salvage.operator.crds import API_VERSION
 
     if local_only:
         raise UsageError("--async hands the backup to the operator, which takes no password file or cloud options "
@@ -124,15 +125,6 @@ def _hand_off(app: App, request: BackupRequest, namespace: str, *, ttl: str | No
     body = {"apiVersion": API_VERSION, "kind": "Backup",
             "metadata": {"name": request.name, **({"labels": request.labels} if request.labels else {})}, "spec": spec}
     with kube_client(app) as client:
-        try:
-            client.create(collection("backups", namespace), body)
-        except KubernetesError as exc:
-            if exc.status == 409:
-                raise UsageError(f"A Backup named {request.name!r} already exists in namespace {namespace!r}.",
-                                 hint="Backups are written once; choose another name.") from exc
-            if exc.status == 404:
-                raise UsageError("This cluster has no Backup resource (the operator is not installed).",
-                                 hint="Install it with `salvage install`, or leave out --async.") from exc
-            raise
+        create_object(client, namespace, body, exists_hint="Backups are written once; choose another name.")
     app.terminal.info(f"backup {request.name} handed to the operator in namespace {namespace}")
     app.terminal.line(request.name)

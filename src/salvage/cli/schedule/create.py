@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from salvage.cli.context import app_of
+from salvage.cli.custom_objects import create_object
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
     DefaultVolumesToFsBackup, ExcludeNamespaces, ExcludeResources, IncludeClusterResources, IncludeNamespaces,
@@ -18,9 +19,9 @@ from salvage.engines.backup import BackupRequest
 from salvage.engines.password_secret import SecretRef
 from salvage.engines.retention import RetentionPolicy
 from salvage.model.durations import parse_duration
-from salvage.model.errors import KubernetesError, UsageError
+from salvage.model.errors import UsageError
 from salvage.operator.backups import backup_spec
-from salvage.operator.crds import API_VERSION, collection
+from salvage.operator.crds import API_VERSION
 
 
 def create(
@@ -93,17 +94,8 @@ def create(
     body = {"apiVersion": API_VERSION, "kind": "Schedule", "metadata": {"name": name}, "spec": spec}
     app = app_of(ctx)
     with kube_client(app) as client:
-        try:
-            client.create(collection("schedules", namespace), body)
-        except KubernetesError as exc:
-            if exc.status == 409:
-                raise UsageError(f"Schedule {name!r} already exists in namespace {namespace!r}.",
-                                 hint=f"Delete it first (`salvage schedule delete {name}`), or choose another name.") \
-                    from exc
-            if exc.status == 404:
-                raise UsageError("This cluster has no Schedule resource (the operator's CRDs are not installed).",
-                                 hint="Install the operator with `salvage install`.") from exc
-            raise
+        create_object(client, namespace, body,
+                      exists_hint=f"Delete it first (`salvage schedule delete {name}`), or choose another name.")
     app.terminal.line(f"schedule {name} created ({schedule}, {time_zone}{', paused' if paused else ''})")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from salvage.k8s.client import KubeClient
+from salvage.cli.custom_objects import not_installed
 from salvage.engines.pruning import SCHEDULE_LABEL
 from salvage.model.errors import KubernetesError, NotFoundError
 from salvage.operator.crds import collection, item
@@ -23,8 +24,7 @@ def list_schedules(client: KubeClient, namespace: str) -> list[dict[str, Any]]:
         return list(client.list(collection("schedules", namespace)))
     except KubernetesError as exc:
         if exc.status == 404:
-            raise NotFoundError("This cluster has no Schedule resource (the operator's CRDs are not installed).",
-                                hint="Install the operator with `salvage install`.") from exc
+            raise not_installed("Schedule") from exc
         raise
 
 
