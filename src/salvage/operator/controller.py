@@ -95,6 +95,10 @@ class _WorkQueue:
                 self.ready.append(key)
                 self.cond.notify()
 
+    def busy(self) -> bool:
+        with self.cond:
+            return bool(self.in_flight)
+
     def wake_all(self) -> None:
         with self.cond:
             self.cond.notify_all()
@@ -102,8 +106,9 @@ class _WorkQueue:
 
 class Controller:
     def __init__(self, ctx: OperatorContext, reconcilers: Sequence[Reconciler], *, workers: int = 4,
-                 lease_seconds: int = 15, renew_seconds: float = 5.0, resync_seconds: int = 300) -> None:
-        self.ctx = ctx
+                 lease_seconds: int = 15, renew_seconds: float = 5.0, resync_seconds: int = 300,
+                 drain_seconds: float = 25.0) -> None:
+        self.ctx, self.drain_seconds = ctx, drain_seconds
         self.reconcilers = {r.plural: r for r in reconcilers}
         self.workers, self.renew_seconds, self.resync_seconds = workers, renew_seconds, resync_seconds
         self.elector = LeaderElector(ctx.client, ctx.namespace, LEASE_NAME, ctx.identity, lease_seconds=lease_seconds)
@@ -133,11 +138,23 @@ class Controller:
                     raise LeadershipLost(f"Operator {self.ctx.identity} lost Lease {LEASE_NAME} to "
                                          f"{self.elector.holder()}; stopping.")
         finally:
-            work.set()
+            work.set()  # watches end, idle workers leave; busy ones finish their object
             self.queue.wake_all()
-            self.leading.clear()
-            if stop.is_set():
+            if stop.is_set():  # a clean stop (SIGTERM): let runs in flight end, then hand over
+                self._drain()
                 self.elector.release()
+            self.leading.clear()
+
+    def _drain(self) -> None:
+        """Wait (up to ``drain_seconds``, within the pod's grace period) for the backups and
+        restores in flight, renewing the Lease meanwhile so no standby fails them."""
+        deadline = time.monotonic() + self.drain_seconds
+        while self.queue.busy() and time.monotonic() < deadline:
+            if not self._renew():
+                return
+            time.sleep(min(0.2, self.renew_seconds))
+        if self.queue.busy():
+            log.warning("stopping with work in flight; the next leader settles it")
 
     def _renew(self) -> bool:
         try:

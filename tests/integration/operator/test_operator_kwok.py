@@ -138,3 +138,22 @@ def test_operator_killed_during_a_backup(cluster, kube, ns, tmp_path) -> None:  
     assert "stopped before it finished" in settled["reason"], settled
     assert not (tmp_path / "store" / "backups" / "killed" / "manifest.json").exists()
     kube.delete(f"/api/v1/namespaces/{app}")
+
+
+def test_a_clean_stop_lets_the_backup_in_flight_finish(cluster, kube, ns, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    install_crds(kube)
+    app = f"{ns}-db"
+    kube.create("/api/v1/namespaces", namespace(app))
+    stuck_claim(kube, app, "data")
+    create(kube, ns, filesystem_location("local", str(tmp_path / "store")))
+    with operator_thread(cluster, ns, "draining", drain_seconds=30):
+        # The snapshot never gets ready: the backup ends PartiallyFailed after its 4 s timeout.
+        create(kube, ns, custom("Backup", "in-flight", {"includeNamespaces": [app], "snapshotTimeoutSeconds": 4}))
+        wait_for(lambda: status(kube, ns, "backups", "in-flight").get("phase") == "InProgress", timeout=30,
+                 what="backup in progress")
+    # Stopped (as on SIGTERM) with the backup in flight: it was let finish before the Lease went.
+    finished = status(kube, ns, "backups", "in-flight")
+    assert finished["phase"] == "PartiallyFailed" and "not captured" in finished["reason"], finished
+    lease = kube.get(f"/apis/coordination.k8s.io/v1/namespaces/{ns}/leases/salvage-operator")
+    assert not lease["spec"].get("holderIdentity")
+    kube.delete(f"/api/v1/namespaces/{app}")
