@@ -34,6 +34,7 @@ _app = typer.Typer(
 _GROUPS = {
     "backup": "salvage.cli.backup",
     "restore": "salvage.cli.restore",
+    "schedule": "salvage.cli.schedule",
     "drill": "salvage.cli.drill",
     "location": "salvage.cli.location",
     "dev": "salvage.cli.dev",
@@ -42,10 +43,14 @@ _GROUPS = {
     "fs": "salvage.cli.fs",
     "snapshot": "salvage.cli.snapshot",
     "statefulset": "salvage.cli.statefulset",
+    "operator": "salvage.cli.operator",
 }
 # Root options that take a value, so the value is not mistaken for the command.
 _VALUED = {"--kubeconfig", "--context", "--output", "-o"}
-_COMMANDS = [*_GROUPS, "demo"]
+# Commands of the root itself: name -> (module, function).
+_ROOT_COMMANDS = {"demo": ("salvage.cli.demo", "demo"), "install": ("salvage.cli.install", "install"),
+                  "uninstall": ("salvage.cli.install", "uninstall")}
+_COMMANDS = [*_GROUPS, *_ROOT_COMMANDS]
 _registered: set[str] = set()
 
 
@@ -54,10 +59,10 @@ def _register(names: list[str]) -> typer.Typer:
         if name in _registered:
             continue
         _registered.add(name)
-        if name == "demo":
-            from salvage.cli.demo import demo
-
-            _app.command(cls=SalvageCommand)(with_global_options(demo))
+        if name in _ROOT_COMMANDS:
+            module, function = _ROOT_COMMANDS[name]
+            command = getattr(importlib.import_module(module), function)
+            _app.command(name=name, cls=SalvageCommand)(with_global_options(command))
         else:
             _app.add_typer(adopt(importlib.import_module(_GROUPS[name]).app), name=name)
     return _app

@@ -11,6 +11,7 @@ import typer
 
 from salvage.cli.context import App
 from salvage.cli.kube import kube_client
+from salvage.engines.selection import Selection
 from salvage.model.errors import UsageError
 from salvage.model.mover import DEFAULT_IMAGE, MoverSettings
 from salvage.repo.password import ENV_VAR as PASSWORD_ENV
@@ -19,6 +20,9 @@ from salvage.repo.password import PasswordSource, password_source
 
 Location = Annotated[str | None, typer.Option("--location", envvar="SALVAGE_LOCATION",
                                                help="Backup location name (default: `default`).")]
+# Where the operator's objects (Schedules, Backups, BackupLocations) live: `salvage install -n`.
+OperatorNamespace = Annotated[str, typer.Option("--namespace", "-n", envvar="SALVAGE_NAMESPACE",
+                                                help="The operator's namespace (its objects, Secrets, Lease).")]
 
 
 def split_list(value: str | None, default: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -64,15 +68,46 @@ def parse_labels(value: str | None) -> dict[str, str]:
     return out
 
 
-def parse_duration(value: str | None) -> int | None:
-    """``720h``, ``30d``, ``90m``, ``45s`` (or combinations like ``1h30m``) in seconds."""
-    if not value:
-        return None
-    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-    parts = re.findall(r"(\d+)([dhms])", value)
-    if not parts or "".join(n + u for n, u in parts) != value:
-        raise UsageError(f"{value!r} is not a duration.", hint="Use e.g. 720h, 30d, 1h30m.")
-    return sum(int(n) * units[u] for n, u in parts)
+# What a backup takes: `backup create` and `schedule create` (its template) share these.
+IncludeNamespaces = Annotated[str | None, typer.Option("--include-namespaces", callback=refuse_empty, help="Namespaces to back up, comma-separated; globs allowed (default: all).")]
+ExcludeNamespaces = Annotated[str | None, typer.Option("--exclude-namespaces", callback=refuse_empty, help="Namespaces to leave out, comma-separated; globs allowed.")]
+Selector = Annotated[str | None, typer.Option("--selector", "-l", help="Only objects with these labels, e.g. app=web.")]
+IncludeResources = Annotated[str | None, typer.Option("--include-resources", callback=refuse_empty, help="Resources to back up, e.g. configmaps,statefulsets.apps (default: all).")]
+ExcludeResources = Annotated[str | None, typer.Option("--exclude-resources", callback=refuse_empty, help="Resources to leave out, e.g. events,pods.")]
+IncludeClusterResources = Annotated[str, typer.Option("--include-cluster-resources", callback=refuse_empty, help="auto, true or false.")]
+SnapshotVolumes = Annotated[bool, typer.Option("--snapshot-volumes/--no-snapshot-volumes", help="Capture the volumes' data; --no-snapshot-volumes backs up objects only.")]
+Ttl = Annotated[str | None, typer.Option("--ttl", help="How long to keep it, e.g. 720h.")]
+SnapshotTimeout = Annotated[float, typer.Option("--snapshot-timeout", help="Seconds to wait per volume snapshot.")]
+DefaultVolumesToFsBackup = Annotated[bool, typer.Option(
+    "--default-volumes-to-fs-backup",
+    help="Copy volumes' files into the location's repository unless a claim or class annotation "
+         "(backup.salvage.io/method) says snapshot.")]
+VolumeSnapshotProvider = Annotated[str, typer.Option(
+    "--volume-snapshot-provider", envvar="SALVAGE_VOLUME_SNAPSHOT_PROVIDER",
+    help="auto (EBS disks through EC2, GCE PDs through GCE, Azure disks through ARM, others through "
+         "CSI), csi, aws-ebs, gce-pd, or azure-disk.")]
+
+
+def backup_selection(include_namespaces: str | None, exclude_namespaces: str | None, include_resources: str | None,
+                     exclude_resources: str | None) -> Selection:
+    return Selection(split_list(include_namespaces, ("*",)), split_list(exclude_namespaces),
+                     split_list(include_resources, ("*",)), split_list(exclude_resources))
+
+
+# Retention counts: `backup prune` and `schedule create` share these.
+def _count(flag: str, what: str) -> Any:
+    return typer.Option(flag, min=0, show_default=False, help=what)
+
+
+KeepLast = Annotated[int | None, _count("--keep-last", "Keep the newest N Completed backups.")]
+KeepHourly = Annotated[int | None, _count("--keep-hourly", "Keep the newest backup of each of the newest N "
+                                                           "hours that have one.")]
+KeepDaily = Annotated[int | None, _count("--keep-daily", "... of each of the newest N days.")]
+KeepWeekly = Annotated[int | None, _count("--keep-weekly", "... of each of the newest N ISO weeks.")]
+KeepMonthly = Annotated[int | None, _count("--keep-monthly", "... of each of the newest N months.")]
+KeepYearly = Annotated[int | None, _count("--keep-yearly", "... of each of the newest N years.")]
+KeepFloor = Annotated[int | None, _count("--keep-floor", "Never delete the newest N Completed backups, "
+                                                         "whatever their age (default 1).")]
 
 
 RepoPasswordFile = Annotated[Path | None, typer.Option(

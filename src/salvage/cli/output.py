@@ -60,6 +60,11 @@ class Terminal:
             sys.stdout.write(json.dumps(value, indent=2) + "\n")
         sys.stdout.flush()
 
+    def raw(self, text: str) -> None:
+        """Text exactly as given on stdout (a multi-document YAML stream, for pipes)."""
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
     def table(self, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         """A kubectl-like table: upper-case headers, no borders, columns padded."""
         table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")

@@ -30,7 +30,8 @@ def test_the_include_and_exclude_options_are_all_found():
 @pytest.mark.parametrize("empty", ["", " ", ","])
 def test_an_empty_include_or_exclude_is_refused(path, option, empty):
     """``--include-namespaces "$NS"`` with NS unset must not back up every namespace."""
-    args = {"backup": ["x"], "restore": ["--from-backup", "b"], "fs": ["latest", "-t", "/nonexistent", "--repo", "/r"]}
+    args = {"backup": ["x"], "restore": ["--from-backup", "b"], "fs": ["latest", "-t", "/nonexistent", "--repo", "/r"],
+            "schedule": ["x", "--schedule", "0 2 * * *"]}
     result = CliRunner().invoke(app, [*path, *args[path[0]], option, empty], env={"NO_COLOR": "1"})
     assert result.exit_code == 2, result.output
     assert option in result.output and "it is empty (an unset shell variable?)" in result.output

@@ -6,40 +6,41 @@ from typing import Annotated
 
 import typer
 
-from salvage.cli.context import app_of
+from salvage.cli.context import App, app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
-    AwsEndpointUrl, AwsRegion, AzureCaBundle, AzureCredentials, AzureEndpoint, AzureSubscription, ClusterName, GceCredentials, GceEndpoint, GceProject, Location, RepoPasswordFile,
-    MoverCpu, MoverImage, MoverMemory, MoverNodeSelector, MoverStartTimeout, MoverTimeout, ParallelVolumes,
-    RepoPasswordSecret, mover_settings, parse_duration, parse_labels, refuse_empty, repo_password, split_list,
+    AwsEndpointUrl, AwsRegion, AzureCaBundle, AzureCredentials, AzureEndpoint, AzureSubscription, ClusterName,
+    DefaultVolumesToFsBackup, ExcludeNamespaces, ExcludeResources, GceCredentials, GceEndpoint, GceProject,
+    IncludeClusterResources, IncludeNamespaces, IncludeResources, Location, MoverCpu, MoverImage, MoverMemory,
+    MoverNodeSelector, MoverStartTimeout, MoverTimeout, ParallelVolumes, RepoPasswordFile, RepoPasswordSecret,
+    Selector, SnapshotTimeout, SnapshotVolumes, Ttl, VolumeSnapshotProvider, backup_selection, mover_settings,
+    parse_labels, repo_password,
 )
 from salvage.cli.progress import ProgressView
 from salvage.engines.backup import BackupRequest, create_backup
-from salvage.engines.selection import Selection
 from salvage.locations import open_location
 from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
+from salvage.model.durations import parse_duration
+from salvage.model.errors import UsageError
 from salvage.model.mover import DEFAULT_IMAGE
 
 
 def create(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Backup name (written once; never overwritten).")],
-    include_namespaces: Annotated[str | None, typer.Option("--include-namespaces", callback=refuse_empty, help="Namespaces to back up, comma-separated; globs allowed (default: all).")] = None,
-    exclude_namespaces: Annotated[str | None, typer.Option("--exclude-namespaces", callback=refuse_empty, help="Namespaces to leave out, comma-separated; globs allowed.")] = None,
-    selector: Annotated[str | None, typer.Option("--selector", "-l", help="Only objects with these labels, e.g. app=web.")] = None,
-    include_resources: Annotated[str | None, typer.Option("--include-resources", callback=refuse_empty, help="Resources to back up, e.g. configmaps,statefulsets.apps (default: all).")] = None,
-    exclude_resources: Annotated[str | None, typer.Option("--exclude-resources", callback=refuse_empty, help="Resources to leave out, e.g. events,pods.")] = None,
-    include_cluster_resources: Annotated[str, typer.Option("--include-cluster-resources", callback=refuse_empty, help="auto, true or false.")] = "auto",
-    snapshot_volumes: Annotated[bool, typer.Option("--snapshot-volumes/--no-snapshot-volumes", help="Capture the volumes' data; --no-snapshot-volumes backs up objects only.")] = True,
+    include_namespaces: IncludeNamespaces = None,
+    exclude_namespaces: ExcludeNamespaces = None,
+    selector: Selector = None,
+    include_resources: IncludeResources = None,
+    exclude_resources: ExcludeResources = None,
+    include_cluster_resources: IncludeClusterResources = "auto",
+    snapshot_volumes: SnapshotVolumes = True,
     location: Location = None,
-    ttl: Annotated[str | None, typer.Option("--ttl", help="How long to keep it, e.g. 720h.")] = None,
+    ttl: Ttl = None,
     labels: Annotated[str | None, typer.Option("--labels", help="The backup's own labels, e.g. team=web (kept in "
                                                                  "its manifest; backup prune -l picks by them).")] = None,
-    snapshot_timeout: Annotated[float, typer.Option("--snapshot-timeout", help="Seconds to wait per volume snapshot.")] = 300.0,
-    default_volumes_to_fs_backup: Annotated[bool, typer.Option(
-        "--default-volumes-to-fs-backup",
-        help="Copy volumes' files into the location's repository unless a claim or class annotation "
-             "(backup.salvage.io/method) says snapshot.")] = False,
+    snapshot_timeout: SnapshotTimeout = 300.0,
+    default_volumes_to_fs_backup: DefaultVolumesToFsBackup = False,
     snapshot_move_data: Annotated[bool, typer.Option(
         "--snapshot-move-data",
         help="Snapshot each CSI volume, copy the snapshot's files into the location's repository "
@@ -47,10 +48,12 @@ def create(
     repo_password_file: RepoPasswordFile = None,
     repo_password_secret: RepoPasswordSecret = None,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for completion (the CLI always runs the backup to the end).")] = True,
-    volume_snapshot_provider: Annotated[str, typer.Option(
-        "--volume-snapshot-provider", envvar="SALVAGE_VOLUME_SNAPSHOT_PROVIDER",
-        help="auto (EBS disks through EC2, GCE PDs through GCE, Azure disks through ARM, others through "
-             "CSI), csi, aws-ebs, gce-pd, or azure-disk.")] = "auto",
+    volume_snapshot_provider: VolumeSnapshotProvider = "auto",
+    hand_off: Annotated[bool, typer.Option(
+        "--async", help="Hand the backup to the operator (a Backup object in its namespace) and return; "
+                        "follow it with `kubectl get backup NAME -n NAMESPACE`.")] = False,
+    operator_namespace: Annotated[str, typer.Option(
+        "--operator-namespace", envvar="SALVAGE_NAMESPACE", help="With --async: the operator's namespace.")] = "salvage",
     aws_region: AwsRegion = None,
     aws_endpoint_url: AwsEndpointUrl = None,
     cluster_name: ClusterName = None,
@@ -78,6 +81,9 @@ def create(
       # Everything labelled app=web, kept for 30 days, on another location
       salvage backup create web-0716 -l app=web --ttl 720h --location shared
 
+      # Let the operator in the cluster run it
+      salvage backup create wp-0716 --include-namespaces wp --async
+
       # Copy the volumes' files into the location's repository instead of snapshots
       salvage backup create nightly --include-namespaces wp \\
           --default-volumes-to-fs-backup --repo-password-secret backup/repo-password
@@ -85,12 +91,11 @@ def create(
     app = app_of(ctx)
     request = BackupRequest(
         name=name,
-        selection=Selection(split_list(include_namespaces, ("*",)), split_list(exclude_namespaces),
-                            split_list(include_resources, ("*",)), split_list(exclude_resources)),
+        selection=backup_selection(include_namespaces, exclude_namespaces, include_resources, exclude_resources),
         selector=selector, cluster_resources=include_cluster_resources, snapshot_volumes=snapshot_volumes,
         ttl_seconds=parse_duration(ttl), snapshot_timeout=snapshot_timeout,
         default_volumes_to_fs=default_volumes_to_fs_backup,
-        repo_password=repo_password(app, repo_password_file, repo_password_secret),
+        repo_password=None if hand_off else repo_password(app, repo_password_file, repo_password_secret),
         volume_snapshot_provider=volume_snapshot_provider,
         aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name),
         gce=GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name,
@@ -102,6 +107,12 @@ def create(
         mover=mover_settings(mover_image, mover_node_selector, mover_cpu, mover_memory, parallel_volumes,
                              mover_start_timeout, mover_timeout),
     )
+    if hand_off:
+        _hand_off(app, request, operator_namespace, ttl=ttl, location=location, password_secret=repo_password_secret,
+                  local_only=bool(repo_password_file or aws_region or aws_endpoint_url or gce_project or gce_endpoint
+                                  or gce_credentials or azure_subscription or azure_endpoint or azure_ca_bundle
+                                  or azure_credentials or snapshot_move_data))
+        return
     target = open_location(location)
     with kube_client(app) as client, ProgressView(app.terminal, f"backup {name}") as view:
         outcome = create_backup(client, target, request, view.update)
@@ -116,3 +127,28 @@ def create(
     if outcome.phase != "Completed":
         term.error(f"Backup {name} is {outcome.phase}.", f"See `salvage backup describe {name}`.")
         raise typer.Exit(1)
+
+
+def _hand_off(app: App, request: BackupRequest, namespace: str, *, ttl: str | None, location: str | None,
+              password_secret: str | None, local_only: bool) -> None:
+    """Create the Backup object the operator runs (``location`` names its BackupLocation)."""
+    from salvage.engines.password_secret import SecretRef
+    from salvage.operator.backups import backup_spec
+    from salvage.cli.custom_objects import create_object
+    from salvage.operator.crds import API_VERSION
+
+    if local_only:
+        raise UsageError("--async hands the backup to the operator, which takes no password file or cloud options "
+                         "from this machine.", hint="Drop them (the operator uses its own settings), or leave "
+                                                    "out --async.")
+    ref = SecretRef.parse(password_secret) if password_secret else None
+    if ref and ref.namespace not in (None, namespace):
+        raise UsageError(f"With --async the password Secret must be in the operator's namespace {namespace!r}.",
+                         hint=f"Write --repo-password-secret {ref.name}:{ref.key}.")
+    spec = backup_spec(request, ttl=ttl, location=location, password_secret=(ref.name, ref.key) if ref else None)
+    body = {"apiVersion": API_VERSION, "kind": "Backup",
+            "metadata": {"name": request.name, **({"labels": request.labels} if request.labels else {})}, "spec": spec}
+    with kube_client(app) as client:
+        create_object(client, namespace, body, exists_hint="Backups are written once; choose another name.")
+    app.terminal.info(f"backup {request.name} handed to the operator in namespace {namespace}")
+    app.terminal.line(request.name)

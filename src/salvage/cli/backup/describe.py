@@ -10,6 +10,7 @@ from salvage.catalog.reader import BackupReader, IncompleteBackupError, read_log
 from salvage.cli.context import app_of
 from salvage.cli.options import Location
 from salvage.cli.output import OutputFormat
+from salvage.engines.pruning import SCHEDULE_LABEL
 from salvage.locations import open_location
 
 
@@ -33,7 +34,7 @@ def describe(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Backu
     m, result, volumes = reader.manifest, reader.result(), reader.volumes()
     data: dict[str, Any] = {
         "name": name, "location": target.name, "phase": m["phase"], "startedAt": m["startedAt"],
-        "completedAt": m["completedAt"], "expiresAt": m["expiresAt"], "durationSeconds": result.get("durationSeconds"),
+        "completedAt": m["completedAt"], "expiresAt": m["expiresAt"], "labels": m.get("labels") or {}, "durationSeconds": result.get("durationSeconds"),
         "storedBytes": reader.stored_bytes(), "cluster": m["cluster"], "spec": m["spec"],
         "resources": {(f"{r['resource']}.{r['group']}" if r["group"] else r["resource"]): r["count"]
                       for r in m["resources"]},
@@ -45,6 +46,7 @@ def describe(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Backu
     term.line(f"Name:       {name}\nLocation:   {target.name}\nPhase:      {m['phase']}\n"
               f"Started:    {m['startedAt']}\nCompleted:  {m['completedAt']}\nDuration:   {data['durationSeconds']}s\n"
               f"Expires:    {m['expiresAt'] or '-'}\nStored:     {data['storedBytes']} bytes\n"
+              f"Schedule:   {data['labels'].get(SCHEDULE_LABEL, '-')}\n"
               f"Cluster:    {m['cluster'].get('server')} ({m['cluster'].get('version')})\n")
     term.line("Resources:")
     term.table(["resource", "count"], sorted(data["resources"].items()))

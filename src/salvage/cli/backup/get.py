@@ -11,6 +11,7 @@ from salvage.catalog.reader import list_backups
 from salvage.cli.context import app_of
 from salvage.cli.options import Location
 from salvage.cli.output import OutputFormat
+from salvage.engines.pruning import SCHEDULE_LABEL
 from salvage.locations import open_location
 from salvage.model.errors import NotFoundError
 
@@ -39,6 +40,6 @@ def get(
         data = [asdict(b) for b in backups]
         app.terminal.data(data[0] if name else data)
         return
-    app.terminal.table(["name", "status", "errors", "warnings", "items", "volumes", "created", "expires"],
+    app.terminal.table(["name", "status", "errors", "warnings", "items", "volumes", "created", "expires", "schedule"],
                        [(b.name, b.phase, b.errors, b.warnings, b.items, b.volumes, b.completed or "-",
-                         b.expires or "-") for b in backups])
+                         b.expires or "-", b.labels.get(SCHEDULE_LABEL, "-")) for b in backups])

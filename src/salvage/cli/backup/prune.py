@@ -9,7 +9,9 @@ import typer
 from salvage.cli.context import App, app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
-    AwsEndpointUrl, AzureCaBundle, AzureCredentials, AzureEndpoint, GceCredentials, GceEndpoint, Location, RepoPasswordFile, RepoPasswordSecret, repo_password,
+    AwsEndpointUrl, AzureCaBundle, AzureCredentials, AzureEndpoint, GceCredentials, GceEndpoint, KeepDaily,
+    KeepFloor, KeepHourly, KeepLast, KeepMonthly, KeepWeekly, KeepYearly, Location, RepoPasswordFile,
+    RepoPasswordSecret, repo_password,
 )
 from salvage.cli.output import OutputFormat
 from salvage.engines.pruning import PlannedBackup, plan_prune, prune, refuse_read_only, schedule_selector
@@ -19,21 +21,15 @@ from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import SalvageError, UsageError
 
 
-def _count(flag: str, what: str) -> object:
-    return typer.Option(flag, min=0, show_default=False, help=what)
-
-
 def prune_backups(
     ctx: typer.Context,
-    keep_last: Annotated[int | None, _count("--keep-last", "Keep the newest N Completed backups.")] = None,
-    keep_hourly: Annotated[int | None, _count("--keep-hourly", "Keep the newest backup of each of the newest N "
-                                                                "hours that have one.")] = None,
-    keep_daily: Annotated[int | None, _count("--keep-daily", "... of each of the newest N days.")] = None,
-    keep_weekly: Annotated[int | None, _count("--keep-weekly", "... of each of the newest N ISO weeks.")] = None,
-    keep_monthly: Annotated[int | None, _count("--keep-monthly", "... of each of the newest N months.")] = None,
-    keep_yearly: Annotated[int | None, _count("--keep-yearly", "... of each of the newest N years.")] = None,
-    keep_floor: Annotated[int | None, _count("--keep-floor", "Never delete the newest N Completed backups, "
-                                                              "whatever their age (default 1).")] = None,
+    keep_last: KeepLast = None,
+    keep_hourly: KeepHourly = None,
+    keep_daily: KeepDaily = None,
+    keep_weekly: KeepWeekly = None,
+    keep_monthly: KeepMonthly = None,
+    keep_yearly: KeepYearly = None,
+    keep_floor: KeepFloor = None,
     time_zone: Annotated[str, typer.Option("--time-zone", help="Time zone of the hours, days, weeks... "
                                                                 "(IANA name).")] = "UTC",
     selector: Annotated[str | None, typer.Option("--selector", "-l", help="Only backups with these labels, "

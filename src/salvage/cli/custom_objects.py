@@ -1,0 +1,28 @@
+"""Creating the operator's objects (Backup, Schedule) from the command line, with the
+errors a user can act on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from salvage.k8s.client import KubeClient
+from salvage.model.errors import KubernetesError, UsageError
+from salvage.operator.crds import PLURALS, collection
+
+
+def not_installed(kind: str) -> UsageError:
+    return UsageError(f"This cluster has no {kind} resource (the operator's CRDs are not installed).",
+                      hint="Install the operator with `salvage install`.")
+
+
+def create_object(client: KubeClient, namespace: str, body: dict[str, Any], *, exists_hint: str) -> None:
+    kind, name = body["kind"], body["metadata"]["name"]
+    try:
+        client.create(collection(PLURALS[kind], namespace), body)
+    except KubernetesError as exc:
+        if exc.status == 409:
+            raise UsageError(f"A {kind} named {name!r} already exists in namespace {namespace!r}.",
+                             hint=exists_hint) from exc
+        if exc.status == 404:
+            raise not_installed(kind) from exc
+        raise
