@@ -1,0 +1,67 @@
+"""The fault cases: which toxic, on which proxy, for how long; shared by the quick subset
+(the test command) and the long sweep (scripts/fault-sweep), which runs more seeds.
+
+A case's toxic is on for the whole run (``permanent``) or for its first ``seconds``
+(a transient outage: the run must ride it out).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str  # its id in tests and the table
+    proxy: str  # "minio" or "apiserver"
+    toxic: str  # a toxiproxy toxic type, or "down" (the proxy disabled: connections refused)
+    attributes: dict[str, int] = field(default_factory=dict)
+    stream: str = "downstream"
+    toxicity: float = 1.0
+    seconds: float | None = None  # None: on for the whole run
+    must_finish: bool = True  # the run must exit 0 (else: finish or fail cleanly)
+
+    @property
+    def label(self) -> str:
+        extra = ",".join(f"{k}={v}" for k, v in self.attributes.items())
+        scope = f"first {self.seconds:g}s" if self.seconds else "whole run"
+        share = f", {self.toxicity:.0%} of connections" if self.toxicity < 1 else ""
+        return f"{self.toxic}({extra}) {self.stream}{share}, {scope}"
+
+
+FAULTS = (
+    Fault("minio-latency", "minio", "latency", {"latency": 150, "jitter": 50}),
+    Fault("minio-bandwidth", "minio", "bandwidth", {"rate": 128}, stream="upstream"),
+    Fault("minio-reset-mid-body", "minio", "limit_data", {"bytes": 48 * 1024}, stream="upstream", toxicity=0.5,
+          must_finish=False),
+    Fault("minio-reset-peer", "minio", "reset_peer", {"timeout": 200}, toxicity=0.3, must_finish=False),
+    Fault("minio-timeout", "minio", "timeout", {"timeout": 2000}, toxicity=0.3, must_finish=False),
+    Fault("minio-blackhole-3s", "minio", "timeout", {"timeout": 0}, seconds=3),
+    Fault("minio-down", "minio", "down", must_finish=False),
+    Fault("api-latency", "apiserver", "latency", {"latency": 50, "jitter": 20}),
+    Fault("api-bandwidth", "apiserver", "bandwidth", {"rate": 64}),
+    Fault("api-reset-mid-body", "apiserver", "limit_data", {"bytes": 16 * 1024}, toxicity=0.3, must_finish=False),
+    Fault("api-reset-peer", "apiserver", "reset_peer", {"timeout": 100}, toxicity=0.2, must_finish=False),
+    Fault("api-blackhole-3s", "apiserver", "timeout", {"timeout": 0}, seconds=3),
+    Fault("api-down", "apiserver", "down", must_finish=False),
+)
+
+
+def record(result: dict[str, Any]) -> None:
+    """Append one run's result to $SALVAGE_FAULT_RESULTS (JSON lines), when the sweep set it."""
+    path = os.environ.get("SALVAGE_FAULT_RESULTS")
+    if path:
+        with open(Path(path), "a") as out:
+            out.write(json.dumps(result) + "\n")
+
+
+def seeds(default: int) -> range:
+    """How many seeds a test runs: ``default`` in the test command, $SALVAGE_FAULT_SEEDS in a sweep."""
+    return range(int(os.environ.get("SALVAGE_FAULT_SEEDS", default)))
+
+
+__all__ = ["FAULTS", "Fault", "asdict", "record", "seeds"]
