@@ -22,11 +22,13 @@ from salvage.devcluster.servers import (
     EC2Server,
     GCSServer,
     S3Server,
+    ToxiproxyClient,
     ToxiproxyServer,
     start_azurite,
     start_fake_gcs,
     start_moto_ec2,
     start_s3_server,
+    start_toxiproxy,
 )
 from salvage.k8s.client import KubeClient
 from salvage.model.errors import SalvageError
@@ -68,6 +70,13 @@ def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GCSServer]:
 @pytest.fixture(scope="session")
 def ec2_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EC2Server]:
     yield from _serve(start_moto_ec2, tmp_path_factory.mktemp("ec2-server"))
+
+
+@pytest.fixture(scope="session")
+def toxiproxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToxiproxyClient]:
+    """Toxiproxy's API; tests/faults/conftest.py makes its proxies (MinIO, the API server)."""
+    for server in _serve(start_toxiproxy, tmp_path_factory.mktemp("toxiproxy")):
+        yield server.client()
 
 
 # Buckets: obstore cannot create them, so each fixture uses the vendor's own API. A fresh,

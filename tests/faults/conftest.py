@@ -16,19 +16,12 @@ import pytest
 import yaml
 
 from salvage.devcluster.cluster import LocalCluster
-from salvage.devcluster.servers import Proxy, ToxiproxyClient, start_toxiproxy
+from salvage.devcluster.servers import Proxy, ToxiproxyClient
 from salvage.k8s.client import KubeClient
 from salvage.locations import open_location
-from tests.conftest import _serve
 from tests.faults.checker import PASSWORD, Checker
 from tests.faults.runner import salvage
 from tests.integration.engines import workload
-
-
-@pytest.fixture(scope="session")
-def toxiproxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToxiproxyClient]:
-    for server in _serve(start_toxiproxy, tmp_path_factory.mktemp("toxiproxy")):
-        yield server.client()
 
 
 @pytest.fixture(scope="session")
