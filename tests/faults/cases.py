@@ -24,6 +24,7 @@ class Fault:
     toxicity: float = 1.0
     seconds: float | None = None  # None: on for the whole run
     must_finish: bool = True  # the run must exit 0 (else: finish or fail cleanly)
+    quick: bool = False  # in the test command's subset (every case runs in the sweep)
 
     @property
     def label(self) -> str:
@@ -37,18 +38,32 @@ FAULTS = (
     Fault("minio-latency", "minio", "latency", {"latency": 150, "jitter": 50}),
     Fault("minio-bandwidth", "minio", "bandwidth", {"rate": 128}, stream="upstream"),
     Fault("minio-reset-mid-body", "minio", "limit_data", {"bytes": 48 * 1024}, stream="upstream", toxicity=0.5,
-          must_finish=False),
+          must_finish=False, quick=True),
     Fault("minio-reset-peer", "minio", "reset_peer", {"timeout": 200}, toxicity=0.3, must_finish=False),
     Fault("minio-timeout", "minio", "timeout", {"timeout": 2000}, toxicity=0.3, must_finish=False),
-    Fault("minio-blackhole-3s", "minio", "timeout", {"timeout": 0}, seconds=3),
-    Fault("minio-down", "minio", "down", must_finish=False),
+    Fault("minio-blackhole-3s", "minio", "timeout", {"timeout": 0}, seconds=3, quick=True),
+    Fault("minio-down", "minio", "down", must_finish=False, quick=True),
     Fault("api-latency", "apiserver", "latency", {"latency": 50, "jitter": 20}),
     Fault("api-bandwidth", "apiserver", "bandwidth", {"rate": 64}),
-    Fault("api-reset-mid-body", "apiserver", "limit_data", {"bytes": 16 * 1024}, toxicity=0.3, must_finish=False),
+    Fault("api-reset-mid-body", "apiserver", "limit_data", {"bytes": 16 * 1024}, toxicity=0.3, must_finish=False,
+          quick=True),
     Fault("api-reset-peer", "apiserver", "reset_peer", {"timeout": 100}, toxicity=0.2, must_finish=False),
-    Fault("api-blackhole-3s", "apiserver", "timeout", {"timeout": 0}, seconds=3),
-    Fault("api-down", "apiserver", "down", must_finish=False),
+    Fault("api-blackhole-3s", "apiserver", "timeout", {"timeout": 0}, seconds=3, quick=True),
+    Fault("api-down", "apiserver", "down", must_finish=False, quick=True),
 )
+
+
+def sweeping() -> bool:
+    """The long sweep (scripts/fault-sweep) sets SALVAGE_FAULT_SWEEP=1: every case, more seeds."""
+    return os.environ.get("SALVAGE_FAULT_SWEEP") == "1"
+
+
+def selected(path: str) -> list[Fault]:
+    """The cases for ``path``: all in the sweep; in the test command the quick ones, and for
+    restores (slower: each checks a restored namespace) only the API server's."""
+    if sweeping():
+        return list(FAULTS)
+    return [f for f in FAULTS if f.quick and (path == "backup" or f.proxy == "apiserver" or f.toxic == "down")]
 
 
 def record(result: dict[str, Any]) -> None:
@@ -64,4 +79,4 @@ def seeds(default: int) -> range:
     return range(int(os.environ.get("SALVAGE_FAULT_SEEDS", default)))
 
 
-__all__ = ["FAULTS", "Fault", "asdict", "record", "seeds"]
+__all__ = ["FAULTS", "Fault", "asdict", "record", "seeds", "selected", "sweeping"]

@@ -14,7 +14,7 @@ import pytest
 
 from salvage.devcluster.servers import ToxiproxyClient
 from salvage.k8s.client import KubeClient
-from tests.faults.cases import FAULTS, Fault, record
+from tests.faults.cases import Fault, record, seeds, selected
 from tests.faults.checker import Checker
 from tests.faults.runner import Run, salvage
 
@@ -56,21 +56,22 @@ def _restore(kubeconfig: Path, backup: str, ns: str, target: str, env: dict[str,
                    "--namespace-mappings", f"{ns}:{target}", "--timeout", "60", env=env, timeout=RUN_BOUND)
 
 
-def _verdict(fault: Fault, path: str, run: Run, retry: Run, violations: list[str]) -> None:
+def _verdict(fault: Fault, path: str, seed: int, run: Run, retry: Run, violations: list[str]) -> None:
     if fault.must_finish and not run.finished:
         violations.append(f"{fault.name}: the run did not ride out the fault: {run.describe()}")
     if not retry.finished:
         violations.append(f"{fault.name}: the retried run did not finish: {retry.describe()}")
     outcome = "finished" if run.finished else ("killed" if run.killed else f"failed ({run.returncode})")
-    record({"path": path, "fault": fault.name, "target": fault.proxy, "label": fault.label, "seed": 0,
+    record({"path": path, "fault": fault.name, "target": fault.proxy, "label": fault.label, "seed": seed,
             "outcome": outcome, "seconds": round(run.seconds, 1), "violations": violations,
             "error": "" if run.finished else " ".join(run.stderr.split())[-300:]})
     print(f"\n{path} under {fault.name}: {outcome} in {run.seconds:.1f}s; {run.describe()[-300:]}")
     assert not violations, "\n".join(violations)
 
 
-@pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
-def test_backup_create_under_fault(fault: Fault, toxiproxy: ToxiproxyClient, proxied_kubeconfig: Path,
+@pytest.mark.parametrize("seed", seeds(1))
+@pytest.mark.parametrize("fault", selected("backup"), ids=lambda f: f.name)
+def test_backup_create_under_fault(fault: Fault, seed: int, toxiproxy: ToxiproxyClient, proxied_kubeconfig: Path,
                                    checker: Checker, fault_env: dict[str, str]) -> None:
     name = f"b-{fault.name}"
     with applied(toxiproxy, fault):
@@ -79,11 +80,12 @@ def test_backup_create_under_fault(fault: Fault, toxiproxy: ToxiproxyClient, pro
     retry = _backup(proxied_kubeconfig, f"{name}-retry", checker.source_ns, fault_env)
     if retry.finished and checker.phase(f"{name}-retry") != "Completed":
         violations.append(f"the retried backup exited 0 but is {checker.phase(f'{name}-retry')}")
-    _verdict(fault, "backup create", run, retry, violations)
+    _verdict(fault, "backup create", seed, run, retry, violations)
 
 
-@pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
-def test_restore_create_under_fault(fault: Fault, toxiproxy: ToxiproxyClient, proxied_kubeconfig: Path,
+@pytest.mark.parametrize("seed", seeds(1))
+@pytest.mark.parametrize("fault", selected("restore"), ids=lambda f: f.name)
+def test_restore_create_under_fault(fault: Fault, seed: int, toxiproxy: ToxiproxyClient, proxied_kubeconfig: Path,
                                     checker: Checker, fault_env: dict[str, str], kube: KubeClient) -> None:
     ns = checker.source_ns
     made = salvage(checker.kubeconfig, "backup", "create", "base", "--include-namespaces", ns,
@@ -96,7 +98,7 @@ def test_restore_create_under_fault(fault: Fault, toxiproxy: ToxiproxyClient, pr
         violations = checker.after_restore(run, target)
         retry = _restore(proxied_kubeconfig, "base", ns, again, fault_env)
         violations += checker.after_restore(retry, again)
-        _verdict(fault, "restore create", run, retry, violations)
+        _verdict(fault, "restore create", seed, run, retry, violations)
     finally:
         for namespace in (target, again):
             kube.delete_if_present(f"/api/v1/namespaces/{namespace}")
