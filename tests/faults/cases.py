@@ -41,7 +41,7 @@ FAULTS = (
           must_finish=False, quick=True),
     Fault("minio-reset-peer", "minio", "reset_peer", {"timeout": 200}, toxicity=0.3, must_finish=False),
     Fault("minio-timeout", "minio", "timeout", {"timeout": 2000}, toxicity=0.3, must_finish=False),
-    Fault("minio-blackhole-3s", "minio", "timeout", {"timeout": 0}, seconds=3, quick=True),
+    Fault("minio-blackhole-3s", "minio", "timeout", {"timeout": 0}, seconds=3),
     Fault("minio-down", "minio", "down", must_finish=False, quick=True),
     Fault("api-latency", "apiserver", "latency", {"latency": 50, "jitter": 20}),
     Fault("api-bandwidth", "apiserver", "bandwidth", {"rate": 64}),
@@ -63,7 +63,7 @@ def selected(path: str) -> list[Fault]:
     restores (slower: each checks a restored namespace) only the API server's."""
     if sweeping():
         return list(FAULTS)
-    return [f for f in FAULTS if f.quick and (path == "backup" or f.proxy == "apiserver" or f.toxic == "down")]
+    return [f for f in FAULTS if f.quick and (path == "backup" or f.proxy == "apiserver")]
 
 
 def record(result: dict[str, Any]) -> None:
