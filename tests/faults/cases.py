@@ -23,6 +23,7 @@ class Fault:
     stream: str = "downstream"
     toxicity: float = 1.0
     seconds: float | None = None  # None: on for the whole run
+    starts_after: float = 0.0  # seconds into the run (a run's Python start-up takes about 1 s)
     must_finish: bool = True  # the run must exit 0 (else: finish or fail cleanly)
     quick: bool = False  # in the test command's subset (every case runs in the sweep)
 
@@ -30,6 +31,8 @@ class Fault:
     def label(self) -> str:
         extra = ",".join(f"{k}={v}" for k, v in self.attributes.items())
         scope = f"first {self.seconds:g}s" if self.seconds else "whole run"
+        if self.starts_after:
+            scope = f"from {self.starts_after:g}s on"
         share = f", {self.toxicity:.0%} of connections" if self.toxicity < 1 else ""
         return f"{self.toxic}({extra}) {self.stream}{share}, {scope}"
 
@@ -43,6 +46,7 @@ FAULTS = (
     Fault("minio-timeout", "minio", "timeout", {"timeout": 2000}, toxicity=0.3, must_finish=False),
     Fault("minio-blackhole-3s", "minio", "timeout", {"timeout": 0}, seconds=3),
     Fault("minio-down", "minio", "down", must_finish=False, quick=True),
+    Fault("minio-down-mid-run", "minio", "down", starts_after=2.0, must_finish=False),
     Fault("api-latency", "apiserver", "latency", {"latency": 50, "jitter": 20}),
     Fault("api-bandwidth", "apiserver", "bandwidth", {"rate": 64}),
     Fault("api-reset-mid-body", "apiserver", "limit_data", {"bytes": 16 * 1024}, toxicity=0.3, must_finish=False,
@@ -50,6 +54,7 @@ FAULTS = (
     Fault("api-reset-peer", "apiserver", "reset_peer", {"timeout": 100}, toxicity=0.2, must_finish=False),
     Fault("api-blackhole-3s", "apiserver", "timeout", {"timeout": 0}, seconds=3, quick=True),
     Fault("api-down", "apiserver", "down", must_finish=False, quick=True),
+    Fault("api-down-mid-run", "apiserver", "down", starts_after=2.0, must_finish=False),
 )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from salvage.k8s.client import KubeClient
 from tests.faults.cases import Fault, record, seeds, selected
 from tests.faults.checker import Checker
 from tests.faults.runner import Run, salvage
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -26,24 +27,43 @@ RUN_BOUND = 240.0
 
 @contextmanager
 def applied(toxiproxy: ToxiproxyClient, fault: Fault) -> Iterator[None]:
-    """The fault on its proxy; a transient one is lifted after ``fault.seconds``."""
-    if fault.toxic == "down":
-        toxiproxy.set_enabled(fault.proxy, False)
-        lift = lambda: toxiproxy.set_enabled(fault.proxy, True)  # noqa: E731
-    else:
-        toxic = toxiproxy.add_toxic(fault.proxy, fault.toxic, stream=fault.stream, toxicity=fault.toxicity,
-                                    **fault.attributes)
-        lift = lambda: toxiproxy.remove_toxic(fault.proxy, toxic)  # noqa: E731
-    timer = threading.Timer(fault.seconds, lift) if fault.seconds else None
-    if timer:
+    """The fault on its proxy from ``fault.starts_after`` seconds on (at once when 0), lifted
+    after ``fault.seconds`` when transient; every fault is gone when the block ends."""
+    lifts: list[Callable[[], None]] = []
+    lock, ended = threading.Lock(), threading.Event()
+
+    def on() -> None:
+        with lock:
+            if ended.is_set():
+                return
+            if fault.toxic == "down":
+                toxiproxy.set_enabled(fault.proxy, False)
+                lifts.append(lambda: toxiproxy.set_enabled(fault.proxy, True))
+            else:
+                toxic = toxiproxy.add_toxic(fault.proxy, fault.toxic, stream=fault.stream,
+                                            toxicity=fault.toxicity, **fault.attributes)
+                lifts.append(lambda: toxiproxy.remove_toxic(fault.proxy, toxic))
+
+    def off() -> None:
+        with lock:
+            while lifts:
+                lifts.pop()()
+
+    timers = [threading.Timer(fault.starts_after, on)] if fault.starts_after else []
+    if not fault.starts_after:
+        on()
+    if fault.seconds:
+        timers.append(threading.Timer(fault.starts_after + fault.seconds, off))
+    for timer in timers:
         timer.start()
     try:
         yield
     finally:
-        if timer:
+        ended.set()
+        for timer in timers:
+            timer.cancel()
             timer.join()
-        else:
-            lift()
+        off()
 
 
 def _backup(kubeconfig: Path, name: str, ns: str, env: dict[str, str]) -> Run:
@@ -65,7 +85,7 @@ def _verdict(fault: Fault, path: str, seed: int, run: Run, retry: Run, violation
     record({"path": path, "fault": fault.name, "target": fault.proxy, "label": fault.label, "seed": seed,
             "outcome": outcome, "seconds": round(run.seconds, 1), "violations": violations,
             "error": "" if run.finished else " ".join(run.stderr.split())[-300:]})
-    print(f"\n{path} under {fault.name}: {outcome} in {run.seconds:.1f}s; {run.describe()[-300:]}")
+    print(f"\n{path} under {fault.name}: {outcome} in {run.seconds:.1f}s\n{run.stderr}")
     assert not violations, "\n".join(violations)
 
 
@@ -104,10 +124,21 @@ def test_restore_create_under_fault(fault: Fault, seed: int, toxiproxy: Toxiprox
             kube.delete_if_present(f"/api/v1/namespaces/{namespace}")
 
 
-def test_a_transient_fault_is_lifted_on_time(toxiproxy: ToxiproxyClient, minio_proxy: object) -> None:
-    """The harness itself: a transient toxic is gone when the block ends, a permanent one too."""
-    fault = Fault("t", "minio", "latency", {"latency": 10}, seconds=0.2)
+def test_faults_start_and_end_on_time(toxiproxy: ToxiproxyClient, minio_proxy: object) -> None:
+    """The harness itself: a fault for the whole run is on at once and gone after the block;
+    a transient one is lifted on time; a late one starts on time."""
+    def kinds() -> list[str]:
+        return [t["type"] for t in toxiproxy.toxics("minio")]
+
+    with applied(toxiproxy, Fault("whole", "minio", "latency", {"latency": 10})):
+        assert kinds() == ["latency"]
+    assert kinds() == []
+    with applied(toxiproxy, Fault("transient", "minio", "latency", {"latency": 10}, seconds=0.3)):
+        assert kinds() == ["latency"]
+        wait_for(lambda: kinds() == [], timeout=5, interval=0.05, what="the transient toxic lifted")
+    late = Fault("late", "minio", "down", starts_after=0.3)
     started = time.monotonic()
-    with applied(toxiproxy, fault):
-        assert [t["type"] for t in toxiproxy.toxics("minio")] == ["latency"]
-    assert time.monotonic() - started >= 0.2 and toxiproxy.toxics("minio") == []
+    with applied(toxiproxy, late):
+        wait_for(lambda: not toxiproxy.proxy_enabled("minio"), timeout=5, interval=0.05, what="the proxy down")
+        assert time.monotonic() - started >= 0.3
+    assert toxiproxy.proxy_enabled("minio")

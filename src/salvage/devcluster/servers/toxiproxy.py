@@ -81,6 +81,9 @@ class ToxiproxyClient:
         """A disabled proxy closes its connections and refuses new ones (the server is down)."""
         self._call("POST", f"/proxies/{name}", {"enabled": enabled})
 
+    def proxy_enabled(self, name: str) -> bool:
+        return bool(self._call("GET", f"/proxies/{name}")["enabled"])
+
     def add_toxic(self, proxy: str, kind: str, *, name: str | None = None, stream: str = "downstream",
                   toxicity: float = 1.0, **attributes: int) -> str:
         """Add a toxic of type ``kind`` (one of TOXIC_TYPES); returns its name.
