@@ -42,6 +42,9 @@ FAULTS = (
     Fault("minio-bandwidth", "minio", "bandwidth", {"rate": 128}, stream="upstream"),
     Fault("minio-reset-mid-body", "minio", "limit_data", {"bytes": 48 * 1024}, stream="upstream", toxicity=0.5,
           must_finish=False, quick=True),
+    # Every connection cut after 64 KiB of answer: small objects (the catalog, the
+    # repository's index and trees) still arrive, the volume's data pack never does.
+    Fault("minio-cut-large-reads", "minio", "limit_data", {"bytes": 64 * 1024}, must_finish=False),
     Fault("minio-reset-peer", "minio", "reset_peer", {"timeout": 200}, toxicity=0.3, must_finish=False),
     Fault("minio-timeout", "minio", "timeout", {"timeout": 2000}, toxicity=0.3, must_finish=False),
     Fault("minio-blackhole-3s", "minio", "timeout", {"timeout": 0}, seconds=3),

@@ -4,7 +4,8 @@
 - A backup whose run failed is never Completed; one whose run was killed is Incomplete or
   Failed, or (killed after its manifest was written) Completed and restores byte for byte.
 - A restore either finishes with the data byte for byte, or exits non-zero with an error
-  that says what happened (no traceback), and never touches the backed-up namespace.
+  that says what happened (no traceback) and names what it created and left (or removed
+  it), and never touches the backed-up namespace.
 - The repository passes ``check --read-data``; a run that ended by itself leaves no lock
   (a killed one may leave only a stale lock: its pid is gone); no temporary object.
 - A retried run (the same command, no fault) finishes (the caller runs it and checks it).
@@ -113,6 +114,9 @@ class Checker:
             said = " ".join(run.stderr.split())
             if "Traceback" in run.stderr or not said:
                 found.append(f"restore into {target} failed without saying why: {run.describe()}")
+            if self.kube.exists(f"/api/v1/namespaces/{target}") and f"Namespace {target}" not in said:
+                found.append(f"restore into {target} failed and left the namespace without naming what it "
+                             f"created: {run.describe()}")
         found += self.repository(run)
         found += self.source_untouched()
         return found
