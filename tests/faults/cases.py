@@ -41,7 +41,7 @@ FAULTS = (
     Fault("minio-latency", "minio", "latency", {"latency": 150, "jitter": 50}),
     Fault("minio-bandwidth", "minio", "bandwidth", {"rate": 128}, stream="upstream"),
     Fault("minio-reset-mid-body", "minio", "limit_data", {"bytes": 48 * 1024}, stream="upstream", toxicity=0.5,
-          must_finish=False, quick=True),
+          must_finish=False),
     # Every connection cut after 64 KiB of answer: small objects (the catalog, the
     # repository's index and trees) still arrive, the volume's data pack never does.
     Fault("minio-cut-large-reads", "minio", "limit_data", {"bytes": 64 * 1024}, must_finish=False),
@@ -68,10 +68,11 @@ def sweeping() -> bool:
 
 def selected(path: str) -> list[Fault]:
     """The cases for ``path``: all in the sweep; in the test command the quick ones, and for
-    restores (slower: each checks a restored namespace) only the API server's."""
+    restores (slower: each checks a restored namespace) only the API server's blackhole and
+    outage (the store's outage is test_restore_stops_..._mid_fill)."""
     if sweeping():
         return list(FAULTS)
-    return [f for f in FAULTS if f.quick and (path == "backup" or f.proxy == "apiserver")]
+    return [f for f in FAULTS if f.quick and (path == "backup" or f.name in ("api-blackhole-3s", "api-down"))]
 
 
 def record(result: dict[str, Any]) -> None:
