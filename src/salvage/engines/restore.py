@@ -284,7 +284,13 @@ class _Run:
             if record:
                 return self._claim(step.resource, body, record, namespace or "")
             return self._apply(step.resource, body, namespace, name)
-        except (KubernetesError, SalvageError) as exc:
+        except KubernetesError as exc:
+            if exc.status is None:
+                # The API server is out of reach (after the client's retries): every next
+                # object would wait and fail the same way, so the run stops, naming what it made.
+                raise
+            return ItemResult(qualified, namespace, name, "failed", exc.message)
+        except SalvageError as exc:
             return ItemResult(qualified, namespace, name, "failed", exc.message)
 
     def _plan_one(self, resource: ApiResource, namespace: str | None, name: str,

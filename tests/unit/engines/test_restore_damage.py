@@ -9,12 +9,17 @@ import os
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from salvage.catalog import layout as catalog_layout
 from salvage.catalog.writer import BackupWriter
 from salvage.engines.restore import RestoreRequest, restore_backup
+from salvage.k8s.client import KubeClient
+from salvage.k8s.kubeconfig import Connection
+from salvage.k8s.retry import NO_RETRY
 from salvage.locations import Location, LocationSpec
+from salvage.model.errors import KubernetesError
 from salvage.repo import layout
 from salvage.repo.errors import DamagedSnapshotError
 from salvage.storage.counting import CountingStore
@@ -160,3 +165,24 @@ def test_a_volume_the_location_fails_to_deliver_stops_and_removes_what_was_creat
     assert any("could not be filled" in e and "connection reset by peer" in e for e in report.errors), report.errors
     assert report.removed == ["PersistentVolume pv-data-pg-0", "PersistentVolumeClaim wp/data-pg-0", "Namespace wp"]
     assert api.objects == {} and ("POST", "/api/v1/namespaces/wp/configmaps") not in api.writes
+
+
+def test_the_api_server_out_of_reach_stops_the_restore_naming_what_it_made(
+        location: Location, tmp_path: Path) -> None:
+    """Found by the fault sweep: with the API server gone mid-run, each object failed after its
+    retries, one after another, and the error named none of those already created."""
+    api = ProvisioningApi(tmp_path)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/configmaps"):
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        return api._handle(request)
+
+    client = KubeClient(Connection(server="https://kube.test", insecure=True), transport=httpx.MockTransport(handle),
+                        retry=NO_RETRY)
+    request = RestoreRequest(name="r", backup="b", repo_password=PASSWORD, timeout=10)
+    with pytest.raises(KubernetesError) as raised:
+        restore_backup(client, location, request)
+    message = raised.value.message
+    assert "Cannot reach the Kubernetes API" in message and "were left in place" in message
+    assert "Namespace wp" in message and "PersistentVolumeClaim wp/data-pg-0" in message
