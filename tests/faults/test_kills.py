@@ -114,9 +114,11 @@ def test_fs_backup_killed_at_random_points(checker: Checker, fault_env: dict[str
     violations: list[str] = []
     for seed, delay in _delays("fs", whole.seconds):
         (source / "d0" / "changed").write_bytes(os.urandom(256 * 1024))  # new data for each run to write
+        before = _snapshots(checker)
         killed = run("fs", "backup", str(source), kill_after=delay)
         found = checker.repository(killed)
-        _record("fs backup", seed, delay, killed, found, f"{_snapshots(checker)} snapshots")
+        _record("fs backup", seed, delay, killed, found,
+                "a new snapshot" if _snapshots(checker) > before else "no new snapshot")
         violations += [f"seed {seed} (kill at {delay}s): {v}" for v in found]
     after = run("fs", "backup", str(source))
     violations += checker.repository(after)
