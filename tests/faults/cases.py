@@ -26,9 +26,12 @@ class Fault:
     starts_after: float = 0.0  # seconds into the run (a run's Python start-up takes about 1 s)
     must_finish: bool = True  # the run must exit 0 (else: finish or fail cleanly)
     quick: bool = False  # in the test command's subset (every case runs in the sweep)
+    what: str = ""  # the table's description, when the fault is not a plain toxic
 
     @property
     def label(self) -> str:
+        if self.what:
+            return self.what
         extra = ",".join(f"{k}={v}" for k, v in self.attributes.items())
         scope = f"first {self.seconds:g}s" if self.seconds else "whole run"
         if self.starts_after:

@@ -186,8 +186,9 @@ def test_restore_stops_and_removes_what_it_made_when_the_store_goes_away_mid_fil
         violations = checker.after_restore(run, target)
         retry = _restore(proxied_kubeconfig, "base", ns, target, fault_env, name=f"again-{target}")
         violations += checker.after_restore(retry, target)
-        _verdict(Fault("minio-down-at-fill", "minio", "down", must_finish=False), "restore create", 0, run, retry,
-                 violations)
+        _verdict(Fault("minio-down-at-fill", "minio", "down", must_finish=False,
+                       what="down from the moment the claim exists (its files about to be read)"),
+                 "restore create", 0, run, retry, violations)
     finally:
         kube.delete_if_present(f"/api/v1/namespaces/{target}")
 
