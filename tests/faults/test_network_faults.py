@@ -77,6 +77,14 @@ def _restore(kubeconfig: Path, backup: str, ns: str, target: str, env: dict[str,
                    "--namespace-mappings", f"{ns}:{target}", "--timeout", "60", env=env, timeout=RUN_BOUND)
 
 
+def _base_backup(checker: Checker, fault_env: dict[str, str]) -> str:
+    """Backup ``base`` of the checker's namespace, made directly (no proxy); returns the namespace."""
+    made = salvage(checker.kubeconfig, "backup", "create", "base", "--include-namespaces", checker.source_ns,
+                   "--default-volumes-to-fs-backup", "--location", "direct", env=fault_env)
+    assert made.finished, made.describe()
+    return checker.source_ns
+
+
 def _verdict(fault: Fault, path: str, seed: int, run: Run, retry: Run, violations: list[str]) -> None:
     if fault.must_finish and not run.finished:
         violations.append(f"{fault.name}: the run did not ride out the fault: {run.describe()}")
@@ -108,10 +116,7 @@ def test_backup_create_under_fault(fault: Fault, seed: int, toxiproxy: Toxiproxy
 @pytest.mark.parametrize("fault", selected("restore"), ids=lambda f: f.name)
 def test_restore_create_under_fault(fault: Fault, seed: int, toxiproxy: ToxiproxyClient, proxied_kubeconfig: Path,
                                     checker: Checker, fault_env: dict[str, str], kube: KubeClient) -> None:
-    ns = checker.source_ns
-    made = salvage(checker.kubeconfig, "backup", "create", "base", "--include-namespaces", ns,
-                   "--default-volumes-to-fs-backup", "--location", "direct", env=fault_env)
-    assert made.finished, made.describe()
+    ns = _base_backup(checker, fault_env)
     target, again = f"{ns}-f", f"{ns}-g"
     try:
         with applied(toxiproxy, fault):
@@ -171,10 +176,7 @@ def store_down_once(toxiproxy: ToxiproxyClient, kube: KubeClient, claim: str) ->
 def test_restore_stops_and_removes_what_it_made_when_the_store_goes_away_mid_fill(
         toxiproxy: ToxiproxyClient, proxied_kubeconfig: Path, checker: Checker, fault_env: dict[str, str],
         kube: KubeClient) -> None:
-    ns = checker.source_ns
-    made = salvage(checker.kubeconfig, "backup", "create", "base", "--include-namespaces", ns,
-                   "--default-volumes-to-fs-backup", "--location", "direct", env=fault_env)
-    assert made.finished, made.describe()
+    ns = _base_backup(checker, fault_env)
     target = f"{ns}-m"
     try:
         with store_down_once(toxiproxy, kube, f"/api/v1/namespaces/{target}/persistentvolumeclaims/data-pg-0"):
@@ -196,10 +198,7 @@ def test_restore_stops_and_removes_what_it_made_when_the_store_goes_away_mid_fil
 def test_recover_stops_and_removes_its_claims_when_the_store_goes_away_mid_fill(
         toxiproxy: ToxiproxyClient, proxied_kubeconfig: Path, checker: Checker, fault_env: dict[str, str],
         kube: KubeClient) -> None:
-    ns = checker.source_ns
-    made = salvage(checker.kubeconfig, "backup", "create", "base", "--include-namespaces", ns,
-                   "--default-volumes-to-fs-backup", "--location", "direct", env=fault_env)
-    assert made.finished, made.describe()
+    ns = _base_backup(checker, fault_env)
     target = f"{ns}-rc"
     kube.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": target}})
     claim = f"/api/v1/namespaces/{target}/persistentvolumeclaims/data-pg-0"
