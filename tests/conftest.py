@@ -1,4 +1,5 @@
-"""Session-wide fixtures: real test servers on loopback (see salvage.devcluster.servers).
+"""Session-wide fixtures: real test servers on loopback (see salvage.devcluster.servers),
+and the kwok-only local cluster shared by tests/integration and tests/faults.
 
 Servers are built beforehand (``python -m salvage.devcluster.servers``); a server that
 cannot start fails the tests that need it, with its log, instead of skipping them.
@@ -6,6 +7,8 @@ cannot start fails the tests that need it, with its log, instead of skipping the
 
 from __future__ import annotations
 
+import itertools
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,19 +16,25 @@ from typing import Any, TypeVar
 
 import pytest
 
+from salvage.devcluster.cluster import LocalCluster
 from salvage.devcluster.servers import (
     AzureServer,
     EC2Server,
     GCSServer,
     S3Server,
+    ToxiproxyClient,
+    ToxiproxyServer,
     start_azurite,
     start_fake_gcs,
     start_moto_ec2,
     start_s3_server,
+    start_toxiproxy,
 )
+from salvage.k8s.client import KubeClient
 from salvage.model.errors import SalvageError
+from tests.support.builders import namespace
 
-Server = TypeVar("Server", S3Server, AzureServer, GCSServer, EC2Server)
+Server = TypeVar("Server", S3Server, AzureServer, GCSServer, EC2Server, ToxiproxyServer)
 
 
 def _serve(start: Callable[[Path], Server], workdir: Path) -> Iterator[Server]:
@@ -61,6 +70,13 @@ def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GCSServer]:
 @pytest.fixture(scope="session")
 def ec2_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EC2Server]:
     yield from _serve(start_moto_ec2, tmp_path_factory.mktemp("ec2-server"))
+
+
+@pytest.fixture(scope="session")
+def toxiproxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToxiproxyClient]:
+    """Toxiproxy's API; tests/faults/conftest.py makes its proxies (MinIO, the API server)."""
+    for server in _serve(start_toxiproxy, tmp_path_factory.mktemp("toxiproxy")):
+        yield server.client()
 
 
 # Buckets: obstore cannot create them, so each fixture uses the vendor's own API. A fresh,
@@ -115,3 +131,48 @@ def gcs_bucket(gcs_client: Any) -> str:
     name = _bucket_name()
     gcs_client.create_bucket(name)
     return name
+
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[LocalCluster]:
+    """One real control plane with 3 kwok nodes (no container runs) for the whole session,
+    removed afterwards."""
+    local = LocalCluster(f"it-{os.getpid()}")
+    local.up(nodes=3, real_nodes=0)
+    yield local
+    # SALVAGE_TEST_KEEP_CLUSTER=1 stops the cluster but keeps its logs and data to look at.
+    local.down(keep=os.environ.get("SALVAGE_TEST_KEEP_CLUSTER") == "1")
+
+
+@pytest.fixture
+def salvage_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Salvage's config (locations) and data (the default location, restores) for this test only."""
+    monkeypatch.setenv("SALVAGE_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("SALVAGE_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def kube(cluster: LocalCluster) -> Iterator[KubeClient]:
+    yield from _client(cluster)
+
+
+@pytest.fixture
+def ns(kube: KubeClient) -> Iterator[str]:
+    """A fresh namespace per test, deleted afterwards."""
+    yield from _fresh_namespace(kube, "t")
+
+
+def _client(cluster: LocalCluster) -> Iterator[KubeClient]:
+    with cluster.client() as client:
+        yield client
+
+
+def _fresh_namespace(kube: KubeClient, prefix: str) -> Iterator[str]:
+    name = f"{prefix}{next(_counter)}-{os.getpid()}"
+    kube.create("/api/v1/namespaces", namespace(name))
+    yield name
+    kube.delete(f"/api/v1/namespaces/{name}")

@@ -15,4 +15,4 @@ def kube_client(app: App) -> KubeClient:
     # without the HTTP stack.
     from salvage.k8s.client import KubeClient
 
-    return KubeClient.from_kubeconfig(app.kubeconfig, app.context)
+    return KubeClient.from_kubeconfig(app.kubeconfig, app.context, on_retry=app.terminal.warn)

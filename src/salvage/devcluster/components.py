@@ -164,7 +164,19 @@ FAKE_GCS = GoComponent(
     packages=("github.com/fsouza/fake-gcs-server",),
 )
 
-SERVER_COMPONENTS = (MINIO, FAKE_GCS)
+# Toxiproxy, a TCP proxy whose faults ("toxics": latency, bandwidth, resets, timeouts) are
+# set over its HTTP API, stands between Salvage and a store or the API server in
+# tests/faults. Its go.mod has no replace lines; the server's binary is named `server`.
+TOXIPROXY_VERSION = "v2.12.0"
+
+TOXIPROXY = GoComponent(
+    name="toxiproxy",
+    version=TOXIPROXY_VERSION,
+    packages=("github.com/Shopify/toxiproxy/v2/cmd/server",),
+    ldflags=f"-X github.com/Shopify/toxiproxy/v2.Version={TOXIPROXY_VERSION}",
+)
+
+SERVER_COMPONENTS = (MINIO, FAKE_GCS, TOXIPROXY)
 
 # Azurite comes from the npm registry. 3.36 and later declare Node >= 21; Debian's
 # Node (and this project's machines) are Node 20, so stay on the newest 3.35.

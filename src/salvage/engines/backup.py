@@ -284,7 +284,10 @@ class _Capture:
             try:
                 objects.append(self.client.get(resource.item(name)))
             except KubernetesError as exc:
-                self.journal.log("warning", f"could not read {resource.qualified} {name}: {exc.message}")
+                # Gone or not allowed: a warning. Out of reach or a server error: the backup
+                # misses an object it needs, so it cannot be Completed.
+                level = "warning" if exc.status in (403, 404) else "error"
+                self.journal.log(level, f"could not read {resource.qualified} {name}: {exc.message}")
         self._write_all(resource, iter(objects))
 
     def _write_all(self, resource: ApiResource, objects: Any) -> None:

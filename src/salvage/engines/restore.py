@@ -85,6 +85,8 @@ class RestoreReport:
     # Stopped by damaged data: what it had created and removed again (or kept, --keep-partial).
     removed: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
+    # What stopped it: "damaged backup data", or a volume's data that could not be read.
+    stopped_by: str = ""
 
     def count(self, item: ItemResult) -> None:
         self.counts[item.action] = self.counts.get(item.action, 0) + 1
@@ -119,8 +121,15 @@ def restore_backup(client: KubeClient, location: Location, request: RestoreReque
     _check_volumes(run, request)
     try:
         run.execute()
-    except BaseException:
-        mover.cancel_all()  # Ctrl-C: the data-mover pods stop and remove themselves
+    except BaseException as exc:
+        mover.cancel_all()  # Ctrl-C or a stop from outside: the data-mover pods stop and remove themselves
+        if isinstance(exc, SalvageError):
+            # Stopped from outside (the API server or the location out of reach): what this
+            # restore had created stays, and the error says so, object by object.
+            made = run.created.labels()
+            if made:
+                exc.message += (f"\nThe restore stopped; the {len(made)} object(s) it had created were left in place: "
+                                f"{', '.join(made)}.")
         raise
     report.completed = _now()
     if run.damaged:
@@ -163,7 +172,8 @@ class _Run:
         self.sources: list[ClaimSource] = []
         self.claims: list[tuple[str, str]] = []
         self.created = Creations()
-        self.damaged: list[str] = []  # volumes whose files turned out damaged while filling
+        self.damaged: list[str] = []  # volumes that could not be filled (damaged, or unreadable)
+        self.stopped_by = "damaged backup data"
         self.namespaces_seen: set[str] = set()
         # Resource names as users write them (short names, kinds) need the cluster's discovery.
         selection = request.selection
@@ -192,14 +202,16 @@ class _Run:
                 self.report.warnings.append(f"could not remove a temporary snapshot: {exc.message}")
 
     def _stop(self) -> None:
-        """Damaged data surfaced while filling a volume: create nothing more, release the
-        temporary snapshot objects, and remove what this restore created (unless kept)."""
+        """A volume could not be filled (damaged data, or the location failed mid-read):
+        create nothing more, release the temporary snapshot objects, and remove what this
+        restore created (unless kept), so no workload starts on half a volume."""
         self.report.errors.extend(self.damaged)
+        self.report.stopped_by = self.stopped_by
         self._release_sources()
         if self.request.keep_partial:
             self.report.kept = self.created.labels()
             return
-        self.progress("phase", {"message": "damaged backup data: removing what this restore created"})
+        self.progress("phase", {"message": f"{self.stopped_by}: removing what this restore created"})
         result = self.created.roll_back(self.client, timeout=min(self.request.timeout, 120.0))
         self.report.removed = result.removed
         self.report.errors.extend(f"not removed: {r}" for r in result.remaining)
@@ -284,7 +296,13 @@ class _Run:
             if record:
                 return self._claim(step.resource, body, record, namespace or "")
             return self._apply(step.resource, body, namespace, name)
-        except (KubernetesError, SalvageError) as exc:
+        except KubernetesError as exc:
+            if exc.status is None:
+                # The API server is out of reach (after the client's retries): every next
+                # object would wait and fail the same way, so the run stops, naming what it made.
+                raise
+            return ItemResult(qualified, namespace, name, "failed", exc.message)
+        except SalvageError as exc:
             return ItemResult(qualified, namespace, name, "failed", exc.message)
 
     def _plan_one(self, resource: ApiResource, namespace: str | None, name: str,
@@ -332,6 +350,12 @@ class _Run:
                                 f"(claim {namespace}/{name}): {exc.message}")
             return ItemResult(resource.qualified, namespace, name, "failed",
                               "its files are damaged in the backup (see the errors); the restore stopped")
+        except SalvageError as exc:  # the location failed mid-read (after its own retries)
+            self.stopped_by = "a volume whose data could not be read"
+            self.damaged.append(f"volume {record.get('namespace')}/{record.get('pvc')} "
+                                f"(claim {namespace}/{name}) could not be filled: {exc.message}")
+            return ItemResult(resource.qualified, namespace, name, "failed",
+                              "its files could not be read from the location (see the errors); the restore stopped")
         return ItemResult(resource.qualified, namespace, name, "created", self.volumes.describe(record))
 
     def _binds_on_first_use(self, claim: dict[str, Any]) -> bool:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 
 from salvage.k8s.kubeconfig import Connection, load_connection
+from salvage.k8s.retry import RetryPolicy, retry_after, retryable_error, retryable_status
 from salvage.model.errors import KubernetesError
 
 JSON = dict[str, Any]
@@ -18,11 +19,16 @@ class KubeClient:
     """Raw-JSON access to one API server. Paths are API paths (``/api/v1/nodes``)."""
 
     def __init__(self, connection: Connection, *, timeout: float = 30.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
-        """``transport`` replaces the network, e.g. an ``httpx.MockTransport`` in unit tests."""
+                 transport: httpx.BaseTransport | None = None, retry: RetryPolicy | None = None,
+                 on_retry: Callable[[str], None] | None = None) -> None:
+        """``transport`` replaces the network, e.g. an ``httpx.MockTransport`` in unit tests;
+        ``retry`` says when a failed request is tried again (k8s/retry.py), and ``on_retry``
+        hears each retry as one line (the CLI shows it as a warning)."""
         self.connection = connection
         self._timeout = timeout
         self._transport = transport
+        self.retry = retry or RetryPolicy()
+        self.on_retry = on_retry
         self._http = self._new_http()
 
     def _new_http(self) -> httpx.Client:
@@ -41,8 +47,9 @@ class KubeClient:
                             event_hooks={"response": [_keep_error_body]}, transport=self._transport)
 
     @classmethod
-    def from_kubeconfig(cls, path: str | None = None, context: str | None = None) -> KubeClient:
-        return cls(load_connection(path, context))
+    def from_kubeconfig(cls, path: str | None = None, context: str | None = None, *,
+                        on_retry: Callable[[str], None] | None = None) -> KubeClient:
+        return cls(load_connection(path, context), on_retry=on_retry)
 
     @property
     def http(self) -> httpx.Client:
@@ -60,19 +67,45 @@ class KubeClient:
 
     def request(self, method: str, path: str, *, body: Any = None, params: dict[str, Any] | None = None,
                 content_type: str = "application/json") -> JSON:
-        try:
-            response = self._http.request(
-                method, path, json=body, params=params,
-                headers={"Content-Type": content_type} if body is not None else None,
-            )
-        except httpx.HTTPError as exc:
-            raise KubernetesError(
-                f"Cannot reach the Kubernetes API at {self.connection.server}: {exc}",
-                hint="Check that the cluster is running (`salvage dev cluster status` for a local one).",
-            ) from exc
-        if response.status_code >= 400:
-            raise _api_error(method, path, response)
-        return response.json() if response.content else {}
+        """One request, tried again as ``self.retry`` allows (k8s/retry.py); the error after
+        the last try says how many there were."""
+        policy, started = self.retry, self.retry.clock()
+        attempt = 1
+        while True:
+            try:
+                response = self._http.request(
+                    method, path, json=body, params=params,
+                    headers={"Content-Type": content_type} if body is not None else None,
+                )
+            except httpx.HTTPError as exc:
+                if not (retryable_error(method, exc) and self._may_retry(attempt, started)):
+                    raise self._unreachable(exc, attempt, started) from exc
+                self._wait(attempt, method, path, _reason(exc), policy.delay(attempt))
+            else:
+                if response.status_code < 400:
+                    return response.json() if response.content else {}
+                if not (retryable_status(method, response.status_code) and self._may_retry(attempt, started)):
+                    raise _api_error(method, path, response)
+                delay = retry_after(response, policy.delay(attempt), policy.max_delay)
+                self._wait(attempt, method, path, f"HTTP {response.status_code}", delay)
+            attempt += 1
+
+    def _may_retry(self, attempt: int, started: float) -> bool:
+        return attempt < self.retry.attempts and self.retry.clock() - started < self.retry.give_up_after
+
+    def _wait(self, attempt: int, method: str, path: str, reason: str, delay: float) -> None:
+        if self.on_retry:
+            self.on_retry(f"{method} {path} failed ({reason}); trying again in {delay:.1f}s "
+                          f"(try {attempt + 1} of {self.retry.attempts})")
+        self.retry.sleep(delay)
+
+    def _unreachable(self, exc: httpx.HTTPError, attempt: int, started: float) -> KubernetesError:
+        tries = f" after {attempt} tries over {self.retry.clock() - started:.0f}s" if attempt > 1 else ""
+        return KubernetesError(
+            f"Cannot reach the Kubernetes API at {self.connection.server}{tries}: {_reason(exc)}",
+            hint="Check that the cluster is running (`salvage dev cluster status` for a local one) "
+                 "and reachable from here, then run the command again.",
+        )
 
     def get_text(self, path: str, **params: Any) -> str:
         """A subresource that answers plain text (a pod's ``log``)."""
@@ -144,6 +177,10 @@ class KubeClient:
 
     def exists(self, path: str) -> bool:
         return self.find(path) is not None
+
+
+def _reason(exc: httpx.HTTPError) -> str:
+    return str(exc) or type(exc).__name__
 
 
 def _keep_error_body(response: httpx.Response) -> None:

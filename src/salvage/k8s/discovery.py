@@ -79,7 +79,9 @@ def discover(client: KubeClient) -> Discovery:
         try:
             doc: JSON = client.get(path)
         except KubernetesError as exc:
-            # An unavailable aggregated API must not stop a backup of everything else.
+            if exc.status is None:  # the API server itself is out of reach: nothing else will answer
+                raise
+            # An unavailable aggregated API (an HTTP error) must not stop a backup of everything else.
             warnings.append(f"API group {group or 'core'}/{version} could not be discovered: {exc.message}")
             return []
         return [

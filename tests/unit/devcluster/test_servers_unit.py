@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from salvage.devcluster.build import component_dir
-from salvage.devcluster.components import AZURITE_VERSION, FAKE_GCS, MINIO
+from salvage.devcluster.components import AZURITE_VERSION, FAKE_GCS, MINIO, TOXIPROXY
 from salvage.devcluster.processes import ProcessRecord, is_alive, spawn
-from salvage.devcluster.servers import install, start_fake_gcs, start_minio, start_s3_server
+from salvage.devcluster.servers import install, start_fake_gcs, start_minio, start_s3_server, start_toxiproxy
 from salvage.devcluster.servers import launch as launch_module
 from salvage.devcluster.servers.launch import Probe, launch
 from salvage.model.errors import ServerError, UsageError
@@ -90,7 +90,7 @@ def test_unknown_s3_implementation_is_a_usage_error(tmp_path: Path) -> None:
         start_s3_server(tmp_path, "ceph")
 
 
-@pytest.mark.parametrize("start", [start_minio, start_fake_gcs])
+@pytest.mark.parametrize("start", [start_minio, start_fake_gcs, start_toxiproxy])
 def test_a_missing_build_says_how_to_build_it(
     start: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -113,7 +113,7 @@ def test_ensure_servers_builds_only_what_is_missing(tmp_path: Path, monkeypatch:
     messages: list[str] = []
     binaries = install.ensure_servers(messages.append)
 
-    assert built == ["fake-gcs-server", "azurite"]
+    assert built == ["fake-gcs-server", "toxiproxy", "azurite"]
     assert any("building fake-gcs-server" in m for m in messages)
     assert binaries.minio == minio_marker.parent / "bin" / "minio"
     assert os.fspath(binaries.azurite_blob).startswith(os.fspath(tmp_path))
@@ -122,6 +122,7 @@ def test_ensure_servers_builds_only_what_is_missing(tmp_path: Path, monkeypatch:
 def test_server_binaries_match_the_pinned_components(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SALVAGE_CACHE_DIR", str(tmp_path))
     binaries = install.server_binaries()
-    for component, path in ((MINIO, binaries.minio), (FAKE_GCS, binaries.fake_gcs_server)):
+    for component, path in ((MINIO, binaries.minio), (FAKE_GCS, binaries.fake_gcs_server),
+                            (TOXIPROXY, binaries.toxiproxy)):
         assert path == component_dir(component) / "bin" / component.binaries[0]
     assert AZURITE_VERSION in str(binaries.azurite_blob)

@@ -9,15 +9,21 @@ import os
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from salvage.catalog import layout as catalog_layout
 from salvage.catalog.writer import BackupWriter
 from salvage.engines.restore import RestoreRequest, restore_backup
+from salvage.k8s.client import KubeClient
+from salvage.k8s.kubeconfig import Connection
+from salvage.k8s.retry import NO_RETRY
 from salvage.locations import Location, LocationSpec
+from salvage.model.errors import KubernetesError
 from salvage.repo import layout
 from salvage.repo.errors import DamagedSnapshotError
 from salvage.storage.counting import CountingStore
+from salvage.storage.errors import StorageError
 from salvage.storage.memory import MemoryStore
 from salvage.volumes import fs
 from tests.support.damage import damage
@@ -122,3 +128,61 @@ def test_a_rollback_never_removes_what_existed_before(location: Location, tmp_pa
     assert report.removed == ["PersistentVolume pv-data-pg-0", "PersistentVolumeClaim wp/data-pg-0"]
     assert list(api.objects) == ["/api/v1/namespaces/wp"]
 
+
+
+class _FailingReads:
+    """The location's store, except that reading ``key`` fails as a connection cut mid-body does
+    once the store's own retries are spent."""
+
+    def __init__(self, inner: Any, key: str) -> None:
+        self.inner, self.key = inner, key
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def _refuse(self, key: str) -> None:
+        if key == self.key:
+            raise StorageError(f"s3://bucket failed on `{key}`: connection reset by peer",
+                               hint="Check the endpoint is reachable, then run the command again.")
+
+    def get(self, key: str) -> bytes:
+        self._refuse(key)
+        return self.inner.get(key)
+
+    def get_range(self, key: str, start: int, length: int) -> bytes:
+        self._refuse(key)
+        return self.inner.get_range(key, start, length)
+
+
+def test_a_volume_the_location_fails_to_deliver_stops_and_removes_what_was_created(
+        location: Location, tmp_path: Path) -> None:
+    """Found by tests/faults: the store failing mid-fill left the claim half filled and went on
+    to create the rest; now it stops as damaged data does, and says why."""
+    api = ProvisioningApi(tmp_path)
+    location.store.inner = _FailingReads(location.store.inner, _data_pack(location))  # type: ignore[attr-defined]
+    report = _restore(api, location)
+    assert report.phase == "Failed" and report.stopped_by == "a volume whose data could not be read"
+    assert any("could not be filled" in e and "connection reset by peer" in e for e in report.errors), report.errors
+    assert report.removed == ["PersistentVolume pv-data-pg-0", "PersistentVolumeClaim wp/data-pg-0", "Namespace wp"]
+    assert api.objects == {} and ("POST", "/api/v1/namespaces/wp/configmaps") not in api.writes
+
+
+def test_the_api_server_out_of_reach_stops_the_restore_naming_what_it_made(
+        location: Location, tmp_path: Path) -> None:
+    """Found by the fault sweep: with the API server gone mid-run, each object failed after its
+    retries, one after another, and the error named none of those already created."""
+    api = ProvisioningApi(tmp_path)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/configmaps"):
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        return api._handle(request)
+
+    client = KubeClient(Connection(server="https://kube.test", insecure=True), transport=httpx.MockTransport(handle),
+                        retry=NO_RETRY)
+    request = RestoreRequest(name="r", backup="b", repo_password=PASSWORD, timeout=10)
+    with pytest.raises(KubernetesError) as raised:
+        restore_backup(client, location, request)
+    message = raised.value.message
+    assert "Cannot reach the Kubernetes API" in message and "were left in place" in message
+    assert "Namespace wp" in message and "PersistentVolumeClaim wp/data-pg-0" in message

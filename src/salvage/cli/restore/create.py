@@ -136,11 +136,12 @@ def _print(app, report: RestoreReport, plan: list[ItemResult]) -> None:  # type:
         term.error(error)
     for warning in report.warnings:
         term.warn(warning)
+    stopped_by = report.stopped_by or "damaged backup data"
     if report.removed:
-        term.error(f"damaged backup data stopped the restore; removed the {len(report.removed)} object(s) it had "
+        term.error(f"{stopped_by} stopped the restore; removed the {len(report.removed)} object(s) it had "
                    f"created: {', '.join(report.removed)}")
     if report.kept:
-        term.warn(f"damaged backup data stopped the restore; kept (--keep-partial) the {len(report.kept)} object(s) "
+        term.warn(f"{stopped_by} stopped the restore; kept (--keep-partial) the {len(report.kept)} object(s) "
                   f"it had created: {', '.join(report.kept)}")
     term.line(report.name)
 

@@ -19,6 +19,6 @@ Wait = Annotated[bool, typer.Option("--wait", help="Wait until the result is rea
 
 def open_client(app: App, namespace: str | None) -> tuple[KubeClient, str]:
     """A client for the global --kubeconfig/--context, and the namespace to act in."""
-    client = KubeClient.from_kubeconfig(app.kubeconfig, app.context)
+    client = KubeClient.from_kubeconfig(app.kubeconfig, app.context, on_retry=app.terminal.warn)
     return client, namespace or client.connection.namespace
 

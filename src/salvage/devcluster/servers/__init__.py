@@ -1,7 +1,8 @@
 """Real storage and cloud API servers on loopback, for integration tests.
 
 MinIO (S3, built from its Go module), Azurite (Azure Blob, from npm), fake-gcs-server
-(GCS, built from its Go module) and moto's server mode (the AWS EC2 API). Each runs as
+(GCS, built from its Go module), moto's server mode (the AWS EC2 API), and toxiproxy (a
+TCP proxy with faults, built from its Go module) to stand between Salvage and any of them. Each runs as
 its own process on free 127.0.0.1 ports, with its data and log in a directory the caller
 gives, and is stopped by ``stop()`` on the record its start function returns.
 
@@ -20,6 +21,7 @@ from salvage.devcluster.servers.fake_gcs import GCSServer, start_fake_gcs
 from salvage.devcluster.servers.install import ServerBinaries, ensure_servers
 from salvage.devcluster.servers.minio import S3Server, start_minio
 from salvage.devcluster.servers.moto import EC2Server, start_moto_ec2, start_moto_s3
+from salvage.devcluster.servers.toxiproxy import Proxy, ToxiproxyClient, ToxiproxyServer, start_toxiproxy
 from salvage.model.errors import UsageError
 
 S3_IMPLEMENTATIONS = ("minio", "moto")
@@ -42,8 +44,11 @@ __all__ = [
     "AzureServer",
     "EC2Server",
     "GCSServer",
+    "Proxy",
     "S3Server",
     "ServerBinaries",
+    "ToxiproxyClient",
+    "ToxiproxyServer",
     "ensure_servers",
     "start_azurite",
     "start_fake_gcs",
@@ -51,4 +56,5 @@ __all__ = [
     "start_moto_ec2",
     "start_moto_s3",
     "start_s3_server",
+    "start_toxiproxy",
 ]

@@ -280,6 +280,8 @@ class _Run:
                 self._fill(claim, source)
             except DATA_ERRORS as exc:
                 self._stop(claim, exc.message)
+            except SalvageError as exc:  # the location failed mid-read: half a claim is no recovery
+                self._stop(claim, exc.message, unreadable=True)
         if self.plan.service:
             self._create_service()
         if self.plan.statefulset_action != "keep":
@@ -337,9 +339,10 @@ class _Run:
             self.created.add(f"/api/v1/persistentvolumes/{volume}", f"PersistentVolume {volume}", delete=False)
         self.warnings += source.fill(pv)
 
-    def _stop(self, claim: str, damage: str) -> None:
-        """Damaged data in the backup: create nothing more, remove the claims this run created
-        (unless kept), and say what had changed before."""
+    def _stop(self, claim: str, damage: str, *, unreadable: bool = False) -> None:
+        """Damaged data in the backup, or data the location failed to deliver (``unreadable``):
+        create nothing more, remove the claims this run created (unless kept), and say what
+        had changed before. A half-filled claim left behind would look whole to the next run."""
         for _claim, source in self.sources:
             try:
                 source.release()
@@ -348,7 +351,8 @@ class _Run:
         if self.request.keep_partial:
             outcome = f"Kept (--keep-partial): {', '.join(self.created.labels())}."
         else:
-            self._say("damaged backup data: removing the claims this recovery created")
+            self._say(f"{'unreadable' if unreadable else 'damaged'} backup data: removing the claims this "
+                      "recovery created")
             result = self.created.roll_back(self.client, timeout=min(self.request.timeout, 120.0))
             outcome = f"Removed what this recovery had created: {', '.join(result.removed) or 'nothing'}."
             if result.remaining:
@@ -357,6 +361,11 @@ class _Run:
         if self.plan.statefulset_action == "re-create":
             before = (f" StatefulSet {self.ns}/{self.plan.statefulset} had been deleted to recover it (the pods of "
                       "other ordinals keep running); it was not re-created.")
+        if unreadable:
+            raise RecoverError(
+                f"The files of claim {self.ns}/{claim} could not be read from {self.plan.source}: {damage}\n"
+                f"{outcome}{before}",
+                hint="Check that the location is reachable (`salvage location check`), then run the recovery again.")
         raise RecoverError(
             f"The files of claim {self.ns}/{claim} are damaged in {self.plan.source}: {damage}\n{outcome}{before}",
             hint="Run `salvage repo check --read-data` on the location's repository; recover from another backup "

@@ -1,0 +1,94 @@
+"""The fault cases: which toxic, on which proxy, for how long; shared by the quick subset
+(the test command) and the long sweep (scripts/fault-sweep), which runs more seeds.
+
+A case's toxic is on for the whole run (``permanent``) or for its first ``seconds``
+(a transient outage: the run must ride it out).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str  # its id in tests and the table
+    proxy: str  # "minio" or "apiserver"
+    toxic: str  # a toxiproxy toxic type, or "down" (the proxy disabled: connections refused)
+    attributes: dict[str, int] = field(default_factory=dict)
+    stream: str = "downstream"
+    toxicity: float = 1.0
+    seconds: float | None = None  # None: on for the whole run
+    starts_after: float = 0.0  # seconds into the run (a run's Python start-up takes about 1 s)
+    must_finish: bool = True  # the run must exit 0 (else: finish or fail cleanly)
+    quick: bool = False  # in the test command's subset (every case runs in the sweep)
+    what: str = ""  # the table's description, when the fault is not a plain toxic
+
+    @property
+    def label(self) -> str:
+        if self.what:
+            return self.what
+        extra = ",".join(f"{k}={v}" for k, v in self.attributes.items())
+        scope = f"first {self.seconds:g}s" if self.seconds else "whole run"
+        if self.starts_after:
+            scope = f"from {self.starts_after:g}s on"
+        share = f", {self.toxicity:.0%} of connections" if self.toxicity < 1 else ""
+        return f"{self.toxic}({extra}) {self.stream}{share}, {scope}"
+
+
+FAULTS = (
+    Fault("minio-latency", "minio", "latency", {"latency": 150, "jitter": 50}),
+    Fault("minio-bandwidth", "minio", "bandwidth", {"rate": 128}, stream="upstream"),
+    Fault("minio-reset-mid-body", "minio", "limit_data", {"bytes": 48 * 1024}, stream="upstream", toxicity=0.5,
+          must_finish=False),
+    # Every connection cut after 64 KiB of answer: small objects (the catalog, the
+    # repository's index and trees) still arrive, the volume's data pack never does.
+    Fault("minio-cut-large-reads", "minio", "limit_data", {"bytes": 64 * 1024}, must_finish=False),
+    Fault("minio-reset-peer", "minio", "reset_peer", {"timeout": 200}, toxicity=0.3, must_finish=False),
+    Fault("minio-timeout", "minio", "timeout", {"timeout": 2000}, toxicity=0.3, must_finish=False),
+    Fault("minio-blackhole-3s", "minio", "timeout", {"timeout": 0}, seconds=3),
+    Fault("minio-down", "minio", "down", must_finish=False, quick=True),
+    Fault("minio-down-mid-run", "minio", "down", starts_after=2.0, must_finish=False),
+    Fault("api-latency", "apiserver", "latency", {"latency": 50, "jitter": 20}),
+    Fault("api-bandwidth", "apiserver", "bandwidth", {"rate": 64}),
+    Fault("api-reset-mid-body", "apiserver", "limit_data", {"bytes": 16 * 1024}, toxicity=0.3, must_finish=False,
+          quick=True),
+    Fault("api-reset-peer", "apiserver", "reset_peer", {"timeout": 100}, toxicity=0.2, must_finish=False),
+    Fault("api-blackhole-3s", "apiserver", "timeout", {"timeout": 0}, seconds=3, quick=True),
+    Fault("api-down", "apiserver", "down", must_finish=False, quick=True),
+    Fault("api-down-mid-run", "apiserver", "down", starts_after=2.0, must_finish=False),
+)
+
+
+def sweeping() -> bool:
+    """The long sweep (scripts/fault-sweep) sets SALVAGE_FAULT_SWEEP=1: every case, more seeds."""
+    return os.environ.get("SALVAGE_FAULT_SWEEP") == "1"
+
+
+def selected(path: str) -> list[Fault]:
+    """The cases for ``path``: all in the sweep; in the test command the quick ones, and for
+    restores (slower: each checks a restored namespace) only the API server's blackhole and
+    outage (the store's outage is test_restore_stops_..._mid_fill)."""
+    if sweeping():
+        return list(FAULTS)
+    return [f for f in FAULTS if f.quick and (path == "backup" or f.name in ("api-blackhole-3s", "api-down"))]
+
+
+def record(result: dict[str, Any]) -> None:
+    """Append one run's result to $SALVAGE_FAULT_RESULTS (JSON lines), when the sweep set it."""
+    path = os.environ.get("SALVAGE_FAULT_RESULTS")
+    if path:
+        with open(Path(path), "a") as out:
+            out.write(json.dumps(result) + "\n")
+
+
+def seeds(default: int) -> range:
+    """How many seeds a test runs: ``default`` in the test command, $SALVAGE_FAULT_SEEDS in a sweep."""
+    return range(int(os.environ.get("SALVAGE_FAULT_SEEDS", default)))
+
+
+__all__ = ["FAULTS", "Fault", "asdict", "record", "seeds", "selected", "sweeping"]
