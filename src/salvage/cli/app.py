@@ -41,6 +41,7 @@ _GROUPS = {
     "fs": "salvage.cli.fs",
     "snapshot": "salvage.cli.snapshot",
     "statefulset": "salvage.cli.statefulset",
+    "db": "salvage.cli.db",
 }
 # Root options that take a value, so the value is not mistaken for the command.
 _VALUED = {"--kubeconfig", "--context", "--output", "-o"}

@@ -27,6 +27,7 @@ from salvage.volumes.method import MethodContext
 from salvage.volumes.registry import Methods
 
 Progress = Callable[[str, dict[str, Any]], None]
+_STATES = {"fs": "copying files", "database": "dumping its database"}
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,7 @@ class _Capture:
         self._builtin_groups = _builtin_groups()
         self._classes: dict[str, dict[str, Any] | None] = {}
         self.methods = methods
+        self._pods_by_namespace: dict[str, list[dict[str, Any]]] = {}
 
     def namespaced(self) -> None:
         wanted = [r for r in self.discovery.resources
@@ -197,7 +199,9 @@ class _Capture:
                 self.journal.log("warning", f"PersistentVolumeClaim {label} is not bound; no volume to capture")
                 continue
             kind = fs.choose_method(claim, self._storage_class(claim), default_fs=self.request.default_volumes_to_fs)
-            self.progress("volume", {"pvc": label, "state": "copying files" if kind == "fs" else "snapshotting"})
+            if registry.holds_database(self.client, claim, self._pods(meta["namespace"])):
+                kind = "database"
+            self.progress("volume", {"pvc": label, "state": _STATES.get(kind, "snapshotting")})
             try:
                 pv = self.client.get(f"/api/v1/persistentvolumes/{claim['spec']['volumeName']}")
                 method = registry.capture_method(kind, pv, self.request.volume_snapshot_provider)
@@ -213,6 +217,11 @@ class _Capture:
             self.progress("volume", {"pvc": label, "state": record.get("method")})
             records.append(record)
         return records
+
+    def _pods(self, namespace: str) -> list[dict[str, Any]]:
+        if namespace not in self._pods_by_namespace:
+            self._pods_by_namespace[namespace] = list(self.client.list(f"/api/v1/namespaces/{namespace}/pods"))
+        return self._pods_by_namespace[namespace]
 
     def _storage_class(self, claim: dict[str, Any]) -> dict[str, Any] | None:
         name = claim["spec"].get("storageClassName")

@@ -27,6 +27,8 @@ from salvage.storage.prefixed import PrefixedStore
 from salvage.volumes.method import JSON, ClaimSource, MethodContext, VolumeCaptureError, claim_record
 
 METHOD = "fs"
+# Methods whose data is snapshots in the location's repository (deleted together, with prune).
+REPOSITORY_METHODS = (METHOD, "postgresql")
 
 METHOD_ANNOTATION = "backup.salvage.io/method"
 REPOSITORY_PREFIX = "repository"
