@@ -381,7 +381,22 @@ class PostgresMethod:
     def prepare(self, record: VolumeRecord, claim: JSON, namespace: str, *, owner: str,
                 timeout: float) -> ClaimSource:
         # An empty claim: the server initialises it; the dumps go in once it runs.
-        return ClaimSource()
+        name = claim["metadata"]["name"]
+        return ClaimSource(after_ready=lambda: self._load(record, namespace, name))
+
+    def _load(self, record: VolumeRecord, namespace: str, claim: str) -> str:
+        client = self.context.kube()
+        pods = [p for p in pods_mounting(client.list(f"/api/v1/namespaces/{namespace}/pods"), claim)
+                if p.get("status", {}).get("phase") == "Running"]
+        if not pods:
+            raise DatabaseError(f"No running pod mounts the restored claim {namespace}/{claim}, so its databases "
+                                "were not restored.",
+                                hint="Once its server runs: `salvage db restore BACKUP --target-namespace "
+                                     f"{namespace} --target-pod POD`.")
+        server = server_from_annotations(client, pods[0], annotations_of(pods[0], owner_of(client, pods[0])))
+        restored = restore(client, server, self._files.repository(), record, RestoreOptions(),
+                           lambda m: self.context.progress("phase", {"message": m}))
+        return f"restored database(s) {', '.join(restored)} into {server.where}"
 
     def delete_captured(self, record: VolumeRecord) -> bool:
         return False  # forgotten with the ``fs`` snapshots, in one pass (engines/deletion.py)

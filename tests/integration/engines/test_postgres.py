@@ -175,10 +175,9 @@ def test_backup_verify_delete_restore(real_cluster: LocalCluster, real_kube: Kub
     kube.delete(f"/api/v1/namespaces/{ns}")
     wait_for(lambda: _gone(kube, f"/api/v1/namespaces/{ns}"), timeout=120, what="the namespace to go")
     ok(salvage(real_cluster.kubeconfig, "restore", "create", "back", "--from-backup", "pg", env=REPO))
-    pod_ready(kube, ns, "postgresql-0", timeout=240)
-    assert psql(kube, ns, "SELECT count(*) FROM pg_class WHERE relname = 'orders'", database="postgres") == "0"
-    restored = ok(salvage(real_cluster.kubeconfig, "db", "restore", "pg", "--jobs", "2", env=REPO))
-    assert restored.stdout.split() == ["inventory", "postgres", "shop"]
+    # The claim came back empty, the server initialised it, and once Ready the dumps went in.
+    report = json.loads(ok(salvage(real_cluster.kubeconfig, "-o", "json", "restore", "describe", "back")).stdout)
+    assert report["phase"] == "Completed", report
 
     assert checksums(kube, ns) == before
     assert psql(kube, ns, "SELECT count(*) FROM events", database="shop") == str(recorded_events)
