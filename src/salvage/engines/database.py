@@ -27,7 +27,7 @@ from salvage.k8s.client import KubeClient
 from salvage.k8s.polling import poll
 from salvage.locations import Location
 from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
-from salvage.volumes import fs, postgres
+from salvage.volumes import location_repository, postgres
 from salvage.volumes.postgres import DatabaseError, RestoreOptions, SecretRef, Server
 
 Report = Callable[[str], None]
@@ -97,11 +97,11 @@ def backup_database(client: KubeClient, location: Location, request: DbBackupReq
     if location.spec.read_only:
         raise UsageError(f"Location {location.name!r} is ReadOnly; backups cannot be written to it.",
                          hint="Choose a ReadWrite location with --location.")
-    fs.require_password(request.repo_password)
+    location_repository.require_password(request.repo_password)
     started, started_at = time.monotonic(), _now()
     writer = BackupWriter(location.store, request.name)  # refuses a name in use before any dump
     server, annotations = resolve(client, request.database)
-    repo = fs.repository(location.store, request.repo_password, create=True)
+    repo = location_repository.repository(location.store, request.repo_password, create=True)
     result = postgres.dump(client, server, repo, tags=[f"backup={request.name}", f"pod={server.namespace}/{server.pod}"],
                            databases=request.databases or postgres.listed_databases(annotations), report=report)
     pod = client.get(f"/api/v1/namespaces/{server.namespace}/pods/{server.pod}")
@@ -167,7 +167,7 @@ def restore_database(client: KubeClient, location: Location, request: DbRestoreR
     if not (target.pod or target.statefulset):
         target = replace(target, pod=dumped_pod)  # the same pod name, maybe in another namespace
     server, _ = resolve(client, target)
-    repo = fs.repository(location.store, request.repo_password, create=False, read_only=True)
+    repo = location_repository.repository(location.store, request.repo_password, create=False, read_only=True)
     return postgres.restore(client, server, repo, record, request.options, report)
 
 
@@ -212,7 +212,7 @@ def verify_database(client: KubeClient, location: Location, request: DbVerifyReq
     started = time.monotonic()
     record = pick_record(database_records(location, request.backup), request.source, request.backup)
     database: dict[str, Any] = record.get("database") or {}
-    repo = fs.repository(location.store, request.repo_password, create=False, read_only=True)
+    repo = location_repository.repository(location.store, request.repo_password, create=False, read_only=True)
     image = request.image or f"postgres:{str(database.get('serverVersion') or '15').split('.')[0]}"
     namespace = f"salvage-verify-{uuid.uuid4().hex[:8]}"
     client.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",

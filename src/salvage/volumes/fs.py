@@ -15,23 +15,20 @@ from pathlib import Path
 from typing import Any
 
 from salvage.catalog.records import VolumeRecord
-from salvage.model.errors import UsageError
 from salvage.repo import backup as repo_backup
 from salvage.repo import restore as repo_restore
-from salvage.repo.errors import RepositoryNotFoundError
 from salvage.repo.preflight import check_restorable
 from salvage.repo.repository import Repository
 from salvage.repo.snapshots import find_snapshot
-from salvage.storage.base import Store
-from salvage.storage.prefixed import PrefixedStore
+# Re-exported: callers from before the repository was shared with the postgresql method.
+from salvage.volumes.location_repository import REPOSITORY_PREFIX as REPOSITORY_PREFIX
+from salvage.volumes.location_repository import repository as repository
+from salvage.volumes.location_repository import require_password
 from salvage.volumes.method import JSON, ClaimSource, MethodContext, VolumeCaptureError, claim_record
 
 METHOD = "fs"
-# Methods whose data is snapshots in the location's repository (deleted together, with prune).
-REPOSITORY_METHODS = (METHOD, "postgresql")
 
 METHOD_ANNOTATION = "backup.salvage.io/method"
-REPOSITORY_PREFIX = "repository"
 HOSTPATH_DRIVER = "hostpath.salvage.io"
 
 
@@ -120,27 +117,6 @@ class FsMethod:
 
     def describe(self, record: VolumeRecord) -> str:
         return f"files from repository snapshot {str(record.get('snapshotHandle'))[:8]}"
-
-
-def require_password(password: str | None) -> str:
-    if not password:
-        raise UsageError(
-            "File-level volume backup needs the repository password.",
-            hint="Set SALVAGE_REPO_PASSWORD, or pass --repo-password-file or --repo-password-secret; "
-                 "Salvage has no default password.")
-    return password
-
-
-def repository(location_store: Store, password: str | None, *, create: bool, read_only: bool = False) -> Repository:
-    """The location's repository (created on first use when ``create``)."""
-    password = require_password(password)
-    store = PrefixedStore(location_store, REPOSITORY_PREFIX)
-    try:
-        return Repository.open(store, password, read_only=read_only)
-    except RepositoryNotFoundError:
-        if not create:
-            raise
-        return Repository.init(store, password)
 
 
 def capture(repo: Repository, claim: dict[str, Any], pv: dict[str, Any], backup: str) -> VolumeRecord:

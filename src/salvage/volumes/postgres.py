@@ -35,7 +35,7 @@ from salvage.repo.preflight import check_restorable
 from salvage.repo.repository import Repository
 from salvage.repo.snapshots import find_snapshot
 from salvage.repo.streams import StreamedSnapshot, read_streamed, streamed_files
-from salvage.volumes import fs
+from salvage.volumes import location_repository
 from salvage.volumes import postgres_scripts as scripts
 from salvage.volumes.method import JSON, ClaimSource, MethodContext, claim_record
 
@@ -350,10 +350,20 @@ class PostgresMethod:
 
     def __init__(self, context: MethodContext) -> None:
         self.context = context
-        self._files = fs.FsMethod(context)  # the same repository as the ``fs`` method
+        self._repository: Repository | None = None
+
+    def repository(self) -> Repository:
+        """The location's repository (the ``fs`` method's too), opened on first use."""
+        if self._repository is None:
+            if self.context.store is None:
+                raise DatabaseError("Database dumps need the location's store, and none was given.")
+            create = self.context.create_repository
+            self._repository = location_repository.repository(self.context.store, self.context.repo_password,
+                                                              create=create, read_only=not create)
+        return self._repository
 
     def check_capture(self) -> None:
-        fs.require_password(self.context.repo_password)
+        location_repository.require_password(self.context.repo_password)
 
     def capture(self, claim: JSON, pv: JSON, backup: str, *, timeout: float) -> VolumeRecord:
         client = self.context.kube()
@@ -366,7 +376,7 @@ class PostgresMethod:
             return record
         annotations = annotations_of(pods[0], owner_of(client, pods[0]))
         server = server_from_annotations(client, pods[0], annotations)
-        result = dump(client, server, self._files.repository(),
+        result = dump(client, server, self.repository(),
                       tags=[f"backup={backup}", f"pvc={meta['namespace']}/{meta['name']}"],
                       databases=listed_databases(annotations),
                       report=lambda m: self.context.progress("phase", {"message": m}))
@@ -376,7 +386,7 @@ class PostgresMethod:
     def check_restore(self, records: Sequence[VolumeRecord]) -> None:
         files = {str(r["snapshotHandle"]): f"database of {r.get('namespace')}/{r.get('pvc')}" for r in records}
         if files:
-            check_restorable(self._files.repository(), files, read_data=self.context.verify_data)
+            check_restorable(self.repository(), files, read_data=self.context.verify_data)
 
     def prepare(self, record: VolumeRecord, claim: JSON, namespace: str, *, owner: str,
                 timeout: float) -> ClaimSource:
@@ -394,7 +404,7 @@ class PostgresMethod:
                                 hint="Once its server runs: `salvage db restore BACKUP --target-namespace "
                                      f"{namespace} --target-pod POD`.")
         server = server_from_annotations(client, pods[0], annotations_of(pods[0], owner_of(client, pods[0])))
-        restored = restore(client, server, self._files.repository(), record, RestoreOptions(),
+        restored = restore(client, server, self.repository(), record, RestoreOptions(),
                            lambda m: self.context.progress("phase", {"message": m}))
         return f"restored database(s) {', '.join(restored)} into {server.where}"
 

@@ -21,7 +21,7 @@ from salvage.k8s.exec import exec_in_pod
 from salvage.locations import open_location
 from salvage.model.errors import KubernetesError
 from salvage.repo.snapshots import list_snapshots
-from salvage.volumes import fs
+from salvage.volumes import location_repository
 from tests.support.builders import real_pod
 from tests.support.cli import Result, salvage
 from tests.support.waiting import pod_ready, wait_for
@@ -233,7 +233,7 @@ def test_faults_leave_no_backup(real_cluster: LocalCluster, real_kube: KubeClien
 
     listed = json.loads(ok(salvage(real_cluster.kubeconfig, "-o", "json", "backup", "get")).stdout)
     assert [b for b in listed if b.get("phase") == "Completed"] == [], "no Completed backup from a failure"
-    repository = fs.repository(open_location(None).store, REPO["SALVAGE_REPO_PASSWORD"], create=False)
+    repository = location_repository.repository(open_location(None).store, REPO["SALVAGE_REPO_PASSWORD"], create=False)
     assert list_snapshots(repository) == [], "no repository snapshot names a broken dump"
     left = psql(kube, ns, "SELECT count(*) FROM pg_stat_activity WHERE application_name IN ('pg_dump', 'psql') "
                           "AND pid <> pg_backend_pid()")
