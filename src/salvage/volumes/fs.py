@@ -23,7 +23,7 @@ from salvage.repo.snapshots import find_snapshot
 # Re-exported: callers from before the repository was shared with the postgresql method.
 from salvage.volumes.location_repository import REPOSITORY_PREFIX as REPOSITORY_PREFIX
 from salvage.volumes.location_repository import repository as repository
-from salvage.volumes.location_repository import require_password
+from salvage.volumes.location_repository import for_method, require_password
 from salvage.volumes.method import JSON, ClaimSource, MethodContext, VolumeCaptureError, claim_record
 
 METHOD = "fs"
@@ -66,11 +66,7 @@ class FsMethod:
 
     def repository(self) -> Repository:
         if self._repository is None:
-            if self.context.store is None:
-                raise VolumeCaptureError("File-level volumes need the location's store, and none was given.")
-            create = self.context.create_repository
-            self._repository = repository(self.context.store, self.context.repo_password,
-                                          create=create, read_only=not create)
+            self._repository = for_method(self.context, "File-level volumes")
         return self._repository
 
     def check_capture(self) -> None:

@@ -8,6 +8,7 @@ from salvage.repo.errors import RepositoryNotFoundError
 from salvage.repo.repository import Repository
 from salvage.storage.base import Store
 from salvage.storage.prefixed import PrefixedStore
+from salvage.volumes.method import MethodContext, VolumeCaptureError
 
 REPOSITORY_PREFIX = "repository"
 # Methods whose data is snapshots in the location's repository (deleted together, with prune).
@@ -33,3 +34,12 @@ def repository(location_store: Store, password: str | None, *, create: bool, rea
         if not create:
             raise
         return Repository.init(store, password)
+
+
+def for_method(context: MethodContext, what: str) -> Repository:
+    """The repository a method uses in ``context``: created on a backup's first use,
+    read-only for restores; ``what`` names the data in the error without a store."""
+    if context.store is None:
+        raise VolumeCaptureError(f"{what} need the location's store, and none was given.")
+    create = context.create_repository
+    return repository(context.store, context.repo_password, create=create, read_only=not create)

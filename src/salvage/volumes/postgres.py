@@ -355,11 +355,7 @@ class PostgresMethod:
     def repository(self) -> Repository:
         """The location's repository (the ``fs`` method's too), opened on first use."""
         if self._repository is None:
-            if self.context.store is None:
-                raise DatabaseError("Database dumps need the location's store, and none was given.")
-            create = self.context.create_repository
-            self._repository = location_repository.repository(self.context.store, self.context.repo_password,
-                                                              create=create, read_only=not create)
+            self._repository = location_repository.for_method(self.context, "Database dumps")
         return self._repository
 
     def check_capture(self) -> None:
