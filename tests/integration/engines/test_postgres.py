@@ -131,6 +131,12 @@ def ok(result: Result) -> Result:
     return result
 
 
+def failed(result: Result) -> str:
+    """The error of a command that must fail, on one line (the terminal wraps at 80 columns)."""
+    assert result.returncode != 0, result.stdout
+    return " ".join(result.stderr.split())
+
+
 def database_record(cluster: LocalCluster, name: str) -> dict[str, Any]:
     described = json.loads(ok(salvage(cluster.kubeconfig, "-o", "json", "backup", "describe", name)).stdout)
     assert described["phase"] == "Completed"
@@ -143,9 +149,8 @@ def test_backup_verify_delete_restore(real_cluster: LocalCluster, real_kube: Kub
                                       salvage_home: Path) -> None:
     kube, ns = real_kube, real_ns
     deploy(kube, ns)
-    result = exec_in_pod(kube, ns, "postgresql-0", ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "/tmp",
-                                                   "-U", "postgres", "-c", SETUP.replace("\\c", "\\connect")],
-                         timeout=120)
+    result = exec_in_pod(kube, ns, "postgresql-0", ["sh", "-c", 'printf "%s" "$1" | psql -X -q -v ON_ERROR_STOP=1 '
+                                                   '-h /tmp -U postgres -f -', "sh", SETUP], timeout=120)
     assert result.ok, result.stderr
     before = checksums(kube, ns)
 
@@ -189,8 +194,8 @@ def test_backup_verify_delete_restore(real_cluster: LocalCluster, real_kube: Kub
     # The bootstrap superuser kept the password of the Secret the restored server started with.
     assert psql(kube, ns, "SELECT 1", env=f"PGPASSWORD={PASSWORD}", host="127.0.0.1") == "1"
 
-    refused = salvage(real_cluster.kubeconfig, "db", "restore", "pg", env=REPO)
-    assert refused.returncode != 0 and "hold data already" in refused.stderr and "--clean" in refused.stderr
+    refused = failed(salvage(real_cluster.kubeconfig, "db", "restore", "pg", env=REPO))
+    assert "hold data already" in refused and "--clean" in refused, refused
     ok(salvage(real_cluster.kubeconfig, "db", "restore", "pg", "--clean", "-d", "shop", env=REPO))
     assert psql(kube, ns, "SELECT count(*) FROM orders", database="shop") == "50000"
 
@@ -199,7 +204,7 @@ def test_faults_leave_no_backup(real_cluster: LocalCluster, real_kube: KubeClien
                                 salvage_home: Path) -> None:
     kube, ns = real_kube, real_ns
     deploy(kube, ns)
-    psql(kube, ns, "CREATE TABLE big AS SELECT i, md5(i::text) AS h FROM generate_series(1, 400000) i")
+    psql(kube, ns, "CREATE TABLE big AS SELECT i, md5(i::text) AS h FROM generate_series(1, 1500000) i")
     wrong = base64.b64encode(b"not-the-password").decode()
     kube.create(f"/api/v1/namespaces/{ns}/secrets", {
         "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "wrong"}, "data": {"password": wrong}})
@@ -208,12 +213,12 @@ def test_faults_leave_no_backup(real_cluster: LocalCluster, real_kube: KubeClien
 
     bad = salvage(real_cluster.kubeconfig, "db", "backup", "bad", "-n", ns, "--statefulset", "postgresql",
                   "--secret", "wrong", env=REPO)
-    assert bad.returncode != 0 and "password authentication failed" in bad.stderr, bad.stderr
+    assert "password authentication failed" in failed(bad)
     assert "not-the-password" not in bad.stderr + bad.stdout
 
-    down = salvage(real_cluster.kubeconfig, "db", "backup", "down", "-n", ns, "--pod", "stopped",
-                   "--secret", "dbpass", env=REPO)
-    assert down.returncode != 0 and "Connection refused" in down.stderr, down.stderr
+    down = failed(salvage(real_cluster.kubeconfig, "db", "backup", "down", "-n", ns, "--pod", "stopped",
+                          "--secret", "dbpass", env=REPO))
+    assert "Connection refused" in down and "Is the server running" in down, down
 
     # Kill pg_dump's server session while it streams: the backup fails and leaves nothing.
     killed: list[str] = []
@@ -229,15 +234,15 @@ def test_faults_leave_no_backup(real_cluster: LocalCluster, real_kube: KubeClien
     half = salvage(real_cluster.kubeconfig, "db", "backup", "half", "-n", ns, "--statefulset", "postgresql",
                    "-d", "postgres", env=REPO)
     killer.join()
-    assert killed and half.returncode != 0 and "pg_dump" in half.stderr, half.stderr
+    assert killed and "pg_dump of database 'postgres'" in failed(half), half.stderr
 
     listed = json.loads(ok(salvage(real_cluster.kubeconfig, "-o", "json", "backup", "get")).stdout)
     assert [b for b in listed if b.get("phase") == "Completed"] == [], "no Completed backup from a failure"
     repository = location_repository.repository(open_location(None).store, REPO["SALVAGE_REPO_PASSWORD"], create=False)
     assert list_snapshots(repository) == [], "no repository snapshot names a broken dump"
-    left = psql(kube, ns, "SELECT count(*) FROM pg_stat_activity WHERE application_name IN ('pg_dump', 'psql') "
-                          "AND pid <> pg_backend_pid()")
-    assert left == "0", "no dump or session is left running"
+    wait_for(lambda: psql(kube, ns, "SELECT count(*) FROM pg_stat_activity WHERE application_name IN "
+                                    "('pg_dump', 'psql') AND pid <> pg_backend_pid()") == "0",
+             timeout=30, what="no dump or session left running")
 
 
 def _gone(kube: KubeClient, path: str) -> bool:
