@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -102,3 +103,79 @@ def test_a_database_the_server_lacks_is_named(repo: Repository, monkeypatch: pyt
     monkeypatch.setattr(postgres, "open_exec", FakeServer().open_exec)
     with pytest.raises(postgres.NotFoundError, match="no database 'crm'"):
         postgres.dump(None, SERVER, repo, tags=[], databases=["crm"])  # type: ignore[arg-type]
+
+
+class Restorer:
+    """A target server for restores: answers by the script and its stdin, and logs what ran."""
+
+    def __init__(self, databases: list[str], holding: set[str]) -> None:
+        self.databases, self.holding, self.ran = databases, holding, []
+
+    def answer(self, script: str, database: str, stdin: bytes) -> bytes:
+        sql = stdin.decode(errors="replace")
+        if script == scripts.RESTORE:
+            self.ran.append(("pg_restore", database))
+            return b""
+        if scripts.SERVER_FACTS in sql:
+            return b'{"version": "15.8", "databases": %s}\n' % json.dumps(self.databases).encode()
+        if scripts.HOLDS_DATA in sql:
+            held = int(database in self.holding)
+            return b'{"relations": %d, "largeObjects": 0}\n' % held
+        if "FROM pg_roles" in sql:
+            return b"postgres\n"
+        self.ran.append(("psql", sql.split("\n", 1)[1]))
+        return b""
+
+    @contextlib.contextmanager
+    def open_exec(self, _client: Any, _ns: str, _pod: str, command: list[str], **_kw: Any) -> Iterator[Any]:
+        restorer, script, database = self, command[2], command[7]
+
+        class Lazy(FakeStream):
+            def readinto(self, buffer: memoryview) -> int:
+                if self.out is None:
+                    self.out = io.BytesIO(restorer.answer(script, database, self.stdin))
+                return self.out.readinto(buffer)
+
+            def read(self, size: int = -1) -> bytes:
+                self.readinto(memoryview(bytearray(0)))
+                return self.out.read(size)
+
+            def wait(self) -> ExecResult:
+                self.readinto(memoryview(bytearray(0)))
+                return self.result
+
+        stream = Lazy(b"", ExecResult(0, "", ""))
+        stream.out = None  # type: ignore[assignment]
+        yield stream
+
+
+def backed_up(repo: Repository, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    fake = FakeServer()
+    monkeypatch.setattr(postgres, "open_exec", fake.open_exec)
+    result = postgres.dump(None, SERVER, repo, tags=[], databases=["shop"])  # type: ignore[arg-type]
+    return {"namespace": "ns", "pvc": "data", "method": "postgresql", "snapshotHandle": result.snapshot_id,
+            "database": result.database}
+
+
+def test_restore_refuses_a_database_holding_data_before_any_change(
+        repo: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
+    record = backed_up(repo, monkeypatch)
+    target = Restorer(["postgres", "shop"], holding={"shop"})
+    monkeypatch.setattr(postgres, "open_exec", target.open_exec)
+    with pytest.raises(postgres.UsageError) as refused:
+        postgres.restore(None, SERVER, repo, record, postgres.RestoreOptions())  # type: ignore[arg-type]
+    assert "shop" in refused.value.message and "--clean" in str(refused.value.hint)
+    assert target.ran == [], "nothing was changed"
+
+
+def test_restore_puts_roles_first_then_the_database_and_clean_drops_it(
+        repo: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
+    record = backed_up(repo, monkeypatch)
+    target = Restorer(["postgres", "shop"], holding={"shop"})
+    monkeypatch.setattr(postgres, "open_exec", target.open_exec)
+    restored = postgres.restore(None, SERVER, repo, record, postgres.RestoreOptions(clean=True))  # type: ignore[arg-type]
+    assert restored == ["shop"]
+    assert [step[0] for step in target.ran] == ["psql", "psql", "pg_restore"]
+    assert "CREATE ROLE app;" in target.ran[0][1], "roles first"
+    assert target.ran[1][1].startswith("DROP DATABASE shop WITH (FORCE);")
+    assert target.ran[2] == ("pg_restore", "template1"), "re-created from the dump (--create)"
