@@ -63,7 +63,7 @@ STATIC = {"shop": ["orders", 'audit."Log Entries"'], "inventory": ["stock"]}
 
 def psql(kube: KubeClient, ns: str, sql: str, *, database: str = "postgres", pod: str = "postgresql-0",
          env: str = "", host: str = "/tmp", user: str = "postgres") -> str:
-    result = exec_in_pod(kube, ns, pod, ["sh", "-c", f'{env} psql -X -At -v ON_ERROR_STOP=1 -h {host} -U "$1" '
+    result = exec_in_pod(kube, ns, pod, ["sh", "-c", f'{env} psql -X -q -At -v ON_ERROR_STOP=1 -h {host} -U "$1" '
                                          '-d "$2" -c "$3"', "sh", user, database, sql], timeout=60)
     assert result.ok, f"{sql}: {result.stderr}{result.message}"
     return result.stdout.strip()
