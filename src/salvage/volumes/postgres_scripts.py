@@ -63,8 +63,9 @@ def dump_session(database_size: bool = True) -> str:
         f"\\o | sed 's/^/{MARK}/' >&2\n"
         + facts + COUNT_ROWS +
         "\\o\n"
-        # psql 15 keeps no exit status of `\!`: the dump reports its own.
-        f"\\! pg_dump -w -Fc --snapshot=\"$SALVAGE_SNAPSHOT\"; echo \"{MARK}{{\\\"dumpExit\\\": $?}}\" >&2\n"
+        # psql 15 keeps no exit status of `\!`: the dump reports its own. -Z0: the repository
+        # compresses (zstd); pg_dump's own compression would hide unchanged rows from dedup.
+        f"\\! pg_dump -w -Fc -Z0 --snapshot=\"$SALVAGE_SNAPSHOT\"; echo \"{MARK}{{\\\"dumpExit\\\": $?}}\" >&2\n"
         "COMMIT;\n\\q\n")
 
 

@@ -52,6 +52,8 @@ def test_the_password_and_names_never_enter_the_script_text() -> None:
     assert command[:2] == ["sh", "-c"] and command[-1] == "shop; rm -rf /", "names are arguments"
     assert "read -r PGPASSWORD" in command[2]
     assert "--snapshot=\"$SALVAGE_SNAPSHOT\"" in scripts.dump_session()
+    assert "pg_dump -w -Fc -Z0 " in scripts.dump_session(), \
+        "uncompressed: the repository compresses, and compressed dumps do not deduplicate across days"
     assert scripts.dump_session().index("\\gexec") < scripts.dump_session().index("\\! pg_dump"), \
         "rows are counted in the transaction whose snapshot the dump then uses"
 
