@@ -3,7 +3,8 @@ than from a directory, stored like any file (chunked, deduplicated, encrypted).
 
 A :class:`StreamedSnapshot` holds the repository's shared lock while open; each
 :meth:`~StreamedSnapshot.add` chunks one stream to its end and computes its SHA-256 on the
-way. Nothing names the data until :meth:`~StreamedSnapshot.commit` writes the tree and
+way, while a small pool compresses and encrypts the new chunks (the C libraries release the
+GIL, so reading, chunking and sealing overlap; a bounded number of chunks is in flight). Nothing names the data until :meth:`~StreamedSnapshot.commit` writes the tree and
 then the snapshot, so a stream that breaks halfway leaves only unreferenced packs (which a
 later backup of the same bytes reuses, and ``prune`` removes otherwise), never a snapshot.
 :func:`read_streamed` gives a stored file's bytes back in order.
@@ -14,10 +15,13 @@ from __future__ import annotations
 import getpass
 import hashlib
 import io
+import os
 import socket
 import stat
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
@@ -51,15 +55,21 @@ class StreamedSnapshot:
         self._writer: RepoWriter | None = None
         self._started = utc_now("microseconds")
         self._bytes = 0
+        self._workers = max(2, os.cpu_count() or 2)
+        self._pool: ThreadPoolExecutor | None = None
+        self._slots = threading.BoundedSemaphore(self._workers * 2)
 
     def __enter__(self) -> StreamedSnapshot:
         self.repo.refuse_if_read_only("back up a stream")
         self._lock.acquire()
         self._writer = self.repo.writer()
+        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="salvage-stream")
         return self
 
     def __exit__(self, *_exc: object) -> None:
         try:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
             if self._writer is not None:
                 self._writer.close()
         finally:
@@ -74,12 +84,17 @@ class StreamedSnapshot:
         content: list[str] = []
         size = 0
         chunker = Chunker(self.repo.config.chunker, self.repo.master.chunker_seed)
+        stored: list[Future[bool]] = []
         for chunk in chunker.views(cast(BinaryIO, stream)):
             digest.update(chunk)
             blob_id = self.repo.master.id_of(chunk)
-            writer.add_blob("data", blob_id, chunk)
+            if not writer.has(blob_id):  # a copy: the view is reused for the next chunk
+                stored.append(self._store(writer, blob_id, bytes(chunk)))
             content.append(blob_id.hex())
             size += len(chunk)
+            stored = _unfinished(stored)
+        for future in stored:
+            future.result()  # a failed seal or upload raises here
         now = time.time_ns()
         node: NodeWire = {"type": "file", "mode": 0o600, "uid": 0, "gid": 0, "mtime_ns": now, "ctime_ns": now,
                           "size": size, "content": content}
@@ -87,6 +102,13 @@ class StreamedSnapshot:
         self._nodes[name] = node
         self._bytes += size
         return StreamedFile(name, size, digest.hexdigest())
+
+    def _store(self, writer: RepoWriter, blob_id: bytes, data: bytes) -> Future[bool]:
+        assert self._pool is not None
+        self._slots.acquire()
+        future = self._pool.submit(writer.add_blob, "data", blob_id, data)
+        future.add_done_callback(lambda _done: self._slots.release())
+        return future
 
     def add_bytes(self, name: str, data: bytes) -> StreamedFile:
         return self.add(name, io.BytesIO(data))
@@ -118,6 +140,17 @@ class StreamedSnapshot:
         if self._writer is None:
             raise RuntimeError("StreamedSnapshot is used outside its `with` block")
         return self._writer
+
+
+def _unfinished(futures: list[Future[bool]]) -> list[Future[bool]]:
+    """The futures still running; a finished one that failed raises its error now."""
+    running = []
+    for future in futures:
+        if future.done():
+            future.result()
+        else:
+            running.append(future)
+    return running
 
 
 def streamed_files(repo: Repository, snapshot: Snapshot) -> dict[str, NodeWire]:

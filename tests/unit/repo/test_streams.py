@@ -12,7 +12,8 @@ from salvage.repo.repository import Repository
 from salvage.repo.restore import restore
 from salvage.repo.snapshots import find_snapshot, list_snapshots
 from salvage.repo.streams import StreamedSnapshot, read_streamed, streamed_files
-from tests.unit.repo.conftest import random_bytes
+from salvage.storage.memory import MemoryStore
+from tests.unit.repo.conftest import make_repo, random_bytes
 
 
 class Broken(io.RawIOBase):
@@ -63,3 +64,21 @@ def test_a_broken_stream_leaves_no_snapshot(repo: Repository) -> None:
             snap.commit()
     assert list_snapshots(repo) == []
     assert not list(repo.list_files("locks")), "the lock is released"
+
+
+class FullStore(MemoryStore):
+    """A store that fills up: pack uploads fail (as the issue's "store full" fault)."""
+
+    def put(self, key: str, data: bytes) -> None:
+        if key.startswith("data/"):
+            raise OSError(28, "No space left on device")
+        super().put(key, data)
+
+
+def test_a_store_that_fills_up_fails_the_stream_and_leaves_no_snapshot() -> None:
+    repo = make_repo(FullStore())
+    with pytest.raises(OSError, match="No space left"):
+        with StreamedSnapshot(repo, path="/db") as snap:
+            snap.add("db.dump", io.BytesIO(random_bytes(500_000, 4)))
+            snap.commit()
+    assert list_snapshots(repo) == []
