@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +244,18 @@ def test_faults_leave_no_backup(real_cluster: LocalCluster, real_kube: KubeClien
     wait_for(lambda: psql(kube, ns, "SELECT count(*) FROM pg_stat_activity WHERE application_name IN "
                                     "('pg_dump', 'psql') AND pid <> pg_backend_pid()") == "0",
              timeout=30, what="no dump or session left running")
+
+    # Two days through exec, a few rows apart: the second adds little to the repository.
+    days = []
+    for day in ("day1", "day2"):
+        started = time.monotonic()
+        out = json.loads(ok(salvage(real_cluster.kubeconfig, "-o", "json", "db", "backup", day, "-n", ns,
+                                    "--statefulset", "postgresql", "-d", "postgres", env=REPO)).stdout)
+        days.append((out["bytesAdded"], out["databases"][0]["size"], time.monotonic() - started))
+        psql(kube, ns, "INSERT INTO big SELECT i, md5(i::text) FROM generate_series(1, 1000) i")
+    print(f"dump of {days[0][1] / 1e6:.0f} MB through exec: day 1 {days[0][0] / 1e6:.1f} MB added in "
+          f"{days[0][2]:.1f}s, day 2 {days[1][0] / 1e6:.2f} MB added in {days[1][2]:.1f}s")
+    assert days[1][0] < days[0][1] / 20, days
 
 
 def _gone(kube: KubeClient, path: str) -> bool:
