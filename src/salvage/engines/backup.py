@@ -219,8 +219,14 @@ class _Capture:
         return records
 
     def _pods(self, namespace: str) -> list[dict[str, Any]]:
+        """The namespace's pods, to find database servers by their annotations (once per namespace)."""
         if namespace not in self._pods_by_namespace:
-            self._pods_by_namespace[namespace] = list(self.client.list(f"/api/v1/namespaces/{namespace}/pods"))
+            try:
+                self._pods_by_namespace[namespace] = list(self.client.list(f"/api/v1/namespaces/{namespace}/pods"))
+            except KubernetesError as exc:
+                self._pods_by_namespace[namespace] = []
+                self.journal.log("warning", f"could not list the pods of namespace {namespace} ({exc.message}); "
+                                            "database annotations there were not seen")
         return self._pods_by_namespace[namespace]
 
     def _storage_class(self, claim: dict[str, Any]) -> dict[str, Any] | None:
