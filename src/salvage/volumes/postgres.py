@@ -194,7 +194,8 @@ def dump(client: KubeClient, server: Server, repo: Repository, *, tags: list[str
             with _start(client, server, scripts.PSQL, database=name) as stream:
                 _begin(stream, server, scripts.dump_session())
                 stored = snapshot.add(file, stream)
-                said = _check(server, f"pg_dump of database {name!r}", stream.wait(), "dumpExit")
+                said = _check(server, f"pg_dump of database {name!r}", stream.wait(), "dumpExit",
+                              f"no exit status of pg_dump arrived, after {stored.size} bytes of its dump")
             entries.append({"name": name, "file": file, "size": stored.size, "sha256": stored.sha256,
                             "databaseSize": said.get("size"), "tables": said.rows()})
             report(f"database {name}: {stored.size} bytes dumped, {len(said.rows())} tables counted")
@@ -204,12 +205,13 @@ def dump(client: KubeClient, server: Server, repo: Repository, *, tags: list[str
     return DumpResult(result.snapshot_id, record, result.summary["bytes_added"], result.summary["total_bytes"])
 
 
-def _check(server: Server, doing: str, result: ExecResult, exit_key: str | None) -> scripts.Report:
+def _check(server: Server, doing: str, result: ExecResult, exit_key: str | None,
+           missing: str = "") -> scripts.Report:
     said = scripts.read_report(result.stderr)
     inner = said.get(exit_key) if exit_key else 0
     if not result.ok or inner != 0:
-        if result.ok and inner is None:  # psql ended before the dump ran
-            result = replace(result, exit_code=None, message="the dump did not run")
+        if result.ok and inner is None:  # psql ended, but the dump's own report never came
+            result = replace(result, exit_code=None, message=missing)
         elif result.ok:
             result = replace(result, exit_code=inner)
         raise _fail(server, doing, result, said)

@@ -86,7 +86,7 @@ def test_a_dump_records_sizes_digests_counts_and_keeps_the_password_off_the_comm
 
 @pytest.mark.parametrize(("stderr", "code", "said"), [
     (COUNTS + "pg_dump: error: connection lost\nsalvage: {\"dumpExit\": 1}\n", 0, "connection lost"),
-    (COUNTS, 0, "the dump did not run"),
+    (COUNTS, 0, "no exit status of pg_dump arrived, after 102405 bytes"),
     (COUNTS + 'salvage: {"dumpExit": 0}\n', None, "without an exit status"),
     ("psql: error: FATAL:  password authentication failed for user \"postgres\"\n", 2, "password authentication"),
 ])
