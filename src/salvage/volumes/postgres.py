@@ -196,6 +196,10 @@ def dump(client: KubeClient, server: Server, repo: Repository, *, tags: list[str
                 stored = snapshot.add(file, stream)
                 said = _check(server, f"pg_dump of database {name!r}", stream.wait(), "dumpExit",
                               f"no exit status of pg_dump arrived, after {stored.size} bytes of its dump")
+            if said.get("bytes") != stored.size:
+                raise DatabaseError(f"The dump of database {name!r} in {server.where} was cut on its way: "
+                                    f"{stored.size} of its {said.get('bytes')} bytes arrived.",
+                                    hint="Nothing was saved. Try again; if it recurs, see the API server's log.")
             entries.append({"name": name, "file": file, "size": stored.size, "sha256": stored.sha256,
                             "databaseSize": said.get("size"), "tables": said.rows()})
             report(f"database {name}: {stored.size} bytes dumped, {len(said.rows())} tables counted")

@@ -63,9 +63,14 @@ def dump_session(database_size: bool = True) -> str:
         f"\\o | sed 's/^/{MARK}/' >&2\n"
         + facts + COUNT_ROWS +
         "\\o\n"
-        # psql 15 keeps no exit status of `\!`: the dump reports its own. -Z0: the repository
-        # compresses (zstd); pg_dump's own compression would hide unchanged rows from dedup.
-        f"\\! pg_dump -w -Fc -Z0 --snapshot=\"$SALVAGE_SNAPSHOT\"; echo \"{MARK}{{\\\"dumpExit\\\": $?}}\" >&2\n"
+        # psql 15 keeps no exit status of `\\!`: the dump reports its own, and how many bytes
+        # it wrote (a FIFO to `wc`), so a stream cut on the way is caught even when the
+        # connection ends with a success. -Z0: the repository compresses (zstd);
+        # pg_dump's own compression would hide unchanged rows from deduplication.
+        "\\! d=$(mktemp -d) || exit 1; mkfifo \"$d/p\"; wc -c < \"$d/p\" > \"$d/n\" & "
+        "{ pg_dump -w -Fc -Z0 --snapshot=\"$SALVAGE_SNAPSHOT\"; echo $? > \"$d/rc\"; } | tee \"$d/p\"; wait; "
+        f"echo \"{MARK}{{\\\"dumpExit\\\": $(cat \"$d/rc\"), \\\"bytes\\\": $(cat \"$d/n\")}}\" >&2; "
+        "rm -rf \"$d\"\n"
         "COMMIT;\n\\q\n")
 
 

@@ -47,7 +47,8 @@ class FakeStream:
 class FakeServer:
     """Answers each script as the container would; ``dump_stderr`` is the database dumps' stderr."""
 
-    def __init__(self, dump_stderr: str = COUNTS + 'salvage: {"dumpExit": 0}\n', dump_code: int | None = 0) -> None:
+    def __init__(self, dump_stderr: str = COUNTS + f'salvage: {{"dumpExit": 0, "bytes": {len(DUMP)}}}\n',
+                 dump_code: int | None = 0) -> None:
         self.dump_stderr, self.dump_code, self.streams = dump_stderr, dump_code, []
 
     @contextlib.contextmanager
@@ -88,6 +89,7 @@ def test_a_dump_records_sizes_digests_counts_and_keeps_the_password_off_the_comm
     (COUNTS + "pg_dump: error: connection lost\nsalvage: {\"dumpExit\": 1}\n", 0, "connection lost"),
     (COUNTS, 0, "no exit status of pg_dump arrived, after 102405 bytes"),
     (COUNTS + 'salvage: {"dumpExit": 0}\n', None, "without an exit status"),
+    (COUNTS + 'salvage: {"dumpExit": 0, "bytes": 999999999}\n', 0, "was cut on its way: 102405 of its 999999999"),
     ("psql: error: FATAL:  password authentication failed for user \"postgres\"\n", 2, "password authentication"),
 ])
 def test_a_dump_that_fails_raises_and_writes_no_snapshot(repo: Repository, monkeypatch: pytest.MonkeyPatch,
