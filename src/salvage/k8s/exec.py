@@ -22,7 +22,6 @@ import contextlib
 import json
 import queue
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from urllib.parse import urlencode
 
 import httpx
 from httpx_ws import HTTPXWSException, WebSocketDisconnect, WebSocketSession, WebSocketUpgradeError, connect_ws
-from wsproto.events import BytesMessage, Pong
+from wsproto.events import BytesMessage
 
 from salvage.k8s.client import KubeClient
 from salvage.model.errors import KubernetesError
@@ -40,8 +39,6 @@ PROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"]
 _STDIN, _STDOUT, _STDERR, _STATUS, _CLOSE = 0, 1, 2, 3, 255
 # Bytes per stdin message: the API server relays each as one write to the process.
 _STDIN_MESSAGE = 256 * 1024
-# Seconds between the heartbeats of a streaming exec (the API server expects a pong within 6 s).
-HEARTBEAT_S = 2.0
 # How long to wait for the background reader to notice a shut-down socket.
 _STOP_GRACE = 5.0
 
@@ -72,37 +69,20 @@ def exec_in_pod(client: KubeClient, namespace: str, pod: str, command: list[str]
 
 @contextlib.contextmanager
 def open_exec(client: KubeClient, namespace: str, pod: str, command: list[str], *, container: str | None = None,
-              stdin: bool = False, idle_timeout: float = 120.0,
-              heartbeat: float | None = HEARTBEAT_S) -> Iterator[ExecStream]:
+              stdin: bool = False, idle_timeout: float = 120.0) -> Iterator[ExecStream]:
     """Start ``command`` in the pod and hand back its streams; leaving the block closes the
     connection (call :meth:`ExecStream.wait` first for the exit status).
 
-    A reader slower than the command (a dump into a remote store) holds the connection
-    still for seconds: httpx-ws's receiving thread then waits for room in its queue and
-    answers none of the API server's pings, and the server, missing their pongs, stops
-    relaying the streams. So a thread sends an unsolicited pong every ``heartbeat``
-    seconds (RFC 6455 allows it as a one-way heartbeat), which keeps the server's read
-    deadline fresh however far behind the reading is."""
+    No heartbeat of our own: the API server's WebSocket (x/net) broke the connection on
+    unsolicited pong frames from the client (measured on the real node), and it sends no
+    pings, so a slow reader needs none."""
     with _connect(client, namespace, pod, command, container, stdin=stdin) as (ws, where):
         stream = ExecStream(ws, where, idle_timeout)
-        stop = threading.Event()
-        if heartbeat:
-            threading.Thread(target=_beat, args=(ws, stop, heartbeat), name="salvage-exec-heartbeat",
-                             daemon=True).start()
         try:
             yield stream
         finally:
-            stop.set()
             if not stream.reader_stopped:
                 _stop_reader(ws)
-
-
-def _beat(ws: WebSocketSession, stop: threading.Event, period: float) -> None:
-    while not stop.wait(period):
-        try:
-            ws.send(Pong(b"salvage"))
-        except (HTTPXWSException, OSError, RuntimeError):
-            return
 
 
 @contextlib.contextmanager
