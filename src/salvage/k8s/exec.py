@@ -23,7 +23,7 @@ import json
 import queue
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -116,6 +116,12 @@ class ExecStream:
         self._ws, self.where, self.idle_timeout = ws, where, idle_timeout
         self._pending = b""
         self._offset = 0
+        self._stdout_read = 0
+        # The size of stdout once the command has said it on stderr (None: not said yet). A
+        # command that then waits for our word before it exits loses nothing in flight: the
+        # tail of a large backlog is lost when the process exits first (measured on the real
+        # node), so :meth:`readinto` ends there instead of at the end of the stream.
+        self.stdout_size: Callable[[str], int | None] | None = None
         self._stderr = bytearray()
         self.status: dict[str, Any] | None = None
         self.reader_stopped = False
@@ -133,13 +139,18 @@ class ExecStream:
     def readinto(self, buffer: memoryview | bytearray) -> int:
         """Fill ``buffer`` from stdout; 0 at its end (the command exited or the connection closed)."""
         while self._offset >= len(self._pending):
-            if self.closed:
+            if self.closed or self._said_all():
                 return 0
             self._receive()
         size = min(len(buffer), len(self._pending) - self._offset)
         buffer[:size] = self._pending[self._offset:self._offset + size]
         self._offset += size
+        self._stdout_read += size
         return size
+
+    def _said_all(self) -> bool:
+        expected = self.stdout_size(self.stderr) if self.stdout_size else None
+        return expected is not None and self._stdout_read >= expected
 
     def read(self, size: int = -1) -> bytes:
         if size < 0:

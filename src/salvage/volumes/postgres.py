@@ -193,7 +193,9 @@ def dump(client: KubeClient, server: Server, repo: Repository, *, tags: list[str
             file = f"database-{number}.dump"
             with _start(client, server, scripts.PSQL, database=name) as stream:
                 _begin(stream, server, scripts.dump_session())
+                stream.stdout_size = scripts.reported_size
                 stored = snapshot.add(file, stream)
+                stream.write(scripts.ACK)
                 said = _check(server, f"pg_dump of database {name!r}", stream.wait(), "dumpExit",
                               f"no exit status of pg_dump arrived, after {stored.size} bytes of its dump")
             if said.get("bytes") != stored.size:

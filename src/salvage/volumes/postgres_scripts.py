@@ -70,7 +70,7 @@ def dump_session(database_size: bool = True) -> str:
         "\\! d=$(mktemp -d) || exit 1; mkfifo \"$d/p\"; wc -c < \"$d/p\" > \"$d/n\" & "
         "{ pg_dump -w -Fc -Z0 --snapshot=\"$SALVAGE_SNAPSHOT\"; echo $? > \"$d/rc\"; } | tee \"$d/p\"; wait; "
         f"echo \"{MARK}{{\\\"dumpExit\\\": $(cat \"$d/rc\"), \\\"bytes\\\": $(cat \"$d/n\")}}\" >&2; "
-        "rm -rf \"$d\"\n"
+        "rm -rf \"$d\"; read -r ack\n"  # exit only once Salvage has every byte (ExecStream.stdout_size)
         "COMMIT;\n\\q\n")
 
 
@@ -159,3 +159,14 @@ def globals_for(sql: str, existing_roles: set[str], keep_password_of: str) -> st
             line = _PASSWORD.sub("", line)
         lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def reported_size(stderr: str) -> int | None:
+    """The dump's size once its report is on stderr (for ExecStream.stdout_size)."""
+    if '"bytes"' not in stderr:
+        return None
+    size = read_report(stderr).get("bytes")
+    return int(size) if size is not None else None
+
+
+ACK = b"done\n"  # the word the dump session waits for before it lets psql finish

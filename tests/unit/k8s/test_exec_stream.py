@@ -68,3 +68,11 @@ def test_stdin_is_framed_on_channel_0_and_closed_only_on_v5() -> None:
     ExecStream(old, "pod ns/pg-0", idle_timeout=1).close_stdin()  # type: ignore[arg-type]
     assert old.sent == []
     assert stream.wait().ok
+
+
+def test_reading_ends_at_the_size_the_command_reported_without_waiting_for_its_exit() -> None:
+    # The command said its size on stderr and now waits for us: no status comes until we answer.
+    ws = ScriptedSocket(b"\x01abc", b"\x02size=5\n", b"\x01de")
+    stream = ExecStream(ws, "pod ns/pg-0", idle_timeout=0.01)  # type: ignore[arg-type]
+    stream.stdout_size = lambda stderr: 5 if "size=5" in stderr else None
+    assert stream.read() == b"abcde", "no ExecTimeout: the read ended at the reported size"
