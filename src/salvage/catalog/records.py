@@ -26,7 +26,7 @@ class VolumeRecord(TypedDict, total=False):
     pv: str
     storageClass: str | None
     size: str
-    method: str  # a registered volume method (volumes/registry.py: csi-snapshot, aws-ebs, gce-pd, fs) or none
+    method: str  # a registered volume method (volumes/registry.py: csi-snapshot, aws-ebs, gce-pd, fs, postgresql) or none
     driver: str
     snapshotHandle: str
     restoreSize: int
@@ -58,6 +58,9 @@ class VolumeRecord(TypedDict, total=False):
     accessModes: list[str]
     reclaimPolicy: str
     volumeMode: str
+    # postgresql (snapshotHandle is the repository snapshot of the dumps): the server version,
+    # and per database its dump's file, size, SHA-256 and every table's row count at dump time.
+    database: dict[str, Any]
     error: str
 
 

@@ -44,6 +44,7 @@ _GROUPS = {
     "snapshot": "salvage.cli.snapshot",
     "statefulset": "salvage.cli.statefulset",
     "operator": "salvage.cli.operator",
+    "db": "salvage.cli.db",
 }
 # Root options that take a value, so the value is not mistaken for the command.
 _VALUED = {"--kubeconfig", "--context", "--output", "-o"}

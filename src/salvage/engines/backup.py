@@ -29,6 +29,7 @@ from salvage.volumes.method import MethodContext
 from salvage.volumes.registry import Methods
 
 Progress = Callable[[str, dict[str, Any]], None]
+_STATES = {"fs": "copying files", "database": "dumping its database"}
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ class _Capture:
         self._builtin_groups = _builtin_groups()
         self._classes: dict[str, dict[str, Any] | None] = {}
         self.methods = methods
+        self._pods_by_namespace: dict[str, list[dict[str, Any]]] = {}
 
     def namespaced(self) -> None:
         wanted = [r for r in self.discovery.resources
@@ -221,7 +223,9 @@ class _Capture:
         meta = claim["metadata"]
         label = f"{meta['namespace']}/{meta['name']}"
         kind = fs.choose_method(claim, self._storage_class(claim), default_fs=self.request.default_volumes_to_fs)
-        self.progress("volume", {"pvc": label, "state": "copying files" if kind == "fs" else "snapshotting"})
+        if registry.holds_database(self.client, claim, self._pods(meta["namespace"])):
+            kind = "database"
+        self.progress("volume", {"pvc": label, "state": _STATES.get(kind, "snapshotting")})
         hint = ""
         try:
             pv = self.client.get(f"/api/v1/persistentvolumes/{claim['spec']['volumeName']}")
@@ -242,6 +246,17 @@ class _Capture:
                                      f"({record.get('snapshotHandle')})")
         self.progress("volume", {"pvc": label, "state": record.get("method")})
         return record
+
+    def _pods(self, namespace: str) -> list[dict[str, Any]]:
+        """The namespace's pods, to find database servers by their annotations (once per namespace)."""
+        if namespace not in self._pods_by_namespace:
+            try:
+                self._pods_by_namespace[namespace] = list(self.client.list(f"/api/v1/namespaces/{namespace}/pods"))
+            except KubernetesError as exc:
+                self._pods_by_namespace[namespace] = []
+                self.journal.log("warning", f"could not list the pods of namespace {namespace} ({exc.message}); "
+                                            "database annotations there were not seen")
+        return self._pods_by_namespace[namespace]
 
     def _storage_class(self, claim: dict[str, Any]) -> dict[str, Any] | None:
         name = claim["spec"].get("storageClassName")

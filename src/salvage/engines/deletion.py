@@ -12,7 +12,7 @@ from salvage.model.errors import NotFoundError, UsageError
 from salvage.repo.errors import RepositoryNotFoundError
 from salvage.repo.prune import forget_snapshots
 from salvage.repo.repository import Repository
-from salvage.volumes import fs
+from salvage.volumes import fs, location_repository
 from salvage.volumes.method import MethodContext
 from salvage.volumes.registry import Methods, is_registered
 
@@ -30,13 +30,14 @@ def delete_backup(client: KubeClient | None, location: Location, name: str,
     except IncompleteBackupError:
         pass
     # Opened first: a missing or wrong password refuses the whole deletion before any change.
-    repo_snapshots = [v["snapshotHandle"] for v in volumes if v.get("method") == "fs" and v.get("snapshotHandle")]
+    repo_snapshots = [v["snapshotHandle"] for v in volumes
+                      if v.get("method") in location_repository.REPOSITORY_METHODS and v.get("snapshotHandle")]
     repo = _repository(location, name, repo_password) if repo_snapshots else None
     methods = Methods(MethodContext(client, location.store, aws=aws or AwsSettings(),
                                     gce=gce or GceSettings(), azure=azure or AzureSettings()))
     # File-level snapshots go together below: forgetting them in one pass frees the data only they used.
     snapshots = sum(methods[r["method"]].delete_captured(r) for r in volumes
-                    if is_registered(r.get("method")) and r.get("method") != "fs")
+                    if is_registered(r.get("method")) and r.get("method") not in location_repository.REPOSITORY_METHODS)
     if repo is not None:
         snapshots += len(forget_snapshots(repo, repo_snapshots).forgotten)
     keys = [info.key for info in location.store.list(layout.prefix(name))]

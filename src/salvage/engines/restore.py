@@ -193,6 +193,21 @@ class _Run:
         if self.request.wait:
             self._wait_ready()
         self._release_sources()
+        self._after_ready()
+
+    def _after_ready(self) -> None:
+        """Database dumps go into the servers that now run on the restored claims."""
+        for source in self.sources:
+            if source.after_ready is None:
+                continue
+            if not self.request.wait:
+                self.report.warnings.append("the databases' dumps were not restored (--no-wait); "
+                                            "run `salvage db restore` once the servers run")
+                continue
+            try:
+                self.progress("phase", {"message": source.after_ready()})
+            except SalvageError as exc:
+                self.report.errors.append(f"{exc.message}" + (f" ({exc.hint})" if exc.hint else ""))
 
     def _release_sources(self) -> None:
         for source in self.sources:

@@ -9,6 +9,11 @@ cause. A runtime that fails without a code (kwok does) leaves ``exit_code`` unkn
 
 A timeout closes the WebSocket; whether the remote process is then killed is up to the
 runtime, so hook commands should bound their own work too.
+
+:func:`exec_in_pod` collects a short command's output; :func:`open_exec` streams a long one's
+stdout (a file-like ``readinto``, so a dump goes straight into the repository) and writes its
+stdin (channel 0). Closing stdin needs v5; a command fed on v4 must know where its input ends
+(``head -c N``).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import json
 import queue
 import socket
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -30,7 +36,9 @@ from salvage.k8s.client import KubeClient
 from salvage.model.errors import KubernetesError
 
 PROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"]
-_STDOUT, _STDERR, _STATUS, _CLOSE = 1, 2, 3, 255
+_STDIN, _STDOUT, _STDERR, _STATUS, _CLOSE = 0, 1, 2, 3, 255
+# Bytes per stdin message: the API server relays each as one write to the process.
+_STDIN_MESSAGE = 256 * 1024
 # How long to wait for the background reader to notice a shut-down socket.
 _STOP_GRACE = 5.0
 
@@ -55,10 +63,37 @@ class ExecResult:
 def exec_in_pod(client: KubeClient, namespace: str, pod: str, command: list[str], *,
                 container: str | None = None, timeout: float = 30.0) -> ExecResult:
     """Run ``command`` in ``pod``'s ``container`` (optional for a single-container pod) and wait for it."""
+    with _connect(client, namespace, pod, command, container, stdin=False) as (ws, where):
+        return _collect(ws, where, time.monotonic() + timeout, timeout)
+
+
+@contextlib.contextmanager
+def open_exec(client: KubeClient, namespace: str, pod: str, command: list[str], *, container: str | None = None,
+              stdin: bool = False, idle_timeout: float = 120.0) -> Iterator[ExecStream]:
+    """Start ``command`` in the pod and hand back its streams; leaving the block closes the
+    connection (call :meth:`ExecStream.wait` first for the exit status).
+
+    No heartbeat of our own: the API server's WebSocket (x/net) broke the connection on
+    unsolicited pong frames from the client (measured on the real node), and it sends no
+    pings, so a slow reader needs none."""
+    with _connect(client, namespace, pod, command, container, stdin=stdin) as (ws, where):
+        stream = ExecStream(ws, where, idle_timeout)
+        try:
+            yield stream
+        finally:
+            if not stream.reader_stopped:
+                _stop_reader(ws)
+
+
+@contextlib.contextmanager
+def _connect(client: KubeClient, namespace: str, pod: str, command: list[str], container: str | None, *,
+             stdin: bool) -> Iterator[tuple[WebSocketSession, str]]:
     if not command:
         raise KubernetesError(f"No command to run in pod {namespace}/{pod}.")
     query: list[tuple[str, str]] = [("command", part) for part in command]
     query += [("stdout", "true"), ("stderr", "true")]
+    if stdin:
+        query.append(("stdin", "true"))
     if container:
         query.append(("container", container))
     path = f"/api/v1/namespaces/{namespace}/pods/{pod}/exec?{urlencode(query)}"
@@ -66,12 +101,98 @@ def exec_in_pod(client: KubeClient, namespace: str, pod: str, command: list[str]
     try:
         ws: WebSocketSession
         with connect_ws(path, client.http, subprotocols=PROTOCOLS, keepalive_ping_interval_seconds=None) as ws:
-            return _collect(ws, where, time.monotonic() + timeout, timeout)
+            yield ws, where
     except WebSocketUpgradeError as exc:
         raise KubernetesError(f"Cannot exec in {where}: {_refusal(exc.response)}",
                               status=exc.response.status_code) from exc
     except (HTTPXWSException, httpx.HTTPError) as exc:
         raise KubernetesError(f"Exec in {where} failed: {exc}") from exc
+
+
+class ExecStream:
+    """A running command: its stdout read like a file, its stdin written, stderr kept."""
+
+    def __init__(self, ws: WebSocketSession, where: str, idle_timeout: float) -> None:
+        self._ws, self.where, self.idle_timeout = ws, where, idle_timeout
+        self._pending = b""
+        self._offset = 0
+        self._stdout_read = 0
+        # The size of stdout once the command has said it on stderr (None: not said yet). A
+        # command that then waits for our word before it exits loses nothing in flight: the
+        # tail of a large backlog is lost when the process exits first (measured on the real
+        # node), so :meth:`readinto` ends there instead of at the end of the stream.
+        self.stdout_size: Callable[[str], int | None] | None = None
+        self._stderr = bytearray()
+        self.status: dict[str, Any] | None = None
+        self.reader_stopped = False
+        self.closed = False  # the connection ended (with or without a status)
+
+    def write(self, data: bytes | memoryview) -> None:
+        for start in range(0, len(data), _STDIN_MESSAGE):
+            self._ws.send_bytes(bytes([_STDIN]) + bytes(data[start:start + _STDIN_MESSAGE]))
+
+    def close_stdin(self) -> None:
+        """Send end-of-file on stdin (v5 only; on v4 the command must stop reading by itself)."""
+        if self._ws.subprotocol == PROTOCOLS[0]:
+            self._ws.send_bytes(bytes([_CLOSE, _STDIN]))
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:
+        """Fill ``buffer`` from stdout; 0 at its end (the command exited or the connection closed)."""
+        while self._offset >= len(self._pending):
+            if self.closed or self._said_all():
+                return 0
+            self._receive()
+        size = min(len(buffer), len(self._pending) - self._offset)
+        buffer[:size] = self._pending[self._offset:self._offset + size]
+        self._offset += size
+        self._stdout_read += size
+        return size
+
+    def _said_all(self) -> bool:
+        expected = self.stdout_size(self.stderr) if self.stdout_size else None
+        return expected is not None and self._stdout_read >= expected
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0:
+            return b"".join(iter(lambda: self.read(1 << 20), b""))
+        buffer = bytearray(size)
+        return bytes(buffer[:self.readinto(buffer)])
+
+    @property
+    def stderr(self) -> str:
+        return self._stderr.decode(errors="replace")
+
+    def wait(self) -> ExecResult:
+        """Read to the end (stdout not yet read is dropped) and return the exit status."""
+        while not self.closed:
+            self._receive()
+        self._pending, self._offset = b"", 0
+        if self.status is None:
+            return ExecResult(None, "", self.stderr, f"the connection to {self.where} closed without an exit status")
+        code, message = exit_status(self.status)
+        return ExecResult(code, "", self.stderr, message)
+
+    def _receive(self) -> None:
+        try:
+            event = self._ws.receive(timeout=self.idle_timeout)
+        except queue.Empty as exc:
+            raise ExecTimeout(f"The command in {self.where} sent nothing for {self.idle_timeout:g}s.") from exc
+        except WebSocketDisconnect:
+            self.reader_stopped = self.closed = True
+            return
+        except HTTPXWSException:
+            self.reader_stopped = self.closed = True
+            raise
+        if not isinstance(event, BytesMessage) or not event.data:
+            return
+        channel, payload = event.data[0], bytes(event.data[1:])
+        if channel == _STDOUT:
+            self._pending, self._offset = payload, 0
+        elif channel == _STDERR:
+            self._stderr += payload
+        elif channel == _STATUS and payload:
+            self.status = json.loads(payload)
+            self.closed = True
 
 
 def _collect(ws: WebSocketSession, where: str, deadline: float, timeout: float) -> ExecResult:

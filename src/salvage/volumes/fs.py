@@ -17,16 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from salvage.catalog.records import VolumeRecord
-from salvage.model.errors import SalvageError, UsageError
+from salvage.model.errors import SalvageError
 from salvage.repo import backup as repo_backup
 from salvage.repo import restore as repo_restore
-from salvage.repo.errors import RepositoryNotFoundError
 from salvage.repo.locks import remove_host_locks
 from salvage.repo.preflight import check_restorable
 from salvage.repo.repository import Repository
 from salvage.repo.snapshots import find_snapshot
-from salvage.storage.base import Store
-from salvage.storage.prefixed import PrefixedStore
+# Re-exported: callers from before the repository was shared with the postgresql method.
+from salvage.volumes.location_repository import REPOSITORY_PREFIX as REPOSITORY_PREFIX
+from salvage.volumes.location_repository import repository as repository
+from salvage.volumes.location_repository import for_method, require_password
 from salvage.volumes.method import JSON, ClaimSource, MethodContext, VolumeCaptureError, claim_record
 from salvage.volumes.mover import manifests as mover_manifests
 from salvage.volumes.mover.manifests import MoverJob
@@ -36,7 +37,6 @@ from salvage.volumes.mover.runner import MoverError, MoverRunner
 METHOD = "fs"
 
 METHOD_ANNOTATION = "backup.salvage.io/method"
-REPOSITORY_PREFIX = "repository"
 HOSTPATH_DRIVER = "hostpath.salvage.io"
 
 
@@ -77,11 +77,7 @@ class FsMethod:
     def repository(self) -> Repository:
         with self._lock:
             if self._repository is None:
-                if self.context.store is None:
-                    raise VolumeCaptureError("File-level volumes need the location's store, and none was given.")
-                create = self.context.create_repository
-                self._repository = repository(self.context.store, self.context.repo_password,
-                                              create=create, read_only=not create)
+                self._repository = for_method(self.context, "File-level volumes")
             return self._repository
 
     def check_capture(self) -> None:
@@ -191,27 +187,6 @@ class FsMethod:
 
     def describe(self, record: VolumeRecord) -> str:
         return f"files from repository snapshot {str(record.get('snapshotHandle'))[:8]}"
-
-
-def require_password(password: str | None) -> str:
-    if not password:
-        raise UsageError(
-            "File-level volume backup needs the repository password.",
-            hint="Set SALVAGE_REPO_PASSWORD, or pass --repo-password-file or --repo-password-secret; "
-                 "Salvage has no default password.")
-    return password
-
-
-def repository(location_store: Store, password: str | None, *, create: bool, read_only: bool = False) -> Repository:
-    """The location's repository (created on first use when ``create``)."""
-    password = require_password(password)
-    store = PrefixedStore(location_store, REPOSITORY_PREFIX)
-    try:
-        return Repository.open(store, password, read_only=read_only)
-    except RepositoryNotFoundError:
-        if not create:
-            raise
-        return Repository.init(store, password)
 
 
 def capture(repo: Repository, claim: dict[str, Any], pv: dict[str, Any], backup: str) -> VolumeRecord:

@@ -10,7 +10,8 @@ and call it. Rules every method keeps:
 - ``capture`` returns a :class:`VolumeRecord` whose ``method`` is the method's name, or
   ``none`` with an ``error`` when the volume cannot be captured this way (the backup goes on);
 - ``prepare`` returns the :class:`ClaimSource` of a new claim; the claim keeps its name, so a
-  StatefulSet adopts it, and what ``prepare`` creates is named after ``owner``;
+  StatefulSet adopts it, and what ``prepare`` creates is named after ``owner``; its
+  ``after_ready`` (if any) runs once the restored workloads are Ready;
 - ``delete_captured`` removes what ``capture`` made, and says False when it was gone already.
 """
 
@@ -83,6 +84,9 @@ class ClaimSource:
     fill: Callable[[JSON], list[str]] | None = None
     # Removes temporary objects once the claim is bound; the backed-up data stays.
     release: Callable[[], None] = _nothing
+    # Runs once the restored workloads are Ready (a database method loads its dumps into the
+    # server that now runs on the claim); returns what it did, for the report. None: nothing.
+    after_ready: Callable[[], str] | None = None
 
     def shape(self, spec: JSON) -> None:
         """Set a claim's spec (before it is created) to take its data from this source."""

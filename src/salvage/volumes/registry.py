@@ -5,7 +5,9 @@ engines then reach it through :class:`Methods` by a record's ``method``, or by t
 choice. Adding a method is one module implementing :class:`~salvage.volumes.method.VolumeMethod`
 plus one :func:`register` call (here for Salvage's own; tests register theirs).
 
-Which method a volume gets when backed up: ``fs`` when the claim or its StorageClass says
+Which method a volume gets when backed up: ``postgresql`` when the pod mounting it (or its
+StatefulSet) is annotated ``backup.salvage.io/database: postgresql`` (volumes/postgres.py:
+logical dumps instead of the volume); else ``fs`` when the claim or its StorageClass says
 so (``backup.salvage.io/method: fs``, volumes/fs.py) or ``--default-volumes-to-fs-backup``;
 else the ``--volume-snapshot-provider`` the user names (``csi``, ``aws-ebs``, ``gce-pd``,
 ``azure-disk``), and under ``auto`` the first method that claims the PV (EBS disks go
@@ -19,7 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from salvage.model.errors import UsageError
-from salvage.volumes import csi_snapshots, fs
+from salvage.k8s.client import KubeClient
+from salvage.volumes import csi_snapshots, fs, postgres
 from salvage.volumes.aws_ebs_spec import METHOD as AWS_EBS
 from salvage.volumes.aws_ebs_spec import is_ebs
 from salvage.volumes.azure_disk_spec import METHOD as AZURE_DISK
@@ -84,8 +87,17 @@ def method_for(pv: JSON, choice: str) -> str:
 
 def capture_method(kind: str, pv: JSON, choice: str) -> str:
     """The method for a volume whose claim asks for ``kind`` (``fs`` or ``snapshot``,
-    :func:`salvage.volumes.fs.choose_method`)."""
+    :func:`salvage.volumes.fs.choose_method`; ``database``, :func:`holds_database`)."""
+    if kind == "database":
+        return postgres.METHOD
     return fs.METHOD if kind == "fs" else method_for(pv, choice)
+
+
+def holds_database(client: KubeClient, claim: JSON, pods: list[JSON]) -> bool:
+    """Whether a pod among ``pods`` (the claim's namespace's) mounting the claim is an
+    annotated database, by its own annotations or its StatefulSet's."""
+    return any(postgres.is_database(postgres.annotations_of(pod, postgres.owner_of(client, pod)))
+               for pod in postgres.pods_mounting(pods, claim["metadata"]["name"]))
 
 
 class Methods:
@@ -129,3 +141,4 @@ register(AWS_EBS, _aws_ebs, choice="aws-ebs", claims=is_ebs)
 register(GCE_PD, _gce_pd, choice="gce-pd", claims=is_gce_pd)
 register(AZURE_DISK, _azure_disk, choice="azure-disk", claims=is_azure_disk)
 register(fs.METHOD, fs.FsMethod)
+register(postgres.METHOD, postgres.PostgresMethod)

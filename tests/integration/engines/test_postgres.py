@@ -1,0 +1,266 @@
+"""Database-consistent PostgreSQL backups on the real node (issue 17): seed 001's StatefulSet
+with its password Secret, a few databases, a role with grants, a large object, and rows
+written while the dump runs; backed up, verified in a scratch server, the namespace
+deleted, restored, and compared. Then the faults: wrong password, server down, a dump
+killed halfway."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.images import builders as images
+from salvage.k8s.client import KubeClient
+from salvage.k8s.exec import exec_in_pod
+from salvage.locations import open_location
+from salvage.model.errors import KubernetesError
+from salvage.repo.snapshots import list_snapshots
+from salvage.volumes import location_repository
+from tests.support.builders import real_pod
+from tests.support.cli import Result, salvage
+from tests.support.waiting import pod_ready, wait_for
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "Azure12345678"  # seed 001's
+APP_PASSWORD = "app-secret"
+REPO = {"SALVAGE_REPO_PASSWORD": "repo-pw"}
+DATA = "/var/lib/postgresql/data"
+SERVER = f"""
+if [ ! -s {DATA}/db/PG_VERSION ]; then
+  printf '%s\\n' "$POSTGRES_PASSWORD" > /tmp/pw
+  initdb -D {DATA}/db -U postgres --pwfile=/tmp/pw --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+  rm /tmp/pw
+fi
+exec postgres -D {DATA}/db -k /tmp -c listen_addresses=127.0.0.1
+"""
+SETUP = f"""
+CREATE DATABASE shop;
+CREATE DATABASE inventory;
+CREATE ROLE app LOGIN PASSWORD '{APP_PASSWORD}';
+\\c shop
+CREATE TABLE orders (id serial PRIMARY KEY, item text, qty int);
+INSERT INTO orders (item, qty) SELECT 'item-' || i, i % 7 FROM generate_series(1, 50000) i;
+CREATE TABLE events (id bigserial PRIMARY KEY, at timestamptz DEFAULT now());
+CREATE SCHEMA audit;
+CREATE TABLE audit."Log Entries" (line text);
+INSERT INTO audit."Log Entries" VALUES ('first'), ('second');
+GRANT SELECT, INSERT ON orders TO app;
+GRANT USAGE ON SEQUENCE orders_id_seq TO app;
+SELECT lo_from_bytea(4242, 'a large object');
+\\c inventory
+CREATE TABLE stock (sku text PRIMARY KEY, count int);
+INSERT INTO stock SELECT 'sku-' || i, i FROM generate_series(1, 1000) i;
+"""
+STATIC = {"shop": ["orders", 'audit."Log Entries"'], "inventory": ["stock"]}
+
+
+def psql(kube: KubeClient, ns: str, sql: str, *, database: str = "postgres", pod: str = "postgresql-0",
+         env: str = "", host: str = "/tmp", user: str = "postgres") -> str:
+    result = exec_in_pod(kube, ns, pod, ["sh", "-c", f'{env} psql -X -q -At -v ON_ERROR_STOP=1 -h {host} -U "$1" '
+                                         '-d "$2" -c "$3"', "sh", user, database, sql], timeout=60)
+    assert result.ok, f"{sql}: {result.stderr}{result.message}"
+    return result.stdout.strip()
+
+
+def deploy(kube: KubeClient, ns: str) -> None:
+    secret = base64.b64encode(PASSWORD.encode()).decode()
+    kube.create(f"/api/v1/namespaces/{ns}/secrets", {
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "dbpass"}, "data": {"dbpassword": secret}})
+    container: dict[str, Any] = {
+        "name": "postgres", "image": images.POSTGRES.ref, "imagePullPolicy": "Never",
+        "command": ["sh", "-c", SERVER],
+        "env": [{"name": "POSTGRES_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "dbpass", "key": "dbpassword"}}}],
+        "readinessProbe": {"exec": {"command": ["pg_isready", "-h", "/tmp"]}, "periodSeconds": 1},
+        "volumeMounts": [{"name": "data", "mountPath": DATA}],
+    }
+    kube.create(f"/apis/apps/v1/namespaces/{ns}/statefulsets", {
+        "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "postgresql"},
+        "spec": {
+            "serviceName": "postgresql", "replicas": 1, "selector": {"matchLabels": {"app": "postgresql"}},
+            "template": {
+                "metadata": {"labels": {"app": "postgresql"}, "annotations": {
+                    "backup.salvage.io/database": "postgresql",
+                    "backup.salvage.io/database-secret": "dbpass/dbpassword"}},
+                "spec": {"terminationGracePeriodSeconds": 2, "containers": [container]},
+            },
+            "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
+                "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}],
+        },
+    })
+    pod_ready(kube, ns, "postgresql-0", timeout=240)
+
+
+def checksums(kube: KubeClient, ns: str) -> dict[str, str]:
+    return {f"{db}.{table}": psql(kube, ns, f"SELECT count(*) || ':' || md5(string_agg(t::text, ',' ORDER BY t::text)) "
+                                           f"FROM {table} t", database=db)
+            for db, tables in STATIC.items() for table in tables}
+
+
+class Writer:
+    """The application: rows into shop.events while the backup runs."""
+
+    def __init__(self, kube: KubeClient, ns: str) -> None:
+        self.kube, self.ns, self.stop, self.batches = kube, ns, threading.Event(), 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            psql(self.kube, self.ns, "INSERT INTO events (at) SELECT now() FROM generate_series(1, 200)",
+                 database="shop")
+            self.batches += 1
+
+    def __enter__(self) -> Writer:
+        self.thread.start()
+        wait_for(lambda: self.batches >= 2, timeout=30, what="the writer to write")
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=60)
+
+
+def ok(result: Result) -> Result:
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def failed(result: Result) -> str:
+    """The error of a command that must fail, on one line (the terminal wraps at 80 columns)."""
+    assert result.returncode != 0, result.stdout
+    return " ".join(result.stderr.split())
+
+
+def database_record(cluster: LocalCluster, name: str) -> dict[str, Any]:
+    described = json.loads(ok(salvage(cluster.kubeconfig, "-o", "json", "backup", "describe", name)).stdout)
+    assert described["phase"] == "Completed"
+    [volume] = described["volumes"]
+    assert volume["method"] == "postgresql"
+    return dict(volume["database"])
+
+
+def test_backup_verify_delete_restore(real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str,
+                                      salvage_home: Path) -> None:
+    kube, ns = real_kube, real_ns
+    deploy(kube, ns)
+    result = exec_in_pod(kube, ns, "postgresql-0", ["sh", "-c", 'printf "%s" "$1" | psql -X -q -v ON_ERROR_STOP=1 '
+                                                   '-h /tmp -U postgres -f -', "sh", SETUP], timeout=120)
+    assert result.ok, result.stderr
+    before = checksums(kube, ns)
+
+    with Writer(kube, ns) as writer:
+        started = writer.batches
+        ok(salvage(real_cluster.kubeconfig, "backup", "create", "pg", "--include-namespaces", ns, env=REPO))
+        assert writer.batches > started, "the application wrote while the backup ran"
+    record = database_record(real_cluster, "pg")
+    assert record["serverVersion"].startswith("15.")
+    dumps = {d["name"]: d for d in record["databases"]}
+    assert set(dumps) == {"postgres", "shop", "inventory"}
+    assert dumps["shop"]["tables"]["public.orders"] == 50000
+    assert dumps["shop"]["tables"]['audit.Log Entries'] == 2
+    recorded_events = dumps["shop"]["tables"]["public.events"]
+    assert recorded_events >= 400, "rows written before the dump are in it"
+    assert all(len(d["sha256"]) == 64 and d["size"] > 0 for d in dumps.values())
+
+    verified = ok(salvage(real_cluster.kubeconfig, "-o", "json", "db", "verify", "pg",
+                          "--image", images.POSTGRES.ref, env=REPO))
+    report = json.loads(verified.stdout)
+    assert {t["table"] for t in report["tables"]} >= {"public.orders", "public.events", "public.stock"}
+    assert all(t["result"] == "ok" for t in report["tables"]), report
+    scratch = [n["metadata"]["name"] for n in kube.list("/api/v1/namespaces")
+               if n["metadata"]["name"].startswith("salvage-verify-") and not n["metadata"].get("deletionTimestamp")]
+    assert scratch == [], "the scratch namespace is removed"
+
+    kube.delete(f"/api/v1/namespaces/{ns}")
+    wait_for(lambda: _gone(kube, f"/api/v1/namespaces/{ns}"), timeout=120, what="the namespace to go")
+    ok(salvage(real_cluster.kubeconfig, "restore", "create", "back", "--from-backup", "pg", env=REPO))
+    # The claim came back empty, the server initialised it, and once Ready the dumps went in.
+    report = json.loads(ok(salvage(real_cluster.kubeconfig, "-o", "json", "restore", "describe", "back")).stdout)
+    assert report["phase"] == "Completed", report
+
+    assert checksums(kube, ns) == before
+    assert psql(kube, ns, "SELECT count(*) FROM events", database="shop") == str(recorded_events)
+    assert psql(kube, ns, "SELECT convert_from(lo_get(4242), 'UTF8')", database="shop") == "a large object"
+    # The application logs in with its own role over TCP, and its grants hold.
+    app = dict(env=f"PGPASSWORD={APP_PASSWORD}", host="127.0.0.1", user="app", database="shop")
+    assert psql(kube, ns, "INSERT INTO orders (item, qty) VALUES ('new', 1); SELECT count(*) FROM orders",
+                **app) == "50001"
+    # The bootstrap superuser kept the password of the Secret the restored server started with.
+    assert psql(kube, ns, "SELECT 1", env=f"PGPASSWORD={PASSWORD}", host="127.0.0.1") == "1"
+
+    refused = failed(salvage(real_cluster.kubeconfig, "db", "restore", "pg", env=REPO))
+    assert "hold data already" in refused and "--clean" in refused, refused
+    ok(salvage(real_cluster.kubeconfig, "db", "restore", "pg", "--clean", "-d", "shop", env=REPO))
+    assert psql(kube, ns, "SELECT count(*) FROM orders", database="shop") == "50000"
+
+
+def test_faults_leave_no_backup(real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str,
+                                salvage_home: Path) -> None:
+    kube, ns = real_kube, real_ns
+    deploy(kube, ns)
+    psql(kube, ns, "CREATE TABLE big AS SELECT i, md5(i::text) AS h FROM generate_series(1, 1500000) i")
+    wrong = base64.b64encode(b"not-the-password").decode()
+    kube.create(f"/api/v1/namespaces/{ns}/secrets", {
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "wrong"}, "data": {"password": wrong}})
+    kube.create(f"/api/v1/namespaces/{ns}/pods", real_pod("stopped", "sleep 3600", image=images.POSTGRES.ref))
+    pod_ready(kube, ns, "stopped", timeout=120)
+
+    bad = salvage(real_cluster.kubeconfig, "db", "backup", "bad", "-n", ns, "--statefulset", "postgresql",
+                  "--secret", "wrong", env=REPO)
+    assert "password authentication failed" in failed(bad)
+    assert "not-the-password" not in bad.stderr + bad.stdout
+
+    down = failed(salvage(real_cluster.kubeconfig, "db", "backup", "down", "-n", ns, "--pod", "stopped",
+                          "--secret", "dbpass", env=REPO))
+    assert "Connection refused" in down and "Is the server running" in down, down
+
+    # Kill pg_dump's server session while it streams: the backup fails and leaves nothing.
+    killed: list[str] = []
+
+    def kill_dump() -> bool:
+        pids = psql(kube, ns, "SELECT string_agg(pg_terminate_backend(pid)::text, ',') FROM pg_stat_activity "
+                              "WHERE application_name = 'pg_dump'")
+        killed.extend(p for p in pids.split(",") if p)
+        return bool(killed)
+
+    killer = threading.Thread(target=lambda: wait_for(kill_dump, timeout=60, interval=0.05, what="pg_dump"))
+    killer.start()
+    half = salvage(real_cluster.kubeconfig, "db", "backup", "half", "-n", ns, "--statefulset", "postgresql",
+                   "-d", "postgres", env=REPO)
+    killer.join()
+    assert killed and "pg_dump of database 'postgres'" in failed(half), half.stderr
+
+    listed = json.loads(ok(salvage(real_cluster.kubeconfig, "-o", "json", "backup", "get")).stdout)
+    assert [b for b in listed if b.get("phase") == "Completed"] == [], "no Completed backup from a failure"
+    repository = location_repository.repository(open_location(None).store, REPO["SALVAGE_REPO_PASSWORD"], create=False)
+    assert list_snapshots(repository) == [], "no repository snapshot names a broken dump"
+    wait_for(lambda: psql(kube, ns, "SELECT count(*) FROM pg_stat_activity WHERE application_name IN "
+                                    "('pg_dump', 'psql') AND pid <> pg_backend_pid()") == "0",
+             timeout=30, what="no dump or session left running")
+
+    # Two days through exec, a few rows apart: the second adds little to the repository.
+    days = []
+    for day in ("day1", "day2"):
+        started = time.monotonic()
+        out = json.loads(ok(salvage(real_cluster.kubeconfig, "-o", "json", "db", "backup", day, "-n", ns,
+                                    "--statefulset", "postgresql", "-d", "postgres", env=REPO)).stdout)
+        days.append((out["bytesAdded"], out["databases"][0]["size"], time.monotonic() - started))
+        psql(kube, ns, "INSERT INTO big SELECT i, md5(i::text) FROM generate_series(1, 1000) i")
+    print(f"dump of {days[0][1] / 1e6:.0f} MB through exec: day 1 {days[0][0] / 1e6:.1f} MB added in "
+          f"{days[0][2]:.1f}s, day 2 {days[1][0] / 1e6:.2f} MB added in {days[1][2]:.1f}s")
+    assert days[1][0] < days[0][1] / 20, days
+
+
+def _gone(kube: KubeClient, path: str) -> bool:
+    try:
+        kube.get(path)
+        return False
+    except KubernetesError as exc:
+        return exc.status == 404
