@@ -53,6 +53,9 @@ class VolumeRecord(TypedDict, total=False):
     subscription: str
     resourceGroup: str
     diskEncryptionSetId: str
+    # Copies of the snapshot in other regions (backup create --copy-snapshots-to), each
+    # {region, snapshotHandle, and the cloud's own fields, e.g. kmsKeyId}; deleted with the backup.
+    copies: list[dict[str, Any]]
     pvSource: str  # awsElasticBlockStore | gcePersistentDisk | azureDisk | csi
     fsType: str
     accessModes: list[str]
