@@ -11,6 +11,7 @@ import typer
 
 from salvage.cli.context import App
 from salvage.cli.kube import kube_client
+from salvage.model.cloud import RegionSettings
 from salvage.model.errors import UsageError
 from salvage.repo.password import ENV_VAR as PASSWORD_ENV
 from salvage.engines.password_secret import PasswordSecret, SecretRef
@@ -142,3 +143,30 @@ AzureCredentials = Annotated[str | None, typer.Option(
 AvailabilityZone = Annotated[str | None, typer.Option(
     "--availability-zone", envvar="SALVAGE_AVAILABILITY_ZONE",
     help="Re-create EBS disks in this zone (default: each disk's original zone).")]
+
+# Cross-region copies of cloud-disk snapshots (aws-ebs, gce-pd, azure-disk), for a lost region.
+CopySnapshotsTo = Annotated[str | None, typer.Option(
+    "--copy-snapshots-to", envvar="SALVAGE_COPY_SNAPSHOTS_TO", callback=refuse_empty,
+    help="Also copy each cloud-disk snapshot into these regions, comma-separated (restore from a copy "
+         "with --restore-region); deleted with the backup.")]
+CopyKmsKey = Annotated[str | None, typer.Option(
+    "--copy-kms-key", envvar="SALVAGE_COPY_KMS_KEY",
+    help="EBS: encrypt the copies with this KMS key of the copy's region (default: that region's "
+         "aws/ebs key).")]
+RestoreRegion = Annotated[str | None, typer.Option(
+    "--restore-region", envvar="SALVAGE_RESTORE_REGION",
+    help="Re-create cloud disks in this region from the backup's snapshot copies there (made by "
+         "--copy-snapshots-to), e.g. when the original region is lost; each disk goes into the same "
+         "zone letter or number there unless --zone-mappings says otherwise.")]
+ZoneMappings = Annotated[str | None, typer.Option(
+    "--zone-mappings", envvar="SALVAGE_ZONE_MAPPINGS", callback=refuse_empty,
+    help="Re-create a cloud disk of zone OLD in zone NEW: old:new,old2:new2, e.g. "
+         "us-east-1b:us-west-2a.")]
+
+
+def region_settings(copy_to: str | None = None, copy_kms_key: str | None = None,
+                    restore_region: str | None = None, zone_mappings: str | None = None) -> RegionSettings:
+    """The cross-region options, the same for every cloud's settings."""
+    return RegionSettings(copy_to=tuple(split_list(copy_to)), copy_kms_key=copy_kms_key,
+                          restore_region=restore_region,
+                          zone_map=tuple(parse_mappings(zone_mappings, "zone mapping").items()))

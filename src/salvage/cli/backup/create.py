@@ -9,8 +9,8 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
-    AwsEndpointUrl, AwsRegion, AzureCaBundle, AzureCredentials, AzureEndpoint, AzureSubscription, ClusterName, GceCredentials, GceEndpoint, GceProject, Location, RepoPasswordFile,
-    RepoPasswordSecret, parse_duration, parse_labels, refuse_empty, repo_password, split_list,
+    AwsEndpointUrl, AwsRegion, CopyKmsKey, CopySnapshotsTo, AzureCaBundle, AzureCredentials, AzureEndpoint, AzureSubscription, ClusterName, GceCredentials, GceEndpoint, GceProject, Location, RepoPasswordFile,
+    RepoPasswordSecret, parse_duration, region_settings, parse_labels, refuse_empty, repo_password, split_list,
 )
 from salvage.cli.progress import ProgressView
 from salvage.engines.backup import BackupRequest, create_backup
@@ -55,6 +55,8 @@ def create(
     azure_endpoint: AzureEndpoint = None,
     azure_ca_bundle: AzureCaBundle = None,
     azure_credentials: AzureCredentials = None,
+    copy_snapshots_to: CopySnapshotsTo = None,
+    copy_kms_key: CopyKmsKey = None,
 ) -> None:
     """Back up namespaces (raw objects) and snapshot their volumes; the manifest is written last.
 
@@ -70,6 +72,7 @@ def create(
           --default-volumes-to-fs-backup --repo-password-secret backup/repo-password
     """
     app = app_of(ctx)
+    regions = region_settings(copy_snapshots_to, copy_kms_key)
     request = BackupRequest(
         name=name,
         selection=Selection(split_list(include_namespaces, ("*",)), split_list(exclude_namespaces),
@@ -79,11 +82,12 @@ def create(
         default_volumes_to_fs=default_volumes_to_fs_backup,
         repo_password=repo_password(app, repo_password_file, repo_password_secret),
         volume_snapshot_provider=volume_snapshot_provider,
-        aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name),
+        aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name,
+                        regions=regions),
         gce=GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name,
-                        credentials=gce_credentials),
+                        credentials=gce_credentials, regions=regions),
         azure=AzureSettings(subscription_id=azure_subscription, endpoint=azure_endpoint, ca_bundle=azure_ca_bundle,
-                            credentials=azure_credentials, cluster_name=cluster_name),
+                            credentials=azure_credentials, cluster_name=cluster_name, regions=regions),
         labels=parse_labels(labels),
     )
     target = open_location(location)
