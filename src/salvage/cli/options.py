@@ -151,8 +151,8 @@ CopySnapshotsTo = Annotated[str | None, typer.Option(
          "with --restore-region); deleted with the backup.")]
 CopyKmsKey = Annotated[str | None, typer.Option(
     "--copy-kms-key", envvar="SALVAGE_COPY_KMS_KEY",
-    help="EBS: encrypt the copies with this KMS key of the copy's region (default: that region's "
-         "aws/ebs key).")]
+    help="Encrypt the copies with this KMS key of the copy's region (EBS default: that region's "
+         "aws/ebs key; GCE: the disk's key).")]
 RestoreRegion = Annotated[str | None, typer.Option(
     "--restore-region", envvar="SALVAGE_RESTORE_REGION",
     help="Re-create cloud disks in this region from the backup's snapshot copies there (made by "

@@ -15,7 +15,7 @@ class RegionSettings:
     of an old zone goes into (default: the same zone letter or number in the new region)."""
 
     copy_to: tuple[str, ...] = ()
-    copy_kms_key: str | None = None  # EBS: the KMS key in the copy's region for encrypted snapshots
+    copy_kms_key: str | None = None  # EBS, GCE: a KMS key in the copy's region for its encryption
     restore_region: str | None = None
     zone_map: tuple[tuple[str, str], ...] = ()
 

@@ -12,11 +12,14 @@ snapshots CREATING → UPLOADING → READY and disks CREATING/RESTORING → READ
 
 What it cannot prove (docs/test-servers.md): authentication and IAM (any caller, any or no
 token), quotas, real timing, data in disks or snapshots, disk types per zone, regional
-disks, snapshot storage locations, and any behaviour the reference leaves unstated.
+disks, where snapshot data really lives (``storageLocations`` is checked and kept, nothing
+more), and any behaviour the reference leaves unstated.
 
 Run it on its own with ``python -m salvage.devcluster.servers.gce_compute --port N``, or in a
 thread with :func:`serve_in_thread`. ``POST /_test/faults`` with
-``{"failSnapshotsOf": ["disk-name"]}`` makes snapshots of those disks end FAILED.
+``{"failSnapshotsOf": ["disk-name"]}`` makes snapshots of those disks end FAILED, and
+``{"lostRegions": ["us-central1"]}`` takes regions down (their zones answer 503, and a snapshot
+stored only there cannot be restored): a lost region, which the reference cannot describe.
 """
 
 from __future__ import annotations
@@ -38,7 +41,9 @@ from salvage.devcluster.servers.json_http import Request, Response
 
 BASE = "https://www.googleapis.com/compute/v1"
 DEFAULT_PROJECTS = ("salvage-test",)
-DEFAULT_ZONES = ("us-central1-a", "us-central1-b", "us-central1-c", "europe-west1-b")
+DEFAULT_ZONES = ("us-central1-a", "us-central1-b", "us-central1-c", "europe-west1-b", "us-east1-b", "us-east1-c")
+# Multi-regional snapshot storage locations (the reference: "regional or multi-regional").
+MULTI_REGIONS = ("us", "eu", "asia")
 DISK_TYPES = ("pd-standard", "pd-balanced", "pd-ssd", "pd-extreme")
 _NAME = re.compile(r"^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$")
 _LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
@@ -97,6 +102,9 @@ class ComputeState:
     snapshots: dict[tuple[str, str], JSON] = field(default_factory=dict)
     operations: dict[tuple[str, str, str], Operation] = field(default_factory=dict)  # (project, zone|"", name)
     fail_snapshots_of: set[str] = field(default_factory=set)
+    # A test fault, not API behaviour: regions that are down. Their zones, disks and operations
+    # answer 503, and a snapshot stored only there cannot be restored from.
+    lost_regions: set[str] = field(default_factory=set)
     log: bool = False  # one line per request on stdout (the process's log file)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -111,9 +119,22 @@ class ComputeState:
         if zone not in self.zones:
             raise ApiError(404, "notFound", f"The resource 'projects/{project}/zones/{zone}' was not found")
         region = zone.rsplit("-", 1)[0]
+        if region in self.lost_regions:
+            raise ApiError(503, "backendError", f"Zone {zone} is not available (region {region} is down: a "
+                                                "test fault).")
         return {"kind": "compute#zone", "id": str(abs(hash(zone)) % 10**12), "name": zone, "status": "UP",
                 "region": f"{BASE}/projects/{project}/regions/{region}",
                 "selfLink": f"{BASE}/projects/{project}/zones/{zone}"}
+
+    def region(self, project: str, region: str) -> JSON:
+        self.project(project)
+        zones = [z for z in self.zones if z.rsplit("-", 1)[0] == region]
+        if not zones:
+            raise ApiError(404, "notFound", f"The resource 'projects/{project}/regions/{region}' was not found")
+        return {"kind": "compute#region", "id": str(abs(hash(region)) % 10**12), "name": region,
+                "status": "DOWN" if region in self.lost_regions else "UP",
+                "zones": [f"{BASE}/projects/{project}/zones/{z}" for z in zones],
+                "selfLink": f"{BASE}/projects/{project}/regions/{region}"}
 
     def disk(self, project: str, zone: str, name: str) -> JSON:
         self.zone(project, zone)
@@ -170,6 +191,10 @@ class ComputeState:
             source = self.snapshot(*_snapshot_path(str(body["sourceSnapshot"]), project))
             if source["status"] != "READY":
                 raise ApiError(400, "resourceNotReady", f"The resource '{source['selfLink']}' is not ready")
+            if all(location in self.lost_regions for location in source["storageLocations"]):
+                raise ApiError(503, "backendError", f"The data of '{source['selfLink']}' is stored only in "
+                                                    f"{', '.join(source['storageLocations'])}, which is down "
+                                                    "(a test fault).")
         size = int(body.get("sizeGb") or (source["diskSizeGb"] if source else 500))
         if source and size < int(source["diskSizeGb"]):
             raise ApiError(400, "invalid", f"Invalid value for field 'resource.sizeGb': '{size}'. Requested disk "
@@ -214,12 +239,17 @@ class ComputeState:
         if (project, name) in self.snapshots:
             raise ApiError(409, "alreadyExists", f"The resource 'projects/{project}/global/snapshots/{name}' "
                                                  "already exists")
+        locations = list(body.get("storageLocations") or [disk["zone"].rsplit("/", 1)[-1][:2]])
+        known = {z.rsplit("-", 1)[0] for z in self.zones} | set(MULTI_REGIONS)
+        if len(locations) != 1 or locations[0] not in known:
+            raise ApiError(400, "invalid", f"Invalid value for field 'resource.storageLocations': '{locations}'. "
+                                           "Exactly one regional or multi-regional location is allowed.")
         link = f"{BASE}/projects/{project}/global/snapshots/{name}"
         snapshot: JSON = {"kind": "compute#snapshot", "id": str(next(_ids)), "name": name, "status": "CREATING",
                           "sourceDisk": disk["selfLink"], "sourceDiskId": disk["id"], "diskSizeGb": disk["sizeGb"],
                           "storageBytes": "0", "storageBytesStatus": "UPDATING", "labels": labels,
                           "labelFingerprint": _fingerprint(labels), "selfLink": link, "creationTimestamp": _now(),
-                          "snapshotType": "STANDARD", "storageLocations": [disk["zone"].rsplit("/", 1)[-1][:2]]}
+                          "snapshotType": "STANDARD", "storageLocations": locations}
         if body.get("description"):
             snapshot["description"] = body["description"]
         if (disk.get("diskEncryptionKey") or {}).get("kmsKeyName"):
@@ -286,6 +316,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     (method, re.compile("^/compute/v1/projects/(?P<project>[^/]+)/" + path + "$"), action)
     for method, path, action in [
         ("GET", r"zones/(?P<zone>[^/]+)", "zone"),
+        ("GET", r"regions/(?P<region>[^/]+)", "region"),
         ("GET", r"zones/(?P<zone>[^/]+)/disks/(?P<disk>[^/]+)", "get_disk"),
         ("POST", r"zones/(?P<zone>[^/]+)/disks", "insert_disk"),
         ("DELETE", r"zones/(?P<zone>[^/]+)/disks/(?P<disk>[^/]+)", "delete_disk"),
@@ -326,6 +357,7 @@ def _wait(state: ComputeState, p: str, z: str, operation: str) -> JSON:
 
 _ACTIONS: dict[str, Any] = {
     "zone": lambda s, p, z, a, b: s.zone(p, z),
+    "region": lambda s, p, z, a, b: s.region(p, a["region"]),
     "get_disk": lambda s, p, z, a, b: s.disk(p, z, a["disk"]),
     "insert_disk": lambda s, p, z, a, b: s.insert_disk(p, z, b),
     "delete_disk": lambda s, p, z, a, b: s.delete_disk(p, z, a["disk"]),
@@ -347,7 +379,9 @@ def answer(state: ComputeState, request: Request, base: str = "") -> Response:
     if request.path == "/_test/faults" and request.method == "POST":
         with state.lock:
             state.fail_snapshots_of = set(request.body.get("failSnapshotsOf") or [])
-        return Response(200, {"failSnapshotsOf": sorted(state.fail_snapshots_of)})
+            state.lost_regions = set(request.body.get("lostRegions") or [])
+        return Response(200, {"failSnapshotsOf": sorted(state.fail_snapshots_of),
+                              "lostRegions": sorted(state.lost_regions)})
     if request.path == "/" and request.method == "GET":
         return Response(200, {"server": "salvage gce-compute test server"})
     try:
