@@ -48,6 +48,7 @@ class VolumeRecord(TypedDict, total=False):
     project: str
     diskName: str
     kmsKeyName: str
+    replicaZones: list[str]  # a regional disk's two zones (availabilityZone is then the first)
     # azure-disk (snapshotHandle is the snapshot's ARM ID; region, availabilityZone (the zone
     # number, empty for a regional disk), volumeType (the SKU), sizeGiB, diskName as above).
     subscription: str

@@ -88,10 +88,16 @@ def relocated(record: VolumeRecord, regions: RegionSettings, old_region: str, la
         raise CloudError(f"The backup has no copy of the snapshot of {label} in {target} (copies: {made}).",
                          hint="Pass a --restore-region the backup copied to, or leave it out to restore "
                               "from the original; back up with --copy-snapshots-to REGION next time.")
-    mapped = regions.zone_for(zone)
-    if not mapped:
-        mapped = target + zone[len(old_region):] if old_region and zone.startswith(old_region) else zone
-    return target, mapped, copy
+    return target, mapped_zone(zone, old_region, regions), copy
+
+
+def mapped_zone(zone: str, old_region: str, regions: RegionSettings) -> str:
+    """Where a disk of ``zone`` goes on restore: the zone ``--zone-mappings`` names, else, in a
+    restore region, the same zone letter (us-east-1b → us-west-2b) or number (Azure's 1, 2, 3)."""
+    target = regions.restore_region or old_region
+    if regions.zone_for(zone):
+        return str(regions.zone_for(zone))
+    return target + zone[len(old_region):] if old_region and zone.startswith(old_region) else zone
 
 
 def copy_record(region: str, snapshot: str, **extra: Any) -> JSON:

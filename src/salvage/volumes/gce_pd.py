@@ -29,7 +29,7 @@ from google.oauth2 import service_account
 from salvage.catalog.records import VolumeRecord
 from salvage.model.cloud import GceSettings
 from salvage.model.errors import CloudCredentialsError, CloudError
-from salvage.volumes.base import JSON, Progress, claim_fields, copy_record, relocated
+from salvage.volumes.base import JSON, Progress, claim_fields, copy_record, mapped_zone, relocated
 from salvage.volumes.cloud_polling import poll
 from salvage.volumes.gce_pd_spec import (
     METHOD,
@@ -39,6 +39,7 @@ from salvage.volumes.gce_pd_spec import (
     labels,
     persistent_volume_spec,
     region_of,
+    regional_pv_spec,
     resource_name,
 )
 
@@ -68,11 +69,14 @@ class GcePdProvider:
             ref = disk_ref(pv)
             project = self._project(ref.project, f"PersistentVolume {pv.get('metadata', {}).get('name', '?')}")
             try:
-                disk = self._client("disks").get(project=project, zone=ref.zone, disk=ref.disk, retry=None, timeout=30)
+                disk = self._disk(project, ref, retry=None, timeout=30)
             except api_exceptions.NotFound:
                 # The same 404 answers a project or zone that does not exist (a wrong setting, not a
-                # lost disk): the disk is gone only when its zone answers.
-                self._client("zones").get(project=project, zone=ref.zone, retry=None, timeout=30)
+                # lost disk): the disk is gone only when its zone (or region) answers.
+                if ref.region:
+                    self._client("regions").get(project=project, region=ref.region, retry=None, timeout=30)
+                else:
+                    self._client("zones").get(project=project, zone=ref.zone, retry=None, timeout=30)
                 return "gone"
         except (CloudError, api_exceptions.GoogleAPICallError, auth_exceptions.GoogleAuthError,
                 requests.RequestException):
@@ -89,24 +93,31 @@ class GcePdProvider:
         label = f"{namespace}/{pvc}"
         project = self._project(ref.project, f"PersistentVolume {pv_name}")
         with _translated(f"reading GCE disk {ref.disk} of {label}"):
-            disk = self._client("disks").get(project=project, zone=ref.zone, disk=ref.disk)
+            disk = self._disk(project, ref)
         cluster = self.settings.cluster_name or disk.labels.get("goog-k8s-cluster-name")
-        copy_to = self._copy_regions(project, region_of(ref.zone))
+        copy_to = self._copy_regions(project, ref.region or region_of(ref.zone))
         name = resource_name(backup, pvc, salt=f"{namespace}/{secrets.token_hex(8)}")
         snapshot = compute_v1.Snapshot(
             name=name, description=f"salvage backup {backup}: {label} (PV {pv_name})",
             labels=labels(backup=backup, namespace=namespace, pvc=pvc, pv=pv_name, cluster=cluster))
         progress("volume", {"pvc": label, "state": f"snapshotting GCE disk {ref.disk} as {name}"})
+        scope = f"regions/{ref.region}" if ref.region else ref.zone
         with _translated(f"snapshotting GCE disk {ref.disk} of {label}"):
-            operation = self._client("disks").create_snapshot_unary(
-                project=project, zone=ref.zone, disk=ref.disk, snapshot_resource=snapshot)
-        self._wait_snapshot(project, ref.zone, operation, name, label, timeout, progress)
+            if ref.region:
+                operation = self._client("region_disks").create_snapshot_unary(
+                    project=project, region=ref.region, disk=ref.disk, snapshot_resource=snapshot)
+            else:
+                operation = self._client("disks").create_snapshot_unary(
+                    project=project, zone=ref.zone, disk=ref.disk, snapshot_resource=snapshot)
+        self._wait_snapshot(project, scope, operation, name, label, timeout, progress)
         copies = self._copy(project, disk, snapshot, copy_to, label, timeout, progress)
+        zones = [z.rsplit("/", 1)[-1] for z in disk.replica_zones]
         record = claim_fields(
             claim, pv, METHOD, snapshotHandle=name, restoreSize=int(disk.size_gb) << 30, project=project,
-            availabilityZone=ref.zone, diskName=ref.disk, volumeType=disk.type_.rsplit("/", 1)[-1],
+            availabilityZone=ref.zone or zones[0], diskName=ref.disk, volumeType=disk.type_.rsplit("/", 1)[-1],
             sizeGiB=int(disk.size_gb), pvSource=ref.form, **({"copies": copies} if copies else {}))
-        optional = {"kmsKeyName": disk.disk_encryption_key.kms_key_name, "fsType": ref.fs_type, "cluster": cluster}
+        optional = {"kmsKeyName": disk.disk_encryption_key.kms_key_name, "fsType": ref.fs_type, "cluster": cluster,
+                    "replicaZones": zones if ref.region else None}
         record.update({k: v for k, v in optional.items() if v})  # type: ignore[typeddict-item]
         return record
 
@@ -114,11 +125,13 @@ class GcePdProvider:
         self._plan(record)
 
     def recreate(self, record: VolumeRecord, *, timeout: float, progress: Progress) -> JSON:
-        project, zone, source = self._plan(record)
+        project, zones, source = self._plan(record)
+        zone, region = zones[0], region_of(zones[0])
+        where = f"regions/{region}" if len(zones) > 1 else f"zones/{zone}"
         label = f"{record['namespace']}/{record['pvc']}"
         name = resource_name(record["namespace"], record["pvc"], salt=secrets.token_hex(8))
         disk = compute_v1.Disk(
-            name=name, size_gb=record["sizeGiB"], type_=f"zones/{zone}/diskTypes/{record['volumeType']}",
+            name=name, size_gb=record["sizeGiB"], type_=f"{where}/diskTypes/{record['volumeType']}",
             source_snapshot=f"projects/{record['project']}/global/snapshots/{source}",
             description=f"salvage: {label} from snapshot {source}",
             labels=labels(namespace=record["namespace"], pvc=record["pvc"], cluster=self._cluster(record),
@@ -126,18 +139,29 @@ class GcePdProvider:
         key = self._key(record, zone)
         if key:
             disk.disk_encryption_key = compute_v1.CustomerEncryptionKey(kms_key_name=key)
-        progress("volume", {"pvc": label, "state": f"creating GCE disk {name} in {zone} from {source}"})
+        progress("volume", {"pvc": label, "state": f"creating GCE disk {name} in {', '.join(zones)} from {source}"})
         with _translated(f"creating a GCE disk for {label} from snapshot {source}"):
-            operation = self._client("disks").insert_unary(project=project, zone=zone, disk_resource=disk)
-        self._wait_operation(project, zone, operation, f"GCE disk {name} for {label}", timeout, "raise --timeout")
+            if len(zones) > 1:
+                disk.replica_zones = [f"projects/{project}/zones/{z}" for z in zones]
+                operation = self._client("region_disks").insert_unary(project=project, region=region,
+                                                                     disk_resource=disk)
+            else:
+                operation = self._client("disks").insert_unary(project=project, zone=zone, disk_resource=disk)
+        self._wait_operation(project, where.removeprefix("zones/"), operation, f"GCE disk {name} for {label}",
+                             timeout, "raise --timeout")
         progress("volume", {"pvc": label, "state": f"GCE disk {name} ready"})
+        if len(zones) > 1:
+            return regional_pv_spec(record, project, region, zones, name)
         return persistent_volume_spec(record, project, zone, name)
 
     def discard(self, pv_spec: JSON, record: VolumeRecord) -> None:
         ref = disk_ref({"metadata": {"name": record.get("pv", "?")}, "spec": pv_spec})
         project = self._project(ref.project or record.get("project"), f"the volume of {record.get('pvc')}")
         with _translated(f"deleting GCE disk {ref.disk}"):
-            self._client("disks").delete_unary(project=project, zone=ref.zone, disk=ref.disk)
+            if ref.region:
+                self._client("region_disks").delete_unary(project=project, region=ref.region, disk=ref.disk)
+            else:
+                self._client("disks").delete_unary(project=project, zone=ref.zone, disk=ref.disk)
 
     def delete_captured(self, record: VolumeRecord) -> bool:
         if record.get("method") != METHOD or not record.get("snapshotHandle"):
@@ -202,27 +226,38 @@ class GcePdProvider:
             raise
         return copies
 
-    def _plan(self, record: VolumeRecord) -> tuple[str, str, str]:
-        """The project, zone and snapshot (the original, or its copy in the --restore-region)
-        for re-creating ``record``; raises on bad input, changes nothing."""
+    def _plan(self, record: VolumeRecord) -> tuple[str, list[str], str]:
+        """The project, zones (one, or a regional disk's two) and snapshot (the original, or its
+        copy in the --restore-region) for re-creating ``record``; raises on bad input, changes nothing."""
         label = f"{record.get('namespace')}/{record.get('pvc')}"
         original = record.get("availabilityZone") or ""
-        _, zone, copy = relocated(record, self.settings.regions, region_of(original) if original else "", label)
+        old_region = region_of(original) if original else ""
+        _, zone, copy = relocated(record, self.settings.regions, old_region, label)
+        zones = [mapped_zone(z, old_region, self.settings.regions) for z in record.get("replicaZones") or []] or [zone]
         source = copy["snapshotHandle"] if copy else record["snapshotHandle"]
         project = self._project(record.get("project"), f"the volume of {label}")
         check_disk_type(record)
-        try:
-            with _translated(f"looking up zone {zone} in project {project}"):
-                self._client("zones").get(project=project, zone=zone)
-        except CloudError as exc:
-            if not isinstance(exc.__cause__, api_exceptions.NotFound):
-                raise
-            raise CloudError(f"Zone {zone} does not exist in GCE project {project} (or the project does not).",
-                             hint="Check --gce-project and --zone-mappings; list zones with "
-                                  "`gcloud compute zones list`.") from exc
+        if len({region_of(z) for z in zones}) > 1:
+            raise CloudError(f"The regional disk of {label} would go into zones {', '.join(zones)} of more than "
+                             "one region.", hint="Map both of its zones into one region with --zone-mappings.")
+        for zone in zones:
+            try:
+                with _translated(f"looking up zone {zone} in project {project}"):
+                    self._client("zones").get(project=project, zone=zone)
+            except CloudError as exc:
+                if not isinstance(exc.__cause__, api_exceptions.NotFound):
+                    raise
+                raise CloudError(f"Zone {zone} does not exist in GCE project {project} (or the project does not).",
+                                 hint="Check --gce-project and --zone-mappings; list zones with "
+                                      "`gcloud compute zones list`.") from exc
         self._check_snapshot(record["project"], source, label)
-        self._key(record, zone)
-        return project, zone, source
+        self._key(record, zones[0])
+        return project, zones, source
+
+    def _disk(self, project: str, ref: Any, **call: Any) -> Any:
+        if ref.region:
+            return self._client("region_disks").get(project=project, region=ref.region, disk=ref.disk, **call)
+        return self._client("disks").get(project=project, zone=ref.zone, disk=ref.disk, **call)
 
     def _key(self, record: VolumeRecord, zone: str) -> str | None:
         """The CMEK key of the re-created disk: the copy's when it has one, else the original's,
@@ -289,7 +324,9 @@ class GcePdProvider:
     def _client(self, kind: str) -> Any:
         if kind not in self._clients:
             makers = {"disks": compute_v1.DisksClient, "snapshots": compute_v1.SnapshotsClient,
-                      "zones": compute_v1.ZonesClient, "regions": compute_v1.RegionsClient, "zone_operations": compute_v1.ZoneOperationsClient,
+                      "zones": compute_v1.ZonesClient, "regions": compute_v1.RegionsClient,
+                      "region_disks": compute_v1.RegionDisksClient,
+                      "region_operations": compute_v1.RegionOperationsClient, "zone_operations": compute_v1.ZoneOperationsClient,
                       "global_operations": compute_v1.GlobalOperationsClient}
             options = ClientOptions(api_endpoint=self.settings.endpoint) if self.settings.endpoint else None
             self._clients[kind] = makers[kind](credentials=self._creds(), client_options=options, transport="rest")
@@ -324,13 +361,17 @@ class GcePdProvider:
 
     def _wait_operation(self, project: str, zone: str, operation: Any, what: str, timeout: float,
                         remedy: str) -> None:
-        """Poll the zone (or, with no zone, global) operation until DONE; its error becomes a CloudError."""
+        """Poll the zone (``regions/R``: region; none: global) operation until DONE; its error
+        becomes a CloudError."""
         state = {"operation": operation}
 
         def done() -> bool:
             current = state["operation"]
             if current.status != _DONE:
-                if zone:
+                if zone.startswith("regions/"):
+                    current = self._client("region_operations").get(
+                        project=project, region=zone.removeprefix("regions/"), operation=current.name)
+                elif zone:
                     current = self._client("zone_operations").get(project=project, zone=zone, operation=current.name)
                 else:
                     current = self._client("global_operations").get(project=project, operation=current.name)
