@@ -186,14 +186,10 @@ class GcePdProvider:
         any snapshot is made."""
         wanted = [r for r in self.settings.regions.copy_to if r != region]
         for target in wanted:
-            try:
-                with _translated(f"looking up region {target} in project {project}"):
-                    self._client("regions").get(project=project, region=target)
-            except CloudError as exc:
-                if not isinstance(exc.__cause__, api_exceptions.NotFound):
-                    raise
-                raise CloudError(f"Cannot copy GCE snapshots to {target}: not a region of project {project}; "
-                                 "nothing was changed.", hint="List regions with `gcloud compute regions list`.") from exc
+            _found(f"region {target} in project {project}",
+                   lambda t=target: self._client("regions").get(project=project, region=t),
+                   CloudError(f"Cannot copy GCE snapshots to {target}: not a region of project {project}; "
+                              "nothing was changed.", hint="List regions with `gcloud compute regions list`."))
         return wanted
 
     def _copy(self, project: str, disk: Any, original: Any, regions: list[str], label: str, timeout: float,
@@ -241,15 +237,10 @@ class GcePdProvider:
             raise CloudError(f"The regional disk of {label} would go into zones {', '.join(zones)} of more than "
                              "one region.", hint="Map both of its zones into one region with --zone-mappings.")
         for zone in zones:
-            try:
-                with _translated(f"looking up zone {zone} in project {project}"):
-                    self._client("zones").get(project=project, zone=zone)
-            except CloudError as exc:
-                if not isinstance(exc.__cause__, api_exceptions.NotFound):
-                    raise
-                raise CloudError(f"Zone {zone} does not exist in GCE project {project} (or the project does not).",
-                                 hint="Check --gce-project and --zone-mappings; list zones with "
-                                      "`gcloud compute zones list`.") from exc
+            _found(f"zone {zone} in project {project}", lambda z=zone: self._client("zones").get(project=project, zone=z),
+                   CloudError(f"Zone {zone} does not exist in GCE project {project} (or the project does not).",
+                              hint="Check --gce-project and --zone-mappings; list zones with "
+                                   "`gcloud compute zones list`."))
         self._check_snapshot(record["project"], source, label)
         self._key(record, zones[0])
         return project, zones, source
@@ -388,6 +379,17 @@ class GcePdProvider:
     def _poll(self, done: Callable[[], bool], timeout: float, what: str, remedy: str) -> None:
         poll(done, timeout=timeout, interval=self.poll_interval, what=what,
              hint=f"Check it in GCE, or {remedy}.", translated=_translated)
+
+
+def _found(what: str, lookup: Callable[[], Any], missing: CloudError) -> None:
+    """Look ``what`` up; GCE's 404 raises ``missing``, any other error is translated as it is."""
+    try:
+        with _translated(f"looking up {what}"):
+            lookup()
+    except CloudError as exc:
+        if not isinstance(exc.__cause__, api_exceptions.NotFound):
+            raise
+        raise missing from exc
 
 
 @contextmanager

@@ -54,9 +54,7 @@ def test_a_copy_in_another_region_survives_its_loss(arm: tuple[AzureSettings, Ar
 
     state.lost_regions = set()
     assert backup.delete_captured(record)
-    for _ in range(5):  # deletions end as their operations are read
-        for op_id, operation in list(state.operations.items()):
-            operation.read(op_id)
+    _finish_operations(state)
     assert resources(state, "snapshots") == {}, "the copy goes with the backup"
 
 
@@ -75,9 +73,7 @@ def test_a_copy_azure_refuses_leaves_no_snapshot(arm: tuple[AzureSettings, ArmSt
     with pytest.raises(CloudError, match="LocationNotAvailableForResourceType"):
         provider(settings, regions=RegionSettings(copy_to=("atlantis",))).capture(
             CLAIM, pv("csi"), "nightly", timeout=30, progress=quiet)
-    for _ in range(5):
-        for op_id, operation in list(state.operations.items()):
-            operation.read(op_id)
+    _finish_operations(state)
     assert resources(state, "snapshots") == {}, "the original was deleted"
 
 
@@ -87,3 +83,10 @@ def test_restore_region_without_a_copy(arm: tuple[AzureSettings, ArmState]) -> N
     record: Any = provider(settings).capture(CLAIM, pv("csi"), "nightly", timeout=30, progress=quiet)
     with pytest.raises(CloudError, match=f"no copy of the snapshot of shop/www-web-0 in {DR}"):
         provider(settings, regions=RegionSettings(restore_region=DR)).check_recreate(record)
+
+
+def _finish_operations(state: ArmState) -> None:
+    """Read every operation until it ends (deletions end as their operations are read)."""
+    for _ in range(5):
+        for op_id, operation in list(state.operations.items()):
+            operation.read(op_id)

@@ -190,11 +190,7 @@ class ComputeState:
 
     def insert_disk(self, project: str, zone: str, body: JSON) -> JSON:
         self.zone(project, zone)
-        name = _checked_name(body.get("name"), "disk")
-        labels = _checked_labels(body.get("labels"))
-        if (project, zone, name) in self.disks:
-            raise ApiError(409, "alreadyExists", f"The resource 'projects/{project}/zones/{zone}/disks/{name}' "
-                                                 "already exists")
+        name, labels = _new_disk(body, self.disks, project, "zones", zone)
         kind = str(body.get("type") or f"zones/{zone}/diskTypes/pd-standard").rsplit("/", 1)[-1]
         if kind not in DISK_TYPES:
             raise ApiError(400, "invalid", f"Invalid value for field 'resource.type': '{body.get('type')}'. "
@@ -223,11 +219,7 @@ class ComputeState:
         """A regional disk: replicated in the two ``replicaZones`` of its region (the reference:
         exactly two; pd-standard, pd-balanced or pd-ssd; a regional pd-standard of 200 GB or more)."""
         self.region(project, region)
-        name = _checked_name(body.get("name"), "disk")
-        labels = _checked_labels(body.get("labels"))
-        if (project, region, name) in self.region_disks:
-            raise ApiError(409, "alreadyExists", f"The resource 'projects/{project}/regions/{region}/disks/{name}' "
-                                                 "already exists")
+        name, labels = _new_disk(body, self.region_disks, project, "regions", region)
         zones = [str(z).rsplit("/", 1)[-1] for z in body.get("replicaZones") or []]
         if len(set(zones)) != 2 or any(z not in self.zones or z.rsplit("-", 1)[0] != region for z in zones):
             raise ApiError(400, "invalid", f"Invalid value for field 'resource.replicaZones': '{zones}'. Exactly two "
@@ -342,6 +334,17 @@ class ComputeState:
         labels = _checked_labels(body.get("labels"))
         return self.start(project, zone, "setLabels", resource["selfLink"],
                           lambda: resource.update(labels=labels, labelFingerprint=_fingerprint(labels)))
+
+
+def _new_disk(body: JSON, table: dict[tuple[str, str, str], JSON], project: str, scope: str, where: str
+              ) -> tuple[str, dict[str, str]]:
+    """A new disk's checked name and labels; 409 when ``table`` has that name in ``where``."""
+    name = _checked_name(body.get("name"), "disk")
+    labels = _checked_labels(body.get("labels"))
+    if (project, where, name) in table:
+        raise ApiError(409, "alreadyExists", f"The resource 'projects/{project}/{scope}/{where}/disks/{name}' "
+                                             "already exists")
+    return name, labels
 
 
 def _checked_name(name: Any, what: str) -> str:
