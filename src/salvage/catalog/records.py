@@ -48,11 +48,15 @@ class VolumeRecord(TypedDict, total=False):
     project: str
     diskName: str
     kmsKeyName: str
+    replicaZones: list[str]  # a regional disk's two zones (availabilityZone is then the first)
     # azure-disk (snapshotHandle is the snapshot's ARM ID; region, availabilityZone (the zone
     # number, empty for a regional disk), volumeType (the SKU), sizeGiB, diskName as above).
     subscription: str
     resourceGroup: str
     diskEncryptionSetId: str
+    # Copies of the snapshot in other regions (backup create --copy-snapshots-to), each
+    # {region, snapshotHandle, and the cloud's own fields, e.g. kmsKeyId}; deleted with the backup.
+    copies: list[dict[str, Any]]
     pvSource: str  # awsElasticBlockStore | gcePersistentDisk | azureDisk | csi
     fsType: str
     accessModes: list[str]

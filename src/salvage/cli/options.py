@@ -12,6 +12,7 @@ import typer
 from salvage.cli.context import App
 from salvage.cli.kube import kube_client
 from salvage.engines.selection import Selection
+from salvage.model.cloud import RegionSettings
 from salvage.model.errors import UsageError
 from salvage.model.mover import DEFAULT_IMAGE, MoverSettings
 from salvage.repo.password import ENV_VAR as PASSWORD_ENV
@@ -205,3 +206,31 @@ def mover_settings(image: str, node_selector: str | None, cpu: str | None, memor
     limits = {"memory": memory, **({"cpu": cpu} if cpu else {})}
     return MoverSettings(image=image, node_selector=selector, limits=limits, parallel_volumes=parallel,
                          start_timeout=start_timeout, run_timeout=timeout)
+
+
+# Cross-region copies of cloud-disk snapshots (aws-ebs, gce-pd, azure-disk), for a lost region.
+CopySnapshotsTo = Annotated[str | None, typer.Option(
+    "--copy-snapshots-to", envvar="SALVAGE_COPY_SNAPSHOTS_TO", callback=refuse_empty,
+    help="Also copy each cloud-disk snapshot into these regions, comma-separated (restore from a copy "
+         "with --restore-region); deleted with the backup.")]
+CopyKmsKey = Annotated[str | None, typer.Option(
+    "--copy-kms-key", envvar="SALVAGE_COPY_KMS_KEY",
+    help="Encrypt the copies with this KMS key of the copy's region (EBS default: that region's "
+         "aws/ebs key; GCE: the disk's key).")]
+RestoreRegion = Annotated[str | None, typer.Option(
+    "--restore-region", envvar="SALVAGE_RESTORE_REGION",
+    help="Re-create cloud disks in this region from the backup's snapshot copies there (made by "
+         "--copy-snapshots-to), e.g. when the original region is lost; each disk goes into the same "
+         "zone letter or number there unless --zone-mappings says otherwise.")]
+ZoneMappings = Annotated[str | None, typer.Option(
+    "--zone-mappings", envvar="SALVAGE_ZONE_MAPPINGS", callback=refuse_empty,
+    help="Re-create a cloud disk of zone OLD in zone NEW: old:new,old2:new2, e.g. "
+         "us-east-1b:us-west-2a.")]
+
+
+def region_settings(copy_to: str | None = None, copy_kms_key: str | None = None,
+                    restore_region: str | None = None, zone_mappings: str | None = None) -> RegionSettings:
+    """The cross-region options, the same for every cloud's settings."""
+    return RegionSettings(copy_to=tuple(split_list(copy_to)), copy_kms_key=copy_kms_key,
+                          restore_region=restore_region,
+                          zone_map=tuple(parse_mappings(zone_mappings, "zone mapping").items()))

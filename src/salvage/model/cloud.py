@@ -3,7 +3,25 @@ so the CLI starts without loading boto3)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RegionSettings:
+    """Copies of cloud-disk snapshots in other regions, for a lost region, the same for every
+    cloud. Backups: ``copy_to`` names the regions each snapshot is copied into (beside the
+    original, recorded in the volume record's ``copies``). Restores: ``restore_region`` picks
+    the copy in that region to re-create disks from, and ``zone_map`` says which zone a disk
+    of an old zone goes into (default: the same zone letter or number in the new region)."""
+
+    copy_to: tuple[str, ...] = ()
+    copy_kms_key: str | None = None  # EBS, GCE: a KMS key in the copy's region for its encryption
+    restore_region: str | None = None
+    zone_map: tuple[tuple[str, str], ...] = ()
+
+    def zone_for(self, zone: str) -> str | None:
+        """The zone ``zone_map`` sends ``zone`` to, if it names it."""
+        return dict(self.zone_map).get(zone)
 
 
 @dataclass(frozen=True)
@@ -18,6 +36,7 @@ class AwsSettings:
     availability_zone: str | None = None  # restore only: re-create volumes here
     access_key_id: str | None = None
     secret_access_key: str | None = None
+    regions: RegionSettings = field(default_factory=RegionSettings)
 
 
 @dataclass(frozen=True)
@@ -31,6 +50,7 @@ class GceSettings:
     # None: Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud, metadata
     # server); a path: a service account key file; "anonymous": no credentials (test servers).
     credentials: str | None = None
+    regions: RegionSettings = field(default_factory=RegionSettings)
 
 
 @dataclass(frozen=True)
@@ -46,3 +66,4 @@ class AzureSettings:
     # None: azure-identity's DefaultAzureCredential (environment, workload identity, managed
     # identity, Azure CLI); "test-token": a fixed bearer token (test servers only).
     credentials: str | None = None
+    regions: RegionSettings = field(default_factory=RegionSettings)

@@ -31,7 +31,7 @@ from salvage.volumes.aws_ebs_spec import (
     region_of,
     volume_ref,
 )
-from salvage.volumes.base import JSON, Progress, claim_fields
+from salvage.volumes.base import JSON, Progress, claim_fields, copy_record, relocated
 from salvage.volumes.cloud_polling import poll
 
 TAG_PREFIX = "salvage.io/"
@@ -85,6 +85,7 @@ class EbsProvider:
         ec2 = self._client(region)
         with _translated(f"reading EBS volume {ref.volume_id} of {label}"):
             [volume] = ec2.describe_volumes(VolumeIds=[ref.volume_id])["Volumes"]
+        self._check_copy_regions(ec2, region)
         tags = {t["Key"]: t["Value"] for t in volume.get("Tags") or []}
         cluster = self.settings.cluster_name or _cluster_from_tags(tags)
         snapshot_tags = {"Name": f"{backup}/{label}", f"{TAG_PREFIX}backup": backup,
@@ -96,11 +97,12 @@ class EbsProvider:
                 VolumeId=ref.volume_id, Description=f"salvage backup {backup}: {label}",
                 TagSpecifications=[{"ResourceType": "snapshot", "Tags": _tag_list(snapshot_tags)}])
         self._wait_snapshot(ec2, snapshot["SnapshotId"], label, timeout, progress)
+        copies = self._copy(snapshot["SnapshotId"], region, snapshot_tags, label, timeout, progress)
         record = claim_fields(
             claim, pv, METHOD, snapshotHandle=snapshot["SnapshotId"], restoreSize=int(volume["Size"]) << 30,
             region=region, availabilityZone=volume["AvailabilityZone"], volumeId=ref.volume_id,
             volumeType=volume["VolumeType"], sizeGiB=int(volume["Size"]), encrypted=bool(volume.get("Encrypted")),
-            pvSource=ref.form)
+            pvSource=ref.form, **({"copies": copies} if copies else {}))
         optional = {"iops": volume.get("Iops"), "throughput": volume.get("Throughput"),
                     "kmsKeyId": volume.get("KmsKeyId"), "fsType": ref.fs_type, "cluster": cluster}
         record.update({k: v for k, v in optional.items() if v})  # type: ignore[typeddict-item]
@@ -110,9 +112,10 @@ class EbsProvider:
         self._plan(record)
 
     def recreate(self, record: VolumeRecord, *, timeout: float, progress: Progress) -> JSON:
-        ec2, zone, cluster = self._plan(record)
+        ec2, zone, cluster, source = self._plan(record)
         label = f"{record['namespace']}/{record['pvc']}"
-        args: dict[str, Any] = {"AvailabilityZone": zone, "SnapshotId": record["snapshotHandle"],
+        snapshot_id = source["snapshotHandle"]
+        args: dict[str, Any] = {"AvailabilityZone": zone, "SnapshotId": snapshot_id,
                                 "VolumeType": record["volumeType"], "Size": record["sizeGiB"]}
         if record.get("iops") and record["volumeType"] in ("io1", "io2", "gp3"):
             args["Iops"] = record["iops"]
@@ -120,14 +123,14 @@ class EbsProvider:
             args["Throughput"] = record["throughput"]
         if record.get("encrypted"):
             args["Encrypted"] = True
-            if record.get("kmsKeyId"):
-                args["KmsKeyId"] = record["kmsKeyId"]
+            if source.get("kmsKeyId"):  # a copy's key is its region's (a KMS key is regional)
+                args["KmsKeyId"] = source["kmsKeyId"]
         # Without these tags the cluster's cloud provider ignores the volume (seed 000).
         tags = {"KubernetesCluster": cluster, f"kubernetes.io/cluster/{cluster}": "owned",
                 "Name": f"{label} (salvage)", f"{TAG_PREFIX}namespace": record["namespace"],
-                f"{TAG_PREFIX}pvc": record["pvc"], f"{TAG_PREFIX}from-snapshot": record["snapshotHandle"]}
-        progress("volume", {"pvc": label, "state": f"creating EBS volume in {zone} from {record['snapshotHandle']}"})
-        with _translated(f"creating an EBS volume for {label} from {record['snapshotHandle']}"):
+                f"{TAG_PREFIX}pvc": record["pvc"], f"{TAG_PREFIX}from-snapshot": snapshot_id}
+        progress("volume", {"pvc": label, "state": f"creating EBS volume in {zone} from {snapshot_id}"})
+        with _translated(f"creating an EBS volume for {label} from {snapshot_id}"):
             volume = ec2.create_volume(**args, TagSpecifications=[{"ResourceType": "volume", "Tags": _tag_list(tags)}])
         self._wait_volume(ec2, volume["VolumeId"], label, timeout)
         progress("volume", {"pvc": label, "state": f"EBS volume {volume['VolumeId']} available"})
@@ -135,30 +138,82 @@ class EbsProvider:
 
     def discard(self, pv_spec: JSON, record: VolumeRecord) -> None:
         volume_id = volume_ref({"metadata": {"name": record.get("pv", "?")}, "spec": pv_spec}).volume_id
+        region, _, _ = relocated(record, self.settings.regions, record["region"], record.get("pvc", "?"))
         with _translated(f"deleting EBS volume {volume_id}"):
-            self._client(record["region"]).delete_volume(VolumeId=volume_id)
+            self._client(region).delete_volume(VolumeId=volume_id)
 
     def delete_captured(self, record: VolumeRecord) -> bool:
         if record.get("method") != METHOD or not record.get("snapshotHandle"):
             return False
+        for copy in record.get("copies") or []:  # the copies first: the original is the one to keep last
+            self._delete_snapshot(copy["region"], copy["snapshotHandle"])
+        return self._delete_snapshot(record["region"], record["snapshotHandle"])
+
+    def _delete_snapshot(self, region: str, snapshot_id: str) -> bool:
         try:
-            with _translated(f"deleting EBS snapshot {record['snapshotHandle']}"):
-                self._client(record["region"]).delete_snapshot(SnapshotId=record["snapshotHandle"])
+            with _translated(f"deleting EBS snapshot {snapshot_id} in {region}"):
+                self._client(region).delete_snapshot(SnapshotId=snapshot_id)
         except CloudError as exc:
             if "InvalidSnapshot.NotFound" in exc.message:
                 return False
             raise
         return True
 
-    def _plan(self, record: VolumeRecord) -> tuple[Any, str, str]:
-        """The client, zone and cluster name for re-creating ``record``; raises on bad input."""
+    def _check_copy_regions(self, ec2: Any, region: str) -> None:
+        """Raise, before any snapshot is made, when a --copy-snapshots-to region is not EC2's."""
+        wanted = [r for r in self.settings.regions.copy_to if r != region]
+        if not wanted:
+            return
+        with _translated("listing EC2 regions"):
+            known = {r["RegionName"] for r in ec2.describe_regions(AllRegions=True)["Regions"]}
+        unknown = [r for r in wanted if r not in known]
+        if unknown:
+            raise CloudError(f"Cannot copy EBS snapshots to {', '.join(unknown)}: not an EC2 region; nothing "
+                             "was changed.", hint="List regions with `aws ec2 describe-regions --all-regions`.")
+
+    def _copy(self, snapshot_id: str, region: str, tags: dict[str, str], label: str, timeout: float,
+              progress: Progress) -> list[JSON]:
+        """Copy a completed snapshot into each --copy-snapshots-to region and wait for the copies.
+        If one fails, the copies made so far and the original are deleted, so a failed backup
+        leaves no snapshot behind."""
+        copies: list[JSON] = []
+        try:
+            for target in (r for r in self.settings.regions.copy_to if r != region):
+                ec2 = self._client(target)
+                args: dict[str, Any] = {"SourceRegion": region, "SourceSnapshotId": snapshot_id,
+                                        "Description": f"salvage copy of {snapshot_id} ({label}) from {region}"}
+                if self.settings.regions.copy_kms_key:
+                    args.update(Encrypted=True, KmsKeyId=self.settings.regions.copy_kms_key)
+                progress("volume", {"pvc": label, "state": f"copying EBS snapshot {snapshot_id} to {target}"})
+                with _translated(f"copying EBS snapshot {snapshot_id} of {label} to {target}"):
+                    copied = ec2.copy_snapshot(**args, TagSpecifications=[{"ResourceType": "snapshot", "Tags": _tag_list(
+                        {**tags, f"{TAG_PREFIX}copy-of": snapshot_id, f"{TAG_PREFIX}source-region": region})}])
+                copies.append(copy_record(target, copied["SnapshotId"]))
+                self._wait_snapshot(ec2, copied["SnapshotId"], label, timeout, progress)
+                with _translated(f"reading EBS snapshot {copied['SnapshotId']} in {target}"):
+                    [snap] = ec2.describe_snapshots(SnapshotIds=[copied["SnapshotId"]])["Snapshots"]
+                copies[-1] = copy_record(target, copied["SnapshotId"], kmsKeyId=snap.get("KmsKeyId"))
+        except CloudError:
+            for made in reversed(copies):
+                self._delete_snapshot(made["region"], made["snapshotHandle"])
+            self._delete_snapshot(region, snapshot_id)
+            raise
+        return copies
+
+    def _plan(self, record: VolumeRecord) -> tuple[Any, str, str, JSON]:
+        """The client, zone, cluster name and snapshot (the original, or its copy in the
+        --restore-region) for re-creating ``record``; raises on bad input."""
         label = f"{record.get('namespace')}/{record.get('pvc')}"
-        zone = self.settings.availability_zone or record.get("availabilityZone") or ""
+        snapshot_region, mapped, copy = relocated(record, self.settings.regions, record.get("region") or "", label)
+        source: JSON = copy or {"region": snapshot_region, "snapshotHandle": record["snapshotHandle"],
+                                "kmsKeyId": record.get("kmsKeyId")}
+        zone = self.settings.availability_zone or mapped
         region = self._region_for(zone, f"the volume of {label}")
-        if record.get("region") and record["region"] != region:
-            raise CloudError(f"The snapshot of {label} is in {record['region']}, not in {region} (zone {zone}); "
+        if snapshot_region and snapshot_region != region:
+            raise CloudError(f"The snapshot of {label} is in {snapshot_region}, not in {region} (zone {zone}); "
                              "EBS snapshots are regional.",
-                             hint=f"Restore into a zone of {record['region']}, or copy the snapshot first.")
+                             hint=f"Restore into a zone of {snapshot_region}, or pick a copy in {region} with "
+                                  "--restore-region (backup create --copy-snapshots-to makes them).")
         cluster = self.settings.cluster_name or record.get("cluster")
         if not cluster:
             raise CloudError(f"No cluster name for the volume of {label}: the cluster ignores EBS volumes "
@@ -171,8 +226,8 @@ class EbsProvider:
             raise CloudError(f"Availability zone {zone} does not exist in {region}.",
                              hint="List zones with `aws ec2 describe-availability-zones`; pick one with "
                                   "--availability-zone.")
-        self._check_snapshot(ec2, record["snapshotHandle"], label)
-        return ec2, zone, cluster
+        self._check_snapshot(ec2, source["snapshotHandle"], label)
+        return ec2, zone, cluster, source
 
     def _check_snapshot(self, ec2: Any, snapshot_id: str, label: str) -> None:
         try:

@@ -31,7 +31,8 @@ from salvage.volumes.azure_disk_spec import (
     resource_name,
     tags,
 )
-from salvage.volumes.base import JSON, Progress, claim_fields
+from salvage.volumes.base import JSON, Progress, claim_fields, copy_record, relocated
+from salvage.volumes.cloud_polling import poll
 
 _SNAPSHOT_SKU = "Standard_ZRS"  # incremental snapshots: Standard_LRS or _ZRS; ZRS outlives a zone
 
@@ -84,6 +85,7 @@ class AzureDiskProvider:
         cluster = self.settings.cluster_name
         name = resource_name(backup, pvc, salt=f"{namespace}/{secrets.token_hex(8)}")
         des = disk.encryption.disk_encryption_set_id if disk.encryption else None
+        copy_to = self._copy_regions(disk.location, des, label)
         encryption = {"type": _text(disk.encryption.type), "diskEncryptionSetId": des} if des else None
         body = {"location": disk.location, "sku": {"name": _SNAPSHOT_SKU},
                 "tags": tags(backup=backup, namespace=namespace, pvc=pvc, pv=pv_name, cluster=cluster),
@@ -95,20 +97,36 @@ class AzureDiskProvider:
                                                               polling_interval=self.poll_interval)
         snapshot = self._finish(poller, f"Azure snapshot {name} of {label}", timeout, "raise --snapshot-timeout",
                                 on_failure=lambda: self._delete_snapshot(compute, ref.resource_group, name))
+        copies = self._copy(compute, ref.resource_group, snapshot, copy_to, body["tags"], label, timeout, progress)
         record = claim_fields(
             claim, pv, METHOD, snapshotHandle=snapshot.id, restoreSize=int(disk.disk_size_gb) << 30,
             subscription=subscription, resourceGroup=ref.resource_group, region=disk.location,
             availabilityZone=(disk.zones or [""])[0], diskName=ref.disk, volumeType=_text(disk.sku.name),
-            sizeGiB=int(disk.disk_size_gb), pvSource=ref.form)
+            sizeGiB=int(disk.disk_size_gb), pvSource=ref.form, **({"copies": copies} if copies else {}))
         optional = {"diskEncryptionSetId": des,
                     "fsType": ref.fs_type, "cluster": cluster}
         record.update({k: v for k, v in optional.items() if v})  # type: ignore[typeddict-item]
         return record
 
     def check_recreate(self, record: VolumeRecord) -> None:
-        self._plan(record)
+        self._plan(self._relocated(record))
+
+    def _relocated(self, record: VolumeRecord) -> VolumeRecord:
+        """``record`` as if taken where it is restored: with a --restore-region, the copy's
+        snapshot, region, zone (number) and disk encryption set in place of the original's."""
+        label = f"{record.get('namespace')}/{record.get('pvc')}"
+        region, zone, copy = relocated(record, self.settings.regions, record.get("region") or "", label)
+        if copy is None:
+            return {**record, "availabilityZone": zone} if zone != record.get("availabilityZone") else record
+        moved: VolumeRecord = {**record, "region": region, "availabilityZone": zone,  # type: ignore[typeddict-item]
+                               "snapshotHandle": copy["snapshotHandle"]}
+        moved.pop("diskEncryptionSetId", None)
+        if copy.get("diskEncryptionSetId"):
+            moved["diskEncryptionSetId"] = copy["diskEncryptionSetId"]
+        return moved
 
     def recreate(self, record: VolumeRecord, *, timeout: float, progress: Progress) -> JSON:
+        record = self._relocated(record)
         subscription, group = self._plan(record)
         label = f"{record['namespace']}/{record['pvc']}"
         name = resource_name(record["namespace"], record["pvc"], salt=secrets.token_hex(8))
@@ -141,16 +159,78 @@ class AzureDiskProvider:
         if record.get("method") != METHOD or not record.get("snapshotHandle"):
             return False
         compute = self._client(record["subscription"])
-        name = record["snapshotHandle"].rsplit("/", 1)[-1]
+        for copy in record.get("copies") or []:  # the copies first: the original is the one to keep last
+            self._delete_if_there(compute, copy["snapshotHandle"])
+        return self._delete_if_there(compute, record["snapshotHandle"])
+
+    def _delete_if_there(self, compute: ComputeManagementClient, snapshot_id: str) -> bool:
+        group, name = snapshot_id.split("/resourceGroups/", 1)[1].split("/", 1)[0], snapshot_id.rsplit("/", 1)[-1]
         try:
             with _translated(f"looking up Azure snapshot {name}"):
-                compute.snapshots.get(record["resourceGroup"], name)
+                compute.snapshots.get(group, name)
         except CloudError as exc:
             if _code(exc.__cause__) == "ResourceNotFound":
                 return False
             raise
-        self._delete_snapshot(compute, record["resourceGroup"], name, wait=300)
+        self._delete_snapshot(compute, group, name, wait=300)
         return True
+
+    def _copy_regions(self, region: str, des: str | None, label: str) -> list[str]:
+        """The --copy-snapshots-to regions other than the disk's; refused before any snapshot
+        when the disk's customer key (a disk encryption set, which is regional) has no
+        counterpart in the copy's region."""
+        wanted = [r for r in self.settings.regions.copy_to if r.lower().replace(" ", "") != region]
+        if wanted and des and not self.settings.regions.copy_kms_key:
+            raise CloudError(f"The disk of {label} is encrypted with disk encryption set {des}, which cannot "
+                             f"encrypt a copy in {', '.join(wanted)}; nothing was changed.",
+                             hint="Pass --copy-kms-key with the ID of a disk encryption set in the copy's region.")
+        return wanted
+
+    def _copy(self, compute: ComputeManagementClient, group: str, original: Any, regions: list[str],
+              snapshot_tags: dict[str, str], label: str, timeout: float, progress: Progress) -> list[JSON]:
+        """A cross-region copy of the incremental snapshot in each region (``CopyStart``),
+        waited for until its background copy is complete. If one fails, the copies made so
+        far and the original are deleted."""
+        copies: list[JSON] = []
+        key = self.settings.regions.copy_kms_key
+        try:
+            for target in regions:
+                name = f"{original.name[:70]}-{target[:9]}"
+                body = {"location": target, "sku": {"name": _SNAPSHOT_SKU},
+                        "tags": {**snapshot_tags, **tags(**{"copy-of": original.name})},
+                        "properties": {"incremental": True, "creationData": {
+                            "createOption": "CopyStart", "sourceResourceId": original.id},
+                            **({"encryption": {"type": "EncryptionAtRestWithCustomerKey",
+                                               "diskEncryptionSetId": key}} if key else {})}}
+                progress("volume", {"pvc": label, "state": f"copying Azure snapshot {original.name} to {target}"})
+                with _translated(f"copying Azure snapshot {original.name} of {label} to {target}"):
+                    poller = compute.snapshots.begin_create_or_update(group, name, body,
+                                                                      polling_interval=self.poll_interval)
+                copies.append(copy_record(target, f"{original.id.rsplit('/', 1)[0]}/{name}", diskEncryptionSetId=key))
+                self._finish(poller, f"Azure snapshot copy {name} of {label}", timeout, "raise --snapshot-timeout")
+                self._wait_copied(compute, group, name, label, timeout, progress)
+        except CloudError:
+            for made in [*copies, {"snapshotHandle": original.id}]:
+                try:
+                    self._delete_if_there(compute, made["snapshotHandle"])
+                except CloudError:
+                    pass  # the next run's delete finds it
+            raise
+        return copies
+
+    def _wait_copied(self, compute: ComputeManagementClient, group: str, name: str, label: str, timeout: float,
+                     progress: Progress) -> None:
+        def copied() -> bool:
+            snapshot = compute.snapshots.get(group, name)
+            error = getattr(snapshot, "copy_completion_error", None)
+            if error is not None:
+                raise CloudError(f"Azure could not copy snapshot {name} of {label}: "
+                                 f"{_text(error.error_code)}: {error.error_message}")
+            progress("volume", {"pvc": label, "state": f"Azure snapshot copy {name} {snapshot.completion_percent or 0:.0f}%"})
+            return (snapshot.completion_percent or 0) >= 100
+
+        poll(copied, timeout=timeout, interval=self.poll_interval, what=f"Azure snapshot copy {name} of {label}",
+             hint="Check it in the Azure portal, or raise --snapshot-timeout.", translated=_translated)
 
     def _plan(self, record: VolumeRecord) -> tuple[str, str]:
         """The subscription and resource group for re-creating ``record``; raises on bad input,

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from salvage.catalog.records import VolumeRecord
+from salvage.model.cloud import RegionSettings
+from salvage.model.errors import CloudError
 
 Progress = Callable[[str, dict[str, Any]], None]
 JSON = dict[str, Any]
@@ -68,3 +70,36 @@ class VolumeProvider(Protocol):
 
     def delete_captured(self, record: VolumeRecord) -> bool:
         """Delete the record's snapshot; False when it was already gone."""
+
+
+def relocated(record: VolumeRecord, regions: RegionSettings, old_region: str, label: str
+              ) -> tuple[str, str, JSON | None]:
+    """Where to re-create the disk of ``record`` from: ``(region, zone, copy)``. Without a
+    restore region, the original's region and zone (or the zone ``--zone-mappings`` names) and
+    no copy; with one, the record's copy in that region (``backup create --copy-snapshots-to``)
+    and the zone mapped for the disk's zone, by default the same zone letter or number there."""
+    zone = str(record.get("availabilityZone") or "")
+    target = regions.restore_region
+    if not target or target == old_region:
+        return old_region, regions.zone_for(zone) or zone, None
+    copy = next((c for c in record.get("copies") or [] if c.get("region") == target), None)
+    if copy is None:
+        made = ", ".join(str(c.get("region")) for c in record.get("copies") or []) or "none"
+        raise CloudError(f"The backup has no copy of the snapshot of {label} in {target} (copies: {made}).",
+                         hint="Pass a --restore-region the backup copied to, or leave it out to restore "
+                              "from the original; back up with --copy-snapshots-to REGION next time.")
+    return target, mapped_zone(zone, old_region, regions), copy
+
+
+def mapped_zone(zone: str, old_region: str, regions: RegionSettings) -> str:
+    """Where a disk of ``zone`` goes on restore: the zone ``--zone-mappings`` names, else, in a
+    restore region, the same zone letter (us-east-1b → us-west-2b) or number (Azure's 1, 2, 3)."""
+    target = regions.restore_region or old_region
+    if regions.zone_for(zone):
+        return str(regions.zone_for(zone))
+    return target + zone[len(old_region):] if old_region and zone.startswith(old_region) else zone
+
+
+def copy_record(region: str, snapshot: str, **extra: Any) -> JSON:
+    """One entry of a volume record's ``copies``: the snapshot's copy in ``region``."""
+    return {"region": region, "snapshotHandle": snapshot, **{k: v for k, v in extra.items() if v}}

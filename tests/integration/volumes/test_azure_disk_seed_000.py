@@ -151,3 +151,42 @@ def test_recover_replaces_the_dangling_claim_once_arm_says_the_disk_is_gone(
         assert _wait_running(kube, ns)["spec"]["nodeName"] == NODE
     finally:
         _delete_pv(kube, pv_name)
+
+
+def test_a_lost_region_is_recovered_from_the_snapshot_copy_in_another(
+        kube: KubeClient, ns: str, salvage: Salvage, arm: tuple[ArmState, AzureSettings]) -> None:
+    """The backup copies its incremental snapshot to northeurope (CopyStart); westeurope goes
+    down (the test server's lostRegions fault); `statefulset recover --restore-region
+    northeurope --force` makes the disk there from the copy, in zone 3, where the node now runs."""
+    state, settings = arm
+    pv_name, dr = f"pvc-{ns}-web-0", "northeurope"
+    try:
+        _, pv_name, _ = _statefulset_on_azure_disk(kube, ns, settings)
+        salvage("backup", "create", "azdr", "--include-namespaces", ns, "--copy-snapshots-to", dr)
+        [record] = json.loads(salvage("-o", "json", "backup", "describe", "azdr").stdout)["volumes"]
+        [copy] = record["copies"]
+        copied = state.resources[copy["snapshotHandle"].lower()]
+        assert (copy["region"], copied["location"], copied["properties"]["completionPercent"]) == (dr, dr, 100.0)
+        assert copied["properties"]["creationData"]["createOption"] == "CopyStart"
+        assert copied["properties"]["creationData"]["sourceResourceId"] == record["snapshotHandle"]
+
+        kube.delete(f"/apis/apps/v1/namespaces/{ns}/statefulsets/web")
+        wait_for(lambda: not kube.exists(f"/api/v1/namespaces/{ns}/pods/web-0"), timeout=60, what="web-0 gone")
+        state.lost_regions = {REGION}
+        kube.patch(f"/api/v1/nodes/{NODE}", {"metadata": {"labels": {ZONE_LABEL: f"{dr}-{ZONE}"}}})
+        recover = ("statefulset", "recover", "web", "-n", ns, "--from-backup", "azdr", "--restore-region", dr,
+                   "--timeout", "90")
+        unproven = salvage(*recover, check=False)
+        assert unproven.returncode == 1 and f"cannot prove the volume of PV {pv_name} is gone" in unproven.stderr
+        salvage(*recover, "--force")
+        [disk] = [d for d in _disks(state).values() if d["location"] == dr]
+        assert (disk["zones"], disk["sku"]["name"], disk["properties"]["diskSizeGB"]) == ([ZONE], "StandardSSD_ZRS", 8)
+        assert disk["properties"]["creationData"]["sourceResourceId"] == copy["snapshotHandle"]
+        pv = kube.get(f"/api/v1/persistentvolumes/{pv_name}")
+        assert pv["spec"]["azureDisk"]["diskURI"] == disk["id"]
+        assert _wait_running(kube, ns)["spec"]["nodeName"] == NODE, "scheduled in the new region's zone"
+        state.lost_regions = set()
+        salvage("backup", "delete", "azdr", "--yes")
+        assert copied["properties"]["provisioningState"] == "Deleting", "the copy goes with the backup"
+    finally:
+        _delete_pv(kube, pv_name)

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 
 from salvage.devcluster.servers import EC2Server
@@ -147,6 +148,52 @@ def test_recover_replaces_the_dangling_claim_with_a_disk_from_the_ebs_snapshot(
         _delete_pv(kube, pv_name)
 
 
+def test_a_lost_region_is_recovered_from_the_snapshot_copy_in_another(
+        kube: KubeClient, ns: str, salvage: Salvage, aws_env: EC2Server, ec2: Any, zone: str,
+        storage_class: str) -> None:
+    """Disaster recovery for a lost region: the backup copies its EBS snapshot to us-west-2;
+    the disk and the original snapshot are gone; the cluster's node now runs in us-west-2b,
+    and `statefulset recover --restore-region us-west-2` re-creates the disk there from the copy."""
+    dr, cluster = "us-west-2", f"dr-{ns}.k8s.local"
+    west = boto3.client("ec2", endpoint_url=aws_env.endpoint, region_name=dr,
+                        aws_access_key_id=aws_env.access_key_id, aws_secret_access_key=aws_env.secret_access_key)
+    original, pv_name = _claim_on_ebs(kube, ec2, ns, zone, storage_class, cluster, "csi")
+    record = _backed_up_statefulset(kube, ns, salvage, aws_env, storage_class, "dr", "--copy-snapshots-to", dr)
+    [copy] = record["copies"]
+    [snapshot] = west.describe_snapshots(SnapshotIds=[copy["snapshotHandle"]])["Snapshots"]
+    tags = {t["Key"]: t["Value"] for t in snapshot["Tags"]}
+    assert (copy["region"], tags["salvage.io/copy-of"], tags["salvage.io/backup"]) == (dr, record["snapshotHandle"], "dr")
+    assert snapshot["Encrypted"] is True and snapshot["State"] == "completed"
+
+    # The region is lost: its disk and its snapshot with it; the node comes back in us-west-2b.
+    kube.delete(f"/apis/apps/v1/namespaces/{ns}/statefulsets/web")
+    wait_for(lambda: not kube.exists(f"/api/v1/namespaces/{ns}/pods/web-0"), timeout=60, what="web-0 gone")
+    ec2.delete_volume(VolumeId=original["VolumeId"])
+    ec2.delete_snapshot(SnapshotId=record["snapshotHandle"])
+    kube.patch(f"/api/v1/nodes/{NODE}", {"metadata": {"labels": {ZONE_LABEL: f"{dr}b"}}})
+    recover = ("statefulset", "recover", "web", "-n", ns, "--from-backup", "dr", "--aws-endpoint-url", aws_env.endpoint,
+               "--timeout", "90")
+    nowhere = salvage(*recover, "--restore-region", "eu-west-1", check=False)
+    assert nowhere.returncode == 1 and "no copy of the snapshot" in nowhere.stderr and "copies: us-west-2" in nowhere.stderr
+    try:
+        salvage(*recover, "--restore-region", dr)
+        [volume] = west.describe_volumes(Filters=[
+            {"Name": "tag:salvage.io/from-snapshot", "Values": [copy["snapshotHandle"]]}])["Volumes"]
+        assert (volume["AvailabilityZone"], volume["VolumeType"], volume["Size"]) == (f"{dr}b", "gp3", 3)
+        assert volume["Encrypted"] is True
+        assert {t["Key"]: t["Value"] for t in volume["Tags"]}["KubernetesCluster"] == cluster
+        pv = kube.get(f"/api/v1/persistentvolumes/{pv_name}")
+        assert pv["spec"]["csi"]["volumeHandle"] == volume["VolumeId"]
+        assert pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"][0]["values"] == [
+            f"{dr}b"]
+        assert _wait_running(kube, ns)["spec"]["nodeName"] == NODE
+        salvage("backup", "delete", "dr", "--yes", "--aws-endpoint-url", aws_env.endpoint)
+        assert west.describe_snapshots(Filters=[{"Name": "tag:salvage.io/backup", "Values": ["dr"]}])["Snapshots"] == [], \
+            "deleting the backup deletes the copy in the other region"
+    finally:
+        _delete_pv(kube, pv_name)
+
+
 def test_bad_input_is_refused_and_changes_nothing(
         kube: KubeClient, ns: str, salvage: Salvage, aws_env: EC2Server, ec2: Any, zone: str,
         storage_class: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -199,13 +246,13 @@ def _claim_on_ebs(kube: KubeClient, ec2: Any, ns: str, zone: str, storage_class:
 
 
 def _backed_up_statefulset(kube: KubeClient, ns: str, salvage: Salvage, aws_env: EC2Server, storage_class: str,
-                           backup: str) -> dict[str, Any]:
+                           backup: str, *extra: str) -> dict[str, Any]:
     """StatefulSet web on the claim of ``_claim_on_ebs``, backed up through EC2; its volume record."""
     kube.create(f"/apis/apps/v1/namespaces/{ns}/statefulsets",
                 statefulset("web", template="www", size="3Gi", storage_class=storage_class))
     _wait_running(kube, ns)
     salvage("backup", "create", backup, "--include-namespaces", ns, "--volume-snapshot-provider", "aws-ebs",
-            "--aws-endpoint-url", aws_env.endpoint, "--aws-region", aws_env.region)
+            "--aws-endpoint-url", aws_env.endpoint, "--aws-region", aws_env.region, *extra)
     [record] = json.loads(salvage("-o", "json", "backup", "describe", backup).stdout)["volumes"]
     return dict(record)
 

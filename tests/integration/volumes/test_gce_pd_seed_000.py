@@ -36,8 +36,8 @@ def gce(kube: KubeClient, monkeypatch: pytest.MonkeyPatch) -> Iterator[ComputeSt
             kube.patch(f"/api/v1/nodes/{NODE}", {"metadata": {"labels": {ZONE_LABEL: None}}})
 
 
-def test_seed_000_on_gce_disk_deleted_and_restored_from_its_snapshot(
-        kube: KubeClient, ns: str, salvage: Salvage, gce: ComputeState) -> None:
+def _statefulset_on_a_gce_disk(kube: KubeClient, ns: str, gce: ComputeState) -> str:
+    """A GCE disk, its PV (CSI form) and claim, and StatefulSet web running on it; the PV's name."""
     with gce.lock:
         gce.insert_disk(PROJECT, ZONE, {"name": "pd-web-0", "sizeGb": "10", "labels": {"goog-k8s-cluster-name": "gke"},
                                         "type": f"zones/{ZONE}/diskTypes/pd-balanced"})
@@ -51,11 +51,18 @@ def test_seed_000_on_gce_disk_deleted_and_restored_from_its_snapshot(
                          "volumeHandle": f"projects/{PROJECT}/zones/{ZONE}/disks/pd-web-0"},
                  "nodeAffinity": {"required": {"nodeSelectorTerms": [
                      {"matchExpressions": [{"key": ZONE_LABEL, "operator": "In", "values": [ZONE]}]}]}}}})
+    kube.create(f"/api/v1/namespaces/{ns}/persistentvolumeclaims", _claim("www-web-0", pv_name, storage_class))
+    kube.create(f"/apis/apps/v1/namespaces/{ns}/statefulsets",
+                statefulset("web", template="www", size="3Gi", storage_class=storage_class))
+    _wait_running(kube, ns)
+    return pv_name
+
+
+def test_seed_000_on_gce_disk_deleted_and_restored_from_its_snapshot(
+        kube: KubeClient, ns: str, salvage: Salvage, gce: ComputeState) -> None:
+    pv_name = f"pvc-{ns}-web-0"
     try:
-        kube.create(f"/api/v1/namespaces/{ns}/persistentvolumeclaims", _claim("www-web-0", pv_name, storage_class))
-        kube.create(f"/apis/apps/v1/namespaces/{ns}/statefulsets",
-                    statefulset("web", template="www", size="3Gi", storage_class=storage_class))
-        _wait_running(kube, ns)
+        _statefulset_on_a_gce_disk(kube, ns, gce)
         salvage("backup", "create", "gce0", "--include-namespaces", ns)  # auto: the GCE disk through GCE
         [record] = json.loads(salvage("-o", "json", "backup", "describe", "gce0").stdout)["volumes"]
         assert (record["method"], record["diskName"], record["availabilityZone"]) == ("gce-pd", "pd-web-0", ZONE)
@@ -83,5 +90,44 @@ def test_seed_000_on_gce_disk_deleted_and_restored_from_its_snapshot(
         assert _wait_running(kube, ns)["spec"]["nodeName"] == NODE, "scheduled in the disk's zone"
         salvage("backup", "delete", "gce0", "--yes")
         assert gce.snapshots == {}, "deleting the backup deletes its GCE snapshot"
+    finally:
+        _delete_pv(kube, pv_name)
+
+
+def test_a_lost_region_is_recovered_from_the_snapshot_stored_in_another(
+        kube: KubeClient, ns: str, salvage: Salvage, gce: ComputeState) -> None:
+    """The backup keeps a snapshot of the disk in us-east1 too; us-central1 goes down (the test
+    server's lostRegions fault); `statefulset recover --restore-region us-east1 --force` puts the
+    disk into us-east1-b from that snapshot, where the node now runs."""
+    pv_name = f"pvc-{ns}-web-0"
+    try:
+        _statefulset_on_a_gce_disk(kube, ns, gce)
+        salvage("backup", "create", "gcedr", "--include-namespaces", ns, "--copy-snapshots-to", "us-east1")
+        [record] = json.loads(salvage("-o", "json", "backup", "describe", "gcedr").stdout)["volumes"]
+        [copy] = record["copies"]
+        stored = gce.snapshots[(PROJECT, copy["snapshotHandle"])]
+        assert copy["region"] == "us-east1" and stored["storageLocations"] == ["us-east1"]
+        assert stored["labels"]["salvage-copy-of"] == record["snapshotHandle"]
+
+        kube.delete(f"/apis/apps/v1/namespaces/{ns}/statefulsets/web")
+        wait_for(lambda: not kube.exists(f"/api/v1/namespaces/{ns}/pods/web-0"), timeout=60, what="web-0 gone")
+        with gce.lock:
+            gce.lost_regions = {"us-central1"}
+        kube.patch(f"/api/v1/nodes/{NODE}", {"metadata": {"labels": {ZONE_LABEL: "us-east1-b"}}})
+        recover = ("statefulset", "recover", "web", "-n", ns, "--from-backup", "gcedr", "--restore-region", "us-east1",
+                   "--timeout", "90")
+        unproven = salvage(*recover, check=False)
+        assert unproven.returncode == 1 and f"cannot prove the volume of PV {pv_name} is gone" in unproven.stderr, \
+            "a region that is down cannot say the disk is gone"
+        assert [z for (_p, z, _n) in gce.disks] == [ZONE], "nothing was created"
+        salvage(*recover, "--force")
+        [(key, disk)] = [(k, d) for k, d in gce.disks.items() if k[1] != ZONE]
+        assert key[:2] == (PROJECT, "us-east1-b") and disk["sourceSnapshot"] == stored["selfLink"]
+        assert disk["type"].endswith("/zones/us-east1-b/diskTypes/pd-balanced") and disk["sizeGb"] == "10"
+        pv = kube.get(f"/api/v1/persistentvolumes/{pv_name}")
+        assert pv["spec"]["csi"]["volumeHandle"] == f"projects/{PROJECT}/zones/us-east1-b/disks/{disk['name']}"
+        assert _wait_running(kube, ns)["spec"]["nodeName"] == NODE, "scheduled in the new region's zone"
+        salvage("backup", "delete", "gcedr", "--yes")
+        assert gce.snapshots == {}, "the original and the copy go with the backup"
     finally:
         _delete_pv(kube, pv_name)

@@ -51,7 +51,8 @@ def test_the_disk_of_an_in_tree_pv_takes_its_zone_from_labels_or_affinity() -> N
 
 @pytest.mark.parametrize(("pv", "message"), [
     (in_tree_pv(None), "names GCE disk 'data-disk' but not its zone"),
-    (csi_pv("projects/p/regions/us-central1/disks/d"), "not a zonal disk"),
+    (csi_pv("projects/p/regions/nowhere/disks/d"), "not a GCE disk"),
+    (csi_pv("projects/p/regions/us-central1/disks/Bad_Name"), "which is not a disk name"),
     (csi_pv("projects/p/zones/us-central1-b/disks/Bad_Name"), "which is not a disk name"),
     (csi_pv("projects/p/zones/nowhere/disks/d"), "'nowhere' is not a GCE zone name"),
     ({"metadata": {"name": "pv-3"}, "spec": {"csi": {"driver": "ebs.csi.aws.com", "volumeHandle": "vol-1"}}},
@@ -102,3 +103,10 @@ def test_the_pv_of_a_recreated_disk_keeps_the_original_form_and_its_zone(form: s
     else:
         assert spec["gcePersistentDisk"] == {"pdName": "salvage-new", "fsType": "xfs"}
     assert disk_ref({"metadata": {"name": "new"}, "spec": spec}).disk == "salvage-new", "backed up again as is"
+
+
+def test_a_regional_disk_is_read_from_either_form() -> None:
+    regional = disk_ref(csi_pv("projects/p/regions/us-central1/disks/d"))
+    assert (regional.project, regional.region, regional.zone, regional.disk) == ("p", "us-central1", "", "d")
+    labelled = in_tree_pv("us-central1-a__us-central1-b")
+    assert (disk_ref(labelled).region, disk_ref(labelled).zone) == ("us-central1", "")

@@ -9,12 +9,12 @@ import typer
 from salvage.cli.context import App, app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
-    AwsEndpointUrl, AwsRegion, AzureCaBundle, AzureCredentials, AzureEndpoint, AzureSubscription, ClusterName,
+    AwsEndpointUrl, AwsRegion, AzureCaBundle, AzureCredentials, AzureEndpoint, AzureSubscription, ClusterName, CopyKmsKey, CopySnapshotsTo,
     DefaultVolumesToFsBackup, ExcludeNamespaces, ExcludeResources, GceCredentials, GceEndpoint, GceProject,
     IncludeClusterResources, IncludeNamespaces, IncludeResources, Location, MoverCpu, MoverImage, MoverMemory,
     MoverNodeSelector, MoverStartTimeout, MoverTimeout, ParallelVolumes, RepoPasswordFile, RepoPasswordSecret,
     Selector, SnapshotTimeout, SnapshotVolumes, Ttl, VolumeSnapshotProvider, backup_selection, mover_settings,
-    parse_labels, repo_password,
+    parse_labels, region_settings, repo_password,
 )
 from salvage.cli.progress import ProgressView
 from salvage.engines.backup import BackupRequest, create_backup
@@ -71,6 +71,8 @@ def create(
     mover_memory: MoverMemory = "1Gi",
     mover_start_timeout: MoverStartTimeout = 120.0,
     mover_timeout: MoverTimeout = 3600.0,
+    copy_snapshots_to: CopySnapshotsTo = None,
+    copy_kms_key: CopyKmsKey = None,
 ) -> None:
     """Back up namespaces (raw objects) and snapshot their volumes; the manifest is written last.
 
@@ -89,6 +91,7 @@ def create(
           --default-volumes-to-fs-backup --repo-password-secret backup/repo-password
     """
     app = app_of(ctx)
+    regions = region_settings(copy_snapshots_to, copy_kms_key)
     request = BackupRequest(
         name=name,
         selection=backup_selection(include_namespaces, exclude_namespaces, include_resources, exclude_resources),
@@ -97,11 +100,12 @@ def create(
         default_volumes_to_fs=default_volumes_to_fs_backup,
         repo_password=None if hand_off else repo_password(app, repo_password_file, repo_password_secret),
         volume_snapshot_provider=volume_snapshot_provider,
-        aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name),
+        aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name,
+                        regions=regions),
         gce=GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name,
-                        credentials=gce_credentials),
+                        credentials=gce_credentials, regions=regions),
         azure=AzureSettings(subscription_id=azure_subscription, endpoint=azure_endpoint, ca_bundle=azure_ca_bundle,
-                            credentials=azure_credentials, cluster_name=cluster_name),
+                            credentials=azure_credentials, cluster_name=cluster_name, regions=regions),
         labels=parse_labels(labels),
         snapshot_move_data=snapshot_move_data,
         mover=mover_settings(mover_image, mover_node_selector, mover_cpu, mover_memory, parallel_volumes,
@@ -111,7 +115,7 @@ def create(
         _hand_off(app, request, operator_namespace, ttl=ttl, location=location, password_secret=repo_password_secret,
                   local_only=bool(repo_password_file or aws_region or aws_endpoint_url or gce_project or gce_endpoint
                                   or gce_credentials or azure_subscription or azure_endpoint or azure_ca_bundle
-                                  or azure_credentials or snapshot_move_data))
+                                  or azure_credentials or snapshot_move_data or copy_snapshots_to))
         return
     target = open_location(location)
     with kube_client(app) as client, ProgressView(app.terminal, f"backup {name}") as view:

@@ -11,10 +11,10 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
-    AvailabilityZone, AwsEndpointUrl, AwsRegion, AzureCaBundle, AzureCredentials, AzureEndpoint, AzureResourceGroup, AzureSubscription, ClusterName, GceCredentials, GceEndpoint, GceProject, KeepPartial, Location, RepoPasswordFile,
+    AvailabilityZone, AwsEndpointUrl, RestoreRegion, ZoneMappings, AwsRegion, AzureCaBundle, AzureCredentials, AzureEndpoint, AzureResourceGroup, AzureSubscription, ClusterName, GceCredentials, GceEndpoint, GceProject, KeepPartial, Location, RepoPasswordFile,
     MoverCpu, MoverImage, MoverMemory, MoverNodeSelector, MoverStartTimeout, MoverTimeout, ParallelVolumes,
     mover_settings,
-    RepoPasswordSecret, VerifyData, parse_mappings, refuse_empty, repo_password, split_list,
+    RepoPasswordSecret, VerifyData, parse_mappings, refuse_empty, region_settings, repo_password, split_list,
 )
 from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
@@ -66,6 +66,8 @@ def create(
     mover_memory: MoverMemory = "1Gi",
     mover_start_timeout: MoverStartTimeout = 120.0,
     mover_timeout: MoverTimeout = 3600.0,
+    restore_region: RestoreRegion = None,
+    zone_mappings: ZoneMappings = None,
 ) -> None:
     """Verify a backup, then restore it: volumes from snapshots first, objects in dependency order.
 
@@ -81,6 +83,7 @@ def create(
     app = app_of(ctx)
     if not from_backup:
         raise UsageError("Which backup? Pass --from-backup NAME.", hint="List backups with `salvage backup get`.")
+    regions = region_settings(restore_region=restore_region, zone_mappings=zone_mappings)
     name = name or f"{from_backup}-{dt.datetime.now(dt.timezone.utc):%Y%m%d%H%M%S}"
     if restore_exists(name) and not dry_run:
         raise UsageError(f"A restore named {name!r} already exists.", hint="Choose another name.")
@@ -94,12 +97,12 @@ def create(
         verify_data=verify_data, keep_partial=keep_partial,
         repo_password=repo_password(app, repo_password_file, repo_password_secret),
         aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name,
-                        availability_zone=availability_zone),
+                        availability_zone=availability_zone, regions=regions),
         gce=GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name,
-                        credentials=gce_credentials),
+                        credentials=gce_credentials, regions=regions),
         azure=AzureSettings(subscription_id=azure_subscription, resource_group=azure_resource_group,
                             endpoint=azure_endpoint, ca_bundle=azure_ca_bundle, credentials=azure_credentials,
-                            cluster_name=cluster_name),
+                            cluster_name=cluster_name, regions=regions),
         mover=mover_settings(mover_image, mover_node_selector, mover_cpu, mover_memory, parallel_volumes,
                              mover_start_timeout, mover_timeout),
     )

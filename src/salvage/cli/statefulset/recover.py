@@ -27,7 +27,10 @@ from salvage.cli.options import (
     Location,
     RepoPasswordFile,
     RepoPasswordSecret,
+    RestoreRegion,
     VerifyData,
+    ZoneMappings,
+    region_settings,
     repo_password,
 )
 from salvage.cli.output import OutputFormat
@@ -86,6 +89,8 @@ def recover(
     azure_endpoint: AzureEndpoint = None,
     azure_ca_bundle: AzureCaBundle = None,
     azure_credentials: AzureCredentials = None,
+    restore_region: RestoreRegion = None,
+    zone_mappings: ZoneMappings = None,
     verify_command: Annotated[str | None, typer.Option(
         "--verify-command", help="Run in each recovered pod once Running and show its output, "
                                  "e.g. \"tail -n 1 /data/log\".")] = None,
@@ -114,12 +119,14 @@ def recover(
         raise UsageError("--backup-namespace goes with --from-backup.")
     if verify_data and not from_backup:
         raise UsageError("--verify-data goes with --from-backup (VolumeSnapshots hold no repository data).")
+    regions = region_settings(restore_region=restore_region, zone_mappings=zone_mappings)
     aws = AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name,
-                      availability_zone=availability_zone)
-    gce = GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name, credentials=gce_credentials)
+                      availability_zone=availability_zone, regions=regions)
+    gce = GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name, credentials=gce_credentials,
+                      regions=regions)
     azure = AzureSettings(subscription_id=azure_subscription, resource_group=azure_resource_group,
                           endpoint=azure_endpoint, ca_bundle=azure_ca_bundle, credentials=azure_credentials,
-                          cluster_name=cluster_name)
+                          cluster_name=cluster_name, regions=regions)
     request = RecoverRequest(
         statefulset=statefulset, namespace=namespace,
         manifest=load_statefulset(manifest, statefulset) if manifest else None,

@@ -16,9 +16,12 @@ headers, the operation ``InProgress`` for a few reads, then ``Succeeded`` or ``F
 
 What it cannot prove (docs/test-servers.md): Entra ID tokens and RBAC (any bearer token is
 accepted), real quotas and timing, data in disks or snapshots, SKUs per region and zone,
-disk encryption sets' existence, cross-region copies, and anything the reference leaves
-unstated. ``POST /_test/faults`` with ``{"failSnapshotsOf": ["disk"], "quotaGiB": N}`` makes
-snapshots of those disks fail, and disk creation beyond N GiB in all fail with a quota error.
+disk encryption sets' existence, the time a cross-region copy (``CopyStart``) takes (it
+completes over two reads) and whether its data arrives, and anything the reference leaves
+unstated. ``POST /_test/faults`` with ``{"failSnapshotsOf": ["disk"], "quotaGiB": N,
+"lostRegions": ["eastus"]}`` makes snapshots of those disks fail, disk creation beyond N GiB
+in all fail with a quota error, and the resources of those regions answer 503 (a lost region,
+which the reference cannot describe).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from salvage.devcluster.servers.json_http import JSON, Request, Response, make_s
 
 SUBSCRIPTION = "00000000-0000-0000-0000-00000000c0de"
 DEFAULT_GROUPS = ("salvage-test",)
-REGIONS = ("westeurope", "eastus")
+REGIONS = ("westeurope", "eastus", "northeurope")
 DISK_SKUS = ("Standard_LRS", "StandardSSD_LRS", "Premium_LRS", "UltraSSD_LRS", "PremiumV2_LRS",
              "StandardSSD_ZRS", "Premium_ZRS")
 SNAPSHOT_SKUS = ("Standard_LRS", "Standard_ZRS", "Premium_LRS")
@@ -103,6 +106,10 @@ class ArmState:
     operations: dict[str, Operation] = field(default_factory=dict)
     fail_snapshots_of: set[str] = field(default_factory=set)
     quota_gib: int | None = None
+    # A test fault, not API behaviour: regions that are down; their resources answer 503.
+    lost_regions: set[str] = field(default_factory=set)
+    # CopyStart snapshots still copying: reads left until completionPercent reaches 100.
+    copying: dict[str, int] = field(default_factory=dict)
     retry_after: int = 0  # the Retry-After seconds the SDK's poller honours
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path), for tests
     lock: threading.RLock = field(default_factory=threading.RLock)
@@ -113,6 +120,19 @@ class ArmState:
         if found is None:
             raise ArmError(404, "ResourceNotFound", f"The Resource 'Microsoft.Compute/{kind}/{name}' under resource "
                                                    f"group '{group}' was not found.")
+        if found["location"] in self.lost_regions:
+            raise ArmError(503, "ServiceUnavailable", f"Region '{found['location']}' is not available (a test fault).")
+        return found
+
+    def read(self, sub: str, group: str, kind: str, name: str) -> JSON:
+        """A GET: a CopyStart snapshot's background copy moves on by half at each read."""
+        found = self.resource(sub, group, kind, name)
+        rid = found["id"].lower()
+        if rid in self.copying and found["properties"]["provisioningState"] == "Succeeded":
+            self.copying[rid] -= 1
+            found["properties"]["completionPercent"] = 100.0 if self.copying[rid] <= 0 else 50.0
+            if self.copying[rid] <= 0:
+                del self.copying[rid]
         return found
 
     def put(self, sub: str, group: str, kind: str, name: str, body: JSON, base: str) -> Response:
@@ -124,6 +144,8 @@ class ArmState:
             raise ArmError(400, "LocationNotAvailableForResourceType",
                            f"The provided location '{body.get('location')}' is not available for resource type "
                            f"'Microsoft.Compute/{kind}'. List of available regions is '{','.join(REGIONS)}'.")
+        if region in self.lost_regions:
+            raise ArmError(503, "ServiceUnavailable", f"Region '{region}' is not available (a test fault).")
         rid = _rid(sub, group, kind, name)
         existed = rid.lower() in self.resources
         make = self._disk if kind.lower() == "disks" else self._snapshot
@@ -169,7 +191,8 @@ class ArmState:
         size = props.get("diskSizeGB")
         if option == "Copy":
             source = self._by_id(str(creation.get("sourceResourceId") or ""))
-            if source["properties"]["provisioningState"] != "Succeeded":
+            if source["properties"]["provisioningState"] != "Succeeded" or \
+                    source["properties"].get("completionPercent", 100) < 100:
                 raise ArmError(409, "Conflict", f"The source '{source['id']}' is not ready to copy from.")
             if source["location"] != region:
                 raise ArmError(400, "InvalidParameter", f"The source '{source['id']}' is in '{source['location']}'; "
@@ -205,10 +228,12 @@ class ArmState:
             raise ArmError(400, "InvalidParameter", f"The value '{sku}' of parameter 'sku.name' is not valid.",
                            target="sku.name")
         creation = props.get("creationData") or {}
-        if creation.get("createOption") != "Copy":
-            raise ArmError(400, "InvalidParameter", "A snapshot is a copy: createOption must be 'Copy'.",
-                           target="creationData.createOption")
+        if creation.get("createOption") not in ("Copy", "CopyStart"):
+            raise ArmError(400, "InvalidParameter", "A snapshot is a copy: createOption must be 'Copy' or "
+                                                    "'CopyStart'.", target="creationData.createOption")
         source = self._by_id(str(creation.get("sourceResourceId") or ""))
+        if creation.get("createOption") == "CopyStart":
+            return self._copy_start(rid, region, props, sku, creation, source)
         if source["location"] != region:
             raise ArmError(400, "InvalidParameter", f"The source '{source['id']}' is in '{source['location']}'.",
                            target="creationData.sourceResourceId")
@@ -228,6 +253,31 @@ class ArmState:
             snapshot["properties"]["completionPercent"] = 100.0
 
         return snapshot, finish
+
+    def _copy_start(self, rid: str, region: str, props: JSON, sku: str, creation: JSON, source: JSON
+                    ) -> tuple[JSON, Any]:
+        """The reference's cross-region copy of an incremental snapshot: the source must be an
+        incremental snapshot in another region, the copy incremental too; once the operation
+        succeeds the data goes on copying (``completionPercent``), and a disk cannot be made from
+        the copy until it reaches 100."""
+        if source["type"] != "Microsoft.Compute/snapshots" or not source["properties"].get("incremental"):
+            raise ArmError(400, "InvalidParameter", "CopyStart copies an incremental snapshot only.",
+                           target="creationData.sourceResourceId")
+        if not props.get("incremental"):
+            raise ArmError(400, "InvalidParameter", "A CopyStart snapshot must be incremental.", target="incremental")
+        if source["location"] == region:
+            raise ArmError(400, "InvalidParameter", "CopyStart copies to another region; the source is in "
+                                                    f"'{region}' already.", target="location")
+        if source["properties"].get("completionPercent", 100) < 100:
+            raise ArmError(409, "Conflict", f"The source '{source['id']}' is still being copied.")
+        copy: JSON = {"sku": {"name": sku, "tier": "Standard"},
+                      "properties": {"creationData": {**creation, "sourceUniqueId": source["properties"].get("uniqueId")},
+                                     "diskSizeGB": source["properties"]["diskSizeGB"], "incremental": True,
+                                     "completionPercent": 0.0,
+                                     "encryption": _encryption(props) if props.get("encryption")
+                                     else {"type": "EncryptionAtRestWithPlatformKey"}}}
+        self.copying[rid.lower()] = 3
+        return copy, lambda: None
 
     # --- lookups ---------------------------------------------------------------------------
 
@@ -279,7 +329,9 @@ def answer(state: ArmState, request: Request, base: str) -> Response:
             if request.path == "/_test/faults" and request.method == "POST":
                 state.fail_snapshots_of = set(request.body.get("failSnapshotsOf") or [])
                 state.quota_gib = request.body.get("quotaGiB")
-                return Response(200, {"failSnapshotsOf": sorted(state.fail_snapshots_of), "quotaGiB": state.quota_gib})
+                state.lost_regions = set(request.body.get("lostRegions") or [])
+                return Response(200, {"failSnapshotsOf": sorted(state.fail_snapshots_of), "quotaGiB": state.quota_gib,
+                                      "lostRegions": sorted(state.lost_regions)})
             if not request.headers.get("authorization", "").startswith("Bearer "):
                 raise ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is "
                                                             "missing.")
@@ -293,7 +345,7 @@ def answer(state: ArmState, request: Request, base: str) -> Response:
                 raise ArmError(404, "InvalidResourceType", f"The resource type of '{request.path}' could not be found.")
             where = (match["sub"], match["group"], match["kind"], match["name"])
             if request.method == "GET":
-                return Response(200, state.resource(*where))
+                return Response(200, state.read(*where))
             if request.method == "PUT":
                 return state.put(*where, request.body, base)
             if request.method == "DELETE":

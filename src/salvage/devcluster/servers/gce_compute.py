@@ -1,5 +1,5 @@
-"""A test server for the GCE compute v1 REST API: disks, snapshots, zones and zone/global
-operations, enough for the ``gce-pd`` volume method. It follows the published API reference
+"""A test server for the GCE compute v1 REST API: zonal and regional disks, snapshots, zones,
+regions and zone/region/global operations, enough for the ``gce-pd`` volume method. It follows the published API reference
 (https://cloud.google.com/compute/docs/reference/rest/v1); it is NOT Google's service.
 
 No official or maintained emulator of GCE compute exists, so this one is ours. What it keeps
@@ -11,12 +11,15 @@ then DONE (with ``error`` and ``httpErrorStatusCode`` when it failed) over a few
 snapshots CREATING → UPLOADING → READY and disks CREATING/RESTORING → READY meanwhile.
 
 What it cannot prove (docs/test-servers.md): authentication and IAM (any caller, any or no
-token), quotas, real timing, data in disks or snapshots, disk types per zone, regional
-disks, snapshot storage locations, and any behaviour the reference leaves unstated.
+token), quotas, real timing, data in disks or snapshots, disk types per zone, a regional
+disk's replication and failover (it keeps ``replicaZones``, checks them, nothing more), where snapshot data really lives (``storageLocations`` is checked and kept, nothing
+more), and any behaviour the reference leaves unstated.
 
 Run it on its own with ``python -m salvage.devcluster.servers.gce_compute --port N``, or in a
 thread with :func:`serve_in_thread`. ``POST /_test/faults`` with
-``{"failSnapshotsOf": ["disk-name"]}`` makes snapshots of those disks end FAILED.
+``{"failSnapshotsOf": ["disk-name"]}`` makes snapshots of those disks end FAILED, and
+``{"lostRegions": ["us-central1"]}`` takes regions down (their zones answer 503, and a snapshot
+stored only there cannot be restored): a lost region, which the reference cannot describe.
 """
 
 from __future__ import annotations
@@ -38,7 +41,9 @@ from salvage.devcluster.servers.json_http import Request, Response
 
 BASE = "https://www.googleapis.com/compute/v1"
 DEFAULT_PROJECTS = ("salvage-test",)
-DEFAULT_ZONES = ("us-central1-a", "us-central1-b", "us-central1-c", "europe-west1-b")
+DEFAULT_ZONES = ("us-central1-a", "us-central1-b", "us-central1-c", "europe-west1-b", "us-east1-b", "us-east1-c")
+# Multi-regional snapshot storage locations (the reference: "regional or multi-regional").
+MULTI_REGIONS = ("us", "eu", "asia")
 DISK_TYPES = ("pd-standard", "pd-balanced", "pd-ssd", "pd-extreme")
 _NAME = re.compile(r"^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$")
 _LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
@@ -94,9 +99,13 @@ class ComputeState:
     zones: tuple[str, ...] = DEFAULT_ZONES
     polls: int = 2
     disks: dict[tuple[str, str, str], JSON] = field(default_factory=dict)
+    region_disks: dict[tuple[str, str, str], JSON] = field(default_factory=dict)  # (project, region, name)
     snapshots: dict[tuple[str, str], JSON] = field(default_factory=dict)
     operations: dict[tuple[str, str, str], Operation] = field(default_factory=dict)  # (project, zone|"", name)
     fail_snapshots_of: set[str] = field(default_factory=set)
+    # A test fault, not API behaviour: regions that are down. Their zones, disks and operations
+    # answer 503, and a snapshot stored only there cannot be restored from.
+    lost_regions: set[str] = field(default_factory=set)
     log: bool = False  # one line per request on stdout (the process's log file)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -111,9 +120,22 @@ class ComputeState:
         if zone not in self.zones:
             raise ApiError(404, "notFound", f"The resource 'projects/{project}/zones/{zone}' was not found")
         region = zone.rsplit("-", 1)[0]
+        if region in self.lost_regions:
+            raise ApiError(503, "backendError", f"Zone {zone} is not available (region {region} is down: a "
+                                                "test fault).")
         return {"kind": "compute#zone", "id": str(abs(hash(zone)) % 10**12), "name": zone, "status": "UP",
                 "region": f"{BASE}/projects/{project}/regions/{region}",
                 "selfLink": f"{BASE}/projects/{project}/zones/{zone}"}
+
+    def region(self, project: str, region: str) -> JSON:
+        self.project(project)
+        zones = [z for z in self.zones if z.rsplit("-", 1)[0] == region]
+        if not zones:
+            raise ApiError(404, "notFound", f"The resource 'projects/{project}/regions/{region}' was not found")
+        return {"kind": "compute#region", "id": str(abs(hash(region)) % 10**12), "name": region,
+                "status": "DOWN" if region in self.lost_regions else "UP",
+                "zones": [f"{BASE}/projects/{project}/zones/{z}" for z in zones],
+                "selfLink": f"{BASE}/projects/{project}/regions/{region}"}
 
     def disk(self, project: str, zone: str, name: str) -> JSON:
         self.zone(project, zone)
@@ -129,8 +151,18 @@ class ComputeState:
             raise ApiError(404, "notFound", f"The resource 'projects/{project}/global/snapshots/{name}' was not found")
         return found
 
+    def region_disk(self, project: str, region: str, name: str) -> JSON:
+        self.region(project, region)
+        found = self.region_disks.get((project, region, name))
+        if found is None:
+            raise ApiError(404, "notFound", f"The resource 'projects/{project}/regions/{region}/disks/{name}' was "
+                                            "not found")
+        return found
+
     def operation(self, project: str, zone: str, name: str) -> JSON:
-        if zone:
+        if zone.startswith("regions/"):
+            self.region(project, zone.removeprefix("regions/"))
+        elif zone:
             self.zone(project, zone)
         else:
             self.project(project)
@@ -144,32 +176,26 @@ class ComputeState:
     # --- mutations ------------------------------------------------------------------------
 
     def start(self, project: str, zone: str, kind: str, target: str, finish: Any = None) -> JSON:
+        """An operation in ``zone``, in a region (``regions/R``) or, with neither, global."""
         name = f"operation-{next(_ids)}-{kind}"
-        where = f"{BASE}/projects/{project}/zones/{zone}" if zone else f"{BASE}/projects/{project}/global"
+        scope = zone if zone.startswith("regions/") else f"zones/{zone}"
+        where = f"{BASE}/projects/{project}/{scope}" if zone else f"{BASE}/projects/{project}/global"
         resource: JSON = {"kind": "compute#operation", "id": str(next(_ids)), "name": name,
                           "operationType": kind, "targetLink": target, "status": "PENDING", "progress": 0,
                           "insertTime": _now(), "startTime": _now(),
                           "selfLink": f"{where}/operations/{name}",
-                          **({"zone": f"{BASE}/projects/{project}/zones/{zone}"} if zone else {})}
+                          **({scope.split("/")[0][:-1]: f"{BASE}/projects/{project}/{scope}"} if zone else {})}
         self.operations[(project, zone, name)] = Operation(resource, self.polls, finish)
         return resource
 
     def insert_disk(self, project: str, zone: str, body: JSON) -> JSON:
         self.zone(project, zone)
-        name = _checked_name(body.get("name"), "disk")
-        labels = _checked_labels(body.get("labels"))
-        if (project, zone, name) in self.disks:
-            raise ApiError(409, "alreadyExists", f"The resource 'projects/{project}/zones/{zone}/disks/{name}' "
-                                                 "already exists")
+        name, labels = _new_disk(body, self.disks, project, "zones", zone)
         kind = str(body.get("type") or f"zones/{zone}/diskTypes/pd-standard").rsplit("/", 1)[-1]
         if kind not in DISK_TYPES:
             raise ApiError(400, "invalid", f"Invalid value for field 'resource.type': '{body.get('type')}'. "
                                            "The referenced diskType resource cannot be found.")
-        source = None
-        if body.get("sourceSnapshot"):
-            source = self.snapshot(*_snapshot_path(str(body["sourceSnapshot"]), project))
-            if source["status"] != "READY":
-                raise ApiError(400, "resourceNotReady", f"The resource '{source['selfLink']}' is not ready")
+        source = self._restorable(body, project)
         size = int(body.get("sizeGb") or (source["diskSizeGb"] if source else 500))
         if source and size < int(source["diskSizeGb"]):
             raise ApiError(400, "invalid", f"Invalid value for field 'resource.sizeGb': '{size}'. Requested disk "
@@ -189,6 +215,58 @@ class ComputeState:
         self.disks[(project, zone, name)] = disk
         return self.start(project, zone, "insert", link, lambda: disk.update(status="READY"))
 
+    def insert_region_disk(self, project: str, region: str, body: JSON) -> JSON:
+        """A regional disk: replicated in the two ``replicaZones`` of its region (the reference:
+        exactly two; pd-standard, pd-balanced or pd-ssd; a regional pd-standard of 200 GB or more)."""
+        self.region(project, region)
+        name, labels = _new_disk(body, self.region_disks, project, "regions", region)
+        zones = [str(z).rsplit("/", 1)[-1] for z in body.get("replicaZones") or []]
+        if len(set(zones)) != 2 or any(z not in self.zones or z.rsplit("-", 1)[0] != region for z in zones):
+            raise ApiError(400, "invalid", f"Invalid value for field 'resource.replicaZones': '{zones}'. Exactly two "
+                                           f"distinct zones of region {region} are required.")
+        for zone in zones:
+            self.zone(project, zone)
+        kind = str(body.get("type") or f"regions/{region}/diskTypes/pd-standard").rsplit("/", 1)[-1]
+        if kind not in DISK_TYPES[:3]:
+            raise ApiError(400, "invalid", f"Invalid value for field 'resource.type': '{body.get('type')}'. "
+                                           "The referenced diskType resource cannot be found.")
+        source = self._restorable(body, project)
+        size = int(body.get("sizeGb") or (source["diskSizeGb"] if source else 500))
+        if kind == "pd-standard" and size < 200:
+            raise ApiError(400, "invalid", f"Invalid value for field 'resource.sizeGb': '{size}'. Regional "
+                                           "pd-standard disks must be at least 200 GB.")
+        link = f"{BASE}/projects/{project}/regions/{region}/disks/{name}"
+        disk: JSON = {"kind": "compute#disk", "id": str(next(_ids)), "name": name, "sizeGb": str(size),
+                      "region": f"{BASE}/projects/{project}/regions/{region}",
+                      "replicaZones": [f"{BASE}/projects/{project}/zones/{z}" for z in zones],
+                      "status": "RESTORING" if source else "CREATING",
+                      "type": f"{BASE}/projects/{project}/regions/{region}/diskTypes/{kind}", "selfLink": link,
+                      "creationTimestamp": _now(), "labels": labels, "labelFingerprint": _fingerprint(labels)}
+        if source:
+            disk.update(sourceSnapshot=source["selfLink"], sourceSnapshotId=source["id"])
+        if (body.get("diskEncryptionKey") or {}).get("kmsKeyName"):
+            disk["diskEncryptionKey"] = {"kmsKeyName": body["diskEncryptionKey"]["kmsKeyName"]}
+        self.region_disks[(project, region, name)] = disk
+        return self.start(project, f"regions/{region}", "insert", link, lambda: disk.update(status="READY"))
+
+    def _restorable(self, body: JSON, project: str) -> JSON | None:
+        if not body.get("sourceSnapshot"):
+            return None
+        source = self.snapshot(*_snapshot_path(str(body["sourceSnapshot"]), project))
+        if source["status"] != "READY":
+            raise ApiError(400, "resourceNotReady", f"The resource '{source['selfLink']}' is not ready")
+        if all(location in self.lost_regions for location in source["storageLocations"]):
+            raise ApiError(503, "backendError", f"The data of '{source['selfLink']}' is stored only in "
+                                                f"{', '.join(source['storageLocations'])}, which is down "
+                                                "(a test fault).")
+        return source
+
+    def delete_region_disk(self, project: str, region: str, name: str) -> JSON:
+        disk = self.region_disk(project, region, name)
+        disk["status"] = "DELETING"
+        return self.start(project, f"regions/{region}", "delete", disk["selfLink"],
+                          lambda: self.region_disks.pop((project, region, name), None))
+
     def delete_disk(self, project: str, zone: str, name: str) -> JSON:
         disk = self.disk(project, zone, name)
         disk["status"] = "DELETING"
@@ -202,10 +280,11 @@ class ComputeState:
     def insert_snapshot(self, project: str, body: JSON) -> JSON:
         self.project(project)
         source = str(body.get("sourceDisk") or "")
-        match = re.search(r"projects/([^/]+)/zones/([^/]+)/disks/([^/]+)$", source)
+        match = re.search(r"projects/([^/]+)/(zones|regions)/([^/]+)/disks/([^/]+)$", source)
         if not match:
             raise ApiError(400, "invalid", f"Invalid value for field 'resource.sourceDisk': '{source}'.")
-        disk = self.disk(*match.groups())
+        p, scope, where, name = match.groups()
+        disk = self.disk(p, where, name) if scope == "zones" else self.region_disk(p, where, name)
         return self._snapshot_of(project, "", disk, body, "insert")
 
     def _snapshot_of(self, project: str, zone: str, disk: JSON, body: JSON, kind: str) -> JSON:
@@ -214,12 +293,18 @@ class ComputeState:
         if (project, name) in self.snapshots:
             raise ApiError(409, "alreadyExists", f"The resource 'projects/{project}/global/snapshots/{name}' "
                                                  "already exists")
+        home = (disk.get("zone") or disk.get("region") or "").rsplit("/", 1)[-1]
+        locations = list(body.get("storageLocations") or [home[:2]])
+        known = {z.rsplit("-", 1)[0] for z in self.zones} | set(MULTI_REGIONS)
+        if len(locations) != 1 or locations[0] not in known:
+            raise ApiError(400, "invalid", f"Invalid value for field 'resource.storageLocations': '{locations}'. "
+                                           "Exactly one regional or multi-regional location is allowed.")
         link = f"{BASE}/projects/{project}/global/snapshots/{name}"
         snapshot: JSON = {"kind": "compute#snapshot", "id": str(next(_ids)), "name": name, "status": "CREATING",
                           "sourceDisk": disk["selfLink"], "sourceDiskId": disk["id"], "diskSizeGb": disk["sizeGb"],
                           "storageBytes": "0", "storageBytesStatus": "UPDATING", "labels": labels,
                           "labelFingerprint": _fingerprint(labels), "selfLink": link, "creationTimestamp": _now(),
-                          "snapshotType": "STANDARD", "storageLocations": [disk["zone"].rsplit("/", 1)[-1][:2]]}
+                          "snapshotType": "STANDARD", "storageLocations": locations}
         if body.get("description"):
             snapshot["description"] = body["description"]
         if (disk.get("diskEncryptionKey") or {}).get("kmsKeyName"):
@@ -249,6 +334,17 @@ class ComputeState:
         labels = _checked_labels(body.get("labels"))
         return self.start(project, zone, "setLabels", resource["selfLink"],
                           lambda: resource.update(labels=labels, labelFingerprint=_fingerprint(labels)))
+
+
+def _new_disk(body: JSON, table: dict[tuple[str, str, str], JSON], project: str, scope: str, where: str
+              ) -> tuple[str, dict[str, str]]:
+    """A new disk's checked name and labels; 409 when ``table`` has that name in ``where``."""
+    name = _checked_name(body.get("name"), "disk")
+    labels = _checked_labels(body.get("labels"))
+    if (project, where, name) in table:
+        raise ApiError(409, "alreadyExists", f"The resource 'projects/{project}/{scope}/{where}/disks/{name}' "
+                                             "already exists")
+    return name, labels
 
 
 def _checked_name(name: Any, what: str) -> str:
@@ -286,11 +382,18 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     (method, re.compile("^/compute/v1/projects/(?P<project>[^/]+)/" + path + "$"), action)
     for method, path, action in [
         ("GET", r"zones/(?P<zone>[^/]+)", "zone"),
+        ("GET", r"regions/(?P<region>[^/]+)", "region"),
         ("GET", r"zones/(?P<zone>[^/]+)/disks/(?P<disk>[^/]+)", "get_disk"),
         ("POST", r"zones/(?P<zone>[^/]+)/disks", "insert_disk"),
         ("DELETE", r"zones/(?P<zone>[^/]+)/disks/(?P<disk>[^/]+)", "delete_disk"),
         ("POST", r"zones/(?P<zone>[^/]+)/disks/(?P<disk>[^/]+)/createSnapshot", "create_snapshot"),
         ("POST", r"zones/(?P<zone>[^/]+)/disks/(?P<disk>[^/]+)/setLabels", "label_disk"),
+        ("GET", r"regions/(?P<region>[^/]+)/disks/(?P<disk>[^/]+)", "get_region_disk"),
+        ("POST", r"regions/(?P<region>[^/]+)/disks", "insert_region_disk"),
+        ("DELETE", r"regions/(?P<region>[^/]+)/disks/(?P<disk>[^/]+)", "delete_region_disk"),
+        ("POST", r"regions/(?P<region>[^/]+)/disks/(?P<disk>[^/]+)/createSnapshot", "create_region_snapshot"),
+        ("GET", r"regions/(?P<region>[^/]+)/operations/(?P<operation>[^/]+)", "region_operation"),
+        ("POST", r"regions/(?P<region>[^/]+)/operations/(?P<operation>[^/]+)/wait", "wait_region_operation"),
         ("GET", r"global/snapshots/(?P<snapshot>[^/]+)", "get_snapshot"),
         ("POST", r"global/snapshots", "insert_snapshot"),
         ("DELETE", r"global/snapshots/(?P<snapshot>[^/]+)", "delete_snapshot"),
@@ -326,11 +429,19 @@ def _wait(state: ComputeState, p: str, z: str, operation: str) -> JSON:
 
 _ACTIONS: dict[str, Any] = {
     "zone": lambda s, p, z, a, b: s.zone(p, z),
+    "region": lambda s, p, z, a, b: s.region(p, a["region"]),
     "get_disk": lambda s, p, z, a, b: s.disk(p, z, a["disk"]),
     "insert_disk": lambda s, p, z, a, b: s.insert_disk(p, z, b),
     "delete_disk": lambda s, p, z, a, b: s.delete_disk(p, z, a["disk"]),
     "create_snapshot": lambda s, p, z, a, b: s.create_snapshot(p, z, a["disk"], b),
     "label_disk": lambda s, p, z, a, b: s.set_labels(s.disk(p, z, a["disk"]), b, p, z),
+    "get_region_disk": lambda s, p, z, a, b: s.region_disk(p, a["region"], a["disk"]),
+    "insert_region_disk": lambda s, p, z, a, b: s.insert_region_disk(p, a["region"], b),
+    "delete_region_disk": lambda s, p, z, a, b: s.delete_region_disk(p, a["region"], a["disk"]),
+    "create_region_snapshot": lambda s, p, z, a, b: s._snapshot_of(
+        p, f"regions/{a['region']}", s.region_disk(p, a["region"], a["disk"]), b, "createSnapshot"),
+    "region_operation": lambda s, p, z, a, b: s.operation(p, f"regions/{a['region']}", a["operation"]),
+    "wait_region_operation": lambda s, p, z, a, b: _wait(s, p, f"regions/{a['region']}", a["operation"]),
     "get_snapshot": lambda s, p, z, a, b: s.snapshot(p, a["snapshot"]),
     "insert_snapshot": lambda s, p, z, a, b: s.insert_snapshot(p, b),
     "delete_snapshot": lambda s, p, z, a, b: s.delete_snapshot(p, a["snapshot"]),
@@ -347,7 +458,9 @@ def answer(state: ComputeState, request: Request, base: str = "") -> Response:
     if request.path == "/_test/faults" and request.method == "POST":
         with state.lock:
             state.fail_snapshots_of = set(request.body.get("failSnapshotsOf") or [])
-        return Response(200, {"failSnapshotsOf": sorted(state.fail_snapshots_of)})
+            state.lost_regions = set(request.body.get("lostRegions") or [])
+        return Response(200, {"failSnapshotsOf": sorted(state.fail_snapshots_of),
+                              "lostRegions": sorted(state.lost_regions)})
     if request.path == "/" and request.method == "GET":
         return Response(200, {"server": "salvage gce-compute test server"})
     try:
