@@ -27,6 +27,7 @@ from salvage.engines.selection import Selection, label_selector_matches
 from salvage.k8s.client import KubeClient
 from salvage.k8s.exec import exec_in_pod
 from salvage.k8s.polling import poll
+from salvage.k8s.storage_classes import binds_on_first_use
 from salvage.locations import Location
 from salvage.locations.config import data_dir
 from salvage.model.cloud import AwsSettings, GceSettings
@@ -36,8 +37,9 @@ Progress = Callable[[str, dict[str, Any]], None]
 
 SUFFIX = "-drill-"
 # Workloads whose readiness the drill waits for, and the field that says how many are ready.
-_WORKLOADS = (("apps/v1", "statefulsets", "readyReplicas"), ("apps/v1", "deployments", "availableReplicas"),
-              ("apps/v1", "replicasets", "readyReplicas"))
+_WORKLOADS = (("apps/v1", "statefulsets", "StatefulSet", "readyReplicas"),
+              ("apps/v1", "deployments", "Deployment", "availableReplicas"),
+              ("apps/v1", "replicasets", "ReplicaSet", "readyReplicas"))
 
 
 @dataclass(frozen=True)
@@ -202,20 +204,26 @@ def _restore(client: KubeClient, location: Location, reader: BackupReader, reque
 
 
 def _wait_ready(client: KubeClient, report: DrillReport, timeout: float) -> None:
+    """Every workload ready and every claim Bound (but those whose class binds them only for
+    a first consumer, which may rightly have none), by one deadline."""
     deadline = time.monotonic() + timeout
     for scratch in report.namespaces.values():
-        for api, resource, field_name in _WORKLOADS:
+        for api, resource, kind, field_name in _WORKLOADS:
             for obj in client.list(f"/apis/{api}/namespaces/{scratch}/{resource}"):
                 if resource == "replicasets" and obj["metadata"].get("ownerReferences"):
                     continue  # a Deployment's: waited for through the Deployment
                 path = f"/apis/{api}/namespaces/{scratch}/{resource}/{obj['metadata']['name']}"
                 if not poll(lambda p=path, f=field_name: _ready(client.get(p), f), deadline):
-                    report.failed(f"{resource[:-1].capitalize()} {scratch}/{obj['metadata']['name']} was not ready "
-                                  f"within {timeout:.0f}s: {_pod_trouble(client, scratch)}")
+                    report.failed(f"{kind} {scratch}/{obj['metadata']['name']} was not ready within "
+                                  f"{timeout:.0f}s: {_pod_trouble(client, scratch)}")
                     return
         for claim in client.list(f"/api/v1/namespaces/{scratch}/persistentvolumeclaims"):
-            if (claim.get("status") or {}).get("phase") != "Bound":
-                report.failed(f"PersistentVolumeClaim {scratch}/{claim['metadata']['name']} is not Bound")
+            path = f"/api/v1/namespaces/{scratch}/persistentvolumeclaims/{claim['metadata']['name']}"
+            if binds_on_first_use(client, claim):
+                continue
+            if not poll(lambda p=path: client.get(p).get("status", {}).get("phase") == "Bound", deadline):
+                report.failed(f"PersistentVolumeClaim {scratch}/{claim['metadata']['name']} was not Bound within "
+                              f"{timeout:.0f}s")
                 return
 
 

@@ -19,6 +19,7 @@ from salvage.k8s.client import KubeClient
 from salvage.k8s.conditions import has_condition
 from salvage.k8s.discovery import ApiResource, discover
 from salvage.k8s.polling import poll
+from salvage.k8s.storage_classes import binds_on_first_use
 from salvage.locations import Location
 from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import KubernetesError, SalvageError, UsageError
@@ -345,7 +346,7 @@ class _Run:
             self.claims.append((namespace, name))
             return result
         path = f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{name}"
-        if self._binds_on_first_use(claim):
+        if binds_on_first_use(self.client, claim):
             # No PV until a pod uses the claim: the data-mover pod that fills it is that pod.
             pv: dict[str, Any] = {"metadata": {"name": ""}, "spec": {"claimRef": {"namespace": namespace,
                                                                                   "name": name}}}
@@ -372,12 +373,6 @@ class _Run:
             return ItemResult(resource.qualified, namespace, name, "failed",
                               "its files could not be read from the location (see the errors); the restore stopped")
         return ItemResult(resource.qualified, namespace, name, "created", self.volumes.describe(record))
-
-    def _binds_on_first_use(self, claim: dict[str, Any]) -> bool:
-        """Whether the claim's StorageClass binds it only once a pod uses it (WaitForFirstConsumer)."""
-        name = claim["spec"].get("storageClassName")
-        found = self.client.find(f"/apis/storage.k8s.io/v1/storageclasses/{name}") if name else None
-        return bool(found and found.get("volumeBindingMode") == "WaitForFirstConsumer")
 
     def _apply(self, resource: ApiResource, body: dict[str, Any], namespace: str | None, name: str) -> ItemResult:
         qualified = resource.qualified
