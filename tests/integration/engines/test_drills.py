@@ -45,7 +45,8 @@ def test_a_drill_of_seed_001_passes_reports_by_phase_and_leaves_nothing(
     assert [c["name"] for c in drill["checks"]] == ["objects"] and drill["checks"][0]["passed"]
     assert drill["counts"]["created"] >= 6  # namespace, secret, 2 configmaps, service, statefulset, claim
     assert _leftovers(kube, drill) == [] and drill["cleanup"] == []
-    assert {p["metadata"]["name"] for p in kube.list("/api/v1/persistentvolumes")} == before
+    # No volume is left by the drill (others' may be going away: the cluster is shared).
+    assert {p["metadata"]["name"] for p in kube.list("/api/v1/persistentvolumes")} <= before
     assert workload.digest_of(kube, ns) == digest, "the original namespace is untouched"
 
     store = open_location().store
