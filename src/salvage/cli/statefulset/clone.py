@@ -13,7 +13,7 @@ from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
 from salvage.cli.statefulset.manifest import load_statefulset
 from salvage.engines.statefulset.clone import CloneRequest, clone_statefulset
-from salvage.engines.statefulset.cluster import get_or_none, statefulset_path
+from salvage.engines.statefulset.cluster import statefulset_path
 from salvage.model.errors import NotFoundError, UsageError
 
 
@@ -45,7 +45,7 @@ def clone(
         if from_manifest:
             source = load_statefulset(from_manifest)
         else:
-            found = get_or_none(client, statefulset_path(namespace, from_statefulset))
+            found = client.find(statefulset_path(namespace, from_statefulset))
             if found is None:
                 raise NotFoundError(f"There is no StatefulSet {from_statefulset!r} in namespace {namespace}.",
                                     hint=f"List them with `kubectl get statefulsets -n {namespace}`.")

@@ -16,7 +16,8 @@ from salvage.engines.statefulset.naming import (
     replicas_of,
 )
 from salvage.k8s.client import KubeClient
-from salvage.model.errors import UsageError
+from salvage.k8s.polling import wait_until
+from salvage.model.errors import NotReadyError, UsageError
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -56,7 +57,7 @@ def clone_statefulset(client: KubeClient, request: CloneRequest,
     if request.replicas is not None and request.replicas < 0:
         raise UsageError("--replicas cannot be negative.")
     snapshot = kube.volume_snapshot(client, ns, request.snapshot)
-    if kube.get_or_none(client, kube.statefulset_path(ns, request.name)) is not None:
+    if client.find(kube.statefulset_path(ns, request.name)) is not None:
         raise UsageError(f"StatefulSet {ns}/{request.name} already exists; nothing was changed.",
                          hint="Choose another name with --to.")
     template = pick_template(request.source, request.claim_template)
@@ -72,11 +73,11 @@ def clone_statefulset(client: KubeClient, request: CloneRequest,
         progress("phase", {"message": f"waiting for {replicas} pod(s) of {request.name} to be Running"})
         deadline = started + request.timeout
         try:
-            kube.wait_until(lambda: kube.pods_running(client, ns, request.name, replicas), deadline,
+            wait_until(lambda: kube.pods_running(client, ns, request.name, replicas), deadline,
                             f"the pods of StatefulSet {ns}/{request.name} to be Running")
-        except kube.NotReadyError as exc:
+        except NotReadyError as exc:
             trouble = kube.claim_trouble(client, ns, list(claims))
-            raise kube.NotReadyError(
+            raise NotReadyError(
                 f"{exc.message}" + (f" {trouble}." if trouble else ""),
                 hint=f"StatefulSet {request.name} was left in place; look with `kubectl describe pvc -n {ns}`, "
                      f"or remove it with `kubectl delete statefulset {request.name} -n {ns}`.") from None

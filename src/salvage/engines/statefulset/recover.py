@@ -37,10 +37,13 @@ from salvage.engines.statefulset.plan import (
 from salvage.engines.statefulset.source import ClaimVolume, RecoverySource
 from salvage.k8s.client import KubeClient
 from salvage.k8s.exec import exec_in_pod
+from salvage.k8s.polling import wait_until
+from salvage.k8s.waiting import delete_and_wait
 from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import (
     KubernetesError,
     NotFoundError,
+    NotReadyError,
     SalvageError,
     UsageError,
 )
@@ -162,7 +165,7 @@ def _check_manifest(request: RecoverRequest) -> None:
 
 
 def _check_namespace(client: KubeClient, namespace: str) -> None:
-    if kube.get_or_none(client, f"/api/v1/namespaces/{namespace}") is None:
+    if client.find(f"/api/v1/namespaces/{namespace}") is None:
         raise NotFoundError(f"Namespace {namespace} does not exist; nothing was changed.",
                             hint=f"Create it first (`kubectl create namespace {namespace}`), or pass another -n.")
 
@@ -211,7 +214,7 @@ def _plan(client: KubeClient, source: RecoverySource, request: RecoverRequest, s
             "Cannot recover: " + "; ".join(f"claim {s.claim}: {s.reason}" for s in blocked) + "; nothing was changed.",
             hint="Check those volumes; if their data is truly gone, run again with --force "
                  "(a volume whose data exists is never removed).")
-    exists = kube.get_or_none(client, kube.statefulset_path(ns, name)) is not None
+    exists = client.find(kube.statefulset_path(ns, name)) is not None
     return RecoverPlan(name, ns, source.description, replicas, tuple(ordinals), statefulset_action(exists, steps),
                        _missing_service(client, source, ns, statefulset), tuple(steps))
 
@@ -228,7 +231,7 @@ def _volumes_by_claim(client: KubeClient, ns: str) -> dict[str, dict[str, Any]]:
 
 def _observe(client: KubeClient, ns: str, ordinal: int, claim: str, old: dict[str, Any] | None,
              aws: AwsSettings | None, gce: GceSettings | None, azure: AzureSettings | None) -> ClaimObservation:
-    pvc = kube.get_or_none(client, kube.claim_path(ns, claim))
+    pvc = client.find(kube.claim_path(ns, claim))
     if pvc is None:
         if old is None:
             return ClaimObservation(ordinal, claim)
@@ -236,14 +239,14 @@ def _observe(client: KubeClient, ns: str, ordinal: int, claim: str, old: dict[st
                                 leftover_presence=volume_presence(old, aws, gce, azure))
     phase = pvc.get("status", {}).get("phase") or "Pending"
     volume = pvc["spec"].get("volumeName")
-    pv = kube.get_or_none(client, f"/api/v1/persistentvolumes/{volume}") if volume else None
+    pv = client.find(f"/api/v1/persistentvolumes/{volume}") if volume else None
     return ClaimObservation(ordinal, claim, phase, bool(pvc["metadata"].get("deletionTimestamp")), volume,
                             pv is not None, volume_presence(pv, aws, gce, azure) if pv else None)
 
 
 def _missing_service(client: KubeClient, source: RecoverySource, ns: str, statefulset: dict[str, Any]) -> str | None:
     service = statefulset.get("spec", {}).get("serviceName")
-    if not service or kube.get_or_none(client, f"/api/v1/namespaces/{ns}/services/{service}") is not None:
+    if not service or client.find(f"/api/v1/namespaces/{ns}/services/{service}") is not None:
         return None
     return service if source.service(service) else None
 
@@ -300,20 +303,20 @@ class _Run:
         name = self.plan.statefulset
         self._say(f"deleting StatefulSet {self.ns}/{name} (its pods are kept) and pod(s) of ordinal(s) "
                   f"{format_ordinals(ordinals)}")
-        kube.delete_and_wait(self.client, kube.statefulset_path(self.ns, name), self.deadline,
+        delete_and_wait(self.client, kube.statefulset_path(self.ns, name), self.deadline,
                              f"StatefulSet {name}", propagationPolicy="Orphan")
         for ordinal in ordinals:
-            kube.delete_and_wait(self.client, kube.pod_path(self.ns, pod_name(name, ordinal)), self.deadline,
+            delete_and_wait(self.client, kube.pod_path(self.ns, pod_name(name, ordinal)), self.deadline,
                                  f"pod {pod_name(name, ordinal)}")
 
     def _remove_dangling(self, step: ClaimStep) -> None:
         if step.remove_claim:
             self._say(f"removing dangling claim {step.claim}")
-            kube.delete_and_wait(self.client, kube.claim_path(self.ns, step.claim), self.deadline,
+            delete_and_wait(self.client, kube.claim_path(self.ns, step.claim), self.deadline,
                                  f"claim {step.claim}")
         if step.remove_volume:
             self._say(f"removing dangling PV {step.remove_volume}")
-            kube.delete_and_wait(self.client, f"/api/v1/persistentvolumes/{step.remove_volume}", self.deadline,
+            delete_and_wait(self.client, f"/api/v1/persistentvolumes/{step.remove_volume}", self.deadline,
                                  f"PV {step.remove_volume}")
 
     def _create_claim(self, step: ClaimStep) -> str:
@@ -381,18 +384,18 @@ class _Run:
         self.client.create(f"/api/v1/namespaces/{self.ns}/services", body)
 
     def _bound(self, claim: str) -> bool:
-        pvc = kube.get_or_none(self.client, kube.claim_path(self.ns, claim))
+        pvc = self.client.find(kube.claim_path(self.ns, claim))
         return bool(pvc and pvc.get("status", {}).get("phase") == "Bound")
 
     def _wait(self, condition: Callable[[], bool], what: str, claims: list[str] | None = None) -> None:
         try:
-            kube.wait_until(condition, self.deadline, what)
-        except kube.NotReadyError as exc:
+            wait_until(condition, self.deadline, what)
+        except NotReadyError as exc:
             trouble = kube.claim_trouble(self.client, self.ns, claims or [s.claim for s in self.plan.steps])
             if claims is None:
                 pods = kube.pod_trouble(self.client, self.ns, self.plan.statefulset, self.plan.replicas)
                 trouble = "; ".join(t for t in (trouble, pods) if t)
-            raise kube.NotReadyError(
+            raise NotReadyError(
                 f"{exc.message[:-1]} within {self.request.timeout:.0f}s" + (f": {trouble}." if trouble else "."),
                 hint=f"Look with `kubectl describe pvc -n {self.ns}` and `kubectl get pods -n {self.ns}`; "
                      "run recover again once fixed (it keeps what is already recovered).") from None
