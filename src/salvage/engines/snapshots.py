@@ -23,8 +23,9 @@ from salvage.engines.snapshot_hooks import (
 )
 from salvage.k8s.api_groups import SNAPSHOTS as API
 from salvage.k8s.client import KubeClient
-from salvage.model.errors import HookError, NotFoundError, SnapshotError, UsageError
-from salvage.volumes.csi_snapshots import default_class, is_ready, poll_snapshot, snapshot_error
+from salvage.k8s.waiting import wait_for
+from salvage.model.errors import HookError, NotFoundError, NotReadyError, SnapshotError, UsageError
+from salvage.volumes.csi_snapshots import default_class, is_ready, snapshot_error, wait_snapshot
 
 JSON = dict[str, Any]
 Report = Callable[[str], None]
@@ -167,13 +168,13 @@ def delete_snapshot(client: KubeClient, namespace: str, name: str, *, wait: bool
     get_snapshot(client, namespace, name)
     client.delete(snapshot_path(namespace, name))
     if wait:
-        deadline = time.monotonic() + timeout
-        while client.exists(snapshot_path(namespace, name)):
-            if time.monotonic() > deadline:
-                raise SnapshotError(f"VolumeSnapshot {namespace}/{name} was not removed within {timeout:g}s.",
-                                    hint=f"See its finalizers: `kubectl get volumesnapshot {name} -n {namespace} "
-                                    "-o yaml`.")
-            time.sleep(_POLL)
+        try:
+            wait_for(client, snapshot_path(namespace, name), lambda s: s is None, time.monotonic() + timeout,
+                     f"VolumeSnapshot {namespace}/{name} to be removed", interval=_POLL)
+        except NotReadyError:
+            raise SnapshotError(f"VolumeSnapshot {namespace}/{name} was not removed within {timeout:g}s.",
+                                hint=f"See its finalizers: `kubectl get volumesnapshot {name} -n {namespace} "
+                                "-o yaml`.") from None
 
 
 def wait_ready(client: KubeClient, namespace: str, name: str, timeout: float) -> JSON:
@@ -197,7 +198,7 @@ def _is_cut(snapshot: JSON) -> bool:
 
 def _wait_until(client: KubeClient, namespace: str, name: str, done: Callable[[JSON], bool],
                 timeout: float) -> JSON | None:
-    return poll_snapshot(lambda: get_snapshot(client, namespace, name), done, timeout, interval=_POLL)
+    return wait_snapshot(client, snapshot_path(namespace, name), done, timeout, interval=_POLL)
 
 
 def _run_post_hooks_quietly(client: KubeClient, post: list[Any], report: Report) -> None:

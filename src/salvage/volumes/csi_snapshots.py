@@ -17,7 +17,8 @@ from typing import Any
 from salvage.catalog.records import VolumeRecord
 from salvage.k8s.api_groups import SNAPSHOTS as API
 from salvage.k8s.client import KubeClient
-from salvage.model.errors import KubernetesError, SnapshotError, UsageError
+from salvage.k8s.waiting import wait_for
+from salvage.model.errors import KubernetesError, NotFoundError, NotReadyError, SnapshotError, UsageError
 from salvage.volumes.method import (
     JSON,
     ClaimSource,
@@ -180,21 +181,24 @@ def snapshot_error(snapshot: dict[str, Any]) -> str:
     return str(((snapshot.get("status") or {}).get("error") or {}).get("message") or "")
 
 
-def poll_snapshot(fetch: Callable[[], dict[str, Any]], done: Callable[[dict[str, Any]], bool],
-                  timeout: float, *, interval: float = 0.25) -> dict[str, Any] | None:
-    """Fetch a VolumeSnapshot until ``done`` says so; None when ``timeout`` passes first."""
-    deadline = time.monotonic() + timeout
-    while True:
-        snapshot = fetch()
-        if done(snapshot):
-            return snapshot
-        if time.monotonic() > deadline:
-            return None
-        time.sleep(interval)
+def wait_snapshot(client: KubeClient, path: str, done: Callable[[dict[str, Any]], bool], timeout: float, *,
+                  interval: float = 0.25) -> dict[str, Any] | None:
+    """The VolumeSnapshot at ``path`` once ``done`` says so (watched, k8s/waiting.py); None when
+    ``timeout`` passes first. A snapshot deleted meanwhile raises NotFoundError."""
+    try:
+        found = wait_for(client, path, lambda s: s is None or done(s), time.monotonic() + timeout,
+                         f"VolumeSnapshot {path.rsplit('/', 1)[1]}", interval=interval)
+    except NotReadyError:
+        return None
+    if found is None:
+        namespace, name = path.split("/namespaces/", 1)[1].split("/volumesnapshots/")
+        raise NotFoundError(f"VolumeSnapshot {namespace}/{name} was deleted while it was waited for.",
+                            hint=f"See who removes it: `kubectl get events -n {namespace}`.")
+    return found
 
 
 def _wait_ready(client: KubeClient, path: str, timeout: float) -> dict[str, Any]:
-    snapshot = poll_snapshot(lambda: client.get(path), is_ready, timeout)
+    snapshot = wait_snapshot(client, path, is_ready, timeout)
     if snapshot is not None:
         return snapshot
     last = client.get(path)
