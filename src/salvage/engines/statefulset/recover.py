@@ -35,6 +35,7 @@ from salvage.engines.statefulset.plan import (
     statefulset_action,
 )
 from salvage.engines.statefulset.source import ClaimVolume, RecoverySource
+from salvage.k8s.api_groups import core
 from salvage.k8s.client import KubeClient
 from salvage.k8s.exec import exec_in_pod
 from salvage.k8s.polling import wait_until
@@ -165,7 +166,7 @@ def _check_manifest(request: RecoverRequest) -> None:
 
 
 def _check_namespace(client: KubeClient, namespace: str) -> None:
-    if client.find(f"/api/v1/namespaces/{namespace}") is None:
+    if client.find(core("namespaces", None, namespace)) is None:
         raise NotFoundError(f"Namespace {namespace} does not exist; nothing was changed.",
                             hint=f"Create it first (`kubectl create namespace {namespace}`), or pass another -n.")
 
@@ -222,7 +223,7 @@ def _plan(client: KubeClient, source: RecoverySource, request: RecoverRequest, s
 def _volumes_by_claim(client: KubeClient, ns: str) -> dict[str, dict[str, Any]]:
     """PVs whose claimRef names a claim in ``ns``: a claim's old volume outlives the claim."""
     out = {}
-    for pv in client.list("/api/v1/persistentvolumes"):
+    for pv in client.list(core("persistentvolumes")):
         ref = pv.get("spec", {}).get("claimRef") or {}
         if ref.get("namespace") == ns and ref.get("name"):
             out[ref["name"]] = pv
@@ -239,14 +240,14 @@ def _observe(client: KubeClient, ns: str, ordinal: int, claim: str, old: dict[st
                                 leftover_presence=volume_presence(old, aws, gce, azure))
     phase = pvc.get("status", {}).get("phase") or "Pending"
     volume = pvc["spec"].get("volumeName")
-    pv = client.find(f"/api/v1/persistentvolumes/{volume}") if volume else None
+    pv = client.find(core("persistentvolumes", None, volume)) if volume else None
     return ClaimObservation(ordinal, claim, phase, bool(pvc["metadata"].get("deletionTimestamp")), volume,
                             pv is not None, volume_presence(pv, aws, gce, azure) if pv else None)
 
 
 def _missing_service(client: KubeClient, source: RecoverySource, ns: str, statefulset: dict[str, Any]) -> str | None:
     service = statefulset.get("spec", {}).get("serviceName")
-    if not service or client.find(f"/api/v1/namespaces/{ns}/services/{service}") is not None:
+    if not service or client.find(core("services", ns, service)) is not None:
         return None
     return service if source.service(service) else None
 
@@ -316,7 +317,7 @@ class _Run:
                                  f"claim {step.claim}")
         if step.remove_volume:
             self._say(f"removing dangling PV {step.remove_volume}")
-            delete_and_wait(self.client, f"/api/v1/persistentvolumes/{step.remove_volume}", self.deadline,
+            delete_and_wait(self.client, core("persistentvolumes", None, step.remove_volume), self.deadline,
                                  f"PV {step.remove_volume}")
 
     def _create_claim(self, step: ClaimStep) -> str:
@@ -337,9 +338,9 @@ class _Run:
             return
         self._say(f"claim {claim}: restoring its files")
         volume = self.client.get(kube.claim_path(self.ns, claim))["spec"]["volumeName"]
-        pv = self.client.get(f"/api/v1/persistentvolumes/{volume}")
+        pv = self.client.get(core("persistentvolumes", None, volume))
         if pv["spec"].get("persistentVolumeReclaimPolicy") == "Delete":  # goes with the claim
-            self.created.add(f"/api/v1/persistentvolumes/{volume}", f"PersistentVolume {volume}", delete=False)
+            self.created.add(core("persistentvolumes", None, volume), f"PersistentVolume {volume}", delete=False)
         self.warnings += source.fill(pv)
 
     def _stop(self, claim: str, damage: str, *, unreadable: bool = False) -> None:
@@ -381,7 +382,7 @@ class _Run:
         self._say(f"creating Service {self.ns}/{self.plan.service} from {self.plan.source}")
         body = sanitize(service, namespace_map={}, class_map={})
         body["metadata"]["namespace"] = self.ns
-        self.client.create(f"/api/v1/namespaces/{self.ns}/services", body)
+        self.client.create(core("services", self.ns), body)
 
     def _bound(self, claim: str) -> bool:
         pvc = self.client.find(kube.claim_path(self.ns, claim))
