@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 from typing import Annotated
 
 import typer
@@ -18,8 +16,8 @@ from salvage.cli.options import (
 )
 from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
-from salvage.engines.records import ItemLog, restore_exists, save_restore
-from salvage.engines.restore import ItemResult, RestoreReport, RestoreRequest, restore_backup
+from salvage.engines.records import restore_here, restore_name
+from salvage.engines.restore import ItemResult, RestoreReport, RestoreRequest
 from salvage.engines.selection import Selection
 from salvage.locations import open_location
 from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
@@ -84,11 +82,8 @@ def create(
     if not from_backup:
         raise UsageError("Which backup? Pass --from-backup NAME.", hint="List backups with `salvage backup get`.")
     regions = region_settings(restore_region=restore_region, zone_mappings=zone_mappings)
-    name = name or f"{from_backup}-{dt.datetime.now(dt.timezone.utc):%Y%m%d%H%M%S}"
-    if restore_exists(name) and not dry_run:
-        raise UsageError(f"A restore named {name!r} already exists.", hint="Choose another name.")
     request = RestoreRequest(
-        name=name, backup=from_backup,
+        name=restore_name(from_backup, name), backup=from_backup,
         selection=Selection(split_list(include_namespaces, ("*",)), split_list(exclude_namespaces),
                             split_list(include_resources, ("*",)), split_list(exclude_resources)),
         selector=selector, namespace_map=parse_mappings(namespace_mappings, "namespace mapping"),
@@ -107,15 +102,10 @@ def create(
                              mover_start_timeout, mover_timeout),
     )
     target = open_location(location)
-    plan: list[ItemResult] = []
-    with contextlib.ExitStack() as stack:
-        client = stack.enter_context(kube_client(app))
-        view = stack.enter_context(ProgressView(app.terminal, f"restore {name}"))
-        on_item = plan.append if dry_run else stack.enter_context(ItemLog(name)).add
-        report = restore_backup(client, target, request, view.update, on_item)
-    if not dry_run:
-        save_restore(report.to_json())
-    _print(app, report, plan)
+    with kube_client(app) as client, ProgressView(app.terminal, f"restore {request.name}") as view:
+        done = restore_here(client, target, request, view.update)
+    report = done.report
+    _print(app, report, done.plan)
     if report.phase in ("PartiallyFailed", "Failed"):
         raise typer.Exit(1)
 
