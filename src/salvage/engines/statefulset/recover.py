@@ -34,12 +34,15 @@ from salvage.engines.statefulset.plan import (
     decide,
     statefulset_action,
 )
+from salvage.engines.statefulset.backup_source import BackupSource
+from salvage.engines.statefulset.snapshot_source import SnapshotSource
 from salvage.engines.statefulset.source import ClaimVolume, RecoverySource
 from salvage.k8s.api_groups import core
 from salvage.k8s.client import KubeClient
 from salvage.k8s.exec import exec_in_pod
 from salvage.k8s.polling import wait_until
 from salvage.k8s.waiting import delete_and_wait
+from salvage.locations import Location
 from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import (
     KubernetesError,
@@ -403,3 +406,45 @@ class _Run:
 
     def _say(self, message: str) -> None:
         self.progress("phase", {"message": message})
+
+
+@dataclass(frozen=True)
+class RecoverFrom:
+    """Where recover takes the volumes' data from: exactly one of a backup (``backup``), named
+    VolumeSnapshots in the namespace (``snapshots``: ``snap-a,snap-b`` in ordinal order, or
+    ``CLAIM=SNAPSHOT,...``), or the newest ready VolumeSnapshot of each claim with labels
+    ``snapshot_selector``. The flags named in errors are the CLI's spelling of these fields."""
+    backup: str | None = None
+    snapshots: str | None = None
+    snapshot_selector: str | None = None
+    backup_namespace: str | None = None  # the StatefulSet's namespace in the backup (default: recovered into)
+    verify_data: bool = False  # read every pack the fs volumes need before any change
+    repo_password: str | None = field(default=None, repr=False)
+
+    def check(self) -> None:
+        """Refuse a request that names no source, several, or options of another source."""
+        chosen = [flag for flag, value in (("--from-backup", self.backup), ("--from-snapshots", self.snapshots),
+                                           ("--snapshot-selector", self.snapshot_selector)) if value]
+        if len(chosen) != 1:
+            raise UsageError(f"Recover from where? Pass exactly one of --from-backup, --from-snapshots and "
+                             f"--snapshot-selector{' (not ' + ' and '.join(chosen) + ')' if chosen else ''}.",
+                             hint="List backups with `salvage backup get`, snapshots with "
+                                  "`kubectl get volumesnapshots`.")
+        if self.backup_namespace and not self.backup:
+            raise UsageError("--backup-namespace goes with --from-backup.")
+        if self.verify_data and not self.backup:
+            raise UsageError("--verify-data goes with --from-backup (VolumeSnapshots hold no repository data).")
+
+
+def recovery_source(client: KubeClient, source: RecoverFrom, request: RecoverRequest,
+                    location: Callable[[], Location], progress: Progress = lambda _k, _d: None) -> RecoverySource:
+    """The :class:`RecoverySource` for ``source`` (checked first): a verified backup on the
+    location ``location()`` opens (only a backup needs one), or the namespace's VolumeSnapshots."""
+    source.check()
+    if source.backup:
+        return BackupSource(client, location(), source.backup, source.backup_namespace or request.namespace,
+                            request.statefulset, repo_password=source.repo_password, aws=request.aws,
+                            gce=request.gce, azure=request.azure, verify_data=source.verify_data,
+                            progress=progress)
+    return SnapshotSource(client, request.namespace, request.statefulset, snapshots=source.snapshots,
+                          selector=source.snapshot_selector)
