@@ -85,3 +85,12 @@ def test_snapshots_are_a_source_that_needs_no_location() -> None:
     source = recovery_source(FakeApi().client(), RecoverFrom(snapshot_selector="app=web"),
                              RecoverRequest("web", "shop"), no_location)
     assert isinstance(source, SnapshotSource)
+
+
+def test_clone_reads_a_named_statefulset_itself_and_refuses_a_missing_one() -> None:
+    from salvage.engines.statefulset.clone import CloneRequest, clone_statefulset
+    from salvage.model.errors import NotFoundError
+    api = FakeApi()
+    with pytest.raises(NotFoundError, match="There is no StatefulSet 'ghost' in namespace shop."):
+        clone_statefulset(api.client(), CloneRequest(snapshot="s", name="copy", namespace="shop", source="ghost"))
+    assert api.writes == []
