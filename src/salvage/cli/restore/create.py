@@ -11,7 +11,7 @@ from salvage.cli.kube import kube_client
 from salvage.cli.options import (
     AvailabilityZone, AwsEndpointUrl, RestoreRegion, ZoneMappings, AwsRegion, AzureCaBundle, AzureCredentials, AzureEndpoint, AzureResourceGroup, AzureSubscription, ClusterName, GceCredentials, GceEndpoint, GceProject, KeepPartial, Location, RepoPasswordFile,
     MoverCpu, MoverImage, MoverMemory, MoverNodeSelector, MoverStartTimeout, MoverTimeout, ParallelVolumes,
-    mover_settings,
+    cloud_settings, mover_settings,
     RepoPasswordSecret, VerifyData, parse_mappings, refuse_empty, region_settings, repo_password, split_list,
 )
 from salvage.cli.output import OutputFormat
@@ -20,7 +20,6 @@ from salvage.engines.records import restore_here, restore_name
 from salvage.engines.restore import ItemResult, RestoreReport, RestoreRequest
 from salvage.engines.selection import Selection
 from salvage.locations import open_location
-from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.mover import DEFAULT_IMAGE
 from salvage.model.errors import UsageError
 
@@ -81,7 +80,8 @@ def create(
     app = app_of(ctx)
     if not from_backup:
         raise UsageError("Which backup? Pass --from-backup NAME.", hint="List backups with `salvage backup get`.")
-    regions = region_settings(restore_region=restore_region, zone_mappings=zone_mappings)
+    aws, gce, azure = cloud_settings(ctx.params, region_settings(restore_region=restore_region,
+                                                                  zone_mappings=zone_mappings))
     request = RestoreRequest(
         name=restore_name(from_backup, name), backup=from_backup,
         selection=Selection(split_list(include_namespaces, ("*",)), split_list(exclude_namespaces),
@@ -91,13 +91,7 @@ def create(
         existing_policy=existing_resource_policy, dry_run=dry_run, wait=wait, timeout=timeout,
         verify_data=verify_data, keep_partial=keep_partial,
         repo_password=repo_password(app, repo_password_file, repo_password_secret),
-        aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name,
-                        availability_zone=availability_zone, regions=regions),
-        gce=GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name,
-                        credentials=gce_credentials, regions=regions),
-        azure=AzureSettings(subscription_id=azure_subscription, resource_group=azure_resource_group,
-                            endpoint=azure_endpoint, ca_bundle=azure_ca_bundle, credentials=azure_credentials,
-                            cluster_name=cluster_name, regions=regions),
+        aws=aws, gce=gce, azure=azure,
         mover=mover_settings(mover_image, mover_node_selector, mover_cpu, mover_memory, parallel_volumes,
                              mover_start_timeout, mover_timeout),
     )

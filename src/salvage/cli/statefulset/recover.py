@@ -31,6 +31,7 @@ from salvage.cli.options import (
     RestoreRegion,
     VerifyData,
     ZoneMappings,
+    cloud_settings,
     region_settings,
     repo_password,
 )
@@ -46,7 +47,6 @@ from salvage.engines.statefulset.recover import (
     recovery_source,
 )
 from salvage.locations import open_location
-from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 
 
 def recover(
@@ -111,14 +111,8 @@ def recover(
     source = RecoverFrom(backup=from_backup, snapshots=from_snapshots, snapshot_selector=snapshot_selector,
                          backup_namespace=backup_namespace, verify_data=verify_data)
     source.check()
-    regions = region_settings(restore_region=restore_region, zone_mappings=zone_mappings)
-    aws = AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name,
-                      availability_zone=availability_zone, regions=regions)
-    gce = GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name, credentials=gce_credentials,
-                      regions=regions)
-    azure = AzureSettings(subscription_id=azure_subscription, resource_group=azure_resource_group,
-                          endpoint=azure_endpoint, ca_bundle=azure_ca_bundle, credentials=azure_credentials,
-                          cluster_name=cluster_name, regions=regions)
+    aws, gce, azure = cloud_settings(ctx.params, region_settings(restore_region=restore_region,
+                                                                  zone_mappings=zone_mappings))
     request = RecoverRequest(
         statefulset=statefulset, namespace=namespace,
         manifest=load_statefulset(manifest, statefulset) if manifest else None,
