@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 import typer
@@ -11,7 +10,6 @@ from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import OperatorNamespace
 from salvage.cli.output import OutputFormat
-from salvage.model.errors import KubernetesError
 
 
 def install(
@@ -36,7 +34,7 @@ def install(
       # Install, with a node directory for a filesystem BackupLocation
       salvage install --host-path /var/lib/salvage-backups
     """
-    from salvage.operator.install import IMAGE, install as apply_all, manifests
+    from salvage.operator.install import IMAGE, install as apply_all, manifests, wait_ready
     from salvage.operator.manifests import render_yaml
 
     app = app_of(ctx)
@@ -55,19 +53,8 @@ def install(
         for obj, result in apply_all(client, objects):
             term.line(f"{obj['kind'].lower()}/{obj['metadata']['name']} {result}")
         if wait:
-            _wait_ready(client, namespace, wait)
+            wait_ready(client, namespace, wait)
             term.info(f"the operator is running in namespace {namespace}; add a BackupLocation there")
-
-
-def _wait_ready(client, namespace: str, seconds: float) -> None:  # type: ignore[no-untyped-def]
-    path = f"/apis/apps/v1/namespaces/{namespace}/deployments/salvage"
-    deadline = time.monotonic() + seconds
-    while (client.get(path).get("status") or {}).get("readyReplicas", 0) < 1:
-        if time.monotonic() > deadline:
-            raise KubernetesError(f"The operator (Deployment {namespace}/salvage) is not ready after {seconds:.0f}s.",
-                                  hint=f"See why: `kubectl -n {namespace} describe pod -l "
-                                       f"app.kubernetes.io/name=salvage` and its logs.")
-        time.sleep(1)
 
 
 def uninstall(

@@ -12,7 +12,7 @@ import typer
 from salvage.cli.context import App
 from salvage.cli.kube import kube_client
 from salvage.engines.selection import Selection
-from salvage.model.cloud import RegionSettings
+from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings, RegionSettings
 from salvage.model.errors import UsageError
 from salvage.model.mover import DEFAULT_IMAGE, MoverSettings
 from salvage.repo.password import ENV_VAR as PASSWORD_ENV
@@ -226,6 +226,19 @@ ZoneMappings = Annotated[str | None, typer.Option(
     "--zone-mappings", envvar="SALVAGE_ZONE_MAPPINGS", callback=refuse_empty,
     help="Re-create a cloud disk of zone OLD in zone NEW: old:new,old2:new2, e.g. "
          "us-east-1b:us-west-2a.")]
+
+
+def cloud_settings(params: dict[str, Any], regions: RegionSettings) -> tuple[AwsSettings, GceSettings, AzureSettings]:
+    """The three clouds' settings from a verb's parsed options (``ctx.params``; an option the
+    verb does not have is None), sharing its cross-region settings."""
+    get = params.get
+    return (AwsSettings(region=get("aws_region"), endpoint_url=get("aws_endpoint_url"),
+                        cluster_name=get("cluster_name"), availability_zone=get("availability_zone"), regions=regions),
+            GceSettings(project=get("gce_project"), endpoint=get("gce_endpoint"), cluster_name=get("cluster_name"),
+                        credentials=get("gce_credentials"), regions=regions),
+            AzureSettings(subscription_id=get("azure_subscription"), resource_group=get("azure_resource_group"),
+                          endpoint=get("azure_endpoint"), ca_bundle=get("azure_ca_bundle"),
+                          credentials=get("azure_credentials"), cluster_name=get("cluster_name"), regions=regions))
 
 
 def region_settings(copy_to: str | None = None, copy_kms_key: str | None = None,

@@ -23,8 +23,11 @@ from salvage.engines.selection import Selection
 from salvage.engines.statefulset import cluster as kube
 from salvage.engines.statefulset.backup_source import BackupSource
 from salvage.engines.statefulset.recover import RecoverRequest, recover_statefulset
+from salvage.k8s.api_groups import core
 from salvage.k8s.client import KubeClient
 from salvage.k8s.exec import exec_in_pod
+from salvage.k8s.polling import wait_until
+from salvage.k8s.waiting import delete_and_wait
 from salvage.locations import Location
 
 APP = "hello-stateful"
@@ -93,7 +96,7 @@ def run_demo(cluster: LocalCluster, namespace: str, location: Location, say: Say
         say(f"    the container has written {len(before)} line(s), the last: {before[-1] if before else '-'}")
         say(f"5/7 disaster: deleting StatefulSet {APP} and its Service, then the volume itself ({volume})")
         _disaster(client, namespace, volume)
-        pv = kube.get_or_none(client, kube.claim_path(namespace, CLAIM))
+        pv = client.find(kube.claim_path(namespace, CLAIM))
         say(f"    PVC {CLAIM} and PV {(pv or {}).get('spec', {}).get('volumeName')} are left pointing at nothing")
         time.sleep(times.outage)
         say(f"6/7 salvage statefulset recover {APP} -n {namespace} --from-backup {backup}")
@@ -113,15 +116,15 @@ def run_demo(cluster: LocalCluster, namespace: str, location: Location, say: Say
 
 def _fresh_namespace(client: KubeClient, namespace: str) -> None:
     """Start from nothing: a namespace left by an earlier demo run is removed first."""
-    path = f"/api/v1/namespaces/{namespace}"
-    if kube.get_or_none(client, path) is not None:
-        kube.delete_and_wait(client, path, time.monotonic() + 120, f"namespace {namespace}")
-    client.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    path = core("namespaces", None, namespace)
+    if client.find(path) is not None:
+        delete_and_wait(client, path, time.monotonic() + 120, f"namespace {namespace}")
+    client.create(core("namespaces"), {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
 
 
 def _deploy(client: KubeClient, namespace: str) -> None:
     labels = {"app": APP}
-    client.create(f"/api/v1/namespaces/{namespace}/services", {
+    client.create(core("services", namespace), {
         "apiVersion": "v1", "kind": "Service", "metadata": {"name": APP, "labels": labels},
         "spec": {"clusterIP": "None", "selector": labels, "ports": [{"name": "http", "port": 80}]}})
     client.create(kube.statefulset_path(namespace), {
@@ -136,7 +139,7 @@ def _deploy(client: KubeClient, namespace: str) -> None:
             "volumeClaimTemplates": [{"metadata": {"name": TEMPLATE}, "spec": {
                 "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}],
         }})
-    kube.wait_until(lambda: kube.pods_running(client, namespace, APP, 1), time.monotonic() + 120,
+    wait_until(lambda: kube.pods_running(client, namespace, APP, 1), time.monotonic() + 120,
                     f"{APP}-0 to be Running")
 
 
@@ -154,15 +157,15 @@ def _node_of(client: KubeClient, namespace: str) -> str:
 
 def _volume_dir(client: KubeClient, namespace: str) -> Path:
     claim = client.get(kube.claim_path(namespace, CLAIM))
-    pv = client.get(f"/api/v1/persistentvolumes/{claim['spec']['volumeName']}")
+    pv = client.get(core("persistentvolumes", None, claim["spec"]["volumeName"]))
     return Path(pv["spec"]["csi"]["volumeAttributes"]["path"])
 
 
 def _disaster(client: KubeClient, namespace: str, volume: Path) -> None:
     deadline = time.monotonic() + 60
-    kube.delete_and_wait(client, kube.statefulset_path(namespace, APP), deadline, f"StatefulSet {APP}")
-    kube.wait_until(lambda: kube.pods_gone(client, namespace, APP, 1), deadline, f"pod {APP}-0 to be deleted")
-    kube.delete_and_wait(client, f"/api/v1/namespaces/{namespace}/services/{APP}", deadline, f"Service {APP}")
+    delete_and_wait(client, kube.statefulset_path(namespace, APP), deadline, f"StatefulSet {APP}")
+    wait_until(lambda: kube.pods_gone(client, namespace, APP, 1), deadline, f"pod {APP}-0 to be deleted")
+    delete_and_wait(client, core("services", namespace, APP), deadline, f"Service {APP}")
     shutil.rmtree(volume)
 
 

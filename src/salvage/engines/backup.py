@@ -17,6 +17,7 @@ from salvage.catalog import layout
 from salvage.catalog.records import Manifest, VolumeRecord
 from salvage.catalog.writer import BackupWriter
 from salvage.engines.selection import Selection
+from salvage.k8s.api_groups import core, storage
 from salvage.k8s.client import KubeClient
 from salvage.k8s.discovery import ApiResource, Discovery, discover
 from salvage.locations import Location
@@ -228,7 +229,7 @@ class _Capture:
         self.progress("volume", {"pvc": label, "state": _STATES.get(kind, "snapshotting")})
         hint = ""
         try:
-            pv = self.client.get(f"/api/v1/persistentvolumes/{claim['spec']['volumeName']}")
+            pv = self.client.get(core("persistentvolumes", None, claim["spec"]["volumeName"]))
             method = registry.capture_method(kind, pv, self.request.volume_snapshot_provider)
             if method == csi_snapshots.METHOD and self.request.snapshot_move_data:
                 record = move_snapshot_data(self.client, self.methods, claim, pv, self.request.name,
@@ -251,7 +252,7 @@ class _Capture:
         """The namespace's pods, to find database servers by their annotations (once per namespace)."""
         if namespace not in self._pods_by_namespace:
             try:
-                self._pods_by_namespace[namespace] = list(self.client.list(f"/api/v1/namespaces/{namespace}/pods"))
+                self._pods_by_namespace[namespace] = list(self.client.list(core("pods", namespace)))
             except KubernetesError as exc:
                 self._pods_by_namespace[namespace] = []
                 self.journal.log("warning", f"could not list the pods of namespace {namespace} ({exc.message}); "
@@ -264,7 +265,7 @@ class _Capture:
             return None
         if name not in self._classes:
             try:
-                self._classes[name] = self.client.get(f"/apis/storage.k8s.io/v1/storageclasses/{name}")
+                self._classes[name] = self.client.get(storage("storageclasses", name))
             except KubernetesError:
                 self._classes[name] = None
         return self._classes[name]
@@ -317,7 +318,7 @@ class _Capture:
 
 
 def _namespaces(client: KubeClient, selection: Selection) -> list[dict[str, Any]]:
-    existing = {n["metadata"]["name"]: n for n in client.list("/api/v1/namespaces")}
+    existing = {n["metadata"]["name"]: n for n in client.list(core("namespaces"))}
     named = [n for n in selection.include_namespaces if not any(ch in n for ch in "*?[")]
     missing = [n for n in named if n not in existing]
     if missing:

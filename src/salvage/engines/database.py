@@ -23,6 +23,7 @@ from salvage.catalog import layout
 from salvage.catalog.reader import BackupReader
 from salvage.catalog.records import Manifest, VolumeRecord
 from salvage.catalog.writer import BackupWriter
+from salvage.k8s.api_groups import core
 from salvage.k8s.client import KubeClient
 from salvage.k8s.polling import poll
 from salvage.locations import Location
@@ -68,7 +69,7 @@ def find_pod(client: KubeClient, ref: DatabaseRef) -> dict[str, Any]:
                          hint="e.g. --pod pg-0, or --statefulset pg.")
     name = ref.pod or f"{ref.statefulset}-0"
     try:
-        pod = client.get(f"/api/v1/namespaces/{ref.namespace}/pods/{name}")
+        pod = client.get(core("pods", ref.namespace, name))
     except KubernetesError as exc:
         if exc.status == 404:
             raise NotFoundError(f"Pod {ref.namespace}/{name} does not exist.",
@@ -104,7 +105,7 @@ def backup_database(client: KubeClient, location: Location, request: DbBackupReq
     repo = location_repository.repository(location.store, request.repo_password, create=True)
     result = postgres.dump(client, server, repo, tags=[f"backup={request.name}", f"pod={server.namespace}/{server.pod}"],
                            databases=request.databases or postgres.listed_databases(annotations), report=report)
-    pod = client.get(f"/api/v1/namespaces/{server.namespace}/pods/{server.pod}")
+    pod = client.get(core("pods", server.namespace, server.pod))
     claims = [v["persistentVolumeClaim"]["claimName"] for v in pod["spec"].get("volumes") or []
               if v.get("persistentVolumeClaim")]
     record: VolumeRecord = {"namespace": server.namespace, "pvc": claims[0] if claims else "", "method": postgres.METHOD,
@@ -215,11 +216,11 @@ def verify_database(client: KubeClient, location: Location, request: DbVerifyReq
     repo = location_repository.repository(location.store, request.repo_password, create=False, read_only=True)
     image = request.image or f"postgres:{str(database.get('serverVersion') or '15').split('.')[0]}"
     namespace = f"salvage-verify-{uuid.uuid4().hex[:8]}"
-    client.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+    client.create(core("namespaces"), {"apiVersion": "v1", "kind": "Namespace",
                                          "metadata": {"name": namespace, "labels": {"salvage.io/scratch": "verify"}}})
     try:
         report(f"starting a scratch PostgreSQL ({image}) in namespace {namespace}")
-        client.create(f"/api/v1/namespaces/{namespace}/pods", scratch_pod(image))
+        client.create(core("pods", namespace), scratch_pod(image))
         server = Server(namespace, "postgres", SCRATCH_PASSWORD)
         _wait_for_server(client, server, request.timeout)
         restored = postgres.restore(client, server, repo, record,
@@ -236,7 +237,7 @@ def verify_database(client: KubeClient, location: Location, request: DbVerifyReq
     finally:
         report(f"removing namespace {namespace}")
         try:
-            client.delete(f"/api/v1/namespaces/{namespace}")
+            client.delete(core("namespaces", None, namespace))
         except KubernetesError:
             pass
 
@@ -260,7 +261,7 @@ def scratch_pod(image: str) -> dict[str, Any]:
 
 def _wait_for_server(client: KubeClient, server: Server, timeout: float) -> None:
     def ready() -> bool:
-        pod = client.get(f"/api/v1/namespaces/{server.namespace}/pods/{server.pod}")
+        pod = client.get(core("pods", server.namespace, server.pod))
         phase = pod.get("status", {}).get("phase")
         if phase in ("Failed", "Succeeded"):
             raise DatabaseError(f"The scratch PostgreSQL in {server.namespace} stopped ({phase}).",

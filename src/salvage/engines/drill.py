@@ -24,14 +24,19 @@ from salvage.catalog.reader import BackupReader, list_backups
 from salvage.engines.restore import ItemResult, RestoreRequest, restore_backup
 from salvage.engines.pruning import schedule_selector
 from salvage.engines.selection import Selection, label_selector_matches
+from salvage.k8s.pods import is_ready, status_text
+from salvage.k8s.api_groups import api_version_path, core
+from salvage.k8s.api_groups import path as api_path
 from salvage.k8s.client import KubeClient
+from salvage.k8s.conditions import is_bound, replicas_ready
 from salvage.k8s.exec import exec_in_pod
 from salvage.k8s.polling import poll
+from salvage.k8s.waiting import wait_for
 from salvage.k8s.storage_classes import binds_on_first_use
 from salvage.locations import Location
 from salvage.locations.config import data_dir
 from salvage.model.cloud import AwsSettings, GceSettings
-from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
+from salvage.model.errors import KubernetesError, NotFoundError, NotReadyError, SalvageError, UsageError
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -209,39 +214,32 @@ def _wait_ready(client: KubeClient, report: DrillReport, timeout: float) -> None
     deadline = time.monotonic() + timeout
     for scratch in report.namespaces.values():
         for api, resource, kind, field_name in _WORKLOADS:
-            for obj in client.list(f"/apis/{api}/namespaces/{scratch}/{resource}"):
+            group = api_version_path(api)
+            for obj in client.list(api_path(group, resource, scratch)):
                 if resource == "replicasets" and obj["metadata"].get("ownerReferences"):
                     continue  # a Deployment's: waited for through the Deployment
-                path = f"/apis/{api}/namespaces/{scratch}/{resource}/{obj['metadata']['name']}"
-                if not poll(lambda p=path, f=field_name: _ready(client.get(p), f), deadline):
-                    report.failed(f"{kind} {scratch}/{obj['metadata']['name']} was not ready within "
+                name = obj["metadata"]["name"]
+                try:
+                    wait_for(client, api_path(group, resource, scratch, name),
+                             lambda o, f=field_name: o is not None and replicas_ready(o, f), deadline, f"{kind} {name}")
+                except NotReadyError:
+                    report.failed(f"{kind} {scratch}/{name} was not ready within "
                                   f"{timeout:.0f}s: {_pod_trouble(client, scratch)}")
                     return
-        for claim in client.list(f"/api/v1/namespaces/{scratch}/persistentvolumeclaims"):
-            path = f"/api/v1/namespaces/{scratch}/persistentvolumeclaims/{claim['metadata']['name']}"
+        for claim in client.list(core("persistentvolumeclaims", scratch)):
+            name = claim["metadata"]["name"]
             if binds_on_first_use(client, claim):
                 continue
-            if not poll(lambda p=path: client.get(p).get("status", {}).get("phase") == "Bound", deadline):
-                report.failed(f"PersistentVolumeClaim {scratch}/{claim['metadata']['name']} was not Bound within "
-                              f"{timeout:.0f}s")
+            try:
+                wait_for(client, core("persistentvolumeclaims", scratch, name), is_bound, deadline, f"claim {name}")
+            except NotReadyError:
+                report.failed(f"PersistentVolumeClaim {scratch}/{name} was not Bound within {timeout:.0f}s")
                 return
 
 
-def _ready(obj: dict[str, Any], field_name: str) -> bool:
-    want = (obj.get("spec") or {}).get("replicas", 1)
-    return int((obj.get("status") or {}).get(field_name) or 0) >= want
-
-
 def _pod_trouble(client: KubeClient, namespace: str) -> str:
-    problems = []
-    for pod in client.list(f"/api/v1/namespaces/{namespace}/pods"):
-        status = pod.get("status") or {}
-        if status.get("phase") == "Running" and all(c.get("ready") for c in status.get("containerStatuses") or []):
-            continue
-        reasons = [((c.get("state") or {}).get("waiting") or {}).get("reason") for c in
-                   status.get("containerStatuses") or []]
-        why = ", ".join(r for r in reasons if r) or status.get("phase", "unknown")
-        problems.append(f"pod {pod['metadata']['name']} is {why}")
+    problems = [f"pod {pod['metadata']['name']} is {status_text(pod)}"
+                for pod in client.list(core("pods", namespace)) if not is_ready(pod)]
     return "; ".join(problems) or "no pod says why"
 
 
@@ -269,7 +267,7 @@ def _pods_to_verify(client: KubeClient, report: DrillReport, selector: str | Non
     found = []
     for scratch in report.namespaces.values():
         params = {"labelSelector": selector} if selector else {}
-        for pod in client.list(f"/api/v1/namespaces/{scratch}/pods", **params):
+        for pod in client.list(core("pods", scratch), **params):
             owned = pod["metadata"].get("ownerReferences")
             if (pod.get("status") or {}).get("phase") == "Running" and (selector or owned):
                 found.append((scratch, pod["metadata"]["name"]))
@@ -310,15 +308,18 @@ def _clean_up(client: KubeClient, report: DrillReport, request: DrillRequest, pr
     deadline = time.monotonic() + 180
     for namespace in scratch:
         try:
-            client.delete_if_present(f"/api/v1/namespaces/{namespace}")
+            client.delete_if_present(core("namespaces", None, namespace))
         except KubernetesError as exc:
             report.cleanup.append(f"namespace {namespace}: {exc.message}")
     for namespace in scratch:
-        if not poll(lambda n=namespace: not client.exists(f"/api/v1/namespaces/{n}"), deadline):
+        try:
+            wait_for(client, core("namespaces", None, namespace), lambda o: o is None, deadline,
+                     f"namespace {namespace} to be deleted")
+        except SalvageError:  # the time is up, or the API refuses: say so, and go on cleaning
             report.cleanup.append(f"namespace {namespace} is still being deleted")
 
     def drill_volumes() -> list[dict[str, Any]]:
-        return [pv for pv in client.list("/api/v1/persistentvolumes")
+        return [pv for pv in client.list(core("persistentvolumes"))
                 if ((pv.get("spec") or {}).get("claimRef") or {}).get("namespace") in scratch]
 
     if poll(lambda: not drill_volumes(), deadline):
@@ -326,7 +327,7 @@ def _clean_up(client: KubeClient, report: DrillReport, request: DrillRequest, pr
     for pv in drill_volumes():
         # Released with the Retain policy: the drill made it, so the drill removes it.
         try:
-            client.delete_if_present(f"/api/v1/persistentvolumes/{pv['metadata']['name']}")
+            client.delete_if_present(core("persistentvolumes", None, pv["metadata"]["name"]))
         except KubernetesError as exc:
             report.cleanup.append(f"PersistentVolume {pv['metadata']['name']}: {exc.message}")
     if not poll(lambda: not drill_volumes(), time.monotonic() + 60):

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from salvage.k8s.api_groups import core
 from salvage.k8s.client import KubeClient
 from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
 from salvage.repo.errors import PasswordMissingError, RepositoryError
@@ -63,7 +64,7 @@ class PasswordSecret:
             name, key = self.ref.name, self.ref.key
             where = f"Secret {namespace}/{name}"
             try:
-                secret = client.get(f"/api/v1/namespaces/{namespace}/secrets/{name}")
+                secret = client.get(core("secrets", namespace, name))
             except KubernetesError as exc:
                 error = _secret_error(exc, where, self.ref, namespace)
                 if error is None:

@@ -15,11 +15,13 @@ from salvage.engines.ordering import rank
 from salvage.engines.rollback import DATA_ERRORS, Creations
 from salvage.engines.sanitize import sanitize, skip_reason
 from salvage.engines.selection import Selection, label_selector_matches
+from salvage.k8s.api_groups import apps, core, crds
 from salvage.k8s.client import KubeClient
-from salvage.k8s.conditions import has_condition
+from salvage.k8s.conditions import has_condition, is_bound, replicas_ready
 from salvage.k8s.discovery import ApiResource, discover
 from salvage.k8s.polling import poll
 from salvage.k8s.storage_classes import binds_on_first_use
+from salvage.k8s.waiting import wait_for
 from salvage.locations import Location
 from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import KubernetesError, SalvageError, UsageError
@@ -143,7 +145,7 @@ def restore_backup(client: KubeClient, location: Location, request: RestoreReque
 
 def _check_mappings(client: KubeClient, request: RestoreRequest) -> None:
     for old, new in request.namespace_map.items():
-        if client.exists(f"/api/v1/namespaces/{new}"):
+        if client.exists(core("namespaces", None, new)):
             raise UsageError(
                 f"Namespace {new!r} (mapped from {old!r}) already exists; nothing was restored.",
                 hint="Map to a namespace that does not exist yet, or delete it first.")
@@ -258,9 +260,9 @@ class _Run:
             return
         self.namespaces_seen.add(target)
         body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": target}}
-        if not self.client.exists(f"/api/v1/namespaces/{target}") and \
-                self.client.create_if_absent("/api/v1/namespaces", body):
-            self.created.add(f"/api/v1/namespaces/{target}", f"Namespace {target}")
+        if not self.client.exists(core("namespaces", None, target)) and \
+                self.client.create_if_absent(core("namespaces"), body):
+            self.created.add(core("namespaces", None, target), f"Namespace {target}")
             item = ItemResult("namespaces", None, target, "created", "needed by the objects restored into it")
             self.report.count(item)
             self.on_item(item)
@@ -345,19 +347,18 @@ class _Run:
         if source.fill is None:
             self.claims.append((namespace, name))
             return result
-        path = f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{name}"
+        path = core("persistentvolumeclaims", namespace, name)
         if binds_on_first_use(self.client, claim):
             # No PV until a pod uses the claim: the data-mover pod that fills it is that pod.
             pv: dict[str, Any] = {"metadata": {"name": ""}, "spec": {"claimRef": {"namespace": namespace,
                                                                                   "name": name}}}
-        elif not poll(lambda: self.client.get(path).get("status", {}).get("phase") == "Bound",
-                      time.monotonic() + self.request.timeout):
+        elif not (bound := _bound_within(self.client, path, time.monotonic() + self.request.timeout)):
             return ItemResult(resource.qualified, namespace, name, "failed", "the new volume was not bound in time")
         else:
-            pv = self.client.get(f"/api/v1/persistentvolumes/{self.client.get(path)['spec']['volumeName']}")
+            pv = self.client.get(core("persistentvolumes", None, bound["spec"]["volumeName"]))
         if result.action == "created" and pv["spec"].get("persistentVolumeReclaimPolicy") == "Delete":
             # Goes with the claim; a rollback waits for it (its provisioner removes the data).
-            self.created.add(f"/api/v1/persistentvolumes/{pv['metadata']['name']}",
+            self.created.add(core("persistentvolumes", None, pv["metadata"]["name"]),
                              f"PersistentVolume {pv['metadata']['name']}", delete=False)
         try:
             self.report.warnings.extend(source.fill(pv))
@@ -388,32 +389,32 @@ class _Run:
         return ItemResult(qualified, namespace, name, "updated")
 
     def _wait_crds(self) -> None:
-        deadline = time.monotonic() + 60
-        path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
-        while time.monotonic() < deadline:
-            pending = [c for c in self.client.list(path) if not has_condition(c, "Established")]
-            if not pending:
-                return
-            time.sleep(0.2)
+        """Restored CRDs serve their resources (Established) before their objects are restored;
+        after a minute the restore goes on, and those objects fail with the API's reason."""
+        poll(lambda: all(has_condition(c, "Established") for c in self.client.list(crds())),
+             time.monotonic() + 60, interval=0.2)
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.request.timeout
         waits = self.statefulsets
         self.progress("phase", {"message": f"waiting for {len(self.claims)} volume(s) and {len(waits)} StatefulSet(s)"})
         for namespace, name in self.claims:
-            path = f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{name}"
-            if not poll(lambda p=path: self.client.get(p).get("status", {}).get("phase") == "Bound", deadline):
+            if not _bound_within(self.client, core("persistentvolumeclaims", namespace, name), deadline):
                 self.report.warnings.append(f"PersistentVolumeClaim {namespace}/{name} is not Bound yet")
         for namespace, name in waits:
-            path = f"/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}"
-
-            def ready(p: str = path) -> bool:
-                sts = self.client.get(p)
-                want = sts.get("spec", {}).get("replicas", 1)
-                return int(sts.get("status", {}).get("readyReplicas") or 0) >= want
-
-            if not poll(ready, deadline):
+            try:
+                wait_for(self.client, apps("statefulsets", namespace, name),
+                         lambda sts: sts is not None and replicas_ready(sts), deadline, f"StatefulSet {name}")
+            except SalvageError:  # not in time, or not readable: the restore itself is done
                 self.report.warnings.append(f"StatefulSet {namespace}/{name} is not ready yet")
+
+
+def _bound_within(client: KubeClient, path: str, deadline: float) -> dict[str, Any] | None:
+    """The claim at ``path`` once Bound; None if it is not by ``deadline`` (or cannot be read)."""
+    try:
+        return wait_for(client, path, is_bound, deadline, f"claim {path.rsplit('/', 1)[1]}")
+    except SalvageError:
+        return None
 
 
 def _bounded_map(pool: ThreadPoolExecutor, fn: Callable[[Any], ItemResult], items: Iterator[Any],

@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass, field
 
 from salvage.k8s.client import KubeClient
-from salvage.k8s.polling import poll
-from salvage.model.errors import KubernetesError
+from salvage.k8s.waiting import wait_for
+from salvage.model.errors import KubernetesError, SalvageError
 from salvage.repo.errors import CorruptDataError, MissingDataError, RestoreIncompleteError
 
 # Errors that stop a run and roll it back: the backup's data is damaged or missing. (A full
@@ -64,9 +64,11 @@ class Creations:
                     result.remaining.append(f"{item.label} (could not be deleted: {exc.message})")
         deadline = time.monotonic() + timeout
         for item in items:
-            if poll(lambda path=item.path: not client.exists(path), deadline):
+            try:
+                wait_for(client, item.path, lambda obj: obj is None, deadline, f"{item.label} to be deleted")
                 result.removed.append(item.label)
-            elif not any(r.startswith(item.label + " (") for r in result.remaining):
-                result.remaining.append(f"{item.label} (still being deleted)")
+            except SalvageError:  # not gone in time, or the API refuses to say
+                if not any(r.startswith(item.label + " (") for r in result.remaining):
+                    result.remaining.append(f"{item.label} (still being deleted)")
         return result
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from salvage.k8s.api_groups import core
 from salvage.k8s.client import KubeClient
 from salvage.k8s.exec import exec_in_pod
 from salvage.model.errors import HookError, SalvageError, UsageError
@@ -126,7 +127,7 @@ def hook_from_annotations(pod: dict[str, Any], phase: str) -> Hook | None:
 def pods_mounting(client: KubeClient, namespace: str, claim: str) -> list[dict[str, Any]]:
     """Running pods in ``namespace`` with a volume from PVC ``claim``, by name."""
     pods = []
-    for pod in client.list(f"/api/v1/namespaces/{namespace}/pods"):
+    for pod in client.list(core("pods", namespace)):
         if (pod.get("status") or {}).get("phase") != "Running" or pod["metadata"].get("deletionTimestamp"):
             continue
         volumes = (pod.get("spec") or {}).get("volumes") or []

@@ -15,6 +15,7 @@ import hashlib
 from typing import Any
 
 from salvage.catalog.records import VolumeRecord
+from salvage.k8s.api_groups import core
 from salvage.k8s.client import KubeClient
 from salvage.model.errors import KubernetesError
 from salvage.model.mover import MoverSettings
@@ -33,7 +34,7 @@ def move_snapshot_data(client: KubeClient, methods: Methods, claim: JSON, pv: JS
         return snapshot  # `none`, with the reason (no CSI driver, no snapshot class)
     meta = claim["metadata"]
     temporary = _temporary_claim(claim, backup, mover)
-    path = f"/api/v1/namespaces/{meta['namespace']}/persistentvolumeclaims"
+    path = core("persistentvolumeclaims", meta["namespace"])
     source: ClaimSource | None = None
     try:
         source = methods[csi_snapshots.METHOD].prepare(snapshot, temporary, meta["namespace"],

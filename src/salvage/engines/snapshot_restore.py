@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from salvage.engines.snapshots import JSON, Report, content_of, get_snapshot, is_ready, snapshot_error
+from salvage.k8s.api_groups import core, storage
 from salvage.k8s.client import KubeClient
+from salvage.k8s.conditions import is_bound
 from salvage.k8s.events import events_for
 from salvage.k8s.quantity import format_bytes, parse_quantity
-from salvage.model.errors import NotFoundError, SnapshotError, UsageError
+from salvage.k8s.waiting import wait_for
+from salvage.model.errors import NotFoundError, NotReadyError, SnapshotError, UsageError
 
 DEFAULT_STORAGE_CLASS = "storageclass.kubernetes.io/is-default-class"
 _POLL = 0.5
@@ -35,7 +38,7 @@ class RestoreRequest:
 
 def restore_snapshot(client: KubeClient, request: RestoreRequest, report: Report = lambda _m: None) -> JSON:
     ns = request.namespace
-    claims = f"/api/v1/namespaces/{ns}/persistentvolumeclaims"
+    claims = core("persistentvolumeclaims", ns)
     snapshot = get_snapshot(client, ns, request.snapshot)
     if client.exists(f"{claims}/{request.to_pvc}"):
         raise UsageError(f"PersistentVolumeClaim {ns}/{request.to_pvc} already exists; a restore never "
@@ -105,12 +108,12 @@ def claim_manifest(request: RestoreRequest, snapshot: JSON, source: JSON | None,
 
 def _source_claim(client: KubeClient, namespace: str, snapshot: JSON) -> JSON | None:
     name = (snapshot["spec"].get("source") or {}).get("persistentVolumeClaimName")
-    return client.find(f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{name}") if name else None
+    return client.find(core("persistentvolumeclaims", namespace, name)) if name else None
 
 
 def _storage_class(client: KubeClient, name: str | None, driver: str, source: JSON | None) -> JSON:
     """The named class (checked against the driver), else the source claim's, else the default one."""
-    classes = {c["metadata"]["name"]: c for c in client.list("/apis/storage.k8s.io/v1/storageclasses")}
+    classes = {c["metadata"]["name"]: c for c in client.list(storage("storageclasses"))}
     mine = sorted(n for n, c in classes.items() if c.get("provisioner") == driver)
     hint = (f"StorageClasses for driver {driver}: {', '.join(mine)}." if mine
             else f"No StorageClass provisions for driver {driver}; create one.")
@@ -132,20 +135,17 @@ def _storage_class(client: KubeClient, name: str | None, driver: str, source: JS
 
 
 def _wait_bound(client: KubeClient, namespace: str, name: str, timeout: float) -> JSON:
-    path = f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{name}"
-    deadline = time.monotonic() + timeout
-    while True:
-        claim = client.get(path)
-        if (claim.get("status") or {}).get("phase") == "Bound":
-            return claim
-        if time.monotonic() > deadline:
-            warnings = [e.get("message", "") for e in events_for(client, namespace, name) if e.get("type") == "Warning"]
-            raise SnapshotError(
-                f"PersistentVolumeClaim {namespace}/{name} was not bound within {timeout:g}s"
-                + (f": {warnings[-1]}" if warnings else "") + ".",
-                hint=f"See `kubectl describe pvc {name} -n {namespace}`; the claim is kept.",
-            )
-        time.sleep(_POLL)
+    try:
+        return wait_for(client, core("persistentvolumeclaims", namespace, name), lambda c: c is None or is_bound(c),
+                        time.monotonic() + timeout, f"claim {namespace}/{name}", interval=_POLL) \
+            or client.get(core("persistentvolumeclaims", namespace, name))  # gone meanwhile: the 404 says so
+    except NotReadyError:
+        warnings = [e.get("message", "") for e in events_for(client, namespace, name) if e.get("type") == "Warning"]
+        raise SnapshotError(
+            f"PersistentVolumeClaim {namespace}/{name} was not bound within {timeout:g}s"
+            + (f": {warnings[-1]}" if warnings else "") + ".",
+            hint=f"See `kubectl describe pvc {name} -n {namespace}`; the claim is kept.",
+        ) from None
 
 
 def _quantity(value: Any) -> int:

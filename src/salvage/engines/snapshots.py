@@ -21,10 +21,11 @@ from salvage.engines.snapshot_hooks import (
     pods_mounting,
     run_hooks,
 )
-from salvage.k8s.api_groups import SNAPSHOTS as API
+from salvage.k8s.api_groups import SNAPSHOTS, core, snapshots
 from salvage.k8s.client import KubeClient
-from salvage.model.errors import HookError, NotFoundError, SnapshotError, UsageError
-from salvage.volumes.csi_snapshots import default_class, is_ready, poll_snapshot, snapshot_error
+from salvage.k8s.waiting import wait_for
+from salvage.model.errors import HookError, NotFoundError, NotReadyError, SnapshotError, UsageError
+from salvage.volumes.csi_snapshots import default_class, is_ready, snapshot_error, wait_snapshot
 
 JSON = dict[str, Any]
 Report = Callable[[str], None]
@@ -46,7 +47,7 @@ class CreateRequest:
 
 
 def snapshot_path(namespace: str, name: str = "") -> str:
-    base = f"{API}/namespaces/{namespace}/volumesnapshots"
+    base = snapshots("volumesnapshots", namespace)
     return f"{base}/{name}" if name else base
 
 
@@ -90,7 +91,7 @@ def create_snapshot(client: KubeClient, request: CreateRequest, report: Report =
 
 
 def bound_claim(client: KubeClient, namespace: str, name: str) -> JSON:
-    claim = client.find(f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{name}")
+    claim = client.find(core("persistentvolumeclaims", namespace, name))
     if claim is None:
         raise NotFoundError(f"PersistentVolumeClaim {namespace}/{name} does not exist.",
                             hint=f"List the claims with `kubectl get pvc -n {namespace}`.")
@@ -105,7 +106,7 @@ def bound_claim(client: KubeClient, namespace: str, name: str) -> JSON:
 def csi_driver(client: KubeClient, claim: JSON) -> str:
     """The CSI driver of the claim's PersistentVolume (the only kind the snapshot API can copy)."""
     pv_name = claim["spec"]["volumeName"]
-    pv = client.get(f"/api/v1/persistentvolumes/{pv_name}")
+    pv = client.get(core("persistentvolumes", None, pv_name))
     driver = (pv["spec"].get("csi") or {}).get("driver")
     if not driver:
         meta = claim["metadata"]
@@ -120,19 +121,19 @@ def snapshot_class_for(client: KubeClient, name: str | None, driver: str) -> JSO
     use (volumes/csi_snapshots.py, ``default_class``)."""
     require_snapshot_api(client)
     if name:
-        klass = client.find(f"{API}/volumesnapshotclasses/{name}")
+        klass = client.find(snapshots("volumesnapshotclasses", None, name))
         if klass is None:
             raise NotFoundError(f"VolumeSnapshotClass {name} does not exist.", hint=_classes_hint(client, driver))
         if klass.get("driver") != driver:
             raise UsageError(f"VolumeSnapshotClass {name} is for driver {klass.get('driver')}, but the volume "
                              f"belongs to driver {driver}.", hint=_classes_hint(client, driver))
         return klass
-    return default_class(client.list(f"{API}/volumesnapshotclasses"), driver)
+    return default_class(client.list(snapshots("volumesnapshotclasses")), driver)
 
 
 def require_snapshot_api(client: KubeClient) -> None:
     """Fail clearly on a cluster without the CSI snapshot API (its CRDs are an add-on)."""
-    if not client.exists(API):
+    if not client.exists(SNAPSHOTS):
         raise SnapshotError(
             f"The cluster at {client.connection.server} does not serve snapshot.storage.k8s.io/v1.",
             hint="Install the CSI external-snapshotter's CRDs and snapshot-controller, and a CSI driver "
@@ -151,7 +152,7 @@ def get_snapshot(client: KubeClient, namespace: str, name: str) -> JSON:
 
 def list_snapshots(client: KubeClient, namespace: str | None) -> list[JSON]:
     require_snapshot_api(client)
-    path = snapshot_path(namespace) if namespace else f"{API}/volumesnapshots"
+    path = snapshot_path(namespace) if namespace else snapshots("volumesnapshots")
     items = list(client.list(path))
     return sorted(items, key=lambda s: (s["metadata"]["namespace"], s["metadata"]["name"]))
 
@@ -159,7 +160,7 @@ def list_snapshots(client: KubeClient, namespace: str | None) -> list[JSON]:
 def content_of(client: KubeClient, snapshot: JSON) -> JSON | None:
     """The bound VolumeSnapshotContent, or None while there is none."""
     name = (snapshot.get("status") or {}).get("boundVolumeSnapshotContentName")
-    return client.find(f"{API}/volumesnapshotcontents/{name}") if name else None
+    return client.find(snapshots("volumesnapshotcontents", None, name)) if name else None
 
 
 def delete_snapshot(client: KubeClient, namespace: str, name: str, *, wait: bool = False,
@@ -167,13 +168,13 @@ def delete_snapshot(client: KubeClient, namespace: str, name: str, *, wait: bool
     get_snapshot(client, namespace, name)
     client.delete(snapshot_path(namespace, name))
     if wait:
-        deadline = time.monotonic() + timeout
-        while client.exists(snapshot_path(namespace, name)):
-            if time.monotonic() > deadline:
-                raise SnapshotError(f"VolumeSnapshot {namespace}/{name} was not removed within {timeout:g}s.",
-                                    hint=f"See its finalizers: `kubectl get volumesnapshot {name} -n {namespace} "
-                                    "-o yaml`.")
-            time.sleep(_POLL)
+        try:
+            wait_for(client, snapshot_path(namespace, name), lambda s: s is None, time.monotonic() + timeout,
+                     f"VolumeSnapshot {namespace}/{name} to be removed", interval=_POLL)
+        except NotReadyError:
+            raise SnapshotError(f"VolumeSnapshot {namespace}/{name} was not removed within {timeout:g}s.",
+                                hint=f"See its finalizers: `kubectl get volumesnapshot {name} -n {namespace} "
+                                "-o yaml`.") from None
 
 
 def wait_ready(client: KubeClient, namespace: str, name: str, timeout: float) -> JSON:
@@ -197,7 +198,7 @@ def _is_cut(snapshot: JSON) -> bool:
 
 def _wait_until(client: KubeClient, namespace: str, name: str, done: Callable[[JSON], bool],
                 timeout: float) -> JSON | None:
-    return poll_snapshot(lambda: get_snapshot(client, namespace, name), done, timeout, interval=_POLL)
+    return wait_snapshot(client, snapshot_path(namespace, name), done, timeout, interval=_POLL)
 
 
 def _run_post_hooks_quietly(client: KubeClient, post: list[Any], report: Report) -> None:
@@ -218,7 +219,7 @@ def _manifest(request: CreateRequest, klass: str) -> JSON:
 
 
 def _classes_hint(client: KubeClient, driver: str) -> str:
-    names = sorted(c["metadata"]["name"] for c in client.list(f"{API}/volumesnapshotclasses")
+    names = sorted(c["metadata"]["name"] for c in client.list(snapshots("volumesnapshotclasses"))
                    if c.get("driver") == driver)
     if not names:
         return f"No VolumeSnapshotClass exists for driver {driver}; create one."

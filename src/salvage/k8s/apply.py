@@ -5,13 +5,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from salvage.k8s.api_groups import crds
 from salvage.k8s.client import KubeClient
 from salvage.k8s.conditions import has_condition
-from salvage.model.errors import KubernetesError
+from salvage.k8s.waiting import wait_for
+from salvage.model.errors import KubernetesError, NotReadyError
 
 JSON = dict[str, Any]
 
-CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+CRDS = crds()
 
 
 def apply(client: KubeClient, collection: str, body: JSON) -> str:
@@ -30,8 +32,9 @@ def wait_established(client: KubeClient, names: list[str], timeout: float = 30.0
     """Wait until each CRD serves its resource (Established), so objects of it can be created."""
     deadline = time.monotonic() + timeout
     for name in names:
-        while not has_condition(client.get(f"{CRDS}/{name}"), "Established"):
-            if time.monotonic() > deadline:
-                raise KubernetesError(f"CustomResourceDefinition {name} is not Established after {timeout:.0f}s.",
-                                      hint=f"Look at its conditions: `kubectl describe crd {name}`.")
-            time.sleep(0.2)
+        try:
+            wait_for(client, crds(name), lambda crd: crd is not None and has_condition(crd, "Established"), deadline,
+                     f"CustomResourceDefinition {name}", interval=0.2)
+        except NotReadyError:
+            raise KubernetesError(f"CustomResourceDefinition {name} is not Established after {timeout:.0f}s.",
+                                  hint=f"Look at its conditions: `kubectl describe crd {name}`.") from None

@@ -20,13 +20,19 @@ from salvage.model.errors import KubernetesError
 JSON = dict[str, Any]
 
 
-def watch_events(client: KubeClient, path: str, resource_version: str, *, timeout_seconds: int = 300) -> Iterator[JSON]:
-    """The watch events of ``path`` after ``resource_version``, until the server closes the
-    stream; a 410 (expired version) arrives as an ERROR event, as the server sends it."""
+def watch_events(client: KubeClient, path: str, resource_version: str, *, timeout_seconds: int = 300,
+                 field_selector: str | None = None, read_timeout: float | None = None) -> Iterator[JSON]:
+    """The watch events of ``path`` after ``resource_version`` (empty: from now, with an ADDED
+    event for each object there is), until the server closes the stream; a 410 (expired
+    version) arrives as an ERROR event, as the server sends it. ``read_timeout`` bounds a
+    silent stream (default: the server's timeout and 30 s more)."""
     params = {"watch": "1", "resourceVersion": resource_version, "timeoutSeconds": str(timeout_seconds),
               "allowWatchBookmarks": "true"}
+    if field_selector:
+        params["fieldSelector"] = field_selector
+    read = read_timeout if read_timeout is not None else timeout_seconds + 30
     try:
-        with client.http.stream("GET", path, params=params, timeout=httpx.Timeout(30.0, read=timeout_seconds + 30)) \
+        with client.http.stream("GET", path, params=params, timeout=httpx.Timeout(min(30.0, read), read=read)) \
                 as response:
             if response.status_code >= 400:
                 response.read()

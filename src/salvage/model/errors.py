@@ -52,6 +52,11 @@ class KubernetesError(SalvageError):
         self.status = status
 
 
+class NotReadyError(SalvageError):
+    """Something on the cluster did not reach the state it was waited for in time, or cannot
+    reach it by itself (a pod whose image is not on its node)."""
+
+
 class ServerError(SalvageError):
     """A local test server (S3, Azure Blob, GCS, EC2) could not be installed, started or reached."""
 

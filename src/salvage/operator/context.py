@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from salvage.engines.password_secret import PasswordSecret, SecretRef
+from salvage.k8s.api_groups import core
 from salvage.k8s.client import KubeClient
 from salvage.locations import Location, open_location
 from salvage.locations.config import LocationSpec, validate
@@ -79,7 +80,7 @@ class OperatorContext:
 
     def secret_data(self, name: str) -> dict[str, str]:
         try:
-            secret = self.client.get(f"/api/v1/namespaces/{self.namespace}/secrets/{name}")
+            secret = self.client.get(core("secrets", self.namespace, name))
         except KubernetesError as exc:
             if exc.status == 404:
                 raise NotFoundError(f"Secret {self.namespace}/{name} does not exist.",

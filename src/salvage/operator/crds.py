@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from salvage.k8s.api_groups import api_version_path
+from salvage.k8s.api_groups import path as api_path
+
 GROUP = "salvage.io"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
@@ -250,9 +253,7 @@ PLURALS = {"BackupLocation": "backuplocations", "Backup": "backups", "Restore": 
 
 def collection(plural: str, namespace: str | None = None) -> str:
     """The API path of a collection of ours (all namespaces when ``namespace`` is None)."""
-    if namespace is None:
-        return f"/apis/{GROUP}/{VERSION}/{plural}"
-    return f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{plural}"
+    return api_path(api_version_path(f"{GROUP}/{VERSION}"), plural, namespace)
 
 
 def item(plural: str, namespace: str, name: str) -> str:

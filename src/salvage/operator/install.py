@@ -6,12 +6,17 @@ shows them, rendered from ``RULES`` (a unit test keeps the two equal)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from salvage import __version__
+from salvage.k8s.api_groups import api_version_path, apps
+from salvage.k8s.api_groups import path as api_path
 from salvage.k8s.apply import apply, wait_established
 from salvage.k8s.client import KubeClient
+from salvage.k8s.waiting import wait_for
+from salvage.model.errors import KubernetesError, NotReadyError
 from salvage.operator.crds import GROUP, crds
 
 JSON = dict[str, Any]
@@ -128,9 +133,7 @@ def collection_of(obj: JSON) -> str:
               "ClusterRoleBinding": "clusterrolebindings", "Role": "roles", "RoleBinding": "rolebindings",
               "Deployment": "deployments", "Service": "services",
               "CustomResourceDefinition": "customresourcedefinitions"}[kind]
-    base = f"/api/{api}" if "/" not in api else f"/apis/{api}"
-    namespace = obj["metadata"].get("namespace")
-    return f"{base}/namespaces/{namespace}/{plural}" if namespace else f"{base}/{plural}"
+    return api_path(api_version_path(api), plural, obj["metadata"].get("namespace"))
 
 
 def install(client: KubeClient, objects: list[JSON]) -> list[tuple[JSON, str]]:
@@ -141,6 +144,18 @@ def install(client: KubeClient, objects: list[JSON]) -> list[tuple[JSON, str]]:
         if obj["kind"] == "CustomResourceDefinition":
             wait_established(client, [obj["metadata"]["name"]])
     return results
+
+
+def wait_ready(client: KubeClient, namespace: str, seconds: float) -> None:
+    """Wait until the operator's Deployment has a ready replica (watched, k8s/waiting.py)."""
+    ready = lambda d: d is not None and int((d.get("status") or {}).get("readyReplicas") or 0) >= 1  # noqa: E731
+    try:
+        wait_for(client, apps("deployments", namespace, "salvage"), ready, time.monotonic() + seconds,
+                 f"Deployment {namespace}/salvage", interval=1.0)
+    except NotReadyError:
+        raise KubernetesError(f"The operator (Deployment {namespace}/salvage) is not ready after {seconds:.0f}s.",
+                              hint=f"See why: `kubectl -n {namespace} describe pod -l "
+                                   f"app.kubernetes.io/name=salvage` and its logs.") from None
 
 
 def uninstall(client: KubeClient, namespace: str = NAME, *, delete_crds: bool = False,

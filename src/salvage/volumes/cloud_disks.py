@@ -8,6 +8,7 @@ import hashlib
 from collections.abc import Sequence
 
 from salvage.catalog.records import VolumeRecord
+from salvage.k8s.api_groups import core
 from salvage.model.errors import KubernetesError
 from salvage.volumes.base import VolumeProvider
 from salvage.volumes.method import JSON, ClaimSource, MethodContext, from_snapshot
@@ -37,13 +38,13 @@ class CloudDiskMethod:
         client = self.context.kube()
         name = claim["metadata"]["name"]
         pv_name = record["pv"]
-        if client.exists(f"/api/v1/persistentvolumes/{pv_name}"):  # e.g. the original, still in use
+        if client.exists(core("persistentvolumes", None, pv_name)):  # e.g. the original, still in use
             pv_name = f"salvage-{hashlib.sha256(f'{owner}/{namespace}/{name}'.encode()).hexdigest()[:20]}"
         spec = self.provider.recreate(record, timeout=timeout, progress=self.context.progress)
         spec["storageClassName"] = claim["spec"].get("storageClassName") or ""
         labels = {"restore.salvage.io/name": owner}
         try:
-            client.create("/api/v1/persistentvolumes", pre_bound_volume(pv_name, spec, namespace, name, labels))
+            client.create(core("persistentvolumes"), pre_bound_volume(pv_name, spec, namespace, name, labels))
         except KubernetesError:
             self.provider.discard(spec, record)
             raise

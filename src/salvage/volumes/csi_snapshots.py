@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from salvage.catalog.records import VolumeRecord
-from salvage.k8s.api_groups import SNAPSHOTS as API
+from salvage.k8s.api_groups import snapshots
 from salvage.k8s.client import KubeClient
-from salvage.model.errors import KubernetesError, SnapshotError, UsageError
+from salvage.k8s.waiting import wait_for
+from salvage.model.errors import KubernetesError, NotFoundError, NotReadyError, SnapshotError, UsageError
 from salvage.volumes.method import (
     JSON,
     ClaimSource,
@@ -99,12 +100,12 @@ def capture(client: KubeClient, claim: dict[str, Any], pv: dict[str, Any], backu
         record.update(method="none", error="the volume is not a CSI volume; it has no snapshot API")
         return record
     try:
-        snapshot_class = default_class(client.list(f"{API}/volumesnapshotclasses"), driver)["metadata"]["name"]
+        snapshot_class = default_class(client.list(snapshots("volumesnapshotclasses")), driver)["metadata"]["name"]
     except (SnapshotError, UsageError) as exc:
         record.update(method="none", driver=driver, error=f"{exc.message} {exc.hint}")
         return record
     name = _name(backup, meta["name"])
-    vs_path = f"{API}/namespaces/{meta['namespace']}/volumesnapshots"
+    vs_path = snapshots("volumesnapshots", meta["namespace"])
     client.create(vs_path, {
         "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
         "metadata": {"name": name, "labels": {BACKUP_LABEL: backup}},
@@ -112,8 +113,8 @@ def capture(client: KubeClient, claim: dict[str, Any], pv: dict[str, Any], backu
     })
     snapshot = _wait_ready(client, f"{vs_path}/{name}", timeout)
     content_name = snapshot["status"]["boundVolumeSnapshotContentName"]
-    content = client.get(f"{API}/volumesnapshotcontents/{content_name}")
-    client.patch(f"{API}/volumesnapshotcontents/{content_name}", {"spec": {"deletionPolicy": "Retain"}})
+    content = client.get(snapshots("volumesnapshotcontents", None, content_name))
+    client.patch(snapshots("volumesnapshotcontents", None, content_name), {"spec": {"deletionPolicy": "Retain"}})
     client.delete(f"{vs_path}/{name}")
     record.update(
         method=METHOD, driver=driver, snapshotHandle=content["status"]["snapshotHandle"],
@@ -128,7 +129,7 @@ def prepare_restore(client: KubeClient, record: VolumeRecord, namespace: str, re
     """A VolumeSnapshot in ``namespace`` holding the backed-up data; returns (snapshot, content)."""
     name = _name(restore, record["pvc"])
     content_name = f"salvage-{hashlib.sha256(f'{namespace}/{name}'.encode()).hexdigest()[:20]}"
-    client.create_if_absent(f"{API}/volumesnapshotcontents", {
+    client.create_if_absent(snapshots("volumesnapshotcontents"), {
         "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",
         "metadata": {"name": content_name, "labels": {"restore.salvage.io/name": restore}},
         "spec": {
@@ -139,7 +140,7 @@ def prepare_restore(client: KubeClient, record: VolumeRecord, namespace: str, re
             "volumeSnapshotRef": {"namespace": namespace, "name": name},
         },
     })
-    vs_path = f"{API}/namespaces/{namespace}/volumesnapshots"
+    vs_path = snapshots("volumesnapshots", namespace)
     client.create_if_absent(vs_path, {
         "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
         "metadata": {"name": name, "labels": {"restore.salvage.io/name": restore}},
@@ -151,7 +152,7 @@ def prepare_restore(client: KubeClient, record: VolumeRecord, namespace: str, re
 
 def release_restore(client: KubeClient, namespace: str, snapshot: str, content: str) -> None:
     """Remove the restore's temporary snapshot objects (the data stays: the content is Retain)."""
-    for path in (f"{API}/namespaces/{namespace}/volumesnapshots/{snapshot}", f"{API}/volumesnapshotcontents/{content}"):
+    for path in (snapshots("volumesnapshots", namespace, snapshot), snapshots("volumesnapshotcontents", None, content)):
         client.delete_if_present(path)
 
 
@@ -160,7 +161,7 @@ def delete_captured(client: KubeClient, record: VolumeRecord) -> bool:
     content = record.get("volumeSnapshotContent")
     if record.get("method") != METHOD or not content:
         return False
-    path = f"{API}/volumesnapshotcontents/{content}"
+    path = snapshots("volumesnapshotcontents", None, content)
     try:
         client.patch(path, {"spec": {"deletionPolicy": "Delete"}})
         client.delete(path)
@@ -180,21 +181,24 @@ def snapshot_error(snapshot: dict[str, Any]) -> str:
     return str(((snapshot.get("status") or {}).get("error") or {}).get("message") or "")
 
 
-def poll_snapshot(fetch: Callable[[], dict[str, Any]], done: Callable[[dict[str, Any]], bool],
-                  timeout: float, *, interval: float = 0.25) -> dict[str, Any] | None:
-    """Fetch a VolumeSnapshot until ``done`` says so; None when ``timeout`` passes first."""
-    deadline = time.monotonic() + timeout
-    while True:
-        snapshot = fetch()
-        if done(snapshot):
-            return snapshot
-        if time.monotonic() > deadline:
-            return None
-        time.sleep(interval)
+def wait_snapshot(client: KubeClient, path: str, done: Callable[[dict[str, Any]], bool], timeout: float, *,
+                  interval: float = 0.25) -> dict[str, Any] | None:
+    """The VolumeSnapshot at ``path`` once ``done`` says so (watched, k8s/waiting.py); None when
+    ``timeout`` passes first. A snapshot deleted meanwhile raises NotFoundError."""
+    try:
+        found = wait_for(client, path, lambda s: s is None or done(s), time.monotonic() + timeout,
+                         f"VolumeSnapshot {path.rsplit('/', 1)[1]}", interval=interval)
+    except NotReadyError:
+        return None
+    if found is None:
+        namespace, name = path.split("/namespaces/", 1)[1].split("/volumesnapshots/")
+        raise NotFoundError(f"VolumeSnapshot {namespace}/{name} was deleted while it was waited for.",
+                            hint=f"See who removes it: `kubectl get events -n {namespace}`.")
+    return found
 
 
 def _wait_ready(client: KubeClient, path: str, timeout: float) -> dict[str, Any]:
-    snapshot = poll_snapshot(lambda: client.get(path), is_ready, timeout)
+    snapshot = wait_snapshot(client, path, is_ready, timeout)
     if snapshot is not None:
         return snapshot
     last = client.get(path)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from salvage.catalog.records import VolumeRecord
+from salvage.k8s.api_groups import apps, core
 from salvage.k8s.client import KubeClient
 from salvage.k8s.exec import ExecResult, ExecStream, open_exec
 from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
@@ -95,7 +96,7 @@ class SecretRef:
 def secret_password(client: KubeClient, namespace: str, ref: SecretRef) -> str:
     """The password in a Secret: its ``key``, else the only key, else a usual name."""
     try:
-        data = client.get(f"/api/v1/namespaces/{namespace}/secrets/{ref.name}").get("data") or {}
+        data = client.get(core("secrets", namespace, ref.name)).get("data") or {}
     except KubernetesError as exc:
         if exc.status == 404:
             raise NotFoundError(f"Secret {namespace}/{ref.name} (the database password) does not exist.",
@@ -327,7 +328,7 @@ def owner_of(client: KubeClient, pod: JSON) -> JSON | None:
     for ref in pod["metadata"].get("ownerReferences") or []:
         if ref.get("kind") == "StatefulSet":
             try:
-                return client.get(f"/apis/apps/v1/namespaces/{pod['metadata']['namespace']}/statefulsets/{ref['name']}")
+                return client.get(apps("statefulsets", pod["metadata"]["namespace"], ref["name"]))
             except KubernetesError:
                 return None
     return None
@@ -373,7 +374,7 @@ class PostgresMethod:
         client = self.context.kube()
         meta = claim["metadata"]
         record = claim_record(claim, pv)
-        pods = [p for p in pods_mounting(client.list(f"/api/v1/namespaces/{meta['namespace']}/pods"), meta["name"])
+        pods = [p for p in pods_mounting(client.list(core("pods", meta["namespace"])), meta["name"])
                 if p.get("status", {}).get("phase") == "Running"]
         if not pods:
             record.update(method="none", error="no running pod mounts it, so its database cannot be dumped")
@@ -400,7 +401,7 @@ class PostgresMethod:
 
     def _load(self, record: VolumeRecord, namespace: str, claim: str) -> str:
         client = self.context.kube()
-        pods = [p for p in pods_mounting(client.list(f"/api/v1/namespaces/{namespace}/pods"), claim)
+        pods = [p for p in pods_mounting(client.list(core("pods", namespace)), claim)
                 if p.get("status", {}).get("phase") == "Running"]
         if not pods:
             raise DatabaseError(f"No running pod mounts the restored claim {namespace}/{claim}, so its databases "

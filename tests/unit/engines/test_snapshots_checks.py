@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from salvage.engines.snapshot_restore import RestoreRequest, restore_snapshot
-from salvage.engines.snapshots import API, CreateRequest, create_snapshot, snapshot_class_for
+from salvage.engines.snapshots import CreateRequest, create_snapshot, snapshot_class_for
+from salvage.k8s.api_groups import SNAPSHOTS as API
 from salvage.model.errors import NotFoundError, SnapshotError, UsageError
 from tests.support.fake_kube import FakeApi
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from salvage.volumes.csi_snapshots import API, DEFAULT_CLASS_ANNOTATION, capture
+from salvage.k8s.api_groups import SNAPSHOTS as API
+from salvage.volumes.csi_snapshots import DEFAULT_CLASS_ANNOTATION, capture
 from tests.support.fake_kube import FakeApi
 
 

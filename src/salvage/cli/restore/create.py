@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 from typing import Annotated
 
 import typer
@@ -13,16 +11,15 @@ from salvage.cli.kube import kube_client
 from salvage.cli.options import (
     AvailabilityZone, AwsEndpointUrl, RestoreRegion, ZoneMappings, AwsRegion, AzureCaBundle, AzureCredentials, AzureEndpoint, AzureResourceGroup, AzureSubscription, ClusterName, GceCredentials, GceEndpoint, GceProject, KeepPartial, Location, RepoPasswordFile,
     MoverCpu, MoverImage, MoverMemory, MoverNodeSelector, MoverStartTimeout, MoverTimeout, ParallelVolumes,
-    mover_settings,
+    cloud_settings, mover_settings,
     RepoPasswordSecret, VerifyData, parse_mappings, refuse_empty, region_settings, repo_password, split_list,
 )
 from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
-from salvage.engines.records import ItemLog, restore_exists, save_restore
-from salvage.engines.restore import ItemResult, RestoreReport, RestoreRequest, restore_backup
+from salvage.engines.records import restore_here, restore_name
+from salvage.engines.restore import ItemResult, RestoreReport, RestoreRequest
 from salvage.engines.selection import Selection
 from salvage.locations import open_location
-from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.mover import DEFAULT_IMAGE
 from salvage.model.errors import UsageError
 
@@ -83,12 +80,10 @@ def create(
     app = app_of(ctx)
     if not from_backup:
         raise UsageError("Which backup? Pass --from-backup NAME.", hint="List backups with `salvage backup get`.")
-    regions = region_settings(restore_region=restore_region, zone_mappings=zone_mappings)
-    name = name or f"{from_backup}-{dt.datetime.now(dt.timezone.utc):%Y%m%d%H%M%S}"
-    if restore_exists(name) and not dry_run:
-        raise UsageError(f"A restore named {name!r} already exists.", hint="Choose another name.")
+    aws, gce, azure = cloud_settings(ctx.params, region_settings(restore_region=restore_region,
+                                                                  zone_mappings=zone_mappings))
     request = RestoreRequest(
-        name=name, backup=from_backup,
+        name=restore_name(from_backup, name), backup=from_backup,
         selection=Selection(split_list(include_namespaces, ("*",)), split_list(exclude_namespaces),
                             split_list(include_resources, ("*",)), split_list(exclude_resources)),
         selector=selector, namespace_map=parse_mappings(namespace_mappings, "namespace mapping"),
@@ -96,26 +91,15 @@ def create(
         existing_policy=existing_resource_policy, dry_run=dry_run, wait=wait, timeout=timeout,
         verify_data=verify_data, keep_partial=keep_partial,
         repo_password=repo_password(app, repo_password_file, repo_password_secret),
-        aws=AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name,
-                        availability_zone=availability_zone, regions=regions),
-        gce=GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name,
-                        credentials=gce_credentials, regions=regions),
-        azure=AzureSettings(subscription_id=azure_subscription, resource_group=azure_resource_group,
-                            endpoint=azure_endpoint, ca_bundle=azure_ca_bundle, credentials=azure_credentials,
-                            cluster_name=cluster_name, regions=regions),
+        aws=aws, gce=gce, azure=azure,
         mover=mover_settings(mover_image, mover_node_selector, mover_cpu, mover_memory, parallel_volumes,
                              mover_start_timeout, mover_timeout),
     )
     target = open_location(location)
-    plan: list[ItemResult] = []
-    with contextlib.ExitStack() as stack:
-        client = stack.enter_context(kube_client(app))
-        view = stack.enter_context(ProgressView(app.terminal, f"restore {name}"))
-        on_item = plan.append if dry_run else stack.enter_context(ItemLog(name)).add
-        report = restore_backup(client, target, request, view.update, on_item)
-    if not dry_run:
-        save_restore(report.to_json())
-    _print(app, report, plan)
+    with kube_client(app) as client, ProgressView(app.terminal, f"restore {request.name}") as view:
+        done = restore_here(client, target, request, view.update)
+    report = done.report
+    _print(app, report, done.plan)
     if report.phase in ("PartiallyFailed", "Failed"):
         raise typer.Exit(1)
 

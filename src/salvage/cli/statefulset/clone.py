@@ -13,8 +13,7 @@ from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
 from salvage.cli.statefulset.manifest import load_statefulset
 from salvage.engines.statefulset.clone import CloneRequest, clone_statefulset
-from salvage.engines.statefulset.cluster import get_or_none, statefulset_path
-from salvage.model.errors import NotFoundError, UsageError
+from salvage.model.errors import UsageError
 
 
 def clone(
@@ -41,15 +40,8 @@ def clone(
         raise UsageError("Pass the snapshot and the new name: --snapshot S --to NAME.")
     if bool(from_manifest) == bool(from_statefulset):
         raise UsageError("Copy which StatefulSet? Pass one of --from-manifest FILE or --from-statefulset NAME.")
+    source = load_statefulset(from_manifest) if from_manifest else str(from_statefulset)
     with kube_client(app) as client, ProgressView(app.terminal, f"clone {to}") as view:
-        if from_manifest:
-            source = load_statefulset(from_manifest)
-        else:
-            found = get_or_none(client, statefulset_path(namespace, from_statefulset))
-            if found is None:
-                raise NotFoundError(f"There is no StatefulSet {from_statefulset!r} in namespace {namespace}.",
-                                    hint=f"List them with `kubectl get statefulsets -n {namespace}`.")
-            source = found
         report = clone_statefulset(client, CloneRequest(
             snapshot=snapshot, name=to, namespace=namespace, source=source, replicas=replicas,
             claim_template=claim_template, wait=wait, timeout=timeout), view.update)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,24 +31,22 @@ from salvage.cli.options import (
     RestoreRegion,
     VerifyData,
     ZoneMappings,
+    cloud_settings,
     region_settings,
     repo_password,
 )
 from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
 from salvage.cli.statefulset.manifest import load_statefulset
-from salvage.engines.statefulset.backup_source import BackupSource
 from salvage.engines.statefulset.naming import format_ordinals, parse_ordinals
 from salvage.engines.statefulset.recover import (
+    RecoverFrom,
     RecoverReport,
     RecoverRequest,
     recover_statefulset,
+    recovery_source,
 )
-from salvage.engines.statefulset.snapshot_source import SnapshotSource
-from salvage.engines.statefulset.source import RecoverySource
 from salvage.locations import open_location
-from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
-from salvage.model.errors import UsageError
 
 
 def recover(
@@ -109,40 +108,23 @@ def recover(
           --ordinals 1
     """
     app = app_of(ctx)
-    chosen = [flag for flag, value in (("--from-backup", from_backup), ("--from-snapshots", from_snapshots),
-                                       ("--snapshot-selector", snapshot_selector)) if value]
-    if len(chosen) != 1:
-        raise UsageError(f"Recover from where? Pass exactly one of --from-backup, --from-snapshots and "
-                         f"--snapshot-selector{' (not ' + ' and '.join(chosen) + ')' if chosen else ''}.",
-                         hint="List backups with `salvage backup get`, snapshots with `kubectl get volumesnapshots`.")
-    if backup_namespace and not from_backup:
-        raise UsageError("--backup-namespace goes with --from-backup.")
-    if verify_data and not from_backup:
-        raise UsageError("--verify-data goes with --from-backup (VolumeSnapshots hold no repository data).")
-    regions = region_settings(restore_region=restore_region, zone_mappings=zone_mappings)
-    aws = AwsSettings(region=aws_region, endpoint_url=aws_endpoint_url, cluster_name=cluster_name,
-                      availability_zone=availability_zone, regions=regions)
-    gce = GceSettings(project=gce_project, endpoint=gce_endpoint, cluster_name=cluster_name, credentials=gce_credentials,
-                      regions=regions)
-    azure = AzureSettings(subscription_id=azure_subscription, resource_group=azure_resource_group,
-                          endpoint=azure_endpoint, ca_bundle=azure_ca_bundle, credentials=azure_credentials,
-                          cluster_name=cluster_name, regions=regions)
+    source = RecoverFrom(backup=from_backup, snapshots=from_snapshots, snapshot_selector=snapshot_selector,
+                         backup_namespace=backup_namespace, verify_data=verify_data)
+    source.check()
+    aws, gce, azure = cloud_settings(ctx.params, region_settings(restore_region=restore_region,
+                                                                  zone_mappings=zone_mappings))
     request = RecoverRequest(
         statefulset=statefulset, namespace=namespace,
         manifest=load_statefulset(manifest, statefulset) if manifest else None,
         ordinals=parse_ordinals(ordinals), force=force, dry_run=dry_run, timeout=timeout,
         verify_command=tuple(shlex.split(verify_command)) if verify_command else (),
         verify_container=verify_container, aws=aws, gce=gce, azure=azure, keep_partial=keep_partial)
+    if from_backup:
+        source = dataclasses.replace(source, repo_password=repo_password(app, repo_password_file,
+                                                                         repo_password_secret))
     with kube_client(app) as client, ProgressView(app.terminal, f"recover {statefulset}") as view:
-        source: RecoverySource
-        if from_backup:
-            source = BackupSource(client, open_location(location), from_backup, backup_namespace or namespace,
-                                  statefulset, repo_password=repo_password(app, repo_password_file, repo_password_secret),
-                                  aws=aws, gce=gce, azure=azure, verify_data=verify_data, progress=view.update)
-        else:
-            source = SnapshotSource(client, namespace, statefulset, snapshots=from_snapshots,
-                                    selector=snapshot_selector)
-        report = recover_statefulset(client, source, request, view.update)
+        chosen = recovery_source(client, source, request, lambda: open_location(location), view.update)
+        report = recover_statefulset(client, chosen, request, view.update)
     _print(app, report)
     if report.phase == "VerificationFailed":
         raise typer.Exit(1)

@@ -16,7 +16,8 @@ from salvage.engines.statefulset.naming import (
     replicas_of,
 )
 from salvage.k8s.client import KubeClient
-from salvage.model.errors import UsageError
+from salvage.k8s.polling import wait_until
+from salvage.model.errors import NotFoundError, NotReadyError, UsageError
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -26,7 +27,8 @@ class CloneRequest:
     snapshot: str
     name: str
     namespace: str
-    source: dict[str, Any]  # the StatefulSet to copy: a manifest file's or an existing one
+    # The StatefulSet to copy: a manifest (a file's), or the name of one in the namespace.
+    source: dict[str, Any] | str
     replicas: int | None = None
     claim_template: str | None = None
     wait: bool = True
@@ -55,12 +57,13 @@ def clone_statefulset(client: KubeClient, request: CloneRequest,
     ns = request.namespace
     if request.replicas is not None and request.replicas < 0:
         raise UsageError("--replicas cannot be negative.")
+    source = _source(client, request)
     snapshot = kube.volume_snapshot(client, ns, request.snapshot)
-    if kube.get_or_none(client, kube.statefulset_path(ns, request.name)) is not None:
+    if client.find(kube.statefulset_path(ns, request.name)) is not None:
         raise UsageError(f"StatefulSet {ns}/{request.name} already exists; nothing was changed.",
                          hint="Choose another name with --to.")
-    template = pick_template(request.source, request.claim_template)
-    body = from_snapshot(request.source, name=request.name, namespace=ns, template=template,
+    template = pick_template(source, request.claim_template)
+    body = from_snapshot(source, name=request.name, namespace=ns, template=template,
                          snapshot=request.snapshot, restore_size=kube.restore_size(snapshot),
                          replicas=request.replicas, annotations={SNAPSHOT_ANNOTATION: request.snapshot})
     replicas = replicas_of(body)
@@ -72,13 +75,23 @@ def clone_statefulset(client: KubeClient, request: CloneRequest,
         progress("phase", {"message": f"waiting for {replicas} pod(s) of {request.name} to be Running"})
         deadline = started + request.timeout
         try:
-            kube.wait_until(lambda: kube.pods_running(client, ns, request.name, replicas), deadline,
+            wait_until(lambda: kube.pods_running(client, ns, request.name, replicas), deadline,
                             f"the pods of StatefulSet {ns}/{request.name} to be Running")
-        except kube.NotReadyError as exc:
+        except NotReadyError as exc:
             trouble = kube.claim_trouble(client, ns, list(claims))
-            raise kube.NotReadyError(
+            raise NotReadyError(
                 f"{exc.message}" + (f" {trouble}." if trouble else ""),
                 hint=f"StatefulSet {request.name} was left in place; look with `kubectl describe pvc -n {ns}`, "
                      f"or remove it with `kubectl delete statefulset {request.name} -n {ns}`.") from None
     return CloneReport(request.name, ns, request.snapshot, replicas, claims, request.wait,
                        time.monotonic() - started)
+
+
+def _source(client: KubeClient, request: CloneRequest) -> dict[str, Any]:
+    if not isinstance(request.source, str):
+        return request.source
+    found = client.find(kube.statefulset_path(request.namespace, request.source))
+    if found is None:
+        raise NotFoundError(f"There is no StatefulSet {request.source!r} in namespace {request.namespace}.",
+                            hint=f"List them with `kubectl get statefulsets -n {request.namespace}`.")
+    return found

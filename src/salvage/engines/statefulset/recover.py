@@ -34,13 +34,20 @@ from salvage.engines.statefulset.plan import (
     decide,
     statefulset_action,
 )
+from salvage.engines.statefulset.backup_source import BackupSource
+from salvage.engines.statefulset.snapshot_source import SnapshotSource
 from salvage.engines.statefulset.source import ClaimVolume, RecoverySource
+from salvage.k8s.api_groups import core
 from salvage.k8s.client import KubeClient
 from salvage.k8s.exec import exec_in_pod
+from salvage.k8s.polling import wait_until
+from salvage.k8s.waiting import delete_and_wait
+from salvage.locations import Location
 from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import (
     KubernetesError,
     NotFoundError,
+    NotReadyError,
     SalvageError,
     UsageError,
 )
@@ -162,7 +169,7 @@ def _check_manifest(request: RecoverRequest) -> None:
 
 
 def _check_namespace(client: KubeClient, namespace: str) -> None:
-    if kube.get_or_none(client, f"/api/v1/namespaces/{namespace}") is None:
+    if client.find(core("namespaces", None, namespace)) is None:
         raise NotFoundError(f"Namespace {namespace} does not exist; nothing was changed.",
                             hint=f"Create it first (`kubectl create namespace {namespace}`), or pass another -n.")
 
@@ -211,7 +218,7 @@ def _plan(client: KubeClient, source: RecoverySource, request: RecoverRequest, s
             "Cannot recover: " + "; ".join(f"claim {s.claim}: {s.reason}" for s in blocked) + "; nothing was changed.",
             hint="Check those volumes; if their data is truly gone, run again with --force "
                  "(a volume whose data exists is never removed).")
-    exists = kube.get_or_none(client, kube.statefulset_path(ns, name)) is not None
+    exists = client.find(kube.statefulset_path(ns, name)) is not None
     return RecoverPlan(name, ns, source.description, replicas, tuple(ordinals), statefulset_action(exists, steps),
                        _missing_service(client, source, ns, statefulset), tuple(steps))
 
@@ -219,7 +226,7 @@ def _plan(client: KubeClient, source: RecoverySource, request: RecoverRequest, s
 def _volumes_by_claim(client: KubeClient, ns: str) -> dict[str, dict[str, Any]]:
     """PVs whose claimRef names a claim in ``ns``: a claim's old volume outlives the claim."""
     out = {}
-    for pv in client.list("/api/v1/persistentvolumes"):
+    for pv in client.list(core("persistentvolumes")):
         ref = pv.get("spec", {}).get("claimRef") or {}
         if ref.get("namespace") == ns and ref.get("name"):
             out[ref["name"]] = pv
@@ -228,7 +235,7 @@ def _volumes_by_claim(client: KubeClient, ns: str) -> dict[str, dict[str, Any]]:
 
 def _observe(client: KubeClient, ns: str, ordinal: int, claim: str, old: dict[str, Any] | None,
              aws: AwsSettings | None, gce: GceSettings | None, azure: AzureSettings | None) -> ClaimObservation:
-    pvc = kube.get_or_none(client, kube.claim_path(ns, claim))
+    pvc = client.find(kube.claim_path(ns, claim))
     if pvc is None:
         if old is None:
             return ClaimObservation(ordinal, claim)
@@ -236,14 +243,14 @@ def _observe(client: KubeClient, ns: str, ordinal: int, claim: str, old: dict[st
                                 leftover_presence=volume_presence(old, aws, gce, azure))
     phase = pvc.get("status", {}).get("phase") or "Pending"
     volume = pvc["spec"].get("volumeName")
-    pv = kube.get_or_none(client, f"/api/v1/persistentvolumes/{volume}") if volume else None
+    pv = client.find(core("persistentvolumes", None, volume)) if volume else None
     return ClaimObservation(ordinal, claim, phase, bool(pvc["metadata"].get("deletionTimestamp")), volume,
                             pv is not None, volume_presence(pv, aws, gce, azure) if pv else None)
 
 
 def _missing_service(client: KubeClient, source: RecoverySource, ns: str, statefulset: dict[str, Any]) -> str | None:
     service = statefulset.get("spec", {}).get("serviceName")
-    if not service or kube.get_or_none(client, f"/api/v1/namespaces/{ns}/services/{service}") is not None:
+    if not service or client.find(core("services", ns, service)) is not None:
         return None
     return service if source.service(service) else None
 
@@ -300,20 +307,20 @@ class _Run:
         name = self.plan.statefulset
         self._say(f"deleting StatefulSet {self.ns}/{name} (its pods are kept) and pod(s) of ordinal(s) "
                   f"{format_ordinals(ordinals)}")
-        kube.delete_and_wait(self.client, kube.statefulset_path(self.ns, name), self.deadline,
+        delete_and_wait(self.client, kube.statefulset_path(self.ns, name), self.deadline,
                              f"StatefulSet {name}", propagationPolicy="Orphan")
         for ordinal in ordinals:
-            kube.delete_and_wait(self.client, kube.pod_path(self.ns, pod_name(name, ordinal)), self.deadline,
+            delete_and_wait(self.client, kube.pod_path(self.ns, pod_name(name, ordinal)), self.deadline,
                                  f"pod {pod_name(name, ordinal)}")
 
     def _remove_dangling(self, step: ClaimStep) -> None:
         if step.remove_claim:
             self._say(f"removing dangling claim {step.claim}")
-            kube.delete_and_wait(self.client, kube.claim_path(self.ns, step.claim), self.deadline,
+            delete_and_wait(self.client, kube.claim_path(self.ns, step.claim), self.deadline,
                                  f"claim {step.claim}")
         if step.remove_volume:
             self._say(f"removing dangling PV {step.remove_volume}")
-            kube.delete_and_wait(self.client, f"/api/v1/persistentvolumes/{step.remove_volume}", self.deadline,
+            delete_and_wait(self.client, core("persistentvolumes", None, step.remove_volume), self.deadline,
                                  f"PV {step.remove_volume}")
 
     def _create_claim(self, step: ClaimStep) -> str:
@@ -334,9 +341,9 @@ class _Run:
             return
         self._say(f"claim {claim}: restoring its files")
         volume = self.client.get(kube.claim_path(self.ns, claim))["spec"]["volumeName"]
-        pv = self.client.get(f"/api/v1/persistentvolumes/{volume}")
+        pv = self.client.get(core("persistentvolumes", None, volume))
         if pv["spec"].get("persistentVolumeReclaimPolicy") == "Delete":  # goes with the claim
-            self.created.add(f"/api/v1/persistentvolumes/{volume}", f"PersistentVolume {volume}", delete=False)
+            self.created.add(core("persistentvolumes", None, volume), f"PersistentVolume {volume}", delete=False)
         self.warnings += source.fill(pv)
 
     def _stop(self, claim: str, damage: str, *, unreadable: bool = False) -> None:
@@ -378,24 +385,66 @@ class _Run:
         self._say(f"creating Service {self.ns}/{self.plan.service} from {self.plan.source}")
         body = sanitize(service, namespace_map={}, class_map={})
         body["metadata"]["namespace"] = self.ns
-        self.client.create(f"/api/v1/namespaces/{self.ns}/services", body)
+        self.client.create(core("services", self.ns), body)
 
     def _bound(self, claim: str) -> bool:
-        pvc = kube.get_or_none(self.client, kube.claim_path(self.ns, claim))
+        pvc = self.client.find(kube.claim_path(self.ns, claim))
         return bool(pvc and pvc.get("status", {}).get("phase") == "Bound")
 
     def _wait(self, condition: Callable[[], bool], what: str, claims: list[str] | None = None) -> None:
         try:
-            kube.wait_until(condition, self.deadline, what)
-        except kube.NotReadyError as exc:
+            wait_until(condition, self.deadline, what)
+        except NotReadyError as exc:
             trouble = kube.claim_trouble(self.client, self.ns, claims or [s.claim for s in self.plan.steps])
             if claims is None:
                 pods = kube.pod_trouble(self.client, self.ns, self.plan.statefulset, self.plan.replicas)
                 trouble = "; ".join(t for t in (trouble, pods) if t)
-            raise kube.NotReadyError(
+            raise NotReadyError(
                 f"{exc.message[:-1]} within {self.request.timeout:.0f}s" + (f": {trouble}." if trouble else "."),
                 hint=f"Look with `kubectl describe pvc -n {self.ns}` and `kubectl get pods -n {self.ns}`; "
                      "run recover again once fixed (it keeps what is already recovered).") from None
 
     def _say(self, message: str) -> None:
         self.progress("phase", {"message": message})
+
+
+@dataclass(frozen=True)
+class RecoverFrom:
+    """Where recover takes the volumes' data from: exactly one of a backup (``backup``), named
+    VolumeSnapshots in the namespace (``snapshots``: ``snap-a,snap-b`` in ordinal order, or
+    ``CLAIM=SNAPSHOT,...``), or the newest ready VolumeSnapshot of each claim with labels
+    ``snapshot_selector``. The flags named in errors are the CLI's spelling of these fields."""
+    backup: str | None = None
+    snapshots: str | None = None
+    snapshot_selector: str | None = None
+    backup_namespace: str | None = None  # the StatefulSet's namespace in the backup (default: recovered into)
+    verify_data: bool = False  # read every pack the fs volumes need before any change
+    repo_password: str | None = field(default=None, repr=False)
+
+    def check(self) -> None:
+        """Refuse a request that names no source, several, or options of another source."""
+        chosen = [flag for flag, value in (("--from-backup", self.backup), ("--from-snapshots", self.snapshots),
+                                           ("--snapshot-selector", self.snapshot_selector)) if value]
+        if len(chosen) != 1:
+            raise UsageError(f"Recover from where? Pass exactly one of --from-backup, --from-snapshots and "
+                             f"--snapshot-selector{' (not ' + ' and '.join(chosen) + ')' if chosen else ''}.",
+                             hint="List backups with `salvage backup get`, snapshots with "
+                                  "`kubectl get volumesnapshots`.")
+        if self.backup_namespace and not self.backup:
+            raise UsageError("--backup-namespace goes with --from-backup.")
+        if self.verify_data and not self.backup:
+            raise UsageError("--verify-data goes with --from-backup (VolumeSnapshots hold no repository data).")
+
+
+def recovery_source(client: KubeClient, source: RecoverFrom, request: RecoverRequest,
+                    location: Callable[[], Location], progress: Progress = lambda _k, _d: None) -> RecoverySource:
+    """The :class:`RecoverySource` for ``source`` (checked first): a verified backup on the
+    location ``location()`` opens (only a backup needs one), or the namespace's VolumeSnapshots."""
+    source.check()
+    if source.backup:
+        return BackupSource(client, location(), source.backup, source.backup_namespace or request.namespace,
+                            request.statefulset, repo_password=source.repo_password, aws=request.aws,
+                            gce=request.gce, azure=request.azure, verify_data=source.verify_data,
+                            progress=progress)
+    return SnapshotSource(client, request.namespace, request.statefulset, snapshots=source.snapshots,
+                          selector=source.snapshot_selector)

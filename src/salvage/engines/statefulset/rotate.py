@@ -26,8 +26,11 @@ from salvage.engines.statefulset.naming import (
     replicas_of,
     successor_name,
 )
+from salvage.k8s.api_groups import snapshots
 from salvage.k8s.client import KubeClient
-from salvage.model.errors import NotFoundError, SalvageError, UsageError
+from salvage.k8s.polling import wait_until
+from salvage.k8s.waiting import delete_and_wait
+from salvage.model.errors import NotFoundError, NotReadyError, SalvageError, UsageError
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -69,7 +72,7 @@ def rotate_statefulset(client: KubeClient, request: RotateRequest,
                        progress: Progress = lambda _k, _d: None) -> RotateReport:
     started = time.monotonic()
     ns = request.namespace
-    old = kube.get_or_none(client, kube.statefulset_path(ns, request.statefulset))
+    old = client.find(kube.statefulset_path(ns, request.statefulset))
     if old is None:
         raise NotFoundError(f"There is no StatefulSet {request.statefulset!r} in namespace {ns}; nothing was changed.",
                             hint=f"List them with `kubectl get statefulsets -n {ns}`.")
@@ -80,7 +83,7 @@ def rotate_statefulset(client: KubeClient, request: RotateRequest,
         raise UsageError(f"StatefulSet {ns}/{request.statefulset} already takes its data from {request.snapshot}; "
                          "nothing was changed.", hint="Pass the newer snapshot with --to-snapshot.")
     base, revision, new_name = successor_name(request.statefulset, old["metadata"].get("annotations") or {})
-    if kube.get_or_none(client, kube.statefulset_path(ns, new_name)) is not None:
+    if client.find(kube.statefulset_path(ns, new_name)) is not None:
         raise UsageError(f"StatefulSet {ns}/{new_name} already exists (left by an earlier rotation?); "
                          "nothing was changed.", hint=f"Delete it first: `kubectl delete statefulset {new_name} -n {ns}`.")
     replicas = replicas_of(old)
@@ -92,9 +95,9 @@ def rotate_statefulset(client: KubeClient, request: RotateRequest,
     created = client.create(kube.statefulset_path(ns), body)
     deadline = started + request.timeout
     try:
-        kube.wait_until(lambda: kube.pods_running(client, ns, new_name, replicas), deadline,
+        wait_until(lambda: kube.pods_running(client, ns, new_name, replicas), deadline,
                         f"the {replicas} pod(s) of {new_name} to be Running")
-    except kube.NotReadyError:
+    except NotReadyError:
         trouble = kube.claim_trouble(client, ns, kube.claims_of(client, ns, created))
         progress("phase", {"message": f"{new_name} is not ready; removing it"})
         _remove(client, ns, created, time.monotonic() + 60)
@@ -113,7 +116,7 @@ def rotate_statefulset(client: KubeClient, request: RotateRequest,
     deleted_snapshot = None
     if request.delete_old_snapshot and old_snapshot:
         progress("phase", {"message": f"deleting VolumeSnapshot {old_snapshot}"})
-        kube.delete_and_wait(client, f"{kube.SNAPSHOTS}/namespaces/{ns}/volumesnapshots/{old_snapshot}",
+        delete_and_wait(client, snapshots("volumesnapshots", ns, old_snapshot),
                              cleanup_deadline, f"VolumeSnapshot {old_snapshot}")
         deleted_snapshot = old_snapshot
     return RotateReport(request.statefulset, new_name, ns, old_snapshot, request.snapshot, replicas,
@@ -123,11 +126,11 @@ def rotate_statefulset(client: KubeClient, request: RotateRequest,
 def _remove(client: KubeClient, ns: str, statefulset: dict[str, Any], deadline: float) -> list[str]:
     """Delete a StatefulSet, its pods, then its claims (they outlive it otherwise)."""
     name = statefulset["metadata"]["name"]
-    kube.delete_and_wait(client, kube.statefulset_path(ns, name), deadline, f"StatefulSet {name}",
+    delete_and_wait(client, kube.statefulset_path(ns, name), deadline, f"StatefulSet {name}",
                          propagationPolicy="Foreground")
-    kube.wait_until(lambda: kube.pods_gone(client, ns, name, replicas_of(statefulset)), deadline,
+    wait_until(lambda: kube.pods_gone(client, ns, name, replicas_of(statefulset)), deadline,
                     f"the pods of {name} to stop")
     claims = kube.claims_of(client, ns, statefulset)
     for claim in claims:
-        kube.delete_and_wait(client, kube.claim_path(ns, claim), deadline, f"claim {claim}")
+        delete_and_wait(client, kube.claim_path(ns, claim), deadline, f"claim {claim}")
     return claims

@@ -16,6 +16,7 @@ from salvage.engines.statefulset.snapshot_choice import (
     snapshot_claim,
 )
 from salvage.engines.statefulset.source import JSON, ClaimVolume, NoVolumeDataError
+from salvage.k8s import api_groups
 from salvage.k8s.client import KubeClient
 from salvage.model.errors import KubernetesError, UsageError
 from salvage.volumes.csi_snapshots import is_ready, snapshot_error
@@ -36,7 +37,7 @@ class SnapshotSource:
     def statefulset(self, manifest: JSON | None) -> JSON:
         if manifest is not None:
             return manifest
-        live = kube.get_or_none(self.client, kube.statefulset_path(self.namespace, self.name))
+        live = self.client.find(kube.statefulset_path(self.namespace, self.name))
         if live is None:
             raise UsageError(f"StatefulSet {self.namespace}/{self.name} does not exist, and recovering from "
                              "snapshots needs its manifest; nothing was changed.",
@@ -78,7 +79,7 @@ class SnapshotSource:
         return snapshot
 
     def _selected(self) -> list[JSON]:
-        path = f"{kube.SNAPSHOTS}/namespaces/{self.namespace}/volumesnapshots"
+        path = api_groups.snapshots("volumesnapshots", self.namespace)
         try:
             found = list(self.client.list(path, labelSelector=self.selector))
         except KubernetesError as exc:

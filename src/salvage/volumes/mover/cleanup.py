@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from salvage.k8s.api_groups import core
 from salvage.k8s.client import KubeClient
 from salvage.model.errors import KubernetesError
 from salvage.volumes.mover.manifests import ANNOTATION_EXPIRES, LABEL_RUN, LABEL_TEMPORARY
@@ -24,7 +25,7 @@ def remove(client: KubeClient, namespace: str, name: str) -> None:
     as an expiry sweep catches what is left)."""
     for kind in _KINDS:
         try:
-            client.delete_if_present(f"/api/v1/namespaces/{namespace}/{kind}/{name}", gracePeriodSeconds=0)
+            client.delete_if_present(core(kind, namespace, name), gracePeriodSeconds=0)
         except KubernetesError:
             pass
 
@@ -37,14 +38,14 @@ def sweep(client: KubeClient, *, run_id: str | None = None, now: dt.datetime | N
     removed = []
     for kind in _SWEPT:
         try:
-            items = list(client.list(f"/api/v1/{kind}", labelSelector=selector))
+            items = list(client.list(core(kind), labelSelector=selector))
         except KubernetesError:
             continue  # no right to list them cluster-wide: nothing to sweep from here
         for obj in items:
             meta = obj["metadata"]
             if run_id is None and not _expired(meta, now):
                 continue
-            path = f"/api/v1/namespaces/{meta['namespace']}/{kind}/{meta['name']}"
+            path = core(kind, meta["namespace"], meta["name"])
             try:
                 if client.delete_if_present(path, gracePeriodSeconds=0):
                     removed.append(f"{kind} {meta['namespace']}/{meta['name']}")

@@ -1,5 +1,7 @@
 """A mover pod's status and events, read into a verdict: still going, done, or failed and
-why, in Kubernetes' own words, with what to do (no I/O here).
+why, in Kubernetes' own words, with what to do (no I/O here). What a pod's status says is
+read by k8s/pods.py, as for every other waiter; this module adds the mover's own verdicts
+(its exit code and result, the grace for conditions that may clear, the hints).
 
 Some conditions are final the moment Kubernetes reports them (an image that may never be
 pulled, a crash, an out-of-memory kill); others may clear by themselves (a scheduler that
@@ -12,20 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from salvage.k8s.pods import FINAL_WAITING, container_statuses, unscheduled
+
 JSON = dict[str, Any]
 
 GRACE = 8.0
 
-# Waiting reasons that no retry by the kubelet will cure.
-_FINAL_WAITING = {
-    "ErrImageNeverPull": "the image is not on the node and the pull policy forbids pulling it",
-    "ImagePullBackOff": "the image could not be pulled",
-    "InvalidImageName": "the image name is not valid",
-    "CreateContainerConfigError": "the container's configuration refers to something missing",
-    "CreateContainerError": "the container could not be created",
-    "RunContainerError": "the container could not be started",
-    "CrashLoopBackOff": "the container keeps crashing",
-}
 _IMAGE_HINT = ("Make the image available to the node (push it to a registry the cluster can pull from), "
                "or name another with --mover-image.")
 # Events about the pod that mean it cannot start, if they last.
@@ -46,7 +40,7 @@ class Verdict:
 def diagnose(pod: JSON, events: list[JSON]) -> Verdict:
     status = pod.get("status") or {}
     phase = status.get("phase")
-    container = next(iter(status.get("containerStatuses") or []), {})
+    container = next(iter(container_statuses(pod)), {})
     terminated = (container.get("state") or {}).get("terminated")
     if terminated:
         return _terminated(terminated)
@@ -54,17 +48,16 @@ def diagnose(pod: JSON, events: list[JSON]) -> Verdict:
         return Verdict("failed", status.get("reason") or "Failed", status.get("message") or "the pod failed",
                        "See `kubectl describe pod` for its events; then run the command again.")
     waiting = (container.get("state") or {}).get("waiting") or {}
-    if waiting.get("reason") in _FINAL_WAITING:
+    if waiting.get("reason") in FINAL_WAITING:
         reason = waiting["reason"]
         hint = _IMAGE_HINT if "Image" in reason else "See the pod's events (`kubectl describe pod`)."
-        return Verdict("failed", reason, waiting.get("message") or _FINAL_WAITING[reason], hint)
+        return Verdict("failed", reason, waiting.get("message") or FINAL_WAITING[reason], hint)
     if "running" in (container.get("state") or {}):
         return Verdict("running")
-    unscheduled = next((c for c in status.get("conditions") or []
-                        if c.get("type") == "PodScheduled" and c.get("status") == "False"), None)
-    if unscheduled:
-        return Verdict("pending", unscheduled.get("reason") or "Unschedulable",
-                       unscheduled.get("message") or "no node can run it",
+    condition = unscheduled(pod)
+    if condition:
+        return Verdict("pending", condition.get("reason") or "Unschedulable",
+                       condition.get("message") or "no node can run it",
                        "No node can run the mover: check --mover-node-selector, the taints and free resources "
                        "of the claim's node, and that the claim's volume can be attached there.", lingering=True)
     warning = next((e for e in reversed(events)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from salvage.k8s.api_groups import core
 from salvage.k8s.client import KubeClient
 from salvage.model.errors import KubernetesError
 
@@ -52,7 +53,7 @@ def volume_node(pv: JSON) -> str | None:
 
 
 def _user_pod(client: KubeClient, namespace: str, claim: str) -> JSON | None:
-    for pod in client.list(f"/api/v1/namespaces/{namespace}/pods"):
+    for pod in client.list(core("pods", namespace)):
         if pod.get("status", {}).get("phase") not in ("Pending", "Running") or not pod["spec"].get("nodeName"):
             continue
         if (pod["metadata"].get("labels") or {}).get("salvage.io/temporary") == "true":
@@ -66,7 +67,7 @@ def _is_fake(client: KubeClient, node: str | None) -> bool:
     if not node:
         return False
     try:
-        found = client.find(f"/api/v1/nodes/{node}")
+        found = client.find(core("nodes", None, node))
     except KubernetesError:
         return False
     return bool(found and KWOK_NODE_ANNOTATION in (found["metadata"].get("annotations") or {}))

@@ -17,6 +17,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from salvage.k8s.api_groups import core
 from salvage.k8s.client import KubeClient
 from salvage.k8s.events import events_for
 from salvage.locations.config import LocationSpec
@@ -95,17 +96,16 @@ class MoverRunner:
             remove(self.client, job.namespace, name)
 
     def _create(self, name: str, job: MoverJob, meta: JSON) -> None:
-        base = f"/api/v1/namespaces/{job.namespace}"
-        self.client.create(f"{base}/secrets", manifests.secret_manifest(name, job, meta, self.location,
+        self.client.create(core("secrets", job.namespace), manifests.secret_manifest(name, job, meta, self.location,
                                                                          self._password))
-        pod = self.client.create(f"{base}/pods", manifests.pod_manifest(name, job, meta, self.location,
+        pod = self.client.create(core("pods", job.namespace), manifests.pod_manifest(name, job, meta, self.location,
                                                                           self.settings))
         # The Secret goes with its pod if anything deletes the pod (garbage collection).
         owner = {"apiVersion": "v1", "kind": "Pod", "name": name, "uid": pod["metadata"]["uid"]}
-        self.client.patch(f"{base}/secrets/{name}", {"metadata": {"ownerReferences": [owner]}})
+        self.client.patch(core("secrets", job.namespace, name), {"metadata": {"ownerReferences": [owner]}})
 
     def _watch(self, name: str, job: MoverJob) -> JSON:
-        path = f"/api/v1/namespaces/{job.namespace}/pods/{name}"
+        path = core("pods", job.namespace, name)
         what = f"Mover pod {job.namespace}/{name} ({job.action} of claim {job.label})"
         started = time.monotonic()
         running_since: float | None = None
@@ -162,7 +162,7 @@ class MoverRunner:
 
     def _report_progress(self, job: MoverJob, name: str) -> None:
         try:
-            text = self.client.get_text(f"/api/v1/namespaces/{job.namespace}/pods/{name}/log",
+            text = self.client.get_text(core("pods", job.namespace, name) + "/log",
                                         container=manifests.CONTAINER, tailLines=5)
         except KubernetesError:
             return  # the log is advisory; the result comes from the termination message

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from salvage.engines.statefulset.cluster import NotReadyError, pods_running
+from salvage.engines.statefulset.cluster import pods_running
+from salvage.model.errors import NotReadyError
 from tests.support.fake_kube import FakeApi
 
 
