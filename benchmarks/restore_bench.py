@@ -5,8 +5,8 @@
 The dataset of repo_bench.py is backed up once by each tool. Then, in every round, each tool
 restores the whole snapshot and each of the dataset's three kinds of files on its own
 (``small``: thousands of 1-64 KiB files; ``text``: large compressible files; ``random``: large
-incompressible ones), alternating which tool goes first, each into a new directory (nothing
-is deleted until the end: see repo_bench.py). Every command's wall and CPU time, peak RSS
+incompressible ones), alternating which tool goes first, each into a new directory; a
+round's restores are removed after it (kept, they filled a shared disk). Every command's wall and CPU time, peak RSS
 and the load average before it are printed, then per kind the ratio salvage/restic of each
 round and its spread.
 
@@ -126,13 +126,23 @@ def main() -> None:
                            "cpu_seconds": round(LAST_CPU[0], 3), "peak_rss_mib": round(rss), "load1": round(load, 1)}
                     results.append(row)
                     print(json.dumps(row), flush=True)
+            # Each round restores the dataset four times per tool: kept, five rounds of 2 GiB
+            # filled this machine's shared disk. Both tools meet the deletes' aftermath (see
+            # repo_bench.py) alike, as the order alternates.
+            for tool in tools:
+                for kind in kinds:
+                    shutil.rmtree(tool.work / f"restored-{number}-{kind}")
+            os.sync()
         salvage = tools[0]
         os.sync()
         phases = json.loads(subprocess.run(
             [sys.executable, "-c", PHASES, str(salvage.repo), str(salvage.work / "restored-phases")],
             env=salvage.env(), check=True, capture_output=True, text=True).stdout)
-    finally:
-        shutil.rmtree(args.work, ignore_errors=True)
+    except BaseException:
+        print(f"stopped: {args.work} is kept (the tools' logs are in it); remove it before the next run",
+              file=sys.stderr)
+        raise
+    shutil.rmtree(args.work, ignore_errors=True)
     report(results, kinds, phases, load_before, os.getloadavg(), args)
 
 
