@@ -51,6 +51,7 @@ class Result:
     bytes: int
     peak_rss_mib: float
     repo_bytes: int
+    load1: float = 0.0  # the 1-minute load average when the command started
 
     @property
     def mib_per_s(self) -> float:
@@ -220,23 +221,28 @@ def one_round(tools: list[Tool], work: Path, size: int, number: int) -> tuple[li
         print(f"  {tool.name}: initial backup", file=sys.stderr)
         tool.start_round(number)
         tool.init()
+        load = os.getloadavg()[0]
         seconds, rss, _ = run(tool.backup(data), tool.env(), tool.log)
-        results.append(Result(tool.name, "initial backup", seconds, LAST_CPU[0], initial_bytes, rss, dir_bytes(tool.repo)))
+        results.append(Result(tool.name, "initial backup", seconds, LAST_CPU[0], initial_bytes, rss, dir_bytes(tool.repo),
+                              load))
     changed = change_one_percent(data, size)
     files, actual = tree_size(data)  # the append grew it
     for tool in tools:
         print(f"  {tool.name}: incremental backup", file=sys.stderr)
+        load = os.getloadavg()[0]
         seconds, rss, _ = run(tool.backup(data), tool.env(), tool.log)
-        results.append(Result(tool.name, "incremental (1%)", seconds, LAST_CPU[0], actual, rss, dir_bytes(tool.repo)))
+        results.append(Result(tool.name, "incremental (1%)", seconds, LAST_CPU[0], actual, rss, dir_bytes(tool.repo),
+                              load))
     for tool in tools:
         print(f"  {tool.name}: restore", file=sys.stderr)
         target = tool.work / f"restored-{number}"
+        load = os.getloadavg()[0]
         seconds, rss, _ = run(tool.restore(target), tool.env(), tool.log)
         cpu = LAST_CPU[0]
         restored_files, restored_bytes = tree_size(target)
         if (restored_files, restored_bytes) != (files, actual):
             raise SystemExit(f"{tool.name} restored {restored_files} files / {restored_bytes} bytes, expected {files} / {actual}")
-        results.append(Result(tool.name, "full restore", seconds, cpu, restored_bytes, rss, dir_bytes(tool.repo)))
+        results.append(Result(tool.name, "full restore", seconds, cpu, restored_bytes, rss, dir_bytes(tool.repo), load))
     return results, changed
 
 
@@ -289,10 +295,11 @@ def main() -> None:
         "versions": {"restic": RESTIC[1], "kopia": KOPIA[1]},
         "rounds": args.rounds,
         "results": [{**asdict(r), "mib_per_s": round(r.mib_per_s, 1)} for r in results],
-        "all_rounds_seconds": [[r.tool, r.phase, round(r.seconds, 2), round(r.cpu_seconds, 2)] for r in every],
+        "all_rounds_seconds": [[r.tool, r.phase, round(r.seconds, 2), round(r.cpu_seconds, 2), round(r.load1, 1)]
+                               for r in every],
     }
     print(json.dumps(report, indent=2))
-    table = markdown(report, results)
+    table = markdown(report, results) + "\n\n" + spread(every, tools, phases)
     print(table)
     if args.write_doc:
         write_doc(report, table)
@@ -333,6 +340,23 @@ def markdown(report: dict[str, object], results: list[Result]) -> str:
                 f"| {phase} | {r.tool} | {r.seconds:.1f} | {r.mib_per_s:.0f} | {r.cpu_seconds:.1f} | "
                 f"{r.peak_rss_mib:.0f} | {r.repo_bytes / 2**20:.0f} | {ratio} | {cpu_ratio} |"
             )
+    return "\n".join(lines)
+
+
+def spread(every: list[Result], tools: list[Tool], phases: list[str]) -> str:
+    """Every round's wall time per tool and phase, with the load average at its start, and
+    in how many rounds Salvage was the fastest."""
+    lines = ["| phase | tool | wall s, each round (load) | min–max |", "|---|---|---|---|"]
+    for phase in phases:
+        for tool in tools:
+            rows = [r for r in every if r.tool == tool.name and r.phase == phase]
+            each = ", ".join(f"{r.seconds:.2f} ({r.load1:.1f})" for r in rows)
+            lines.append(f"| {phase} | {tool.name} | {each} | {min(r.seconds for r in rows):.2f}–"
+                         f"{max(r.seconds for r in rows):.2f} |")
+        in_phase = [r for r in every if r.phase == phase]  # each round's tools, one after another
+        rounds = [in_phase[i:i + len(tools)] for i in range(0, len(in_phase), len(tools))]
+        fastest = sum(1 for group in rounds if min(group, key=lambda r: r.seconds).tool == "salvage")
+        lines.append(f"| {phase} | salvage fastest | {fastest} of {len(rounds)} rounds | |")
     return "\n".join(lines)
 
 

@@ -26,8 +26,10 @@ class _ResourceStream:
         self._compressor = zstandard.ZstdCompressor(level=3).stream_writer(self._buffer, closefd=False)
         self._raw = 0
 
-    def add(self, obj: dict[str, Any]) -> None:
-        line = json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+    def add(self, obj: dict[str, Any], text: str | None = None) -> None:
+        """Add an item; ``text``, when given, is its JSON on one line (the server's own, as
+        k8s/listing.py keeps it), written as it is rather than serialised again."""
+        line = (text if text is not None else json.dumps(obj, separators=(",", ":"))).encode() + b"\n"
         self._compressor.write(line)
         self._raw += len(line)
         self.entry["count"] += 1

@@ -20,6 +20,7 @@ from salvage.engines.selection import Selection
 from salvage.k8s.api_groups import core, storage
 from salvage.k8s.client import KubeClient
 from salvage.k8s.discovery import ApiResource, Discovery, discover
+from salvage.k8s.listing import list_objects
 from salvage.locations import Location
 from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
@@ -183,12 +184,11 @@ class _Capture:
         params = {"labelSelector": self.request.selector} if self.request.selector else {}
         try:
             for namespace in scopes:
-                for obj in self.client.list(resource.collection(namespace), **params):
+                for obj, text in list_objects(self.client, resource.collection(namespace), params=params,
+                                              api_version=resource.api_version, kind=resource.kind):
                     if obj["metadata"].get("namespace") not in self.namespaces:
                         continue
-                    obj.setdefault("apiVersion", resource.api_version)
-                    obj.setdefault("kind", resource.kind)
-                    stream.add(obj)
+                    stream.add(obj, text)
                     if resource.resource == "persistentvolumeclaims" and not resource.group:
                         self.claims.append(obj)
         except KubernetesError as exc:

@@ -69,21 +69,31 @@ class KubeClient:
                 content_type: str = "application/json") -> JSON:
         """One request, tried again as ``self.retry`` allows (k8s/retry.py); the error after
         the last try says how many there were."""
+        response = self._send(method, path, body=body, params=params, content_type=content_type)
+        return response.json() if response.content else {}
+
+    def get_bytes(self, path: str, params: dict[str, Any] | None = None, *, accept: str | None = None) -> bytes:
+        """A GET's body as the server sent it (retried as :meth:`request`), for readers that
+        keep the server's own JSON or ask for another representation by ``accept``."""
+        return self._send("GET", path, params=params, accept=accept).content
+
+    def _send(self, method: str, path: str, *, body: Any = None, params: dict[str, Any] | None = None,
+              content_type: str = "application/json", accept: str | None = None) -> httpx.Response:
         policy, started = self.retry, self.retry.clock()
+        headers = {"Content-Type": content_type} if body is not None else {}
+        if accept:
+            headers["Accept"] = accept
         attempt = 1
         while True:
             try:
-                response = self._http.request(
-                    method, path, json=body, params=params,
-                    headers={"Content-Type": content_type} if body is not None else None,
-                )
+                response = self._http.request(method, path, json=body, params=params, headers=headers or None)
             except httpx.HTTPError as exc:
                 if not (retryable_error(method, exc) and self._may_retry(attempt, started)):
                     raise self._unreachable(exc, attempt, started) from exc
                 self._wait(attempt, method, path, _reason(exc), policy.delay(attempt))
             else:
                 if response.status_code < 400:
-                    return response.json() if response.content else {}
+                    return response
                 if not (retryable_status(method, response.status_code) and self._may_retry(attempt, started)):
                     raise _api_error(method, path, response)
                 delay = retry_after(response, policy.delay(attempt), policy.max_delay)
