@@ -138,9 +138,9 @@ def _hint(said: str) -> str:
         return "Check the Secret holds the password of the database user (--secret NAME/KEY, --user)."
     if 'database "' in said and "does not exist" in said:
         return "The database was dropped or renamed while the backup ran; nothing was saved. Back up again."
-    if "terminating connection due to administrator command" in said:
-        return ("The server ended the dump's session (the database dropped WITH (FORCE), or "
-                "pg_terminate_backend); nothing was saved. Back up again.")
+    if "terminating connection due to administrator command" in said or "closed the connection" in said:
+        return ("The server ended the session (the database dropped WITH (FORCE), pg_terminate_backend, "
+                "or a restart); nothing was saved. Back up again.")
     if "Connection refused" in said or "could not connect" in said or "No such file" in said:
         return "Is the server running and listening on 127.0.0.1? See the pod's logs."
     return "See the message above; the server's log may say more."

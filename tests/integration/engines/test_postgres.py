@@ -2,12 +2,13 @@
 with its password Secret, a few databases, a role with grants, a large object, and rows
 written while the dump runs; backed up, verified in a scratch server, the namespace
 deleted, restored, and compared. Then the faults: wrong password, server down, a dump
-killed halfway."""
+killed halfway, a full store, a database dropped while it is dumped."""
 
 from __future__ import annotations
 
 import base64
 import json
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ from salvage.k8s.client import KubeClient
 from salvage.k8s.exec import exec_in_pod
 from salvage.locations import open_location
 from salvage.model.errors import KubernetesError
+from salvage.repo.locks import list_locks
 from salvage.repo.snapshots import list_snapshots
 from salvage.volumes import location_repository
 from tests.support.builders import real_pod
@@ -241,9 +243,7 @@ def test_faults_leave_no_backup(real_cluster: LocalCluster, real_kube: KubeClien
     assert [b for b in listed if b.get("phase") == "Completed"] == [], "no Completed backup from a failure"
     repository = location_repository.repository(open_location(None).store, REPO["SALVAGE_REPO_PASSWORD"], create=False)
     assert list_snapshots(repository) == [], "no repository snapshot names a broken dump"
-    wait_for(lambda: psql(kube, ns, "SELECT count(*) FROM pg_stat_activity WHERE application_name IN "
-                                    "('pg_dump', 'psql') AND pid <> pg_backend_pid()") == "0",
-             timeout=30, what="no dump or session left running")
+    no_dump_left(kube, ns)
 
     # Two days through exec, a few rows apart: the second adds little to the repository.
     days = []
@@ -256,6 +256,72 @@ def test_faults_leave_no_backup(real_cluster: LocalCluster, real_kube: KubeClien
     print(f"dump of {days[0][1] / 1e6:.0f} MB through exec: day 1 {days[0][0] / 1e6:.1f} MB added in "
           f"{days[0][2]:.1f}s, day 2 {days[1][0] / 1e6:.2f} MB added in {days[1][2]:.1f}s")
     assert days[1][0] < days[0][1] / 20, days
+
+
+def no_dump_left(kube: KubeClient, ns: str) -> None:
+    wait_for(lambda: psql(kube, ns, "SELECT count(*) FROM pg_stat_activity WHERE application_name IN "
+                                    "('pg_dump', 'psql') AND pid <> pg_backend_pid()") == "0",
+             timeout=30, what="no dump or session left running")
+
+
+def test_a_full_store_and_a_database_dropped_mid_dump_leave_no_good_backup(
+        real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, salvage_home: Path,
+        tmp_path: Path) -> None:
+    kube, ns = real_kube, real_ns
+    deploy(kube, ns)
+    psql(kube, ns, "CREATE DATABASE doomed")
+    psql(kube, ns, "CREATE TABLE big AS SELECT i, md5(i::text) AS h FROM generate_series(1, 1500000) i",
+         database="doomed")
+
+    # The store fills up halfway through the dump (about 31 MB once compressed, on 12 MiB).
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(small)], check=True)
+    try:
+        ok(salvage(None, "location", "add", "small", "--path", str(small)))
+        full = salvage(real_cluster.kubeconfig, "db", "backup", "full", "-n", ns, "--statefulset", "postgresql",
+                       "-d", "doomed", "--location", "small", env=REPO)
+        said = failed(full)
+        assert "The dump of database 'doomed' in PostgreSQL in pod" in said and "no space left on the device" in said \
+            and "nothing was saved" in said, said
+        assert "Completed" not in full.stdout + full.stderr and "bytes dumped" not in full.stderr, full.stderr
+        listed = json.loads(ok(salvage(None, "-o", "json", "backup", "get", "--location", "small")).stdout)
+        assert listed == [], "no backup, not even an incomplete one"
+        repository = location_repository.repository(open_location("small").store, REPO["SALVAGE_REPO_PASSWORD"],
+                                                    create=False)
+        assert list_snapshots(repository) == [] and list_locks(repository) == [], "no snapshot, no lock"
+        no_dump_left(kube, ns)
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
+
+    # The database dropped (WITH (FORCE): its sessions ended) while `backup create` dumps it:
+    # the backup is not Completed, and its error names the database.
+    dropped: list[str] = []
+
+    def drop_while_dumped() -> bool:
+        if psql(kube, ns, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump' "
+                          "AND datname = 'doomed'") != "0":
+            psql(kube, ns, "DROP DATABASE doomed WITH (FORCE)")
+            dropped.append("doomed")
+        return bool(dropped)
+
+    dropper = threading.Thread(target=lambda: wait_for(drop_while_dumped, timeout=120, interval=0.05,
+                                                       what="pg_dump of doomed"))
+    dropper.start()
+    salvage(real_cluster.kubeconfig, "backup", "create", "dropped", "--include-namespaces", ns, env=REPO)
+    dropper.join()
+    assert dropped, "the database was dropped during its dump"
+    described = json.loads(ok(salvage(real_cluster.kubeconfig, "-o", "json", "backup", "describe",
+                                      "dropped")).stdout)
+    assert described["phase"] != "Completed", described
+    errors = " ".join(described.get("errors") or [])
+    assert "pg_dump of database 'doomed'" in errors and "dropped" in errors, errors
+    [volume] = described["volumes"]
+    assert volume["method"] == "none", "no dump is recorded for the volume"
+    repository = location_repository.repository(open_location(None).store, REPO["SALVAGE_REPO_PASSWORD"],
+                                                create=False)
+    assert list_snapshots(repository) == [], "the databases dumped before the failure are not kept either"
+    no_dump_left(kube, ns)
 
 
 def _gone(kube: KubeClient, path: str) -> bool:
