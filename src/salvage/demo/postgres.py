@@ -173,8 +173,8 @@ def _story(client: KubeClient, cluster: LocalCluster, namespace: str, location: 
     _fresh_namespace(client, namespace, time.monotonic() + timeout)
     _deploy(client, namespace, time.monotonic() + timeout)
     superuser = Server(namespace, POD, PASSWORD)
-    kube.wait_until(lambda: _accepts(client, superuser), time.monotonic() + timeout, f"PostgreSQL in {namespace}/{POD} to accept "
-                    "connections")
+    kube.wait_until(lambda: _accepts(client, superuser), time.monotonic() + timeout,
+                    f"PostgreSQL in {namespace}/{POD} to accept connections")
     postgres.run_psql(client, superuser, SETUP, doing="Creating the role and the database")
     postgres.run_psql(client, Server(namespace, POD, CLIENT_PASSWORD, user=CLIENT_ROLE), TABLES, database=DATABASE,
                       doing="Creating the tables")
@@ -205,7 +205,8 @@ def _story(client: KubeClient, cluster: LocalCluster, namespace: str, location: 
     at_deletion = postgres.count_rows(client, superuser, DATABASE)
     say(f"6/8 disaster: namespace {namespace} deleted (the client had inserted {app_client.inserts} orders; "
         f"{at_deletion.get('public.orders')} in the table)")
-    kube.delete_and_wait(client, f"/api/v1/namespaces/{namespace}", time.monotonic() + timeout, f"namespace {namespace}")
+    kube.delete_and_wait(client, f"/api/v1/namespaces/{namespace}", time.monotonic() + timeout,
+                         f"namespace {namespace}")
 
     say(f"7/8 salvage restore create --from-backup {backup}: objects, an empty claim, then the dumps once "
         "the server is Ready")
