@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from salvage.demo.postgres import DATA, SERVER  # the server's container, as in the demo
 from salvage.devcluster.cluster import LocalCluster
 from salvage.devcluster.images import builders as images
 from salvage.k8s.client import KubeClient
@@ -34,15 +35,6 @@ pytestmark = pytest.mark.integration
 PASSWORD = "Azure12345678"  # seed 001's
 APP_PASSWORD = "app-secret"
 REPO = {"SALVAGE_REPO_PASSWORD": "repo-pw"}
-DATA = "/var/lib/postgresql/data"
-SERVER = f"""
-if [ ! -s {DATA}/db/PG_VERSION ]; then
-  printf '%s\\n' "$POSTGRES_PASSWORD" > /tmp/pw
-  initdb -D {DATA}/db -U postgres --pwfile=/tmp/pw --auth-local=trust --auth-host=scram-sha-256 >/dev/null
-  rm /tmp/pw
-fi
-exec postgres -D {DATA}/db -k /tmp -c listen_addresses=127.0.0.1
-"""
 SETUP = f"""
 CREATE DATABASE shop;
 CREATE DATABASE inventory;
