@@ -99,11 +99,13 @@ def checksums(kube: KubeClient, ns: str) -> dict[str, str]:
 
 
 class Writer:
-    """The application: rows into shop.events while the backup runs."""
+    """The application while the backup runs: rows into shop.events, and pgbench's
+    transactions on its tables in shop (2 clients, 2 s a round)."""
 
     def __init__(self, kube: KubeClient, ns: str) -> None:
-        self.kube, self.ns, self.stop, self.batches = kube, ns, threading.Event(), 0
-        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.kube, self.ns, self.stop, self.batches, self.rounds = kube, ns, threading.Event(), 0, 0
+        self.threads = [threading.Thread(target=self._run, daemon=True),
+                        threading.Thread(target=self._pgbench, daemon=True)]
 
     def _run(self) -> None:
         while not self.stop.is_set():
@@ -111,14 +113,24 @@ class Writer:
                  database="shop")
             self.batches += 1
 
+    def _pgbench(self) -> None:
+        while not self.stop.is_set():
+            result = exec_in_pod(self.kube, self.ns, "postgresql-0", ["pgbench", "-n", "-q", "-c", "2", "-T", "2",
+                                                                    "-h", "/tmp", "-U", "postgres", "shop"],
+                                 timeout=60)
+            assert result.ok, result.stderr
+            self.rounds += 1
+
     def __enter__(self) -> Writer:
-        self.thread.start()
-        wait_for(lambda: self.batches >= 2, timeout=30, what="the writer to write")
+        for thread in self.threads:
+            thread.start()
+        wait_for(lambda: self.batches >= 2 and self.rounds >= 1, timeout=60, what="the writers to write")
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self.stop.set()
-        self.thread.join(timeout=60)
+        for thread in self.threads:
+            thread.join(timeout=60)
 
 
 def ok(result: Result) -> Result:
@@ -147,12 +159,15 @@ def test_backup_verify_delete_restore(real_cluster: LocalCluster, real_kube: Kub
     result = exec_in_pod(kube, ns, "postgresql-0", ["sh", "-c", 'printf "%s" "$1" | psql -X -q -v ON_ERROR_STOP=1 '
                                                    '-h /tmp -U postgres -f -', "sh", SETUP], timeout=120)
     assert result.ok, result.stderr
+    result = exec_in_pod(kube, ns, "postgresql-0", ["pgbench", "-i", "-q", "-s", "1", "-h", "/tmp", "-U", "postgres",
+                                                   "shop"], timeout=120)
+    assert result.ok, result.stderr
     before = checksums(kube, ns)
 
     with Writer(kube, ns) as writer:
-        started = writer.batches
+        started = writer.batches, writer.rounds
         ok(salvage(real_cluster.kubeconfig, "backup", "create", "pg", "--include-namespaces", ns, env=REPO))
-        assert writer.batches > started, "the application wrote while the backup ran"
+        assert writer.batches > started[0] and writer.rounds > started[1], "the application wrote during the backup"
     record = database_record(real_cluster, "pg")
     assert record["serverVersion"].startswith("15.")
     dumps = {d["name"]: d for d in record["databases"]}
@@ -161,13 +176,20 @@ def test_backup_verify_delete_restore(real_cluster: LocalCluster, real_kube: Kub
     assert dumps["shop"]["tables"]['audit.Log Entries'] == 2
     recorded_events = dumps["shop"]["tables"]["public.events"]
     assert recorded_events >= 400, "rows written before the dump are in it"
+    recorded_history = dumps["shop"]["tables"]["public.pgbench_history"]
+    assert recorded_history > 0, "pgbench's transactions before the dump are in it"
     assert all(len(d["sha256"]) == 64 and d["size"] > 0 for d in dumps.values())
 
-    verified = ok(salvage(real_cluster.kubeconfig, "-o", "json", "db", "verify", "pg",
-                          "--image", images.POSTGRES.ref, env=REPO))
+    # The user's own checks run in the restored scratch server; one that says false fails it.
+    verified = salvage(real_cluster.kubeconfig, "-o", "json", "db", "verify", "pg", "--image", images.POSTGRES.ref,
+                       "--query", "shop=SELECT count(*) = 50000 FROM orders",
+                       "--query", "inventory=SELECT count(*) > 1000 FROM stock", env=REPO)
+    assert verified.returncode == 1 and "1 --query check(s) failed" in verified.stderr, verified.stderr
     report = json.loads(verified.stdout)
-    assert {t["table"] for t in report["tables"]} >= {"public.orders", "public.events", "public.stock"}
+    assert {t["table"] for t in report["tables"]} >= {"public.orders", "public.events", "public.stock",
+                                                     "public.pgbench_history", "public.pgbench_accounts"}
     assert all(t["result"] == "ok" for t in report["tables"]), report
+    assert [(q["output"], q["result"]) for q in report["queries"]] == [("t", "ok"), ("f", "FAILED")], report
     scratch = [n["metadata"]["name"] for n in kube.list("/api/v1/namespaces")
                if n["metadata"]["name"].startswith("salvage-verify-") and not n["metadata"].get("deletionTimestamp")]
     assert scratch == [], "the scratch namespace is removed"
@@ -181,6 +203,7 @@ def test_backup_verify_delete_restore(real_cluster: LocalCluster, real_kube: Kub
 
     assert checksums(kube, ns) == before
     assert psql(kube, ns, "SELECT count(*) FROM events", database="shop") == str(recorded_events)
+    assert psql(kube, ns, "SELECT count(*) FROM pgbench_history", database="shop") == str(recorded_history)
     assert psql(kube, ns, "SELECT convert_from(lo_get(4242), 'UTF8')", database="shop") == "a large object"
     # The application logs in with its own role over TCP, and its grants hold.
     app = dict(env=f"PGPASSWORD={APP_PASSWORD}", host="127.0.0.1", user="app", database="shop")
