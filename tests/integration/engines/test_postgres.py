@@ -115,7 +115,7 @@ class Writer:
 
     def _pgbench(self) -> None:
         while not self.stop.is_set():
-            result = exec_in_pod(self.kube, self.ns, "postgresql-0", ["pgbench", "-n", "-q", "-c", "2", "-T", "2",
+            result = exec_in_pod(self.kube, self.ns, "postgresql-0", ["pgbench", "-n", "-c", "2", "-T", "2",
                                                                     "-h", "/tmp", "-U", "postgres", "shop"],
                                  timeout=60)
             assert result.ok, result.stderr
