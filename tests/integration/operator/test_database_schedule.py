@@ -57,8 +57,8 @@ def test_a_schedule_dumps_annotated_databases_and_retention_removes_old_dumps(
     store.mkdir(parents=True)
     install(kube, manifests(OPERATOR_NS, host_paths=(str(store),)))
     try:
-        pods = wait_for(lambda: kube.list(f"/api/v1/namespaces/{OPERATOR_NS}/pods",
-                                          labelSelector="app.kubernetes.io/name=salvage"), timeout=60,
+        pods = wait_for(lambda: list(kube.list(f"/api/v1/namespaces/{OPERATOR_NS}/pods",
+                                               labelSelector="app.kubernetes.io/name=salvage")), timeout=60,
                         what="the operator's pod")
         pod_ready(kube, OPERATOR_NS, pods[0]["metadata"]["name"], timeout=180)
         deploy(kube, ns)
