@@ -211,7 +211,11 @@ def dump(client: KubeClient, server: Server, repo: Repository, *, tags: list[str
             entries.append({"name": name, "file": file, "size": stored.size, "sha256": stored.sha256,
                             "databaseSize": said.get("size"), "tables": said.rows()})
             report(f"database {name}: {stored.size} bytes dumped, {len(said.rows())} tables counted")
-        result = snapshot.commit()
+        try:
+            result = snapshot.commit()
+        except StorageError as exc:
+            raise DatabaseError(f"The dumps of {server.where} could not be stored in the location's repository: "
+                                f"{exc.message}; nothing was saved.", hint=exc.hint) from exc
     record = {"engine": METHOD, "serverVersion": facts.get("version"), "pod": server.pod, "user": server.user,
               "globals": globals_entry, "databases": entries}
     return DumpResult(result.snapshot_id, record, result.summary["bytes_added"], result.summary["total_bytes"])

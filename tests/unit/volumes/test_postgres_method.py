@@ -138,6 +138,18 @@ def test_a_store_that_refuses_the_dump_names_the_database_and_keeps_no_snapshot(
     assert list_snapshots(repo) == []
 
 
+def test_a_store_that_fails_the_last_flush_is_named_too(repo: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(postgres, "open_exec", FakeServer().open_exec)
+
+    def full(_self: StreamedSnapshot) -> object:
+        raise StorageError("no space left on the device holding /backups while writing `repository/index/x`")
+
+    monkeypatch.setattr(StreamedSnapshot, "commit", full)
+    with pytest.raises(postgres.DatabaseError, match="The dumps of PostgreSQL in pod ns/pg-0 could not be stored"):
+        postgres.dump(None, SERVER, repo, tags=[], databases=["shop"])  # type: ignore[arg-type]
+    assert list_snapshots(repo) == []
+
+
 def test_a_database_the_server_lacks_is_named(repo: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(postgres, "open_exec", FakeServer().open_exec)
     with pytest.raises(postgres.NotFoundError, match="no database 'crm'"):
