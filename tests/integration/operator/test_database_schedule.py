@@ -76,6 +76,7 @@ def test_a_schedule_dumps_annotated_databases_and_retention_removes_old_dumps(
 
         # Backups are made, and retention deletes the oldest from the location and the cluster.
         seen: set[str] = set()
+        state: dict[str, object] = {}
 
         def pruned() -> bool:
             made = _made(kube)
@@ -84,10 +85,16 @@ def test_a_schedule_dumps_annotated_databases_and_retention_removes_old_dumps(
             seen.update(b["metadata"]["name"] for b in made)
             oldest = min(seen, default="")
             on_location = {b.name for b in list_backups(open_location(None).store)}
+            state.update(phases={b["metadata"]["name"]: _phase(b) for b in made}, on_location=sorted(on_location),
+                         schedule=status(kube, OPERATOR_NS, "schedules", SCHEDULE))
             return len(seen) >= 4 and oldest not in on_location and oldest not in {
                 b["metadata"]["name"] for b in made}
 
-        wait_for(pruned, timeout=300, interval=1, what="4 scheduled backups, the oldest deleted by retention")
+        try:
+            # A backup of the namespace took tens of seconds on the loaded shared machine.
+            wait_for(pruned, timeout=600, interval=1, what="4 scheduled backups, the oldest deleted by retention")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; seen {sorted(seen)}; last state {state}") from None
         kube.patch(f"/apis/salvage.io/v1alpha1/namespaces/{OPERATOR_NS}/schedules/{SCHEDULE}",
                    {"spec": {"paused": True}})
         wait_for(lambda: status(kube, OPERATOR_NS, "schedules", SCHEDULE).get("phase") == "Paused"
