@@ -180,6 +180,22 @@ class DbVerifyRequest:
     jobs: int = 2
     timeout: float = 300.0
     repo_password: str | None = field(default=None, repr=False)
+    queries: tuple[tuple[str, str], ...] = ()  # (database, SQL) run after the restore
+
+
+@dataclass(frozen=True)
+class QueryCheck:
+    """A user's query in the restored scratch server: it fails when it errors or its first
+    value is false (so ``SELECT count(*) > 0 FROM orders`` is an assertion)."""
+
+    database: str
+    sql: str
+    output: str
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and self.output.strip().split("\n", 1)[0].split("|", 1)[0] not in ("f", "false")
 
 
 @dataclass(frozen=True)
@@ -197,10 +213,15 @@ class DbVerifyOutcome:
     databases: list[str]
     tables: list[TableCheck]
     seconds: float
+    queries: list[QueryCheck] = field(default_factory=list)
 
     @property
     def mismatches(self) -> list[TableCheck]:
         return [t for t in self.tables if t.restored != t.recorded]
+
+    @property
+    def failed_queries(self) -> list[QueryCheck]:
+        return [q for q in self.queries if not q.ok]
 
 
 SCRATCH_PASSWORD = "scratch"  # the scratch server trusts local connections; the password goes unused
@@ -214,6 +235,11 @@ def verify_database(client: KubeClient, location: Location, request: DbVerifyReq
     record = pick_record(database_records(location, request.backup), request.source, request.backup)
     database: dict[str, Any] = record.get("database") or {}
     repo = location_repository.repository(location.store, request.repo_password, create=False, read_only=True)
+    dumped = [e["name"] for e in database.get("databases", [])]
+    unknown = sorted({d for d, _ in request.queries} - set(dumped))
+    if unknown:
+        raise UsageError(f"Backup {request.backup!r} has no dump of database {', '.join(map(repr, unknown))} "
+                         "to query; nothing was started.", hint=f"It has: {', '.join(dumped)}.")
     image = request.image or f"postgres:{str(database.get('serverVersion') or '15').split('.')[0]}"
     namespace = f"salvage-verify-{uuid.uuid4().hex[:8]}"
     client.create(core("namespaces"), {"apiVersion": "v1", "kind": "Namespace",
@@ -233,13 +259,24 @@ def verify_database(client: KubeClient, location: Location, request: DbVerifyReq
             counts = postgres.count_rows(client, server, entry["name"])
             checks += [TableCheck(entry["name"], table, rows, counts.get(table))
                        for table, rows in sorted(entry.get("tables", {}).items())]
-        return DbVerifyOutcome(request.backup, namespace, restored, checks, time.monotonic() - started)
+        queries = [_query(client, server, name, sql, report) for name, sql in request.queries]
+        return DbVerifyOutcome(request.backup, namespace, restored, checks, time.monotonic() - started, queries)
     finally:
         report(f"removing namespace {namespace}")
         try:
             client.delete(core("namespaces", None, namespace))
         except KubernetesError:
             pass
+
+
+def _query(client: KubeClient, server: Server, database: str, sql: str, report: Report) -> QueryCheck:
+    report(f"querying database {database}: {sql}")
+    statement = sql if sql.rstrip().endswith(";") else sql + ";"
+    try:
+        out = postgres.run_psql(client, server, statement, database=database, doing=f"A query in database {database!r}")
+    except DatabaseError as exc:
+        return QueryCheck(database, sql, "", exc.message)
+    return QueryCheck(database, sql, out.strip())
 
 
 def scratch_pod(image: str) -> dict[str, Any]:

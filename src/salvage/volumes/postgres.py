@@ -35,7 +35,8 @@ from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, U
 from salvage.repo.preflight import check_restorable
 from salvage.repo.repository import Repository
 from salvage.repo.snapshots import find_snapshot
-from salvage.repo.streams import StreamedSnapshot, read_streamed, streamed_files
+from salvage.repo.streams import StreamedFile, StreamedSnapshot, read_streamed, streamed_files
+from salvage.storage.errors import StorageError
 from salvage.volumes import location_repository
 from salvage.volumes import postgres_scripts as scripts
 from salvage.volumes.method import JSON, ClaimSource, MethodContext, claim_record
@@ -136,6 +137,11 @@ def _fail(server: Server, doing: str, result: ExecResult, report: scripts.Report
 def _hint(said: str) -> str:
     if "password authentication failed" in said or "no password supplied" in said:
         return "Check the Secret holds the password of the database user (--secret NAME/KEY, --user)."
+    if 'database "' in said and "does not exist" in said:
+        return "The database was dropped or renamed while the backup ran; nothing was saved. Back up again."
+    if "terminating connection due to administrator command" in said or "closed the connection" in said:
+        return ("The server ended the session (the database dropped WITH (FORCE), pg_terminate_backend, "
+                "or a restart); nothing was saved. Back up again.")
     if "Connection refused" in said or "could not connect" in said or "No such file" in said:
         return "Is the server running and listening on 127.0.0.1? See the pod's logs."
     return "See the message above; the server's log may say more."
@@ -186,7 +192,7 @@ def dump(client: KubeClient, server: Server, repo: Repository, *, tags: list[str
         report("dumping roles and tablespaces (pg_dumpall --globals-only)")
         with _start(client, server, scripts.GLOBALS) as stream:
             _begin(stream, server)
-            stored = snapshot.add(GLOBALS_FILE, stream)
+            stored = _store(snapshot, GLOBALS_FILE, stream, f"The roles and tablespaces of {server.where}")
             _check(server, "pg_dumpall --globals-only", stream.wait(), None)
         globals_entry = {"file": GLOBALS_FILE, "size": stored.size, "sha256": stored.sha256}
         for number, name in enumerate(wanted, 1):
@@ -195,7 +201,7 @@ def dump(client: KubeClient, server: Server, repo: Repository, *, tags: list[str
             with _start(client, server, scripts.PSQL, database=name) as stream:
                 _begin(stream, server, scripts.dump_session())
                 stream.stdout_size = scripts.reported_size
-                stored = snapshot.add(file, stream)
+                stored = _store(snapshot, file, stream, f"The dump of database {name!r} in {server.where}")
                 stream.write(scripts.ACK)
                 said = _check(server, f"pg_dump of database {name!r}", stream.wait(), "dumpExit",
                               f"no exit status of pg_dump arrived, after {stored.size} bytes of its dump")
@@ -206,10 +212,24 @@ def dump(client: KubeClient, server: Server, repo: Repository, *, tags: list[str
             entries.append({"name": name, "file": file, "size": stored.size, "sha256": stored.sha256,
                             "databaseSize": said.get("size"), "tables": said.rows()})
             report(f"database {name}: {stored.size} bytes dumped, {len(said.rows())} tables counted")
-        result = snapshot.commit()
+        try:
+            result = snapshot.commit()
+        except StorageError as exc:
+            raise DatabaseError(f"The dumps of {server.where} could not be stored in the location's repository: "
+                                f"{exc.message}; nothing was saved.", hint=exc.hint) from exc
     record = {"engine": METHOD, "serverVersion": facts.get("version"), "pod": server.pod, "user": server.user,
               "globals": globals_entry, "databases": entries}
     return DumpResult(result.snapshot_id, record, result.summary["bytes_added"], result.summary["total_bytes"])
+
+
+def _store(snapshot: StreamedSnapshot, file: str, stream: ExecStream, what: str) -> StreamedFile:
+    """``stream`` into the snapshot; a store that refuses it (full, unreachable) is named
+    with what was being dumped. Leaving the exec session ends the dump in the container."""
+    try:
+        return snapshot.add(file, stream)
+    except StorageError as exc:
+        raise DatabaseError(f"{what} could not be stored in the location's repository: {exc.message}; "
+                            "nothing was saved.", hint=exc.hint) from exc
 
 
 def _check(server: Server, doing: str, result: ExecResult, exit_key: str | None,

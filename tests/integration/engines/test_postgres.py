@@ -2,12 +2,13 @@
 with its password Secret, a few databases, a role with grants, a large object, and rows
 written while the dump runs; backed up, verified in a scratch server, the namespace
 deleted, restored, and compared. Then the faults: wrong password, server down, a dump
-killed halfway."""
+killed halfway, a full store, a database dropped while it is dumped."""
 
 from __future__ import annotations
 
 import base64
 import json
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -15,12 +16,14 @@ from typing import Any
 
 import pytest
 
+from salvage.demo.postgres import DATA, SERVER  # the server's container, as in the demo
 from salvage.devcluster.cluster import LocalCluster
 from salvage.devcluster.images import builders as images
 from salvage.k8s.client import KubeClient
 from salvage.k8s.exec import exec_in_pod
 from salvage.locations import open_location
 from salvage.model.errors import KubernetesError
+from salvage.repo.locks import list_locks
 from salvage.repo.snapshots import list_snapshots
 from salvage.volumes import location_repository
 from tests.support.builders import real_pod
@@ -32,15 +35,6 @@ pytestmark = pytest.mark.integration
 PASSWORD = "Azure12345678"  # seed 001's
 APP_PASSWORD = "app-secret"
 REPO = {"SALVAGE_REPO_PASSWORD": "repo-pw"}
-DATA = "/var/lib/postgresql/data"
-SERVER = f"""
-if [ ! -s {DATA}/db/PG_VERSION ]; then
-  printf '%s\\n' "$POSTGRES_PASSWORD" > /tmp/pw
-  initdb -D {DATA}/db -U postgres --pwfile=/tmp/pw --auth-local=trust --auth-host=scram-sha-256 >/dev/null
-  rm /tmp/pw
-fi
-exec postgres -D {DATA}/db -k /tmp -c listen_addresses=127.0.0.1
-"""
 SETUP = f"""
 CREATE DATABASE shop;
 CREATE DATABASE inventory;
@@ -105,11 +99,13 @@ def checksums(kube: KubeClient, ns: str) -> dict[str, str]:
 
 
 class Writer:
-    """The application: rows into shop.events while the backup runs."""
+    """The application while the backup runs: rows into shop.events, and pgbench's
+    transactions on its tables in shop (2 clients, 2 s a round)."""
 
     def __init__(self, kube: KubeClient, ns: str) -> None:
-        self.kube, self.ns, self.stop, self.batches = kube, ns, threading.Event(), 0
-        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.kube, self.ns, self.stop, self.batches, self.rounds = kube, ns, threading.Event(), 0, 0
+        self.threads = [threading.Thread(target=self._run, daemon=True),
+                        threading.Thread(target=self._pgbench, daemon=True)]
 
     def _run(self) -> None:
         while not self.stop.is_set():
@@ -117,14 +113,24 @@ class Writer:
                  database="shop")
             self.batches += 1
 
+    def _pgbench(self) -> None:
+        while not self.stop.is_set():
+            result = exec_in_pod(self.kube, self.ns, "postgresql-0", ["pgbench", "-n", "-c", "2", "-T", "2",
+                                                                    "-h", "/tmp", "-U", "postgres", "shop"],
+                                 timeout=60)
+            assert result.ok, result.stderr
+            self.rounds += 1
+
     def __enter__(self) -> Writer:
-        self.thread.start()
-        wait_for(lambda: self.batches >= 2, timeout=30, what="the writer to write")
+        for thread in self.threads:
+            thread.start()
+        wait_for(lambda: self.batches >= 2 and self.rounds >= 1, timeout=60, what="the writers to write")
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self.stop.set()
-        self.thread.join(timeout=60)
+        for thread in self.threads:
+            thread.join(timeout=60)
 
 
 def ok(result: Result) -> Result:
@@ -153,12 +159,15 @@ def test_backup_verify_delete_restore(real_cluster: LocalCluster, real_kube: Kub
     result = exec_in_pod(kube, ns, "postgresql-0", ["sh", "-c", 'printf "%s" "$1" | psql -X -q -v ON_ERROR_STOP=1 '
                                                    '-h /tmp -U postgres -f -', "sh", SETUP], timeout=120)
     assert result.ok, result.stderr
+    result = exec_in_pod(kube, ns, "postgresql-0", ["pgbench", "-i", "-q", "-s", "1", "-h", "/tmp", "-U", "postgres",
+                                                   "shop"], timeout=120)
+    assert result.ok, result.stderr
     before = checksums(kube, ns)
 
     with Writer(kube, ns) as writer:
-        started = writer.batches
+        started = writer.batches, writer.rounds
         ok(salvage(real_cluster.kubeconfig, "backup", "create", "pg", "--include-namespaces", ns, env=REPO))
-        assert writer.batches > started, "the application wrote while the backup ran"
+        assert writer.batches > started[0] and writer.rounds > started[1], "the application wrote during the backup"
     record = database_record(real_cluster, "pg")
     assert record["serverVersion"].startswith("15.")
     dumps = {d["name"]: d for d in record["databases"]}
@@ -167,13 +176,20 @@ def test_backup_verify_delete_restore(real_cluster: LocalCluster, real_kube: Kub
     assert dumps["shop"]["tables"]['audit.Log Entries'] == 2
     recorded_events = dumps["shop"]["tables"]["public.events"]
     assert recorded_events >= 400, "rows written before the dump are in it"
+    recorded_history = dumps["shop"]["tables"]["public.pgbench_history"]
+    assert recorded_history > 0, "pgbench's transactions before the dump are in it"
     assert all(len(d["sha256"]) == 64 and d["size"] > 0 for d in dumps.values())
 
-    verified = ok(salvage(real_cluster.kubeconfig, "-o", "json", "db", "verify", "pg",
-                          "--image", images.POSTGRES.ref, env=REPO))
+    # The user's own checks run in the restored scratch server; one that says false fails it.
+    verified = salvage(real_cluster.kubeconfig, "-o", "json", "db", "verify", "pg", "--image", images.POSTGRES.ref,
+                       "--query", "shop=SELECT count(*) = 50000 FROM orders",
+                       "--query", "inventory=SELECT count(*) > 1000 FROM stock", env=REPO)
+    assert verified.returncode == 1 and "1 --query check(s) failed" in verified.stderr, verified.stderr
     report = json.loads(verified.stdout)
-    assert {t["table"] for t in report["tables"]} >= {"public.orders", "public.events", "public.stock"}
+    assert {t["table"] for t in report["tables"]} >= {"public.orders", "public.events", "public.stock",
+                                                     "public.pgbench_history", "public.pgbench_accounts"}
     assert all(t["result"] == "ok" for t in report["tables"]), report
+    assert [(q["output"], q["result"]) for q in report["queries"]] == [("t", "ok"), ("f", "FAILED")], report
     scratch = [n["metadata"]["name"] for n in kube.list("/api/v1/namespaces")
                if n["metadata"]["name"].startswith("salvage-verify-") and not n["metadata"].get("deletionTimestamp")]
     assert scratch == [], "the scratch namespace is removed"
@@ -187,6 +203,7 @@ def test_backup_verify_delete_restore(real_cluster: LocalCluster, real_kube: Kub
 
     assert checksums(kube, ns) == before
     assert psql(kube, ns, "SELECT count(*) FROM events", database="shop") == str(recorded_events)
+    assert psql(kube, ns, "SELECT count(*) FROM pgbench_history", database="shop") == str(recorded_history)
     assert psql(kube, ns, "SELECT convert_from(lo_get(4242), 'UTF8')", database="shop") == "a large object"
     # The application logs in with its own role over TCP, and its grants hold.
     app = dict(env=f"PGPASSWORD={APP_PASSWORD}", host="127.0.0.1", user="app", database="shop")
@@ -241,9 +258,7 @@ def test_faults_leave_no_backup(real_cluster: LocalCluster, real_kube: KubeClien
     assert [b for b in listed if b.get("phase") == "Completed"] == [], "no Completed backup from a failure"
     repository = location_repository.repository(open_location(None).store, REPO["SALVAGE_REPO_PASSWORD"], create=False)
     assert list_snapshots(repository) == [], "no repository snapshot names a broken dump"
-    wait_for(lambda: psql(kube, ns, "SELECT count(*) FROM pg_stat_activity WHERE application_name IN "
-                                    "('pg_dump', 'psql') AND pid <> pg_backend_pid()") == "0",
-             timeout=30, what="no dump or session left running")
+    no_dump_left(kube, ns)
 
     # Two days through exec, a few rows apart: the second adds little to the repository.
     days = []
@@ -256,6 +271,72 @@ def test_faults_leave_no_backup(real_cluster: LocalCluster, real_kube: KubeClien
     print(f"dump of {days[0][1] / 1e6:.0f} MB through exec: day 1 {days[0][0] / 1e6:.1f} MB added in "
           f"{days[0][2]:.1f}s, day 2 {days[1][0] / 1e6:.2f} MB added in {days[1][2]:.1f}s")
     assert days[1][0] < days[0][1] / 20, days
+
+
+def no_dump_left(kube: KubeClient, ns: str) -> None:
+    wait_for(lambda: psql(kube, ns, "SELECT count(*) FROM pg_stat_activity WHERE application_name IN "
+                                    "('pg_dump', 'psql') AND pid <> pg_backend_pid()") == "0",
+             timeout=30, what="no dump or session left running")
+
+
+def test_a_full_store_and_a_database_dropped_mid_dump_leave_no_good_backup(
+        real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, salvage_home: Path,
+        tmp_path: Path) -> None:
+    kube, ns = real_kube, real_ns
+    deploy(kube, ns)
+    psql(kube, ns, "CREATE DATABASE doomed")
+    psql(kube, ns, "CREATE TABLE big AS SELECT i, md5(i::text) AS h FROM generate_series(1, 1500000) i",
+         database="doomed")
+
+    # The store fills up halfway through the dump (about 31 MB once compressed, on 12 MiB).
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(small)], check=True)
+    try:
+        ok(salvage(None, "location", "add", "small", "--path", str(small)))
+        full = salvage(real_cluster.kubeconfig, "db", "backup", "full", "-n", ns, "--statefulset", "postgresql",
+                       "-d", "doomed", "--location", "small", env=REPO)
+        said = failed(full)
+        assert "The dump of database 'doomed' in PostgreSQL in pod" in said and "no space left on the device" in said \
+            and "nothing was saved" in said, said
+        assert "Completed" not in full.stdout + full.stderr and "bytes dumped" not in full.stderr, full.stderr
+        listed = json.loads(ok(salvage(None, "-o", "json", "backup", "get", "--location", "small")).stdout)
+        assert listed == [], "no backup, not even an incomplete one"
+        repository = location_repository.repository(open_location("small").store, REPO["SALVAGE_REPO_PASSWORD"],
+                                                    create=False)
+        assert list_snapshots(repository) == [] and list_locks(repository) == [], "no snapshot, no lock"
+        no_dump_left(kube, ns)
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
+
+    # The database dropped (WITH (FORCE): its sessions ended) while `backup create` dumps it:
+    # the backup is not Completed, and its error names the database.
+    dropped: list[str] = []
+
+    def drop_while_dumped() -> bool:
+        if psql(kube, ns, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump' "
+                          "AND datname = 'doomed'") != "0":
+            psql(kube, ns, "DROP DATABASE doomed WITH (FORCE)")
+            dropped.append("doomed")
+        return bool(dropped)
+
+    dropper = threading.Thread(target=lambda: wait_for(drop_while_dumped, timeout=120, interval=0.05,
+                                                       what="pg_dump of doomed"))
+    dropper.start()
+    salvage(real_cluster.kubeconfig, "backup", "create", "dropped", "--include-namespaces", ns, env=REPO)
+    dropper.join()
+    assert dropped, "the database was dropped during its dump"
+    described = json.loads(ok(salvage(real_cluster.kubeconfig, "-o", "json", "backup", "describe",
+                                      "dropped")).stdout)
+    assert described["phase"] != "Completed", described
+    errors = " ".join(described.get("errors") or [])
+    assert "pg_dump of database 'doomed'" in errors and "dropped" in errors, errors
+    [volume] = described["volumes"]
+    assert volume["method"] == "none", "no dump is recorded for the volume"
+    repository = location_repository.repository(open_location(None).store, REPO["SALVAGE_REPO_PASSWORD"],
+                                                create=False)
+    assert list_snapshots(repository) == [], "the databases dumped before the failure are not kept either"
+    no_dump_left(kube, ns)
 
 
 def _gone(kube: KubeClient, path: str) -> bool:

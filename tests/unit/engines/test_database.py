@@ -8,9 +8,12 @@ import base64
 import pytest
 
 from salvage.catalog.reader import BackupReader
-from salvage.engines.database import DatabaseRef, DbBackupRequest, backup_database
+from salvage.engines.database import (
+    DatabaseRef, DbBackupRequest, DbVerifyRequest, QueryCheck, backup_database, verify_database,
+)
 from salvage.engines.deletion import delete_backup
 from salvage.locations import Location, LocationSpec
+from salvage.model.errors import UsageError
 from salvage.repo.snapshots import list_snapshots
 from salvage.storage.memory import MemoryStore
 from salvage.volumes import location_repository, postgres
@@ -71,3 +74,24 @@ def test_a_failed_dump_leaves_no_backup(monkeypatch: pytest.MonkeyPatch) -> None
     assert [k for k in target.store.list("") if not k.key.startswith("repository/")] == [], "no backup object"
     repo = location_repository.repository(target.store, PASSWORD, create=False)
     assert list_snapshots(repo) == []
+
+
+def test_verify_refuses_a_query_of_a_database_the_backup_lacks_before_starting_anything(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(postgres, "open_exec", FakeServer().open_exec)
+    target, api = location(), cluster()
+    backup_database(api.client(), target, request("nightly"))
+    before = dict(api.objects)
+    with pytest.raises(UsageError, match="no dump of database 'crm' to query; nothing was started") as refused:
+        verify_database(api.client(), target, DbVerifyRequest("nightly", queries=(("crm", "SELECT 1"),),
+                                                              repo_password=PASSWORD))
+    assert "It has: shop" in str(refused.value.hint)
+    assert api.objects == before, "no scratch namespace, no pod"
+
+
+@pytest.mark.parametrize(("output", "error", "ok"), [
+    ("t", "", True), ("42", "", True), ("f", "", False), ("false|x", "", False), ("", "ERROR: syntax", False),
+    ("f\nt", "", False), ("", "", True),
+])
+def test_a_query_check_fails_when_it_errors_or_says_false(output: str, error: str, ok: bool) -> None:
+    assert QueryCheck("shop", "SELECT ...", output, error).ok is ok

@@ -14,7 +14,8 @@ import pytest
 from salvage.k8s.exec import ExecResult
 from salvage.repo.repository import Repository
 from salvage.repo.snapshots import find_snapshot, list_snapshots
-from salvage.repo.streams import read_streamed, streamed_files
+from salvage.repo.streams import StreamedSnapshot, read_streamed, streamed_files
+from salvage.storage.errors import StorageError
 from salvage.volumes import postgres
 from salvage.volumes import postgres_scripts as scripts
 from tests.unit.repo.conftest import make_repo
@@ -98,6 +99,54 @@ def test_a_dump_that_fails_raises_and_writes_no_snapshot(repo: Repository, monke
     with pytest.raises(postgres.DatabaseError) as failed:
         postgres.dump(None, SERVER, repo, tags=[], databases=["shop"])  # type: ignore[arg-type]
     assert said in failed.value.message and "database 'shop'" in failed.value.message
+    assert list_snapshots(repo) == []
+
+
+@pytest.mark.parametrize(("stderr", "hint"), [
+    ('psql: error: connection to server at "127.0.0.1", port 5432 failed: FATAL:  database "shop" does not exist\n',
+     "dropped or renamed while the backup ran"),
+    (COUNTS + "pg_dump: error: Dumping the contents of table \"orders\" failed: PQgetResult() failed.\n"
+     "pg_dump: error: Error message from server: FATAL:  terminating connection due to administrator command\n"
+     'salvage: {"dumpExit": 1}\n', "the database dropped WITH (FORCE)"),
+])
+def test_a_database_dropped_before_or_during_its_dump_fails_the_dump_naming_it(
+        repo: Repository, monkeypatch: pytest.MonkeyPatch, stderr: str, hint: str) -> None:
+    monkeypatch.setattr(postgres, "open_exec", FakeServer(stderr, 2 if stderr.startswith("psql") else 0).open_exec)
+    with pytest.raises(postgres.DatabaseError) as failed:
+        postgres.dump(None, SERVER, repo, tags=[], databases=["shop"])  # type: ignore[arg-type]
+    assert "pg_dump of database 'shop'" in failed.value.message and hint in (failed.value.hint or "")
+    assert list_snapshots(repo) == []
+
+
+def test_a_store_that_refuses_the_dump_names_the_database_and_keeps_no_snapshot(
+        repo: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(postgres, "open_exec", FakeServer().open_exec)
+    real_add = StreamedSnapshot.add
+
+    def full(self: StreamedSnapshot, name: str, stream: object) -> object:
+        if name == "database-1.dump":
+            raise StorageError("no space left on the device holding /backups while writing `repository/data/ab`",
+                               hint="Free space there (or use another location) and run the command again.")
+        return real_add(self, name, stream)
+
+    monkeypatch.setattr(StreamedSnapshot, "add", full)
+    with pytest.raises(postgres.DatabaseError) as failed:
+        postgres.dump(None, SERVER, repo, tags=[], databases=["shop"])  # type: ignore[arg-type]
+    assert failed.value.message.startswith("The dump of database 'shop' in PostgreSQL in pod ns/pg-0 could not be "
+                                           "stored in the location's repository: no space left on the device")
+    assert "Free space" in (failed.value.hint or "")
+    assert list_snapshots(repo) == []
+
+
+def test_a_store_that_fails_the_last_flush_is_named_too(repo: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(postgres, "open_exec", FakeServer().open_exec)
+
+    def full(_self: StreamedSnapshot) -> object:
+        raise StorageError("no space left on the device holding /backups while writing `repository/index/x`")
+
+    monkeypatch.setattr(StreamedSnapshot, "commit", full)
+    with pytest.raises(postgres.DatabaseError, match="The dumps of PostgreSQL in pod ns/pg-0 could not be stored"):
+        postgres.dump(None, SERVER, repo, tags=[], databases=["shop"])  # type: ignore[arg-type]
     assert list_snapshots(repo) == []
 
 
