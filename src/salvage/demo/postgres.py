@@ -28,8 +28,11 @@ from salvage.devcluster.images import builders as images
 from salvage.engines.restore import RestoreRequest, restore_backup
 from salvage.engines.selection import Selection
 from salvage.engines.statefulset import cluster as kube
+from salvage.k8s import api_groups as api
 from salvage.k8s.apply import apply
 from salvage.k8s.client import KubeClient
+from salvage.k8s.polling import wait_until
+from salvage.k8s.waiting import delete_and_wait
 from salvage.locations import Location
 from salvage.model.errors import SalvageError, UsageError
 from salvage.volumes import postgres
@@ -173,14 +176,14 @@ def _story(client: KubeClient, cluster: LocalCluster, namespace: str, location: 
     _fresh_namespace(client, namespace, time.monotonic() + timeout)
     _deploy(client, namespace, time.monotonic() + timeout)
     superuser = Server(namespace, POD, PASSWORD)
-    kube.wait_until(lambda: _accepts(client, superuser), time.monotonic() + timeout,
+    wait_until(lambda: _accepts(client, superuser), time.monotonic() + timeout,
                     f"PostgreSQL in {namespace}/{POD} to accept connections")
     postgres.run_psql(client, superuser, SETUP, doing="Creating the role and the database")
     postgres.run_psql(client, Server(namespace, POD, CLIENT_PASSWORD, user=CLIENT_ROLE), TABLES, database=DATABASE,
                       doing="Creating the tables")
     say(f"    database {DATABASE}, owned by role {CLIENT_ROLE}: 1000 customers, 20000 orders")
     app_client.start()
-    kube.wait_until(lambda: app_client.inserts >= 3, time.monotonic() + timeout, "the client's first orders")
+    wait_until(lambda: app_client.inserts >= 3, time.monotonic() + timeout, "the client's first orders")
     say(f"4/8 a client logs in as {CLIENT_ROLE} and inserts an order every 0.2 s")
 
     say(f"5/8 Schedule {SCHEDULE} ({CRON!r}): the operator backs up namespace {namespace}; its database "
@@ -205,7 +208,7 @@ def _story(client: KubeClient, cluster: LocalCluster, namespace: str, location: 
     at_deletion = postgres.count_rows(client, superuser, DATABASE)
     say(f"6/8 disaster: namespace {namespace} deleted (the client had inserted {app_client.inserts} orders; "
         f"{at_deletion.get('public.orders')} in the table)")
-    kube.delete_and_wait(client, f"/api/v1/namespaces/{namespace}", time.monotonic() + timeout,
+    delete_and_wait(client, api.core("namespaces", name=namespace), time.monotonic() + timeout,
                          f"namespace {namespace}")
 
     say(f"7/8 salvage restore create --from-backup {backup}: objects, an empty claim, then the dumps once "
@@ -228,15 +231,15 @@ def _install_operator(client: KubeClient, operator: OperatorHooks, location: Loc
                       say: Say, timeout: float) -> bool:
     """The operator, its BackupLocation (the demo's directory) and the repository password
     Secret; True if this demo installed the operator (so removes it afterwards)."""
-    deployment = f"/apis/apps/v1/namespaces/{operator.namespace}/deployments/salvage"
-    installed = kube.get_or_none(client, deployment) is None
+    deployment = api.apps("deployments", operator.namespace, "salvage")
+    installed = client.find(deployment) is None
     say(f"2/8 {'installing' if installed else 'updating'} the operator in namespace {operator.namespace} "
         f"(salvage install --host-path {location.spec.bucket})")
     operator.install(client, (location.spec.bucket,))
-    kube.wait_until(lambda: _ready(client, operator.namespace, deployment), time.monotonic() + timeout,
+    wait_until(lambda: _ready(client, operator.namespace, deployment), time.monotonic() + timeout,
                     f"the operator's pod in namespace {operator.namespace} to be ready")
     secret = base64.b64encode(repo_password.encode()).decode()
-    apply(client, f"/api/v1/namespaces/{operator.namespace}/secrets", {
+    apply(client, api.core("secrets", operator.namespace), {
         "apiVersion": "v1", "kind": "Secret", "metadata": {"name": REPO_SECRET}, "data": {"password": secret}})
     apply(client, _collection(operator, "backuplocations"), _custom(operator, "BackupLocation", LOCATION, {
         "provider": "filesystem", "bucket": location.spec.bucket, "checkPeriodSeconds": 30}))
@@ -244,7 +247,7 @@ def _install_operator(client: KubeClient, operator: OperatorHooks, location: Loc
 
 
 def _ready(client: KubeClient, namespace: str, deployment: str) -> bool:
-    for pod in client.list(f"/api/v1/namespaces/{namespace}/pods", labelSelector="app.kubernetes.io/name=salvage"):
+    for pod in client.list(api.core("pods", namespace), labelSelector="app.kubernetes.io/name=salvage"):
         for status in (pod.get("status") or {}).get("containerStatuses") or []:
             waiting = (status.get("state") or {}).get("waiting") or {}
             if waiting.get("reason") in ("ErrImageNeverPull", "InvalidImageName"):
@@ -255,7 +258,7 @@ def _ready(client: KubeClient, namespace: str, deployment: str) -> bool:
 
 
 def _collection(operator: OperatorHooks, plural: str) -> str:
-    return f"/apis/{operator.api_version}/namespaces/{operator.namespace}/{plural}"
+    return api.path(api.api_version_path(operator.api_version), plural, operator.namespace)
 
 
 def _custom(operator: OperatorHooks, kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -270,13 +273,13 @@ def _first_backup(client: KubeClient, operator: OperatorHooks, deadline: float) 
             _collection(operator, "backups"), labelSelector=f"salvage.io/schedule={SCHEDULE}"))
         return bool(found)
 
-    kube.wait_until(made, deadline, f"Schedule {SCHEDULE} to fire")
+    wait_until(made, deadline, f"Schedule {SCHEDULE} to fire")
     return found[0]
 
 
 def _finished(client: KubeClient, operator: OperatorHooks, backup: str, deadline: float) -> dict[str, Any]:
     path = f"{_collection(operator, 'backups')}/{backup}"
-    kube.wait_until(lambda: (client.get(path).get("status") or {}).get("phase") in DONE, deadline,
+    wait_until(lambda: (client.get(path).get("status") or {}).get("phase") in DONE, deadline,
                     f"Backup {backup} to finish")
     return dict(client.get(path).get("status") or {})
 
@@ -309,18 +312,18 @@ def _logs_in(client: KubeClient, namespace: str) -> bool:
 
 
 def _fresh_namespace(client: KubeClient, namespace: str, deadline: float) -> None:
-    path = f"/api/v1/namespaces/{namespace}"
-    if kube.get_or_none(client, path) is not None:
-        kube.delete_and_wait(client, path, deadline, f"namespace {namespace}")
-    client.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    path = api.core("namespaces", name=namespace)
+    if client.find(path) is not None:
+        delete_and_wait(client, path, deadline, f"namespace {namespace}")
+    client.create(api.core("namespaces"), {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
 
 
 def _deploy(client: KubeClient, namespace: str, deadline: float) -> None:
     labels = {"app": APP}
-    client.create(f"/api/v1/namespaces/{namespace}/secrets", {
+    client.create(api.core("secrets", namespace), {
         "apiVersion": "v1", "kind": "Secret", "metadata": {"name": SECRET},
         "data": {"password": base64.b64encode(PASSWORD.encode()).decode()}})
-    client.create(f"/api/v1/namespaces/{namespace}/services", {
+    client.create(api.core("services", namespace), {
         "apiVersion": "v1", "kind": "Service", "metadata": {"name": APP, "labels": labels},
         "spec": {"clusterIP": "None", "selector": labels, "ports": [{"name": "postgresql", "port": 5432}]}})
     container = {
@@ -341,4 +344,4 @@ def _deploy(client: KubeClient, namespace: str, deadline: float) -> None:
             "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
                 "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}],
         }})
-    kube.wait_until(lambda: kube.pods_running(client, namespace, APP, 1), deadline, f"{POD} to be Running")
+    wait_until(lambda: kube.pods_running(client, namespace, APP, 1), deadline, f"{POD} to be Running")
