@@ -5,7 +5,6 @@ checks run in containers are in test_drills_real.py."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 
@@ -20,6 +19,7 @@ from salvage.storage.base import Store
 from salvage.volumes import location_repository
 from tests.integration.engines import workload
 from tests.integration.engines.conftest import Salvage
+from tests.support.backups import rewrite_volume_records
 from tests.support.damage import damage
 
 pytestmark = pytest.mark.integration
@@ -157,8 +157,7 @@ def _replace_stored_bytes(store: Store, backup: str, path: list[str], data: byte
     and catalog checksum still holds (the backup's volume record points at the new
     snapshot, with its checksum in the manifest updated)."""
     repo = location_repository.repository(store, PASSWORD, create=False)
-    records = json.loads(store.get(layout.volumes(backup)))
-    [record] = [r for r in records if r["method"] == "fs"]
+    [record] = [r for r in json.loads(store.get(layout.volumes(backup))) if r["method"] == "fs"]
     snapshot = find_snapshot(repo, record["snapshotHandle"])
     writer = repo.writer()
 
@@ -181,10 +180,6 @@ def _replace_stored_bytes(store: Store, backup: str, path: list[str], data: byte
         writer.flush()
     finally:
         writer.close()
-    record["snapshotHandle"] = repo.save_file("snapshots", {**snapshot.wire, "tree": root.hex()})
-    body = json.dumps(records).encode()
-    store.put(layout.volumes(backup), body)
-    manifest = json.loads(store.get(layout.manifest(backup)))
-    manifest["files"][layout.relative(backup, layout.volumes(backup))].update(
-        sha256=hashlib.sha256(body).hexdigest(), size=len(body))
-    store.put(layout.manifest(backup), json.dumps(manifest).encode())
+    altered = repo.save_file("snapshots", {**snapshot.wire, "tree": root.hex()})
+    rewrite_volume_records(store, backup, lambda records: records[records.index(record)].update(
+        snapshotHandle=altered))
