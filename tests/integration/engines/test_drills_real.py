@@ -34,22 +34,23 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def _deploy(kube: KubeClient, ns: str) -> None:
-    app = statefulset("web", replicas=3)
+def deploy_web(kube: KubeClient, ns: str, replicas: int = 3) -> None:
+    """StatefulSet web: each replica writes its own name into its volume's /data/id once."""
+    app = statefulset("web", replicas=replicas)
     spec = app["spec"]["template"]["spec"]
     spec["terminationGracePeriodSeconds"] = 1
     spec["containers"][0].update(image=BUSYBOX.ref, imagePullPolicy="Never", command=[
         "sh", "-c", "test -e /data/id || echo written-by-$(hostname) > /data/id; sync; sleep 3600"])
     kube.create(f"/api/v1/namespaces/{ns}/services", headless_service("web", "web"))
     kube.create(f"/apis/apps/v1/namespaces/{ns}/statefulsets", app)
-    for ordinal in range(3):
+    for ordinal in range(replicas):
         pod_ready(kube, ns, f"web-{ordinal}")
 
 
 @pytest.fixture
 def backed_up(real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, home: Path) -> str:
     """Three replicas backed up with CSI snapshots of their volumes."""
-    _deploy(real_kube, real_ns)
+    deploy_web(real_kube, real_ns)
     made = salvage(real_cluster.kubeconfig, "backup", "create", "web-nightly", "--include-namespaces", real_ns)
     assert made.returncode == 0, made.stderr
     return "web-nightly"
@@ -99,7 +100,7 @@ def test_a_failing_check_fails_the_drill_naming_the_pod_and_still_cleans_up(
 
 def test_a_drill_of_file_level_volumes_restores_them_through_mover_pods_and_refuses_a_damaged_pack(
         real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, home: Path) -> None:
-    _deploy(real_kube, real_ns)
+    deploy_web(real_kube, real_ns)
     made = salvage(real_cluster.kubeconfig, "backup", "create", "web-files", "--include-namespaces", real_ns,
                    "--default-volumes-to-fs-backup", env=REPO)
     assert made.returncode == 0, made.stderr

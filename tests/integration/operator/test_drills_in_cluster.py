@@ -6,21 +6,21 @@ container and passes; one whose check fails is Failed naming the pod; both outco
 from __future__ import annotations
 
 import os
+import shlex
 
 import pytest
 
 from salvage.devcluster.cluster import LocalCluster
-from salvage.devcluster.images.builders import BUSYBOX
 from salvage.k8s.client import KubeClient
 from salvage.operator.install import install, manifests, uninstall
-from tests.support.builders import headless_service, namespace, statefulset
+from tests.integration.engines.test_drills_real import CHECK, deploy_web
+from tests.support.builders import namespace
 from tests.support.operator import create, custom, filesystem_location, status
 from tests.support.waiting import pod_ready, wait_for
 
 pytestmark = pytest.mark.integration
 
 OPERATOR_NS = "salvage-drills"
-CHECK = ["sh", "-c", 'test "$(cat /data/id)" = "written-by-$(hostname)"']
 
 
 def _operator_pod(kube: KubeClient) -> str:
@@ -51,20 +51,13 @@ def test_scheduled_drills_in_the_operators_pod(real_cluster: LocalCluster, real_
 
     app = f"drilled-{os.getpid()}"
     kube.create("/api/v1/namespaces", namespace(app))
-    web = statefulset("web", replicas=1)
-    spec = web["spec"]["template"]["spec"]
-    spec["terminationGracePeriodSeconds"] = 1
-    spec["containers"][0].update(image=BUSYBOX.ref, imagePullPolicy="Never", command=[
-        "sh", "-c", "test -e /data/id || echo written-by-$(hostname) > /data/id; sync; sleep 3600"])
-    kube.create(f"/api/v1/namespaces/{app}/services", headless_service("web", "web"))
-    kube.create(f"/apis/apps/v1/namespaces/{app}/statefulsets", web)
-    pod_ready(kube, app, "web-0")
+    deploy_web(kube, app, replicas=1)
 
     create(kube, OPERATOR_NS, filesystem_location("node-dir", store))
     create(kube, OPERATOR_NS, custom("Backup", "web", {"includeNamespaces": [app]}))
     wait_for(lambda: status(kube, OPERATOR_NS, "backups", "web").get("phase") == "Completed", timeout=180,
              what="backup web Completed")
-    checks = {"verifyCommand": CHECK, "timeoutSeconds": 180}
+    checks = {"verifyCommand": shlex.split(CHECK), "timeoutSeconds": 180}
     create(kube, OPERATOR_NS, custom("Drill", "web-nightly", {"schedule": "*/20 * * * * *", "backupName": "web",
                                                               "checks": checks, "keepReports": 1}))
     passed = _drill_result(kube, "web-nightly", "Passed")
