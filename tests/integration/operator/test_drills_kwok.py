@@ -50,7 +50,7 @@ def test_drills(cluster, kube: KubeClient, ns: str, tmp_path) -> None:  # type: 
                           and int(sample("salvage_drill_attempts_total", {"drill": "often"}) or 0) >= 3 and s,
                           timeout=90, what="three drills of often")
         assert passed["lastBackup"] == "app" and passed["recoveryTimeSeconds"] > 0
-        assert list(passed["phases"]) == ["verify", "volumes", "objects", "readiness", "checks"]
+        assert set(passed["phases"]) == {"verify", "volumes", "objects", "readiness", "checks"}  # keys sorted by the API
         location = open_location(LocationSpec("local", "filesystem", str(store)))
         kept = [r for r in list_drills(location) if r.get("owner") == f"Drill {ns}/often"]
         assert 1 <= len(kept) <= 2, [r["name"] for r in kept]  # keepReports (a third may be being written)
