@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Callable
+
+from salvage.catalog import layout
 from salvage.catalog.reader import BackupReader
+from salvage.catalog.records import VolumeRecord
 from salvage.locations import open_location
+from salvage.storage.base import Store
 
 
 def backed_up(backup: str, location: str | None = None) -> set[tuple[str, str, str]]:
@@ -19,3 +26,16 @@ def backed_up(backup: str, location: str | None = None) -> set[tuple[str, str, s
 def names_of(objects: set[tuple[str, str, str]], resource: str, namespace: str = "") -> set[str]:
     """The names of one resource's objects (in ``namespace``, if given)."""
     return {name for res, ns, name in objects if res == resource and (not namespace or ns == namespace)}
+
+
+def rewrite_volume_records(store: Store, backup: str, change: Callable[[list[VolumeRecord]], None]) -> None:
+    """Change a backup's volume records in place and update their checksum in its manifest,
+    as a writer holding the location's keys could: every catalog checksum still holds."""
+    records = json.loads(store.get(layout.volumes(backup)))
+    change(records)
+    body = json.dumps(records).encode()
+    store.put(layout.volumes(backup), body)
+    manifest = json.loads(store.get(layout.manifest(backup)))
+    manifest["files"][layout.relative(backup, layout.volumes(backup))].update(
+        sha256=hashlib.sha256(body).hexdigest(), size=len(body))
+    store.put(layout.manifest(backup), json.dumps(manifest).encode())

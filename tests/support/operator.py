@@ -38,7 +38,7 @@ def filesystem_location(name: str, directory: str, **spec: Any) -> dict[str, Any
 
 def create(kube: KubeClient, namespace: str, obj: dict[str, Any]) -> dict[str, Any]:
     plural = {"BackupLocation": "backuplocations", "Backup": "backups", "Restore": "restores",
-              "Schedule": "schedules"}[obj["kind"]]
+              "Schedule": "schedules", "Drill": "drills"}[obj["kind"]]
     return kube.create(collection(plural, namespace), obj)
 
 

@@ -30,6 +30,7 @@ class VolumeRecord(TypedDict, total=False):
     driver: str
     snapshotHandle: str
     restoreSize: int
+    treeDigest: str  # fs: "sha256:<hex>", the tree digest of the files stored (docs/FORMAT.md)
     volumeSnapshotClass: str
     volumeSnapshotContent: str
     # aws-ebs (snapshotHandle is the EBS snapshot ID): enough to re-create the disk and its PV.

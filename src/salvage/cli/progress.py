@@ -50,6 +50,9 @@ class ProgressView:
             self._say(_mover_line(data))
         elif kind == "phase":
             self._say(data["message"])
+        elif kind == "volume-digest":
+            same = "matches the backup's" if data["matches"] else "DIFFERS: " + "; ".join(data["differences"])
+            self._say(f"volume {data['namespace']}/{data['pvc']}: tree digest {same}", always=not data["matches"])
         elif kind == "log" and data["level"] in ("warning", "error"):
             self._say(f"{data['level']}: {data['message']}", always=True)
 

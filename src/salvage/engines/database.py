@@ -251,14 +251,7 @@ def verify_database(client: KubeClient, location: Location, request: DbVerifyReq
         _wait_for_server(client, server, request.timeout)
         restored = postgres.restore(client, server, repo, record,
                                     RestoreOptions(jobs=request.jobs, scratch_dir="/scratch"), report)
-        checks = []
-        for entry in database.get("databases", []):
-            if entry["name"] not in restored:
-                continue
-            report(f"counting rows in database {entry['name']}")
-            counts = postgres.count_rows(client, server, entry["name"])
-            checks += [TableCheck(entry["name"], table, rows, counts.get(table))
-                       for table, rows in sorted(entry.get("tables", {}).items())]
+        checks = count_checks(client, server, record, restored, report)
         queries = [_query(client, server, name, sql, report) for name, sql in request.queries]
         return DbVerifyOutcome(request.backup, namespace, restored, checks, time.monotonic() - started, queries)
     finally:
@@ -277,6 +270,21 @@ def _query(client: KubeClient, server: Server, database: str, sql: str, report: 
     except DatabaseError as exc:
         return QueryCheck(database, sql, "", exc.message)
     return QueryCheck(database, sql, out.strip())
+
+
+def count_checks(client: KubeClient, server: Server, record: VolumeRecord, restored: list[str],
+                 report: Report = lambda _m: None) -> list[TableCheck]:
+    """Every table's row count in ``server`` (databases ``restored`` from ``record``) beside
+    the count recorded at dump time; ``db verify`` and drills compare them."""
+    checks = []
+    for entry in (record.get("database") or {}).get("databases", []):  # type: ignore[attr-defined]
+        if entry["name"] not in restored:
+            continue
+        report(f"counting rows in database {entry['name']}")
+        counts = postgres.count_rows(client, server, entry["name"])
+        checks += [TableCheck(entry["name"], table, rows, counts.get(table))
+                   for table, rows in sorted(entry.get("tables", {}).items())]
+    return checks
 
 
 def scratch_pod(image: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import Any
 
 from salvage.catalog import layout
 from salvage.catalog.reader import BackupReader, list_backups
+from salvage.engines.drill_checks import Check, database_checks, digest_checks
 from salvage.engines.restore import ItemResult, RestoreRequest, restore_backup
 from salvage.engines.pruning import schedule_selector
 from salvage.engines.selection import Selection, label_selector_matches
@@ -56,16 +57,10 @@ class DrillRequest:
     verify_selector: str | None = None  # which pods run the command (default: every workload's pods)
     timeout: float = 600.0  # for readiness, and for each verify command
     keep_on_failure: bool = False  # leave the scratch namespaces of a failed drill for a look
+    owner: str = ""  # what ran it, e.g. Drill salvage-system/nightly (the operator); "" for the CLI
     repo_password: str | None = field(default=None, repr=False)
     aws: AwsSettings = field(default_factory=AwsSettings)
     gce: GceSettings = field(default_factory=GceSettings)
-
-
-@dataclass
-class Check:
-    name: str
-    passed: bool
-    detail: str = ""
 
 
 @dataclass
@@ -81,13 +76,16 @@ class DrillReport:
     recovery_point_seconds: float | None = None
     # Recovery time: from the drill's start until every check had passed (None if one failed).
     recovery_time_seconds: float | None = None
-    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase, in order
+    # seconds per phase, in order: verify, volumes, objects, readiness, databases (when the
+    # backup holds PostgreSQL dumps: loading them), checks
+    phases: dict[str, float] = field(default_factory=dict)
     namespaces: dict[str, str] = field(default_factory=dict)  # backup namespace -> scratch namespace
     counts: dict[str, int] = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     cleanup: list[str] = field(default_factory=list)  # what could not be removed (empty: all removed)
     stored_at: str = ""  # where the report was written
+    owner: str = ""  # DrillRequest.owner: whose reports prune_reports keeps
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,7 +102,7 @@ def run_drill(client: KubeClient, location: Location, request: DrillRequest,
     name = request.name or _name(request.backup, drill_id)
     layout.check_name(name)
     started = time.monotonic()
-    report = DrillReport(name, request.backup, location.name, "Running", _now())
+    report = DrillReport(name, request.backup, location.name, "Running", _now(), owner=request.owner)
     reader = BackupReader(location.store, request.backup)  # a missing backup: refused here, nothing made
     if reader.manifest["phase"] != "Completed":
         raise UsageError(f"Backup {request.backup!r} is {reader.manifest['phase']}; only a Completed backup "
@@ -120,13 +118,22 @@ def run_drill(client: KubeClient, location: Location, request: DrillRequest,
             if not report.namespaces:
                 raise UsageError(f"Backup {request.backup!r} holds no namespaced object; there is nothing to drill.")
             clock.stop()  # the restore's time is split into phases by _restore
-            items = _restore(client, location, reader, request, report, progress)
+            digests: dict[tuple[str, str], dict[str, Any]] = {}
+            items = _restore(client, location, reader, request, report, progress, digests)
             if report.phase != "Failed":
                 clock.start("readiness", progress)
                 _wait_ready(client, report, request.timeout)
+            databases: list[Check] = []
+            if report.phase != "Failed" and any(v.get("method") == "postgresql" for v in reader.volumes()):
+                clock.start("databases", progress)
+                databases = database_checks(client, location, reader.volumes(), report.namespaces,
+                                            request.repo_password,
+                                            lambda m: progress("phase", {"message": f"drill {name}: {m}"}))
             if report.phase != "Failed":
                 clock.start("checks", progress)
                 _checks(client, report, items, request)
+                for check in digest_checks(reader.volumes(), digests, report.namespaces) + databases:
+                    _record(report, check)
         except SalvageError as exc:  # a damaged backup, a refused restore: the drill's finding
             report.failed(exc.message)
         clock.stop()
@@ -169,7 +176,8 @@ class _Phases:
 
 
 def _restore(client: KubeClient, location: Location, reader: BackupReader, request: DrillRequest,
-             report: DrillReport, progress: Progress) -> list[ItemResult]:
+             report: DrillReport, progress: Progress,
+             digests: dict[tuple[str, str], dict[str, Any]]) -> list[ItemResult]:
     """Restore into the scratch namespaces. The phases are told apart by the restore's own
     progress: it checks every volume's data (each pack of fs volumes hashed) before its
     first item, which belongs to the verify phase, and restores claims, with their data,
@@ -183,6 +191,8 @@ def _restore(client: KubeClient, location: Location, reader: BackupReader, reque
             marks.setdefault("first", now)
             if data.get("resource") == "persistentvolumeclaims":
                 marks["volumes"] = now
+        if kind == "volume-digest":  # each filled volume read back (repo/digest.py)
+            digests[(str(data["namespace"]), str(data["pvc"]))] = data
         progress(kind, data)
 
     progress("phase", {"message": f"drill {report.name}: restoring backup {request.backup} into "
@@ -190,7 +200,7 @@ def _restore(client: KubeClient, location: Location, reader: BackupReader, reque
     restore = RestoreRequest(
         name=report.name, backup=request.backup, namespace_map=dict(report.namespaces), wait=False,
         selection=Selection(exclude_resources=_cluster_scoped(reader)), verified=True,
-        timeout=request.timeout, verify_data=True, repo_password=request.repo_password,
+        timeout=request.timeout, verify_data=True, check_digests=True, repo_password=request.repo_password,
         aws=request.aws, gce=request.gce)
     began = time.monotonic()
     try:
@@ -375,6 +385,20 @@ def load_drill(location: Location, name: str) -> dict[str, Any]:
             return report
     raise NotFoundError(f"There is no drill named {name!r} on location {location.name!r} or on this machine.",
                         hint="List drills with `salvage drill get`.")
+
+
+def prune_reports(location: Location, owner: str, keep: int) -> list[str]:
+    """Delete all but the newest ``keep`` reports of ``owner`` (a Drill resource's), on the
+    location and on this machine; returns the names deleted."""
+    mine = [r for r in list_drills(location) if r.get("owner") == owner]
+    gone = sorted(mine, key=lambda r: r.get("started") or "")[:max(0, len(mine) - keep)]
+    for report in gone:
+        local = _local_dir() / f"{report['name']}.json"
+        if local.exists():
+            local.unlink()
+        elif not location.spec.read_only:
+            location.store.delete(layout.drill(report["backup"], report["name"]))
+    return [r["name"] for r in gone]
 
 
 def _local_dir() -> Path:

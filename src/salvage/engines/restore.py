@@ -49,6 +49,9 @@ class RestoreRequest:
     workers: int = 16
     # Read every pack of the fs volumes' data whole before the first change (else sizes only).
     verify_data: bool = False
+    # Read each filled volume back and compare its tree digest with the one the backup
+    # recorded (``fs`` volumes; a drill's check); a difference is a ``volume-digest`` event.
+    check_digests: bool = False
     # When damaged data stops the restore halfway, keep what it created (else removed).
     keep_partial: bool = False
     # The caller has just verified every object of the backup (a drill, as its first phase).
@@ -171,7 +174,7 @@ class _Run:
         self.volumes = VolumeRestorer(client, reader.store, owner=request.name, repo_password=request.repo_password,
                                       aws=request.aws, gce=request.gce, azure=request.azure,
                                       verify_data=request.verify_data, location=location.spec, mover=request.mover,
-                                      progress=progress)
+                                      progress=progress, check_digests=request.check_digests)
         self.snapshotted_pvs = {v.get("pv") for v in self.records.values()}
         self.sources: list[ClaimSource] = []
         self.claims: list[tuple[str, str]] = []

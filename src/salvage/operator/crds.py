@@ -219,6 +219,58 @@ def _schedule() -> JSON:
     return _crd("Schedule", "schedules", spec, status, columns, short=["sched"])
 
 
+def _drill() -> JSON:
+    checks = _object({
+        "verifyCommand": _strings("A command run in each restored workload's pod once Ready (argv); the drill "
+                                  "fails if it exits non-zero, e.g. [sh, -c, 'test -s /data/app.db']."),
+        "verifyContainer": _str("The container for verifyCommand (default: the pod's only one)."),
+        "verifySelector": _str("Run verifyCommand only in pods with these labels, e.g. app=db."),
+        "timeoutSeconds": _int("Seconds to wait for readiness, and for each verifyCommand (default 600).", 1),
+    }, "Checks beyond those every drill makes (every object restored or skipped with a reason, each "
+       "volume's tree digest, PostgreSQL row counts).")
+    spec = _object({
+        "schedule": _str("Cron: five fields, six with seconds first, or @hourly, @daily, ...",
+                         pattern=r"^(@[a-z]+|\S+( +\S+){4,5})$"),
+        "timeZone": _str("IANA time zone of the cron (default UTC).", minLength=1),
+        "paused": _bool("Run no drill while true."),
+        "backupName": _str("Drill this backup (one of backupName and scheduleName).", minLength=1),
+        "scheduleName": _str("Drill the newest Completed backup of this Schedule.", pattern=NAME),
+        "location": _str("Where the backup is (default: the BackupLocation marked default).", pattern=NAME),
+        "checks": checks,
+        "keepReports": _int("How many of its reports to keep (default 10); older ones are deleted.", 1),
+        "repoPasswordSecret": _secret_key("The repository password, for file-level (fs) volumes and dumps."),
+    }, required=["schedule"])
+    status = _object({
+        "phase": _str("Whether it runs.", enum=["Enabled", "Paused", "Invalid"]),
+        "reason": _str("Why it is invalid, or why the last drill could not start."),
+        "lastScheduled": _time("When it last started a drill."),
+        "nextRun": _time("When it runs next."),
+        "lastDrill": _str("The newest drill's report name."),
+        "lastBackup": _str("The backup the newest drill restored."),
+        "lastResult": _str("Passed or Failed.", enum=["Passed", "Failed"]),
+        "lastSuccessful": _time("When its last passing drill ended."),
+        "recoveryTimeSeconds": {"type": "number", "description": "The newest passing drill's recovery time."},
+        "recoveryPointSeconds": {"type": "number", "description": "The drilled backup's age when the newest "
+                                                                  "drill started."},
+        "phases": {"type": "object", "description": "The newest drill's seconds per phase.",
+                   "additionalProperties": {"type": "number"}},
+        "failures": _strings("What failed in the newest drill (checks and errors)."),
+        "consecutiveFailures": _int("Drills failed in a row."),
+        "reports": _strings("The reports kept (keepReports), oldest first."),
+        "observedGeneration": _int("The spec generation this status is for."),
+    })
+    columns = [_column("Schedule", ".spec.schedule"), _column("Backup", ".status.lastBackup"),
+               _column("Result", ".status.lastResult"), _column("RTO", ".status.recoveryTimeSeconds", "number"),
+               _column("Phase", ".status.phase", priority=1), _column("Last", ".status.lastScheduled", "date"),
+               _column("Next", ".status.nextRun", "date"), _column("Age", ".metadata.creationTimestamp", "date")]
+    crd = _crd("Drill", "drills", spec, status, columns, short=["dr"])
+    # One of backupName and scheduleName, checked by the API server.
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["x-kubernetes-validations"] = [
+        {"rule": "has(self.backupName) != has(self.scheduleName)",
+         "message": "set exactly one of backupName and scheduleName"}]
+    return crd
+
+
 def _crd(kind: str, plural: str, spec: JSON, status: JSON, columns: list[JSON], short: list[str]) -> JSON:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
@@ -244,11 +296,12 @@ def _crd(kind: str, plural: str, spec: JSON, status: JSON, columns: list[JSON], 
 
 def crds() -> list[JSON]:
     """Every CRD, in the order `salvage install` applies them."""
-    return [_backup_location(), _backup(), _restore(), _schedule()]
+    return [_backup_location(), _backup(), _restore(), _schedule(), _drill()]
 
 
 # kind -> plural, for building API paths of our resources.
-PLURALS = {"BackupLocation": "backuplocations", "Backup": "backups", "Restore": "restores", "Schedule": "schedules"}
+PLURALS = {"BackupLocation": "backuplocations", "Backup": "backups", "Restore": "restores", "Schedule": "schedules",
+           "Drill": "drills"}
 
 
 def collection(plural: str, namespace: str | None = None) -> str:

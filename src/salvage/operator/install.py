@@ -50,7 +50,8 @@ RULES = (
     Rule(("*",), ("*",), ("update",), "restore with existingResourcePolicy update replaces existing objects"),
     Rule(("*",), ("*",), ("delete",),
          "restore removes what it created when damaged data stops it (rollback); backup deletion (TTL) removes "
-         "its VolumeSnapshots; the csi-snapshot method removes the temporary VolumeSnapshot it binds"),
+         "its VolumeSnapshots; the csi-snapshot method removes the temporary VolumeSnapshot it binds; a drill "
+         "removes its scratch namespaces and the volumes their claims bound"),
     Rule(("snapshot.storage.k8s.io",), ("volumesnapshotcontents",), ("patch",),
          "the csi-snapshot method makes a captured snapshot's content Retain, so it outlives its namespace"),
 )
@@ -62,6 +63,8 @@ NAMESPACED_RULES = (
          "location sync creates Backup objects for backups found on a location; TTL deletes expired ones"),
     Rule((GROUP,), ("backups/status", "restores/status", "schedules/status", "backuplocations/status"), ("patch",),
          "reconcilers write status (phase, counts, errors, times)"),
+    Rule((GROUP,), ("drills",), ("get", "list", "watch"), "the operator watches Drill resources"),
+    Rule((GROUP,), ("drills/status",), ("patch",), "the Drill reconciler writes each drill's outcome"),
     Rule(("coordination.k8s.io",), ("leases",), ("get", "create", "update"),
          "leader election: exactly one replica works"),
 )

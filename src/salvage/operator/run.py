@@ -9,6 +9,7 @@ from salvage.operator.backup_locations import BackupLocationReconciler
 from salvage.operator.backups import BackupReconciler
 from salvage.operator.context import OperatorContext
 from salvage.operator.controller import Controller, new_identity
+from salvage.operator.drills import DrillReconciler
 from salvage.operator.metrics import PORT, Metrics
 from salvage.operator.restores import RestoreReconciler
 from salvage.operator.schedules import ScheduleReconciler
@@ -19,7 +20,7 @@ def controller(client: KubeClient, namespace: str, *, identity: str | None = Non
                metrics: Metrics | None = None) -> Controller:
     ctx = OperatorContext(client, namespace, identity or new_identity(), metrics or Metrics())
     reconcilers = [BackupLocationReconciler(ctx), BackupReconciler(ctx), RestoreReconciler(ctx),
-                   ScheduleReconciler(ctx)]
+                   ScheduleReconciler(ctx), DrillReconciler(ctx)]
     return Controller(ctx, reconcilers, workers=workers, lease_seconds=lease_seconds, renew_seconds=renew_seconds,
                       drain_seconds=drain_seconds)
 

@@ -16,6 +16,7 @@ reuse the parent's chunk list without being read.
 from __future__ import annotations
 
 import getpass
+import hashlib
 import os
 import socket
 import stat
@@ -28,6 +29,7 @@ from pathlib import Path
 from salvage import __version__
 from salvage.model.errors import UsageError
 from salvage.repo.chunking import Chunker
+from salvage.repo.digest import directory_digest
 from salvage.repo.locks import RepositoryLock
 from salvage.repo.progress import Progress
 from salvage.repo.repository import Repository, RepoWriter
@@ -63,6 +65,8 @@ class BackupResult:
     snapshot_id: str
     parent_id: str | None
     summary: SummaryWire
+    # The tree digest of what was stored (repo/digest.py), "" when unknown (streamed snapshots).
+    tree_digest: str = ""
 
 
 @dataclass
@@ -151,7 +155,7 @@ def backup(
         }
         snapshot_id = repo.save_file("snapshots", wire)
         progress.finished = True
-    return BackupResult(snapshot_id, wire["parent"], summary)
+    return BackupResult(snapshot_id, wire["parent"], summary, archiver.digests[tree_id])
 
 
 def _find_parent(repo: Repository, parent: str | None, hostname: str, path: str) -> Snapshot | None:
@@ -186,6 +190,7 @@ class _Archiver:
         self.counters = counters
         self.progress = progress
         self._lock = threading.Lock()
+        self.digests: dict[bytes, str] = {}  # tree id -> its tree digest
 
     def warn(self, message: str) -> None:
         with self._lock:
@@ -228,7 +233,7 @@ class _Archiver:
             elif kind == "file":
                 self._count_total(node)
                 if old is not None and _unchanged(old, node):
-                    node["content"] = old["content"]
+                    node["content"], node["sha256"] = old["content"], old["sha256"]
                     self._file_done(node, "files_unmodified", 0)
                     entries.append(node)
                 else:
@@ -249,9 +254,11 @@ class _Archiver:
             else:
                 entries.append(node)
         nodes: list[NodeWire | None] = [e.result() if isinstance(e, Future) else e for e in entries]
-        data = encode_tree([n for n in nodes if n is not None])
+        stored = [n for n in nodes if n is not None]
+        data = encode_tree(stored)
         tree_id = self.repo.master.id_of(data)
         self.writer.add_blob("tree", tree_id, data)
+        self.digests[tree_id] = directory_digest(stored, lambda n: self.digests[bytes.fromhex(n["subtree"])])
         return tree_id
 
     def add_xattrs(self, full: str, node: NodeWire) -> None:
@@ -290,6 +297,7 @@ class _Archiver:
         try:
             content: list[str] = []
             size = 0
+            whole = hashlib.sha256()  # of the bytes stored: the file's line in its tree digest
             with open(full, "rb") as handle:
                 # Small files are read whole: the stream chunker's 2 × max-size buffer per
                 # file would cost more than the file. Views avoid copying chunks; add_blob
@@ -313,6 +321,7 @@ class _Archiver:
                     elif not self.writer.has(blob_id):
                         stored.append(self._store_later(blob_id, chunk if stable else bytes(chunk)))
                     content.append(blob_id.hex())
+                    whole.update(chunk)
                     size += len(chunk)
                     self.progress.bytes_done += len(chunk)
             for future in stored:
@@ -320,7 +329,7 @@ class _Archiver:
             if size != node["size"]:
                 self.warn(f"{full}: changed size while being read ({node['size']} → {size} bytes); stored what was read")
                 node["size"] = size
-            node["content"] = content
+            node["content"], node["sha256"] = content, whole.hexdigest()
             self._file_done(node, "files_changed" if changed else "files_new", size)
             return node
         except FileNotFoundError:
@@ -347,6 +356,7 @@ def _unchanged(old: NodeWire, new: NodeWire) -> bool:
     return (
         old.get("type") == "file"
         and "content" in old
+        and "sha256" in old  # trees of older backups: read once more, for the digest
         and old.get("size") == new["size"]
         and old.get("mtime_ns") == new["mtime_ns"]
         and old.get("ctime_ns") == new["ctime_ns"]

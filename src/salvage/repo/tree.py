@@ -35,6 +35,7 @@ class NodeWire(TypedDict, total=False):
     device_id: int
     links: int
     content: list[str]
+    sha256: str  # of a file's bytes, as stored (repo/digest.py); absent in trees of older backups
     subtree: str
     link_target: str
     link_target_b64: str

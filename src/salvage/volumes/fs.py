@@ -21,6 +21,7 @@ from salvage.model.errors import SalvageError
 from salvage.repo import backup as repo_backup
 from salvage.repo import restore as repo_restore
 from salvage.repo.locks import remove_host_locks
+from salvage.repo.digest import check_restored
 from salvage.repo.preflight import check_restorable
 from salvage.repo.repository import Repository
 from salvage.repo.snapshots import find_snapshot
@@ -122,6 +123,8 @@ class FsMethod:
         result = self._move(MoverJob("backup", meta["namespace"], mounted, args, where.node, where.tolerations))
         record = claim_record(claim, pv)
         record.update(method=METHOD, snapshotHandle=str(result["snapshot"]), restoreSize=int(result["total_bytes"]))
+        if result.get("tree_digest"):
+            record["treeDigest"] = str(result["tree_digest"])
         if result.get("error_count"):
             record.update(method="none", error=f"{result['error_count']} paths could not be read: "
                                                + "; ".join(result.get("errors", [])[:5]))
@@ -156,6 +159,10 @@ class FsMethod:
                 "is not reachable from here to restore its files (needs a data-mover pod).",
                 hint="Restore file-level backups onto the local cluster's hostpath driver for now.")
         filled = fill(self.repository(), record, target)
+        if self._checks_digest(record):
+            snapshot = find_snapshot(self.repository(), record["snapshotHandle"])
+            self._digest_checked(record, check_restored(self.repository(), snapshot.tree, target,
+                                                        str(record["treeDigest"])).to_json())
         if not filled.xattr_failures:
             return []
         return [f"volume {record.get('namespace')}/{record.get('pvc')}: "
@@ -163,13 +170,29 @@ class FsMethod:
                 + "; ".join(filled.xattrs_not_restored[:5])]
 
     def _fill_by_mover(self, record: VolumeRecord, namespace: str, claim: str) -> list[str]:
-        args = ("fs", "restore", str(record["snapshotHandle"]), "--target", mover_manifests.DATA_PATH)
+        args: tuple[str, ...] = ("fs", "restore", str(record["snapshotHandle"]), "--target", mover_manifests.DATA_PATH)
+        if self._checks_digest(record):
+            args += ("--expect-digest", str(record["treeDigest"]))
         result = self._move(MoverJob("restore", namespace, claim, args))
+        if self._checks_digest(record):
+            self._digest_checked(record, result.get("digest") or {})
         if not result.get("xattr_failures"):
             return []
         return [f"volume {record.get('namespace')}/{record.get('pvc')}: "
                 f"{repo_restore.xattr_summary(int(result['xattr_failures']), int(result['xattr_failed_files']))}: "
                 + "; ".join(result.get("xattrs_not_restored", [])[:5])]
+
+    def _checks_digest(self, record: VolumeRecord) -> bool:
+        return self.context.check_digests and bool(record.get("treeDigest"))
+
+    def _digest_checked(self, record: VolumeRecord, outcome: JSON) -> None:
+        """One ``volume-digest`` event per filled volume: its restored tree against the record."""
+        self.context.progress("volume-digest", {
+            "namespace": record.get("namespace"), "pvc": record.get("pvc"),
+            "recorded": record.get("treeDigest"), "restored": outcome.get("restored", ""),
+            "matches": bool(outcome.get("matches")),
+            "differences": list(outcome.get("differences") or ["the mover reported no digest (an older image?)"])
+            if not outcome.get("matches") else []})
 
     def _move(self, job: MoverJob) -> JSON:
         try:
@@ -200,7 +223,7 @@ def capture(repo: Repository, claim: dict[str, Any], pv: dict[str, Any], backup:
     result = repo_backup.backup(repo, path, tags=[f"backup={backup}", f"pvc={meta['namespace']}/{meta['name']}"],
                                 parent=None)
     record.update(method=METHOD, snapshotHandle=result.snapshot_id,
-                  restoreSize=int(result.summary["total_bytes"]))
+                  restoreSize=int(result.summary["total_bytes"]), treeDigest=result.tree_digest)
     return record
 
 

@@ -64,6 +64,9 @@ class MethodContext:
     # ``fs`` on a cluster: the location as data-mover pods reach it, and how they are made.
     location: LocationSpec | None = None
     mover: MoverSettings = field(default_factory=MoverSettings)
+    # Restores: read each filled volume back and compare its tree digest with the record's
+    # ``treeDigest`` (repo/digest.py); the outcome is a ``volume-digest`` progress event.
+    check_digests: bool = False
 
     def kube(self) -> KubeClient:
         if self.client is None:

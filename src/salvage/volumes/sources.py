@@ -41,15 +41,16 @@ class VolumeRestorer:
                  aws: AwsSettings | None = None, gce: GceSettings | None = None,
                  azure: AzureSettings | None = None, verify_data: bool = False,
                  location: LocationSpec | None = None, mover: MoverSettings | None = None,
-                 progress: Progress = lambda _k, _d: None) -> None:
+                 progress: Progress = lambda _k, _d: None, check_digests: bool = False) -> None:
         """``verify_data``: :meth:`check` also reads every pack of the ``fs`` volumes' data whole
         and checks it against its name (else only sizes; flipped bytes surface while filling).
-        ``location`` and ``mover``: how ``fs`` volumes are filled by data-mover pods."""
+        ``location`` and ``mover``: how ``fs`` volumes are filled by data-mover pods.
+        ``check_digests``: read each filled volume back against its recorded tree digest."""
         self.owner = owner
         self.methods = Methods(MethodContext(client, store, repo_password, aws or AwsSettings(), progress,
                                              gce=gce or GceSettings(), azure=azure or AzureSettings(),
                                              verify_data=verify_data, location=location,
-                                             mover=mover or MoverSettings()))
+                                             mover=mover or MoverSettings(), check_digests=check_digests))
 
     def check(self, records: Iterable[VolumeRecord], *, dry_run: bool = False) -> None:
         """Refuse, before any change, what :meth:`prepare` could not do for these records; a

@@ -6,14 +6,20 @@ checks run in containers are in test_drills_real.py."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
 from salvage.catalog import layout
 from salvage.k8s.client import KubeClient
 from salvage.locations import open_location
+from salvage.repo.snapshots import find_snapshot
+from salvage.repo.tree import decode_tree, encode_tree, get_text
+from salvage.storage.base import Store
+from salvage.volumes import location_repository
 from tests.integration.engines import workload
 from tests.integration.engines.conftest import Salvage
+from tests.support.backups import rewrite_volume_records
 from tests.support.damage import damage
 
 pytestmark = pytest.mark.integration
@@ -42,7 +48,9 @@ def test_a_drill_of_seed_001_passes_reports_by_phase_and_leaves_nothing(
     assert list(drill["phases"]) == ["verify", "volumes", "objects", "readiness", "checks"]
     assert 0 < drill["recovery_time_seconds"] >= sum(drill["phases"].values()) - 0.5
     assert drill["recovery_point_seconds"] is not None and drill["recovery_point_seconds"] >= 0
-    assert [c["name"] for c in drill["checks"]] == ["objects"] and drill["checks"][0]["passed"]
+    assert [c["name"] for c in drill["checks"]] == ["objects", f"volume-digest {scratch}/data-pg-0"]
+    assert all(c["passed"] for c in drill["checks"])
+    assert "no tree digest recorded (method csi-snapshot)" in drill["checks"][1]["detail"]
     assert drill["counts"]["created"] >= 6  # namespace, secret, 2 configmaps, service, statefulset, claim
     assert _leftovers(kube, drill) == [] and drill["cleanup"] == []
     # No volume is left by the drill (others' may be going away: the cluster is shared).
@@ -101,3 +109,77 @@ def test_a_schedule_is_drilled_through_its_newest_completed_backup(
     assert none.returncode == 1 and "Schedule 'nope' has no Completed backup" in none.stderr
     both = salvage("drill", "run", "--schedule", "pg-daily", "--from-backup", "other", check=False)
     assert both.returncode == 2 and "one of them" in both.stderr
+
+
+PASSWORD = "drill digest password"
+
+
+def test_a_drill_compares_each_file_level_volume_with_the_tree_digest_its_backup_recorded(
+        kube: KubeClient, ns: str, salvage: Salvage, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SALVAGE_REPO_PASSWORD", PASSWORD)
+    workload.deploy(kube, ns)
+    salvage("backup", "create", "pg-files", "--include-namespaces", ns, "--default-volumes-to-fs-backup")
+    [record] = json.loads(open_location().store.get(layout.volumes("pg-files")))
+    assert record["method"] == "fs" and record["treeDigest"].startswith("sha256:")
+
+    drill = json.loads(salvage("-o", "json", "drill", "run", "--from-backup", "pg-files", "--timeout", "120").stdout)
+
+    assert drill["phase"] == "Passed", drill["errors"]
+    [checked] = [c for c in drill["checks"] if c["name"].startswith("volume-digest")]
+    assert checked == {"name": f"volume-digest {drill['namespaces'][ns]}/data-pg-0", "passed": True,
+                       "detail": f"{record['treeDigest']} as recorded"}
+
+
+def test_a_volume_whose_data_changed_after_its_digest_was_recorded_fails_the_drill_naming_the_file(
+        kube: KubeClient, ns: str, salvage: Salvage, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SALVAGE_REPO_PASSWORD", PASSWORD)
+    workload.deploy(kube, ns)
+    salvage("backup", "create", "pg-altered", "--include-namespaces", ns, "--default-volumes-to-fs-backup")
+    store = open_location().store
+    _replace_stored_bytes(store, "pg-altered", ["base", "16384", "1259"], os.urandom(256 * 1024))
+    assert salvage("backup", "describe", "pg-altered").returncode == 0, "every checksum still holds"
+
+    out = salvage("-o", "json", "drill", "run", "--from-backup", "pg-altered", "--timeout", "120", check=False)
+
+    assert out.returncode == 1, out.stderr
+    drill = json.loads(out.stdout)
+    [failed] = [c for c in drill["checks"] if not c["passed"]]
+    assert failed["name"] == f"volume-digest {drill['namespaces'][ns]}/data-pg-0"
+    assert "/base/16384/1259: content differs" in failed["detail"], failed["detail"]
+    assert drill["phase"] == "Failed" and drill["recovery_time_seconds"] is None
+    assert any("volume-digest" in e and "1259" in e for e in drill["errors"])
+    assert _leftovers(kube, drill) == []
+
+
+def _replace_stored_bytes(store: Store, backup: str, path: list[str], data: bytes) -> None:
+    """Silent corruption, simulated: one file's stored bytes replaced after the backup, under
+    the hash it recorded, by someone holding the repository key, so every MAC, content hash
+    and catalog checksum still holds (the backup's volume record points at the new
+    snapshot, with its checksum in the manifest updated)."""
+    repo = location_repository.repository(store, PASSWORD, create=False)
+    [record] = [r for r in json.loads(store.get(layout.volumes(backup))) if r["method"] == "fs"]
+    snapshot = find_snapshot(repo, record["snapshotHandle"])
+    writer = repo.writer()
+
+    def rewrite(tree: bytes, parts: list[str]) -> bytes:
+        nodes = decode_tree(repo.read_blob(tree))
+        [node] = [n for n in nodes if get_text(n, "name") == parts[0]]
+        if len(parts) > 1:
+            node["subtree"] = rewrite(bytes.fromhex(node["subtree"]), parts[1:]).hex()
+        else:
+            assert node["size"] == len(data) and "sha256" in node
+            blob = repo.master.id_of(data)
+            writer.add_blob("data", blob, data)
+            node["content"] = [blob.hex()]
+        body = encode_tree(nodes)
+        writer.add_blob("tree", repo.master.id_of(body), body)
+        return repo.master.id_of(body)
+
+    try:
+        root = rewrite(snapshot.tree, path)
+        writer.flush()
+    finally:
+        writer.close()
+    altered = repo.save_file("snapshots", {**snapshot.wire, "tree": root.hex()})
+    rewrite_volume_records(store, backup, lambda records: records[records.index(record)].update(
+        snapshotHandle=altered))

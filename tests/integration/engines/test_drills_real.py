@@ -1,6 +1,7 @@
 """Drills of a 3-replica StatefulSet on the real node: the checks run in the restored
-containers, a failing check fails the drill naming the pod, and either way nothing of the
-drill stays (namespace, claim, volume)."""
+containers, a failing check fails the drill naming the pod, file-level volumes come back
+through mover pods with their recorded tree digests, seed 001's PostgreSQL comes back with
+its row counts, and either way nothing of the drill stays (namespace, claim, volume)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from salvage.devcluster.cluster import LocalCluster
 from salvage.devcluster.images.builders import BUSYBOX
 from salvage.k8s.client import KubeClient
 from salvage.locations import open_location
+from tests.support.backups import rewrite_volume_records
 from tests.support.builders import headless_service, statefulset
 from tests.support.damage import damage
 from tests.support.cli import salvage
@@ -32,22 +34,23 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def _deploy(kube: KubeClient, ns: str) -> None:
-    app = statefulset("web", replicas=3)
+def deploy_web(kube: KubeClient, ns: str, replicas: int = 3) -> None:
+    """StatefulSet web: each replica writes its own name into its volume's /data/id once."""
+    app = statefulset("web", replicas=replicas)
     spec = app["spec"]["template"]["spec"]
     spec["terminationGracePeriodSeconds"] = 1
     spec["containers"][0].update(image=BUSYBOX.ref, imagePullPolicy="Never", command=[
         "sh", "-c", "test -e /data/id || echo written-by-$(hostname) > /data/id; sync; sleep 3600"])
     kube.create(f"/api/v1/namespaces/{ns}/services", headless_service("web", "web"))
     kube.create(f"/apis/apps/v1/namespaces/{ns}/statefulsets", app)
-    for ordinal in range(3):
+    for ordinal in range(replicas):
         pod_ready(kube, ns, f"web-{ordinal}")
 
 
 @pytest.fixture
 def backed_up(real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, home: Path) -> str:
     """Three replicas backed up with CSI snapshots of their volumes."""
-    _deploy(real_kube, real_ns)
+    deploy_web(real_kube, real_ns)
     made = salvage(real_cluster.kubeconfig, "backup", "create", "web-nightly", "--include-namespaces", real_ns)
     assert made.returncode == 0, made.stderr
     return "web-nightly"
@@ -97,7 +100,7 @@ def test_a_failing_check_fails_the_drill_naming_the_pod_and_still_cleans_up(
 
 def test_a_drill_of_file_level_volumes_restores_them_through_mover_pods_and_refuses_a_damaged_pack(
         real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, home: Path) -> None:
-    _deploy(real_kube, real_ns)
+    deploy_web(real_kube, real_ns)
     made = salvage(real_cluster.kubeconfig, "backup", "create", "web-files", "--include-namespaces", real_ns,
                    "--default-volumes-to-fs-backup", env=REPO)
     assert made.returncode == 0, made.stderr
@@ -106,7 +109,9 @@ def test_a_drill_of_file_level_volumes_restores_them_through_mover_pods_and_refu
                   "--verify-command", CHECK, "--timeout", "180", env=REPO)
     assert out.returncode == 0, out.stderr
     drill = json.loads(out.stdout)
-    assert drill["phase"] == "Passed" and len(drill["checks"]) == 4
+    assert drill["phase"] == "Passed" and len(drill["checks"]) == 7
+    digests = [c for c in drill["checks"] if c["name"].startswith("volume-digest")]
+    assert len(digests) == 3 and all(c["passed"] and "as recorded" in c["detail"] for c in digests), digests
     assert _leftovers(real_kube, drill) == []
 
     store = open_location().store
@@ -118,3 +123,44 @@ def test_a_drill_of_file_level_volumes_restores_them_through_mover_pods_and_refu
     assert failed["phase"] == "Failed" and failed["counts"] == {}, "refused before anything was made"
     assert any(packs[-1].key.rsplit("/", 1)[1][:12] in e for e in failed["errors"]), failed["errors"]
     assert not [n for n in real_kube.list("/api/v1/namespaces") if "-drill-" in n["metadata"]["name"]]
+
+
+def test_a_drill_of_seed_001_with_its_postgresql_loads_the_dumps_and_compares_row_counts(
+        real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, home: Path) -> None:
+    from tests.integration.engines import test_postgres as pg
+
+    pg.deploy(real_kube, real_ns)
+    pg.psql(real_kube, real_ns, pg.SETUP)
+    made = salvage(real_cluster.kubeconfig, "backup", "create", "pg-nightly", "--include-namespaces", real_ns,
+                   env=pg.REPO)
+    assert made.returncode == 0, made.stderr
+
+    out = salvage(real_cluster.kubeconfig, "-o", "json", "drill", "run", "--from-backup", "pg-nightly",
+                  "--timeout", "240", env=pg.REPO)
+
+    assert out.returncode == 0, out.stdout + out.stderr
+    drill = json.loads(out.stdout)
+    scratch = drill["namespaces"][real_ns]
+    [rows] = [c for c in drill["checks"] if c["name"].startswith("postgresql-rows")]
+    assert rows["name"] == f"postgresql-rows {scratch}/data-postgresql-0" and rows["passed"], rows
+    assert "row counts as recorded" in rows["detail"] and "shop" in rows["detail"]
+    assert list(drill["phases"]) == ["verify", "volumes", "objects", "readiness", "databases", "checks"]
+    print(f"\ndrill of seed 001 with PostgreSQL on the real node: {drill['recovery_time_seconds']}s, "
+          f"phases {drill['phases']}")
+    assert _leftovers(real_kube, drill) == [] and drill["cleanup"] == []
+
+    # A count that no longer matches what the restore gives (as if rows were lost): named.
+    def fewer_orders(records: list) -> None:  # type: ignore[type-arg]
+        [database] = [r["database"] for r in records if r.get("method") == "postgresql"]
+        shop = next(d for d in database["databases"] if d["name"] == "shop")
+        shop["tables"]["public.orders"] += 1
+
+    rewrite_volume_records(open_location().store, "pg-nightly", fewer_orders)
+    bad = salvage(real_cluster.kubeconfig, "-o", "json", "drill", "run", "--from-backup", "pg-nightly",
+                  "--timeout", "240", env=pg.REPO)
+    assert bad.returncode == 1
+    report = json.loads(bad.stdout)
+    [wrong] = [c for c in report["checks"] if not c["passed"]]
+    assert wrong["name"].startswith("postgresql-rows")
+    assert "shop.public.orders: 50001 recorded, 50000 restored" in wrong["detail"], wrong
+    assert _leftovers(real_kube, report) == []

@@ -45,6 +45,6 @@ def test_resource_file_names_follow_the_layout() -> None:
 def test_volume_examples_use_only_record_fields() -> None:
     records = examples()["backup-volumes"]
     assert isinstance(records, list)
-    assert [r["method"] for r in records] == ["csi-snapshot", "aws-ebs", "postgresql"]
+    assert [r["method"] for r in records] == ["csi-snapshot", "fs", "aws-ebs", "postgresql"]
     for record in records:
         assert set(record) <= set(VolumeRecord.__annotations__)

@@ -42,7 +42,7 @@ def test_every_crd_is_structural_with_status_and_columns() -> None:
         assert version["subresources"] == {"status": {}}
         assert any(c["jsonPath"] == ".status.phase" for c in version["additionalPrinterColumns"])
         kinds.append(crd["spec"]["names"]["kind"])
-    assert kinds == ["BackupLocation", "Backup", "Restore", "Schedule"]
+    assert kinds == ["BackupLocation", "Backup", "Restore", "Schedule", "Drill"]
 
 
 def test_yaml_parses_back_to_the_objects() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from salvage.operator.drill_metrics import drill_metrics
 from salvage.operator.metrics import Metrics
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
@@ -15,6 +16,7 @@ DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 
 def _exported() -> set[str]:
     metrics = Metrics()
+    drill_metrics(metrics)  # the Drill reconciler's, in the same registry
     names = set()
     for family in metrics.registry.collect():
         names.add(family.name)

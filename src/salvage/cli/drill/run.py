@@ -53,9 +53,10 @@ def run(
     workloads, run the checks, report the recovery time by phase, and remove what it made.
 
     The checks: every object restored (or skipped with a reason), every volume's data
-    verified while restored, and --verify-command in the restored pods. The report is
-    written beside the backup on the location (kept on this machine for a ReadOnly one).
-    Exits 1 when the drill fails.
+    verified while restored and each file-level volume's tree digest equal to the one
+    its backup recorded, each PostgreSQL database's row counts equal to its dump's, and
+    --verify-command in the restored pods. The report is written beside the backup on
+    the location (kept on this machine for a ReadOnly one). Exits 1 when the drill fails.
 
     Examples:
       salvage drill run --from-backup wp-nightly

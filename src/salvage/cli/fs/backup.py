@@ -56,17 +56,18 @@ def command(
     summary = result.summary
     if lines or result_file:
         # A pod's termination message holds 4 KiB: the first errors are enough to say what.
-        report_result({"snapshot": result.snapshot_id, "parent": result.parent_id,
+        report_result({"snapshot": result.snapshot_id, "parent": result.parent_id, "tree_digest": result.tree_digest,
                        **summary, "errors": summary["errors"][:10]}, lines=lines, path=result_file)
     elif app.output is not OutputFormat.table:
-        app.terminal.data({"snapshot": result.snapshot_id, "parent": result.parent_id, **summary})
+        app.terminal.data({"snapshot": result.snapshot_id, "parent": result.parent_id,
+                           "tree_digest": result.tree_digest, **summary})
     else:
         for error in summary["errors"]:
             app.terminal.warn(error)
         app.terminal.line(
             f"snapshot {result.snapshot_id[:8]} saved: {summary['files_new']} new, {summary['files_changed']} changed, "
             f"{summary['files_unmodified']} unchanged files; {human_bytes(summary['bytes_processed'])} read, "
-            f"{human_bytes(summary['bytes_added'])} added to the repository"
+            f"{human_bytes(summary['bytes_added'])} added to the repository; tree digest {result.tree_digest}"
         )
     if summary["error_count"]:
         app.terminal.warn(f"{summary['error_count']} paths could not be read completely; "

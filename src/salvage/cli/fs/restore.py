@@ -17,6 +17,8 @@ from salvage.cli.repo.options import (
 )
 from salvage.cli.repo.progress_display import progress_bars
 from salvage.cli.repo.snapshots import human_bytes
+from salvage.model.errors import UsageError
+from salvage.repo.digest import check_restored
 from salvage.repo.restore import restore, xattr_summary
 from salvage.repo.snapshots import find_snapshot
 
@@ -35,6 +37,9 @@ def command(
         list[str] | None,
         typer.Option("--include", "-i", callback=refuse_empty, help="Restore only this path, relative to the snapshot root (repeatable)."),
     ] = None,
+    expect_digest: Annotated[str | None, typer.Option(
+        "--expect-digest", help="Then read the restored files back and compare their tree digest with this "
+        "one (a backup's treeDigest); exit 3 naming the paths that differ.")] = None,
     lines: ProgressLines = False,
     result_file: ResultFile = None,
 ) -> None:
@@ -46,16 +51,27 @@ def command(
       # Only etc/nginx, from snapshot 4f2a; the repository named by the environment
       export SALVAGE_REPO=/srv/repo SALVAGE_REPO_PASSWORD_FILE=./pw
       salvage fs restore 4f2a --target /tmp/etc --include etc/nginx
+
+      # Read the files back and compare with the digest the backup recorded
+      salvage fs restore 4f2a -t /srv/back --expect-digest sha256:9c1e...
     """
     app = app_of(ctx)
+    if expect_digest and include:
+        raise UsageError("--expect-digest compares the whole tree; it cannot be used with --include.",
+                         hint="Restore the whole snapshot to check its digest.")
     repository = open_named_repository(app, repo, location, password_file, password_secret, read_only=True)
     chosen = find_snapshot(repository, snapshot)
     with progress_bars(app.terminal, "restore") as progress, \
             (progress_lines(progress) if lines else contextlib.nullcontext()):
         result = restore(repository, chosen, target, include=include or [], progress=progress)
+    checked = None
+    if expect_digest:
+        checked = check_restored(repository, chosen.tree, target, expect_digest)
     data = {"snapshot": chosen.id, "target": str(target), "files": result.files, "bytes": result.bytes,
             "xattrs_not_restored": result.xattrs_not_restored,
             "xattr_failures": result.xattr_failures, "xattr_failed_files": result.xattr_failed_files}
+    if checked is not None:
+        data["digest"] = checked.to_json()
     if lines or result_file:
         report_result({**data, "xattrs_not_restored": result.xattrs_not_restored[:10]}, lines=lines,
                       path=result_file)
@@ -69,3 +85,9 @@ def command(
         for line in result.xattrs_not_restored:
             app.terminal.warn(f"extended attributes not restored: {line}")
         app.terminal.warn(xattr_summary(result.xattr_failures, result.xattr_failed_files))
+    if checked is not None and not checked.matches:
+        app.terminal.error(f"the restored tree's digest {checked.restored} is not the recorded {checked.recorded}: "
+                           + "; ".join(checked.differences))
+        raise typer.Exit(3)
+    if checked is not None and not (lines or result_file) and app.output is OutputFormat.table:
+        app.terminal.line(f"tree digest {checked.restored} matches")
