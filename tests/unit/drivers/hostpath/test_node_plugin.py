@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,13 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="bind mounts need root
 
 
 @pytest.fixture
-def plugin(tmp_path: Path) -> Iterator[NodePlugin]:
-    node = NodePlugin("node-a", tmp_path / "csi" / "csi.sock", tmp_path / "registry")
-    node.start()
-    yield node
-    node.stop()
+def plugin() -> Iterator[NodePlugin]:
+    # Unix socket paths are limited to 107 bytes: pytest's tmp_path (longer under xdist) is not.
+    with tempfile.TemporaryDirectory(prefix="np-") as short:
+        node = NodePlugin("node-a", Path(short) / "csi" / "csi.sock", Path(short) / "registry")
+        node.start()
+        yield node
+        node.stop()
 
 
 def call(socket: Path, service: str, method: str, request: Any, response: str) -> Any:
