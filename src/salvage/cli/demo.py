@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -14,6 +13,7 @@ from salvage.cli.progress import ProgressView
 from salvage.demo.story import APP, run_demo
 from salvage.devcluster.cluster import LocalCluster
 from salvage.locations import open_location
+from salvage.model.progress import Event, Logged, Progress, Step
 
 
 def demo(
@@ -53,9 +53,9 @@ def demo(
               f"namespace {result.namespace})")
 
 
-def _narrated(view: ProgressView) -> Callable[[str, dict[str, Any]], None]:
+def _narrated(view: ProgressView) -> Progress:
     """The engines' steps and warnings; not every resource a backup counts."""
-    def update(kind: str, data: dict[str, Any]) -> None:
-        if kind == "phase" or (kind == "log" and data.get("level") != "info"):
-            view.update(kind, data)
+    def update(event: Event) -> None:
+        if isinstance(event, Step) or (isinstance(event, Logged) and event.level != "info"):
+            view.update(event)
     return update

@@ -26,6 +26,7 @@ from salvage.engines.statefulset.recover import RecoverRequest, recover_stateful
 from salvage.k8s.client import KubeClient
 from salvage.k8s.exec import exec_in_pod
 from salvage.locations import Location
+from salvage.model.progress import Progress
 
 APP = "hello-stateful"
 TEMPLATE = "log"
@@ -36,7 +37,6 @@ MOUNT = "/usr/share/hello"
 WRITER = f"mkdir -p {MOUNT} && while true; do date -u >> {MOUNT}/{LOG}; sleep 1; done"
 
 Say = Callable[[str], None]
-Progress = Callable[[str, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)

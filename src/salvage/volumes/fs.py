@@ -18,6 +18,7 @@ from typing import Any
 
 from salvage.catalog.records import VolumeRecord
 from salvage.model.errors import SalvageError
+from salvage.model.progress import Step
 from salvage.repo import backup as repo_backup
 from salvage.repo import restore as repo_restore
 from salvage.repo.locks import remove_host_locks
@@ -133,12 +134,12 @@ class FsMethod:
             return
         verify = self.context.verify_data
         what = "reading every pack of" if verify else "checking"
-        self.context.progress("phase", {"message": f"{what} the repository data of {len(files)} volume(s)"})
+        self.context.progress(Step(f"{what} the repository data of {len(files)} volume(s)"))
         check_restorable(self.repository(), files, read_data=verify, on_pack=self._pack_read)
 
     def _pack_read(self, number: int, total: int) -> None:
         if self.context.verify_data and (number == total or number % max(1, total // 10) == 0):  # ~10 lines at most
-            self.context.progress("phase", {"message": f"verified {number} of {total} packs"})
+            self.context.progress(Step(f"verified {number} of {total} packs"))
 
     def prepare(self, record: VolumeRecord, claim: JSON, namespace: str, *, owner: str,
                 timeout: float) -> ClaimSource:

@@ -44,10 +44,10 @@ from salvage.model.errors import (
     SalvageError,
     UsageError,
 )
+from salvage.model.progress import Progress, Step, quiet
 from salvage.volumes.presence import volume_presence
 from salvage.volumes.method import ClaimSource
 
-Progress = Callable[[str, dict[str, Any]], None]
 
 
 class RecoverError(SalvageError):
@@ -110,7 +110,7 @@ class RecoverReport:
 
 
 def recover_statefulset(client: KubeClient, source: RecoverySource, request: RecoverRequest,
-                        progress: Progress = lambda _k, _d: None) -> RecoverReport:
+                        progress: Progress = quiet) -> RecoverReport:
     started = time.monotonic()
     statefulset = source.statefulset(request.manifest)
     _check_manifest(request)
@@ -138,7 +138,7 @@ def _verify(client: KubeClient, request: RecoverRequest, plan: RecoverPlan,
     results = []
     for ordinal in plan.ordinals:
         pod = pod_name(plan.statefulset, ordinal)
-        progress("phase", {"message": f"verifying {pod}: {' '.join(request.verify_command)}"})
+        progress(Step(f"verifying {pod}: {' '.join(request.verify_command)}"))
         try:
             outcome = exec_in_pod(client, plan.namespace, pod, list(request.verify_command),
                                   container=request.verify_container, timeout=min(request.timeout, 60.0))
@@ -398,4 +398,4 @@ class _Run:
                      "run recover again once fixed (it keeps what is already recovered).") from None
 
     def _say(self, message: str) -> None:
-        self.progress("phase", {"message": message})
+        self.progress(Step(message))
