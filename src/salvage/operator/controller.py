@@ -170,6 +170,8 @@ class Controller:
                 for kind, obj in changes(self.ctx.client, path, stop, timeout_seconds=self.resync_seconds):
                     if kind != "DELETED":
                         self.queue.add((plural, obj["metadata"]["name"]))
+                    elif (forget := getattr(self.reconcilers[plural], "forget", None)) is not None:
+                        forget(obj)  # what a reconciler keeps about an object that is gone
             except SalvageError as exc:
                 log.warning("watching %s: %s", plural, exc.message)
                 stop.wait(2.0)

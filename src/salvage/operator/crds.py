@@ -82,6 +82,20 @@ def backup_spec_schema() -> JSON:
     })
 
 
+def _progress(**fields: JSON) -> JSON:
+    """A running Backup's or Restore's progress, rewritten every few seconds while it runs
+    (operator/live_status.py) and kept, final, when it ends."""
+    return _object({
+        "resources": _int("Resource types done."),
+        "items": _int("Objects done."),
+        **fields,
+        "volumeBytes": _int("Bytes of volume data copied by data-mover pods."),
+        "warnings": _int("Warnings and errors so far."),
+        "step": _str("What it is doing now."),
+        "updated": _time("When this progress was written."),
+    }, "How far the run is.")
+
+
 def _backup() -> JSON:
     status = _object({
         "phase": _str("Where the backup is.", enum=PHASES),
@@ -89,6 +103,7 @@ def _backup() -> JSON:
         "items": _int("Objects backed up."),
         "volumes": _int("Volumes captured."),
         "bytesWritten": _int("Bytes written to the location."),
+        "progress": _progress(volumes=_int("Volumes captured.")),
         "warnings": _strings("Warnings of the run."),
         "errors": _strings("Errors of the run; PartiallyFailed or Failed say why here."),
         "reason": _str("Why the backup failed, in one sentence."),
@@ -134,6 +149,7 @@ def _restore() -> JSON:
         "counts": {"type": "object", "description": "Items per action (created, updated, skipped, failed).",
                    "additionalProperties": {"type": "integer"}},
         "failures": {"type": "array", "items": failure, "description": "Items that failed, with reasons."},
+        "progress": _progress(),
         "warnings": _strings("Warnings."),
         "errors": _strings("Errors."),
         "reason": _str("Why the restore failed, in one sentence."),
