@@ -114,7 +114,8 @@ class BackupReconciler:
         self.ctx.metrics.backup_finished(schedule, outcome.phase, outcome.seconds, outcome.bytes_written)
         status: JSON = {"phase": outcome.phase, "items": outcome.items, "volumes": len(outcome.volumes),
                         "bytesWritten": outcome.bytes_written, "warnings": outcome.warnings[:50],
-                        "errors": outcome.errors[:50], "completed": now_text(), "progress": live.progress()}
+                        "errors": outcome.errors[:50], "completed": now_text(), "progress": live.progress(),
+                        "resourceCounts": live.per_resource()}
         if outcome.errors:
             status["reason"] = outcome.errors[0]
         self.ctx.write_status(PLURAL, obj, {**status, **_expiry(spec)})

@@ -24,6 +24,7 @@ from salvage.operator.context import JSON, OperatorContext, now_text
 log = logging.getLogger("salvage.operator")
 
 STEP_LIMIT = 200  # characters of the current step kept in the status
+KINDS_LIMIT = 100  # resource types in status.resourceCounts
 
 
 class LiveStatus:
@@ -36,6 +37,7 @@ class LiveStatus:
         self.writes = 0  # progress writes made (the final status is the reconciler's)
         self._counts: dict[str, int] = {"resources": 0, "items": 0, "volumes": 0, "volumeBytes": 0, "warnings": 0}
         self._actions: dict[str, int] = {}  # a restore's items per action
+        self._kinds: dict[str, Any] = {}  # per resource: a backup's count, a restore's counts per action
         self._step = ""
         self._moved: dict[str, int] = {}  # bytes already counted per claim (the pod reports running totals)
         self._lock = threading.Lock()
@@ -53,14 +55,17 @@ class LiveStatus:
         """Count ``event`` (under the lock); whether the status has something new."""
         metrics, backup = self.ctx.metrics, self.plural == "backups"
         match event:
-            case ResourceDone(_, count):
+            case ResourceDone(resource, count):
                 self._counts["resources"] += 1
                 if count is not None:  # a backup's objects come by resource type
                     self._counts["items"] += count
+                    self._kinds[resource] = count
                     metrics.backup_items.labels(self.schedule).inc(count)
-            case Item(action=action):
+            case Item(resource=resource, action=action):
                 self._counts["items"] += 1
                 self._actions[action] = self._actions.get(action, 0) + 1
+                per_action = self._kinds.setdefault(resource, {})
+                per_action[action] = per_action.get(action, 0) + 1
                 metrics.restore_items.labels(action).inc()
             case VolumeState(pvc, state, done):
                 if done:
@@ -98,6 +103,15 @@ class LiveStatus:
         """A restore's items per action so far (created, updated, skipped, failed, planned)."""
         with self._lock:
             return dict(self._actions)
+
+    def per_resource(self) -> dict[str, Any]:
+        """Per resource type: a backup's objects, a restore's objects per action (at most
+        ``KINDS_LIMIT`` types, the largest first, so the status stays small)."""
+        with self._lock:
+            def size(entry: tuple[str, Any]) -> int:
+                return entry[1] if isinstance(entry[1], int) else sum(entry[1].values())
+            largest = sorted(self._kinds.items(), key=size, reverse=True)[:KINDS_LIMIT]
+            return {name: value if isinstance(value, int) else dict(value) for name, value in sorted(largest)}
 
     # -- the writer thread -----------------------------------------------------------------
 

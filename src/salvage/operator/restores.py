@@ -65,7 +65,7 @@ class RestoreReconciler:
             "counts": report.counts, "warnings": report.warnings[:50], "errors": report.errors[:50],
             "failures": [{"resource": f.resource, "namespace": f.namespace, "name": f.name, "reason": f.reason}
                          for f in report.failures[:MAX_FAILURES]],
-            "completed": now_text(), "progress": live.progress(),
+            "completed": now_text(), "progress": live.progress(), "resourceCounts": live.per_resource(),
         }
         self.ctx.metrics.restore_finished(status["phase"])
         if report.errors or report.failures:

@@ -52,6 +52,7 @@ def test_ten_thousand_items_are_a_few_status_writes() -> None:
     assert ctx.writes[0][1]["progress"]["items"] >= 5000 and ctx.writes[0][1]["counts"]["created"] >= 4995
     final = live.progress()
     assert (final["items"], final["resources"], live.counts()) == (10_000, 1, {"created": 9990, "failed": 10})
+    assert live.per_resource() == {"configmaps": {"created": 9990, "failed": 10}}
     assert _sample(ctx, "salvage_restore_items_total", action="created") == 9990
     assert _sample(ctx, "salvage_restore_items_total", action="failed") == 10
 
@@ -72,6 +73,7 @@ def test_a_backup_counts_items_volumes_and_each_byte_once() -> None:
     progress = live.progress()
     assert {k: progress[k] for k in ("resources", "items", "volumes", "volumeBytes", "warnings", "step")} == {
         "resources": 2, "items": 15, "volumes": 1, "volumeBytes": 42, "warnings": 1, "step": "writing the manifest"}
+    assert live.per_resource() == {"configmaps": 12, "secrets": 3}
     assert ctx.writes == [], "nothing written before the interval: the reconciler writes the outcome"
     assert _sample(ctx, "salvage_backup_items_total", schedule="nightly") == 15
     assert _sample(ctx, "salvage_backup_volume_bytes_total", schedule="nightly") == 42
