@@ -45,6 +45,7 @@ def test_a_restore_shows_its_progress_while_it_runs(cluster, kube, ns, tmp_path)
                           and status(kube, ns, "backups", "many"), timeout=120, what="backup finished")
         assert backup["phase"] == "Completed", backup
         assert backup["progress"]["items"] == backup["items"] >= OBJECTS, backup["progress"]
+        assert backup["resourceCounts"]["configmaps"] == OBJECTS + 1, backup["resourceCounts"]  # + kube-root-ca.crt
 
         seen: list[tuple[float, dict[str, Any]]] = []
         stop = threading.Event()
@@ -74,6 +75,7 @@ def test_a_restore_shows_its_progress_while_it_runs(cluster, kube, ns, tmp_path)
         # every configmap and the namespace created; kube-root-ca.crt skipped
         assert restore["counts"]["created"] == OBJECTS + 1 and final["items"] == sum(restore["counts"].values()), \
             restore
+        assert restore["resourceCounts"]["configmaps"] == {"created": OBJECTS, "skipped": 1}, restore["resourceCounts"]
         sample = ctl.ctx.metrics.registry.get_sample_value
         assert sample("salvage_restore_items_total", {"action": "created"}) == OBJECTS + 1
         assert sample("salvage_backup_items_total", {"schedule": ""}) == backup["items"]
