@@ -32,6 +32,9 @@ Key = tuple[str, str]  # (plural, name)
 
 
 class Reconciler(Protocol):
+    """One per resource. It may also have ``forget(obj)``, called when an object of its
+    resource is deleted (to drop what it keeps about it, e.g. a schedule's metrics)."""
+
     plural: str
 
     def reconcile(self, obj: JSON) -> float | None:
