@@ -51,6 +51,7 @@ def backup_request(name: str, spec: JSON, repo_password: str | None,
         default_volumes_to_fs=spec.get("defaultVolumesToFsBackup", False),
         repo_password=repo_password,
         volume_snapshot_provider=spec.get("volumeSnapshotProvider", "auto"),
+        snapshot_move_data=spec.get("snapshotMoveData", False),
         labels=dict(labels or {}),
     )
 

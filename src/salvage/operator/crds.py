@@ -75,6 +75,8 @@ def backup_spec_schema() -> JSON:
         "snapshotVolumes": _bool("Capture the volumes' data (default true)."),
         "defaultVolumesToFsBackup": _bool("Copy volumes' files into the location's repository."),
         "volumeSnapshotProvider": _str("How volumes are snapshotted.", enum=PROVIDERS),
+        "snapshotMoveData": _bool("Snapshot each CSI volume, copy its files into the location's repository "
+                                  "(a data-mover pod), then release the snapshot."),
         "snapshotTimeoutSeconds": _int("Seconds to wait per volume snapshot.", 1),
         "ttl": _str("How long to keep it, e.g. 720h.", pattern=DURATION),
         "location": _str("The BackupLocation to write to (default: the one marked default).", pattern=NAME),
