@@ -41,11 +41,12 @@ def _series(name: str, values: str, **labels: str) -> dict[str, str]:
     return {"series": f"{name}{{{inner}}}", "values": values}
 
 
-def _firing(alert: str, **labels: str) -> dict[str, Any]:
-    """What promtool must see firing: the rule's own labels, the series' labels, and the
-    annotations as Prometheus renders them for those labels."""
+def _firing(alert: str, *, scraped: bool = True, **labels: str) -> dict[str, Any]:
+    """What promtool must see firing: the rule's own labels, the series' labels (with the
+    scrape's job and instance unless the expression matched ``on`` other labels only), and
+    the annotations as Prometheus renders them for those labels."""
     rule = _rules()[alert]
-    everything = {**TARGET, **labels, **rule.get("labels", {})}
+    everything = {**(TARGET if scraped else {}), **labels, **rule.get("labels", {})}
 
     def render(text: str) -> str:
         return re.sub(r"\{\{ \$labels\.(\w+) \}\}", lambda m: everything.get(m.group(1), ""), text)
@@ -87,10 +88,10 @@ def _stale_schedules() -> dict[str, Any]:
     return {"interval": "1m", "input_series": series, "alert_rule_test": [
         _at(89, stale),
         _at(93, stale),  # pending, not firing yet (for: 5m)
-        _at(97, stale, _firing(stale, schedule="nightly"), _firing(stale, schedule="never")),
-        _at(121, stale, _firing(stale, schedule="nightly"), _firing(stale, schedule="never")),
-        _at(127, stale, _firing(stale, schedule="late"), _firing(stale, schedule="nightly"),
-            _firing(stale, schedule="never")),
+        _at(97, stale, _firing(stale, scraped=False, schedule="nightly"), _firing(stale, scraped=False, schedule="never")),
+        _at(121, stale, _firing(stale, scraped=False, schedule="nightly"), _firing(stale, scraped=False, schedule="never")),
+        _at(127, stale, _firing(stale, scraped=False, schedule="late"), _firing(stale, scraped=False, schedule="nightly"),
+            _firing(stale, scraped=False, schedule="never")),
     ]}
 
 
@@ -164,7 +165,7 @@ def test_every_alert_fires_when_it_should_and_only_then(tmp_path: Path) -> None:
 def test_a_wrong_expectation_fails_promtool(tmp_path: Path) -> None:
     """The harness itself can fail: the stale alert expected where it cannot fire."""
     wrong = _stale_schedules()
-    wrong["alert_rule_test"] = [_at(97, "SalvageScheduleStale", _firing("SalvageScheduleStale", schedule="hourly"))]
+    wrong["alert_rule_test"] = [_at(97, "SalvageScheduleStale", _firing("SalvageScheduleStale", scraped=False, schedule="hourly"))]
     spec = tmp_path / "wrong_test.yaml"
     spec.write_text(yaml.safe_dump({"rule_files": [str(ALERTS)], "evaluation_interval": "1m", "tests": [wrong]}))
     result = _run("test", "rules", str(spec))
