@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from salvage.k8s.watch import changes
+from salvage.model.errors import KubernetesError
 from salvage.operator.crds import collection
 from tests.support.builders import namespace
 from tests.support.operator import create, custom, filesystem_location, install_crds, operator_thread, status
@@ -25,9 +26,13 @@ FINISHED = ("Completed", "PartiallyFailed", "Failed")
 
 
 def _recorded(kube, path: str, name: str, stop: threading.Event, seen: list[tuple[float, dict[str, Any]]]) -> None:  # type: ignore[no-untyped-def]
-    for _kind, obj in changes(kube, path, stop, timeout_seconds=60):
-        if obj["metadata"]["name"] == name:
-            seen.append((time.monotonic(), obj.get("status") or {}))
+    try:
+        for _kind, obj in changes(kube, path, stop, timeout_seconds=60):
+            if obj["metadata"]["name"] == name:
+                seen.append((time.monotonic(), obj.get("status") or {}))
+    except KubernetesError:
+        if not stop.is_set():
+            raise  # the watch broke while it still mattered
 
 
 def test_a_restore_shows_its_progress_while_it_runs(cluster, kube, ns, tmp_path) -> None:  # type: ignore[no-untyped-def]
