@@ -185,6 +185,9 @@ class Controller:
             try:
                 obj = self.ctx.find(plural, name)
                 again = self.reconcilers[plural].reconcile(obj) if obj is not None else None
+                if obj is None and (forget := getattr(self.reconcilers[plural], "forget", None)) is not None:
+                    # deleted while a reconcile of it ran (which may have set what DELETED dropped)
+                    forget({"metadata": {"name": name}})
             except Exception:  # noqa: BLE001 - one object's failure must not stop the operator
                 log.exception("reconciling %s %s failed; retrying in 10s", plural, name)
                 again = 10.0

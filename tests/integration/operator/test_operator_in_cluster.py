@@ -147,7 +147,8 @@ def test_backup_and_restore_through_resources(real_cluster: LocalCluster, real_k
     assert 'salvage_schedule_expected_interval_seconds{schedule="forbid"} 1.0' in _scrape(kube)
     kube.delete(f"/apis/salvage.io/v1alpha1/namespaces/{OPERATOR_NS}/schedules/forbid")
     # A deleted or paused schedule is never stale: its interval is no longer exported.
-    wait_for(lambda: 'schedule="forbid"} 1.0' not in _scrape(kube), timeout=30, what="forbid's interval gone")
+    wait_for(lambda: 'salvage_schedule_expected_interval_seconds{schedule="forbid"}' not in _scrape(kube),
+             timeout=30, what="forbid's interval gone")
     scraped = _scrape(kube)
     assert 'salvage_schedule_expected_interval_seconds{schedule="often"}' not in scraped
     assert 'salvage_schedule_expected_interval_seconds{schedule="tokyo"} 86400.0' in scraped
