@@ -48,7 +48,7 @@ def status(kube: KubeClient, namespace: str, plural: str, name: str) -> dict[str
 
 @contextlib.contextmanager
 def operator_thread(cluster: LocalCluster, namespace: str, identity: str, *,
-                    drain_seconds: float = 1.0) -> Iterator[Controller]:
+                    drain_seconds: float = 1.0, progress_seconds: float = 5.0) -> Iterator[Controller]:
     """The operator of ``namespace`` in a thread (Lease of 3 s), stopped (work in flight
     drained for ``drain_seconds``, its Lease released) on exit; an error of its loop fails
     the test there."""
@@ -56,7 +56,7 @@ def operator_thread(cluster: LocalCluster, namespace: str, identity: str, *,
     errors: list[BaseException] = []
     with cluster.client() as client:
         ctl = controller(client, namespace, identity=identity, workers=2, lease_seconds=3, renew_seconds=0.5,
-                         drain_seconds=drain_seconds)
+                         drain_seconds=drain_seconds, progress_seconds=progress_seconds)
 
         def run() -> None:
             try:

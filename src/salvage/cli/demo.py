@@ -3,7 +3,6 @@ schedule, the namespace lost, restored) end to end on a local cluster."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from enum import Enum
 from typing import Annotated, Any
 
@@ -17,6 +16,7 @@ from salvage.demo.postgres import OperatorHooks, PgDemoResult, run_postgres_demo
 from salvage.demo.story import APP, run_demo
 from salvage.devcluster.cluster import LocalCluster
 from salvage.locations import open_location
+from salvage.model.progress import Event, Logged, Progress, Step
 
 DEMO_REPO_PASSWORD = "salvage-demo"  # the demo repository's, unless SALVAGE_REPO_PASSWORD says otherwise
 
@@ -123,9 +123,9 @@ def _operator() -> OperatorHooks:
     return OperatorHooks(NAME, API_VERSION, put, remove)
 
 
-def _narrated(view: ProgressView) -> Callable[[str, dict[str, Any]], None]:
+def _narrated(view: ProgressView) -> Progress:
     """The engines' steps and warnings; not every resource a backup counts."""
-    def update(kind: str, data: dict[str, Any]) -> None:
-        if kind == "phase" or (kind == "log" and data.get("level") != "info"):
-            view.update(kind, data)
+    def update(event: Event) -> None:
+        if isinstance(event, Step) or (isinstance(event, Logged) and event.level != "info"):
+            view.update(event)
     return update

@@ -7,10 +7,21 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from salvage.cli.output import Terminal
+from salvage.model.progress import (
+    Event,
+    Item,
+    Logged,
+    ResourceDone,
+    Step,
+    VolumeBytes,
+    VolumeDigest,
+    VolumeMoved,
+    VolumeState,
+)
 
 
 class ProgressView:
-    """A context manager whose ``update(kind, data)`` is an engine's progress callback."""
+    """A context manager whose ``update`` is an engine's progress callback."""
 
     def __init__(self, terminal: Terminal, title: str, total: int | None = None) -> None:
         self.terminal = terminal
@@ -33,28 +44,29 @@ class ProgressView:
         if self._rich is not None:
             self._rich.__exit__(None, None, None)
 
-    def update(self, kind: str, data: dict[str, Any]) -> None:
-        if kind == "resource" and "count" in data:
-            self.count += int(data["count"])
-            self._say(f"{data['resource']}: {data['count']}", advance=int(data["count"]))
-        elif kind == "item":
-            self.count += 1
-            if data["action"] == "failed":
-                self._say(f"failed {data['resource']} {data['namespace'] or ''}/{data['name']}: {data['reason']}",
-                          advance=1, always=True)
-            else:
+    def update(self, event: Event) -> None:
+        """An engine's progress callback: one line (or a tick of the bar) per event shown."""
+        match event:
+            case ResourceDone(resource, int(count)):
+                self.count += count
+                self._say(f"{resource}: {count}", advance=count)
+            case Item(resource, namespace, name, "failed", reason):
+                self.count += 1
+                self._say(f"failed {resource} {namespace or ''}/{name}: {reason}", advance=1, always=True)
+            case Item():
+                self.count += 1
                 self._advance(1)
-        elif kind == "volume":
-            self._say(f"volume {data['pvc']}: {data['state']}")
-        elif kind == "mover":
-            self._say(_mover_line(data))
-        elif kind == "phase":
-            self._say(data["message"])
-        elif kind == "volume-digest":
-            same = "matches the backup's" if data["matches"] else "DIFFERS: " + "; ".join(data["differences"])
-            self._say(f"volume {data['namespace']}/{data['pvc']}: tree digest {same}", always=not data["matches"])
-        elif kind == "log" and data["level"] in ("warning", "error"):
-            self._say(f"{data['level']}: {data['message']}", always=True)
+            case VolumeState(pvc, state):
+                self._say(f"volume {pvc}: {state}")
+            case VolumeBytes() | VolumeMoved():
+                self._say(_mover_line(event))
+            case Step(message):
+                self._say(message)
+            case VolumeDigest(namespace, pvc, _recorded, _restored, matches, differences):
+                same = "matches the backup's" if matches else "DIFFERS: " + "; ".join(differences)
+                self._say(f"volume {namespace}/{pvc}: tree digest {same}", always=not matches)
+            case Logged("warning" | "error" as level, message):
+                self._say(f"{level}: {message}", always=True)
 
     def say(self, text: str) -> None:
         """Narration: always shown (above the live display on a terminal)."""
@@ -73,15 +85,15 @@ class ProgressView:
             self.terminal.info(text)
 
 
-def _mover_line(data: dict[str, Any]) -> str:
+def _mover_line(event: VolumeBytes | VolumeMoved) -> str:
     """A data-mover pod's progress: ``volume ns/claim: backup 12/40 files, 3.1 MiB at 1.0 MiB/s``,
     and its end: ``volume ns/claim: backup done in 4.2s by pod P, peak memory 97.0 MiB``."""
-    if data.get("event") == "result":
-        return (f"volume {data['pvc']}: {data.get('action')} done in {data.get('seconds')}s by pod {data.get('pod')}, "
-                f"peak memory {_mib(data.get('max_rss_bytes'))}")
-    files = f"{data.get('files', 0)}/{data.get('files_total') if data.get('files_total') is not None else '?'}"
-    return (f"volume {data['pvc']}: {data.get('action')} {files} files, {_mib(data.get('bytes'))} "
-            f"at {_mib(data.get('bytes_per_second'))}/s")
+    if isinstance(event, VolumeMoved):
+        return (f"volume {event.pvc}: {event.action} done in {event.seconds}s by pod {event.pod}, "
+                f"peak memory {_mib(event.max_rss_bytes)}")
+    files = f"{event.files}/{event.files_total if event.files_total is not None else '?'}"
+    return (f"volume {event.pvc}: {event.action} {files} files, {_mib(event.bytes)} "
+            f"at {_mib(event.bytes_per_second)}/s")
 
 
 def _mib(value: Any) -> str:

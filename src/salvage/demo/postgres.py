@@ -35,6 +35,7 @@ from salvage.k8s.polling import wait_until
 from salvage.k8s.waiting import delete_and_wait
 from salvage.locations import Location
 from salvage.model.errors import SalvageError, UsageError
+from salvage.model.progress import Progress
 from salvage.volumes import postgres
 from salvage.volumes.postgres import Server
 
@@ -73,7 +74,6 @@ INSERT = "INSERT INTO orders (customer) VALUES (1 + (random() * 999)::int);"
 DONE = ("Completed", "PartiallyFailed", "Failed")
 
 Say = Callable[[str], None]
-Progress = Callable[[str, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)

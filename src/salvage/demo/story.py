@@ -29,6 +29,7 @@ from salvage.k8s.exec import exec_in_pod
 from salvage.k8s.polling import wait_until
 from salvage.k8s.waiting import delete_and_wait
 from salvage.locations import Location
+from salvage.model.progress import Progress
 
 APP = "hello-stateful"
 TEMPLATE = "log"
@@ -39,7 +40,6 @@ MOUNT = "/usr/share/hello"
 WRITER = f"mkdir -p {MOUNT} && while true; do date -u >> {MOUNT}/{LOG}; sleep 1; done"
 
 Say = Callable[[str], None]
-Progress = Callable[[str, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)

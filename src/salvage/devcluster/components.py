@@ -176,7 +176,19 @@ TOXIPROXY = GoComponent(
     ldflags=f"-X github.com/Shopify/toxiproxy/v2.Version={TOXIPROXY_VERSION}",
 )
 
-SERVER_COMPONENTS = (MINIO, FAKE_GCS, TOXIPROXY)
+# promtool, Prometheus's rule checker and rule unit-test runner: tests/unit/operator
+# checks deploy/alerts.yaml with `promtool check rules` and proves each alert fires (and
+# stays quiet) with `promtool test rules`. Its go.mod has no replace or exclude lines.
+PROMETHEUS_VERSION = "v0.316.0"  # the Go module's version of Prometheus 3.16
+
+PROMTOOL = GoComponent(
+    name="promtool",
+    version=PROMETHEUS_VERSION,
+    packages=("github.com/prometheus/prometheus/cmd/promtool",),
+    ldflags=f"-X github.com/prometheus/common/version.Version={PROMETHEUS_VERSION}",
+)
+
+SERVER_COMPONENTS = (MINIO, FAKE_GCS, TOXIPROXY, PROMTOOL)
 
 # Azurite comes from the npm registry. 3.36 and later declare Node >= 21; Debian's
 # Node (and this project's machines) are Node 20, so stay on the newest 3.35.

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,12 +24,12 @@ from salvage.locations import Location
 from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
 from salvage.model.mover import MoverSettings
+from salvage.model.progress import Finished, Level, Logged, Progress, ResourceDone, Started, VolumeState, quiet
 from salvage.engines.snapshot_move import move_snapshot_data
 from salvage.volumes import csi_snapshots, fs, mover, registry
 from salvage.volumes.method import MethodContext
 from salvage.volumes.registry import Methods
 
-Progress = Callable[[str, dict[str, Any]], None]
 _STATES = {"fs": "copying files", "database": "dumping its database"}
 
 
@@ -91,14 +90,14 @@ class _Journal:
         self.progress = progress
         self._lock = threading.Lock()
 
-    def log(self, level: str, message: str) -> None:
+    def log(self, level: Level, message: str) -> None:
         with self._lock:
             self.lines.append({"time": _now(), "level": level, "message": message})
             if level == "warning":
                 self.warnings.append(message)
             elif level == "error":
                 self.errors.append(message)
-        self.progress("log", {"level": level, "message": message})
+        self.progress(Logged(level, message))
 
     def compressed(self) -> bytes:
         text = "".join(json.dumps(line) + "\n" for line in self.lines)
@@ -106,7 +105,7 @@ class _Journal:
 
 
 def create_backup(client: KubeClient, location: Location, request: BackupRequest,
-                  progress: Progress = lambda _k, _d: None) -> BackupOutcome:
+                  progress: Progress = quiet) -> BackupOutcome:
     if location.spec.read_only:
         raise UsageError(f"Location {location.name!r} is ReadOnly; backups cannot be written to it.",
                          hint="Choose a ReadWrite location with --location.")
@@ -122,6 +121,7 @@ def create_backup(client: KubeClient, location: Location, request: BackupRequest
         # Before anything is written: without credentials every volume would fail.
         methods[registry.chosen(request.volume_snapshot_provider)].check_capture()
     started, started_at = time.monotonic(), _now()
+    progress(Started("backup", request.name))
     writer = BackupWriter(location.store, request.name)
     journal = _Journal(progress)
     discovery = discover(client)
@@ -154,6 +154,7 @@ def create_backup(client: KubeClient, location: Location, request: BackupRequest
         "spec": request.to_json(), "labels": dict(request.labels), "resources": [], "files": {},
     }
     writer.finish(manifest)
+    progress(Finished("backup", request.name, phase))
     return BackupOutcome(request.name, phase, items, volumes, journal.warnings, journal.errors,
                          time.monotonic() - started, writer.bytes_written)
 
@@ -200,7 +201,7 @@ class _Capture:
         if stream.entry["count"]:
             if resource.group and resource.group not in self._builtin_groups:
                 self.custom_groups.add((resource.group, resource.resource))
-            self.progress("resource", {"resource": resource.qualified, "count": stream.entry["count"]})
+            self.progress(ResourceDone(resource.qualified, stream.entry["count"]))
 
     def volumes(self) -> list[VolumeRecord]:
         """Every bound claim's volume, ``--parallel-volumes`` at a time (in claim order);
@@ -226,7 +227,7 @@ class _Capture:
         kind = fs.choose_method(claim, self._storage_class(claim), default_fs=self.request.default_volumes_to_fs)
         if registry.holds_database(self.client, claim, self._pods(meta["namespace"])):
             kind = "database"
-        self.progress("volume", {"pvc": label, "state": _STATES.get(kind, "snapshotting")})
+        self.progress(VolumeState(label, _STATES.get(kind, "snapshotting")))
         hint = ""
         try:
             pv = self.client.get(core("persistentvolumes", None, claim["spec"]["volumeName"]))
@@ -245,7 +246,7 @@ class _Capture:
         else:
             self.journal.log("info", f"volume of {label} captured by {record['method']} "
                                      f"({record.get('snapshotHandle')})")
-        self.progress("volume", {"pvc": label, "state": record.get("method")})
+        self.progress(VolumeState(label, str(record.get("method")), done=True))
         return record
 
     def _pods(self, namespace: str) -> list[dict[str, Any]]:
@@ -314,7 +315,7 @@ class _Capture:
             stream.add(obj)
         stream.flush()
         if stream.entry["count"]:
-            self.progress("resource", {"resource": resource.qualified, "count": stream.entry["count"]})
+            self.progress(ResourceDone(resource.qualified, stream.entry["count"]))
 
 
 def _namespaces(client: KubeClient, selection: Selection) -> list[dict[str, Any]]:

@@ -10,11 +10,11 @@ their claims bound), so removing them, also after a failure or Ctrl-C, removes i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import secrets
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,8 +38,8 @@ from salvage.locations import Location
 from salvage.locations.config import data_dir
 from salvage.model.cloud import AwsSettings, GceSettings
 from salvage.model.errors import KubernetesError, NotFoundError, NotReadyError, SalvageError, UsageError
+from salvage.model.progress import Event, Item, Progress, Step, VolumeDigest, quiet
 
-Progress = Callable[[str, dict[str, Any]], None]
 
 SUFFIX = "-drill-"
 # Workloads whose readiness the drill waits for, and the field that says how many are ready.
@@ -96,7 +96,7 @@ class DrillReport:
 
 
 def run_drill(client: KubeClient, location: Location, request: DrillRequest,
-              progress: Progress = lambda _k, _d: None) -> DrillReport:
+              progress: Progress = quiet) -> DrillReport:
     """Run one drill; the report says Passed only if every check passed."""
     drill_id = secrets.token_hex(3)
     name = request.name or _name(request.backup, drill_id)
@@ -128,7 +128,7 @@ def run_drill(client: KubeClient, location: Location, request: DrillRequest,
                 clock.start("databases", progress)
                 databases = database_checks(client, location, reader.volumes(), report.namespaces,
                                             request.repo_password,
-                                            lambda m: progress("phase", {"message": f"drill {name}: {m}"}))
+                                            lambda m: progress(Step(f"drill {name}: {m}")))
             if report.phase != "Failed":
                 clock.start("checks", progress)
                 _checks(client, report, items, request)
@@ -167,7 +167,7 @@ class _Phases:
     def start(self, phase: str, progress: Progress) -> None:
         self.stop()
         self.current, self.since = phase, time.monotonic()
-        progress("phase", {"message": f"drill {self.report.name}: {phase}"})
+        progress(Step(f"drill {self.report.name}: {phase}"))
 
     def stop(self) -> None:
         if self.current:
@@ -185,18 +185,18 @@ def _restore(client: KubeClient, location: Location, reader: BackupReader, reque
     items: list[ItemResult] = []
     marks: dict[str, float] = {}
 
-    def seen(kind: str, data: dict[str, Any]) -> None:
-        if kind == "item":
+    def seen(event: Event) -> None:
+        if isinstance(event, Item):
             now = time.monotonic()
             marks.setdefault("first", now)
-            if data.get("resource") == "persistentvolumeclaims":
+            if event.resource == "persistentvolumeclaims":
                 marks["volumes"] = now
-        if kind == "volume-digest":  # each filled volume read back (repo/digest.py)
-            digests[(str(data["namespace"]), str(data["pvc"]))] = data
-        progress(kind, data)
+        if isinstance(event, VolumeDigest):  # each filled volume read back (repo/digest.py)
+            digests[(event.namespace, event.pvc)] = dataclasses.asdict(event)
+        progress(event)
 
-    progress("phase", {"message": f"drill {report.name}: restoring backup {request.backup} into "
-                                  + ", ".join(f"{a} -> {b}" for a, b in report.namespaces.items())})
+    progress(Step(f"drill {report.name}: restoring backup {request.backup} into "
+                  + ", ".join(f"{a} -> {b}" for a, b in report.namespaces.items())))
     restore = RestoreRequest(
         name=report.name, backup=request.backup, namespace_map=dict(report.namespaces), wait=False,
         selection=Selection(exclude_resources=_cluster_scoped(reader)), verified=True,
@@ -314,7 +314,7 @@ def _clean_up(client: KubeClient, report: DrillReport, request: DrillRequest, pr
     if report.phase == "Failed" and request.keep_on_failure:
         report.cleanup.append("kept for a look (--keep-on-failure): namespaces " + ", ".join(sorted(scratch)))
         return
-    progress("phase", {"message": f"drill {report.name}: removing namespaces {', '.join(sorted(scratch))}"})
+    progress(Step(f"drill {report.name}: removing namespaces {', '.join(sorted(scratch))}"))
     deadline = time.monotonic() + 180
     for namespace in scratch:
         try:

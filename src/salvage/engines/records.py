@@ -17,6 +17,7 @@ from salvage.k8s.client import KubeClient
 from salvage.locations import Location
 from salvage.locations.config import data_dir
 from salvage.model.errors import NotFoundError, UsageError
+from salvage.model.progress import quiet
 
 
 def _dir() -> Path:
@@ -88,7 +89,7 @@ class RecordedRestore:
 
 
 def restore_here(client: KubeClient, location: Location, request: RestoreRequest,
-                 progress: Progress = lambda _k, _d: None) -> RecordedRestore:
+                 progress: Progress = quiet) -> RecordedRestore:
     """Run a restore and keep its record on this machine: a request without a name is named
     by :func:`restore_name`; a name already recorded here is refused before anything changes
     (a dry run records nothing, so any name goes); each item is logged as it comes, and the

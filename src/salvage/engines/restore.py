@@ -27,11 +27,10 @@ from salvage.locations import Location
 from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import KubernetesError, SalvageError, UsageError
 from salvage.model.mover import MoverSettings
+from salvage.model.progress import Finished, Item, Progress, ResourceDone, Started, Step, quiet
 from salvage.volumes import mover
 from salvage.volumes.method import ClaimSource
 from salvage.volumes.sources import VolumeRestorer, has_volume_data
-
-Progress = Callable[[str, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -63,13 +62,8 @@ class RestoreRequest:
     mover: MoverSettings = field(default_factory=MoverSettings)  # fs volumes' data-mover pods
 
 
-@dataclass(frozen=True)
-class ItemResult:
-    resource: str
-    namespace: str | None
-    name: str
-    action: str  # created | updated | skipped | failed | planned
-    reason: str = ""
+# One object's outcome: what the caller's ``on_item`` gets, and the progress event itself.
+ItemResult = Item
 
 
 @dataclass
@@ -112,14 +106,15 @@ class _Step:
 
 
 def restore_backup(client: KubeClient, location: Location, request: RestoreRequest,
-                   progress: Progress = lambda _k, _d: None,
+                   progress: Progress = quiet,
                    on_item: Callable[[ItemResult], None] = lambda _i: None) -> RestoreReport:
     if request.existing_policy not in ("none", "update"):
         raise UsageError(f"--existing-resource-policy {request.existing_policy!r} is not a policy: it must be "
                          "none or update.",
                          hint="none keeps objects that already exist; update replaces them with the backup's.")
     reader = BackupReader(location.store, request.backup)
-    progress("phase", {"message": f"verifying {len(reader.manifest['files'])} objects of backup {request.backup}"})
+    progress(Started("restore", request.name))
+    progress(Step(f"verifying {len(reader.manifest['files'])} objects of backup {request.backup}"))
     if not request.verified:
         reader.verify()  # before anything touches the cluster
     _check_mappings(client, request)
@@ -144,6 +139,7 @@ def restore_backup(client: KubeClient, location: Location, request: RestoreReque
     else:
         report.phase = "PartiallyFailed" if report.failures or report.errors \
             else ("Planned" if request.dry_run else "Completed")
+    progress(Finished("restore", request.name, report.phase))
     return report
 
 
@@ -212,7 +208,7 @@ class _Run:
                                             "run `salvage db restore` once the servers run")
                 continue
             try:
-                self.progress("phase", {"message": source.after_ready()})
+                self.progress(Step(source.after_ready()))
             except SalvageError as exc:
                 self.report.errors.append(f"{exc.message}" + (f" ({exc.hint})" if exc.hint else ""))
 
@@ -233,7 +229,7 @@ class _Run:
         if self.request.keep_partial:
             self.report.kept = self.created.labels()
             return
-        self.progress("phase", {"message": f"{self.stopped_by}: removing what this restore created"})
+        self.progress(Step(f"{self.stopped_by}: removing what this restore created"))
         result = self.created.roll_back(self.client, timeout=min(self.request.timeout, 120.0))
         self.report.removed = result.removed
         self.report.errors.extend(f"not removed: {r}" for r in result.remaining)
@@ -270,7 +266,7 @@ class _Run:
             item = ItemResult("namespaces", None, target, "created", "needed by the objects restored into it")
             self.report.count(item)
             self.on_item(item)
-            self.progress("item", _item_json(item))
+            self.progress(item)
 
     def _objects(self, step: _Step) -> Iterator[dict[str, Any]]:
         selection = self.request.selection
@@ -294,10 +290,10 @@ class _Run:
                                        in_flight=self.request.workers * 4):
                 self.report.count(result)
                 self.on_item(result)
-                self.progress("item", _item_json(result))
+                self.progress(result)
                 if result.resource == "statefulsets.apps" and result.action in ("created", "updated"):
                     self.statefulsets.append((result.namespace or "", result.name))
-        self.progress("resource", {"resource": qualified})
+        self.progress(ResourceDone(qualified))
 
     def _restore_one(self, step: _Step, obj: dict[str, Any]) -> ItemResult:
         meta = obj.get("metadata", {})
@@ -401,7 +397,7 @@ class _Run:
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.request.timeout
         waits = self.statefulsets
-        self.progress("phase", {"message": f"waiting for {len(self.claims)} volume(s) and {len(waits)} StatefulSet(s)"})
+        self.progress(Step(f"waiting for {len(self.claims)} volume(s) and {len(waits)} StatefulSet(s)"))
         for namespace, name in self.claims:
             if not _bound_within(self.client, core("persistentvolumeclaims", namespace, name), deadline):
                 self.report.warnings.append(f"PersistentVolumeClaim {namespace}/{name} is not Bound yet")
@@ -438,11 +434,6 @@ def _bounded_map(pool: ThreadPoolExecutor, fn: Callable[[Any], ItemResult], item
             yield finished.get().result()
     for _ in range(pending):
         yield finished.get().result()
-
-
-def _item_json(item: ItemResult) -> dict[str, Any]:
-    """``asdict`` for this flat record, without its recursive copy (once per restored object)."""
-    return dict(vars(item))
 
 
 def _now() -> str:

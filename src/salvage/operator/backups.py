@@ -26,6 +26,7 @@ from salvage.operator.context import (
     unix_time,
 )
 from salvage.operator.crds import item
+from salvage.operator.live_status import LiveStatus
 
 PLURAL = "backups"
 LOCATION_LABEL = "salvage.io/location"
@@ -50,6 +51,7 @@ def backup_request(name: str, spec: JSON, repo_password: str | None,
         default_volumes_to_fs=spec.get("defaultVolumesToFsBackup", False),
         repo_password=repo_password,
         volume_snapshot_provider=spec.get("volumeSnapshotProvider", "auto"),
+        snapshot_move_data=spec.get("snapshotMoveData", False),
         labels=dict(labels or {}),
     )
 
@@ -100,18 +102,21 @@ class BackupReconciler:
                                             "location": location.name, "started": now_text()})
         schedule, started = _schedule(obj), time.monotonic()
         self.ctx.metrics.backup_started(schedule)
+        live = LiveStatus(self.ctx, PLURAL, obj, schedule=schedule)
         try:
-            outcome = create_backup(self.ctx.client, location, backup_request(name, spec, self.ctx.repo_password(spec),
-                                                                                obj["metadata"].get("labels")))
+            with live:
+                outcome = create_backup(self.ctx.client, location,
+                                        backup_request(name, spec, self.ctx.repo_password(spec),
+                                                       obj["metadata"].get("labels")), live)
         except SalvageError as exc:
-            self.ctx.metrics.backup_finished(schedule, "Failed", time.monotonic() - started, 0, 0)
+            self.ctx.metrics.backup_finished(schedule, "Failed", time.monotonic() - started, 0)
             self.ctx.fail(PLURAL, obj, exc)
             return
-        self.ctx.metrics.backup_finished(schedule, outcome.phase, outcome.seconds, outcome.items,
-                                         outcome.bytes_written)
+        self.ctx.metrics.backup_finished(schedule, outcome.phase, outcome.seconds, outcome.bytes_written)
         status: JSON = {"phase": outcome.phase, "items": outcome.items, "volumes": len(outcome.volumes),
                         "bytesWritten": outcome.bytes_written, "warnings": outcome.warnings[:50],
-                        "errors": outcome.errors[:50], "completed": now_text()}
+                        "errors": outcome.errors[:50], "completed": now_text(), "progress": live.progress(),
+                        "resourceCounts": live.per_resource()}
         if outcome.errors:
             status["reason"] = outcome.errors[0]
         self.ctx.write_status(PLURAL, obj, {**status, **_expiry(spec)})

@@ -58,6 +58,8 @@ class OperatorContext:
     namespace: str  # where its custom resources and Secrets live
     identity: str  # this process: written into the status of what it runs
     metrics: Metrics = field(default_factory=Metrics)
+    # A running Backup's or Restore's status.progress is written at most this often.
+    progress_seconds: float = 5.0
 
     def objects(self, plural: str) -> list[JSON]:
         return list(self.client.list(collection(plural, self.namespace)))

@@ -32,6 +32,9 @@ Key = tuple[str, str]  # (plural, name)
 
 
 class Reconciler(Protocol):
+    """One per resource. It may also have ``forget(obj)``, called when an object of its
+    resource is deleted (to drop what it keeps about it, e.g. a schedule's metrics)."""
+
     plural: str
 
     def reconcile(self, obj: JSON) -> float | None:
@@ -170,6 +173,8 @@ class Controller:
                 for kind, obj in changes(self.ctx.client, path, stop, timeout_seconds=self.resync_seconds):
                     if kind != "DELETED":
                         self.queue.add((plural, obj["metadata"]["name"]))
+                    elif (forget := getattr(self.reconcilers[plural], "forget", None)) is not None:
+                        forget(obj)  # what a reconciler keeps about an object that is gone
             except SalvageError as exc:
                 log.warning("watching %s: %s", plural, exc.message)
                 stop.wait(2.0)
@@ -180,6 +185,9 @@ class Controller:
             try:
                 obj = self.ctx.find(plural, name)
                 again = self.reconcilers[plural].reconcile(obj) if obj is not None else None
+                if obj is None and (forget := getattr(self.reconcilers[plural], "forget", None)) is not None:
+                    # deleted while a reconcile of it ran (which may have set what DELETED dropped)
+                    forget({"metadata": {"name": name}})
             except Exception:  # noqa: BLE001 - one object's failure must not stop the operator
                 log.exception("reconciling %s %s failed; retrying in 10s", plural, name)
                 again = 10.0

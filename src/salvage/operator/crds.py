@@ -78,11 +78,27 @@ def backup_spec_schema() -> JSON:
         "snapshotVolumes": _bool("Capture the volumes' data (default true)."),
         "defaultVolumesToFsBackup": _bool("Copy volumes' files into the location's repository."),
         "volumeSnapshotProvider": _str("How volumes are snapshotted.", enum=PROVIDERS),
+        "snapshotMoveData": _bool("Snapshot each CSI volume, copy its files into the location's repository "
+                                  "(a data-mover pod), then release the snapshot."),
         "snapshotTimeoutSeconds": _int("Seconds to wait per volume snapshot.", 1),
         "ttl": _str("How long to keep it, e.g. 720h.", pattern=DURATION),
         "location": _str("The BackupLocation to write to (default: the one marked default).", pattern=NAME),
         "repoPasswordSecret": _secret_key("The repository password, for file-level (fs) volumes."),
     })
+
+
+def _progress(**fields: JSON) -> JSON:
+    """A running Backup's or Restore's progress, rewritten every few seconds while it runs
+    (operator/live_status.py) and kept, final, when it ends."""
+    return _object({
+        "resources": _int("Resource types done."),
+        "items": _int("Objects done."),
+        **fields,
+        "volumeBytes": _int("Bytes of volume data copied by data-mover pods."),
+        "warnings": _int("Warnings and errors so far."),
+        "step": _str("What it is doing now."),
+        "updated": _time("When this progress was written."),
+    }, "How far the run is.")
 
 
 def _backup() -> JSON:
@@ -92,6 +108,9 @@ def _backup() -> JSON:
         "items": _int("Objects backed up."),
         "volumes": _int("Volumes captured."),
         "bytesWritten": _int("Bytes written to the location."),
+        "progress": _progress(volumes=_int("Volumes captured.")),
+        "resourceCounts": {"type": "object", "description": "Objects backed up per resource type.",
+                           "additionalProperties": {"type": "integer"}},
         "warnings": _strings("Warnings of the run."),
         "errors": _strings("Errors of the run; PartiallyFailed or Failed say why here."),
         "reason": _str("Why the backup failed, in one sentence."),
@@ -137,6 +156,9 @@ def _restore() -> JSON:
         "counts": {"type": "object", "description": "Items per action (created, updated, skipped, failed).",
                    "additionalProperties": {"type": "integer"}},
         "failures": {"type": "array", "items": failure, "description": "Items that failed, with reasons."},
+        "progress": _progress(),
+        "resourceCounts": {"type": "object", "description": "Per resource type, objects per action.",
+                           "additionalProperties": {"type": "object", "additionalProperties": {"type": "integer"}}},
         "warnings": _strings("Warnings."),
         "errors": _strings("Errors."),
         "reason": _str("Why the restore failed, in one sentence."),

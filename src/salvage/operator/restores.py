@@ -8,6 +8,7 @@ from salvage.engines.restore import RestoreRequest, restore_backup
 from salvage.engines.selection import Selection
 from salvage.model.errors import SalvageError
 from salvage.operator.context import JSON, OperatorContext, now_text, orphan_reason, run_state
+from salvage.operator.live_status import LiveStatus
 
 PLURAL = "restores"
 MAX_FAILURES = 100  # status stays small; the first ones say what went wrong
@@ -48,10 +49,13 @@ class RestoreReconciler:
         name, spec = obj["metadata"]["name"], obj["spec"]
         self.ctx.write_status(PLURAL, obj, {"phase": "InProgress", "operator": self.ctx.identity,
                                             "started": now_text()})
-        self.ctx.metrics.restore_attempts.inc()
+        self.ctx.metrics.restore_started()
+        live = LiveStatus(self.ctx, PLURAL, obj)
         try:
             location = self.ctx.location(spec.get("location") or self._backup_location(spec["backupName"]))
-            report = restore_backup(self.ctx.client, location, restore_request(name, spec, self.ctx.repo_password(spec)))
+            with live:
+                report = restore_backup(self.ctx.client, location,
+                                        restore_request(name, spec, self.ctx.repo_password(spec)), live)
         except SalvageError as exc:
             self.ctx.metrics.restore_finished("Failed")
             self.ctx.fail(PLURAL, obj, exc)
@@ -61,7 +65,7 @@ class RestoreReconciler:
             "counts": report.counts, "warnings": report.warnings[:50], "errors": report.errors[:50],
             "failures": [{"resource": f.resource, "namespace": f.namespace, "name": f.name, "reason": f.reason}
                          for f in report.failures[:MAX_FAILURES]],
-            "completed": now_text(),
+            "completed": now_text(), "progress": live.progress(), "resourceCounts": live.per_resource(),
         }
         self.ctx.metrics.restore_finished(status["phase"])
         if report.errors or report.failures:

@@ -17,8 +17,9 @@ from salvage.operator.schedules import ScheduleReconciler
 
 def controller(client: KubeClient, namespace: str, *, identity: str | None = None, workers: int = 4,
                lease_seconds: int = 15, renew_seconds: float = 5.0, drain_seconds: float = 25.0,
-               metrics: Metrics | None = None) -> Controller:
-    ctx = OperatorContext(client, namespace, identity or new_identity(), metrics or Metrics())
+               metrics: Metrics | None = None, progress_seconds: float = 5.0) -> Controller:
+    ctx = OperatorContext(client, namespace, identity or new_identity(), metrics or Metrics(),
+                          progress_seconds=progress_seconds)
     reconcilers = [BackupLocationReconciler(ctx), BackupReconciler(ctx), RestoreReconciler(ctx),
                    ScheduleReconciler(ctx), DrillReconciler(ctx)]
     return Controller(ctx, reconcilers, workers=workers, lease_seconds=lease_seconds, renew_seconds=renew_seconds,

@@ -49,14 +49,18 @@ class ScheduleReconciler:
             cron.validate(expr, zone)
             policy = retention_policy(spec)
         except SalvageError as exc:
+            self.ctx.metrics.schedule_disabled(obj["metadata"]["name"])
             self.ctx.write_status(PLURAL, obj, {"phase": "Invalid", "reason": exc.message, "nextRun": None})
             return None
         name = obj["metadata"]["name"]
         if spec.get("paused"):
+            self.ctx.metrics.schedule_disabled(name)  # a paused schedule is not stale
             self.ctx.write_status(PLURAL, obj, {"phase": "Paused", "reason": "", "nextRun": None})
             return None
         now = self.clock()
-        self.ctx.metrics.expected_interval.labels(name).set(cron.expected_interval_seconds(expr, zone, now))
+        created = parse_time(obj["metadata"]["creationTimestamp"])
+        assert created is not None
+        self.ctx.metrics.schedule_enabled(name, cron.expected_interval_seconds(expr, zone, now), created.timestamp())
         last = parse_time(status.get("lastScheduled")) or parse_time(obj["metadata"]["creationTimestamp"])
         assert last is not None
         due = cron.next_run(expr, zone, last)
@@ -84,6 +88,10 @@ class ScheduleReconciler:
         update["nextRun"] = _text(due)
         self.ctx.write_status(PLURAL, obj, update)
         return max(0.05, min(MAX_WAIT, (due - self.clock()).total_seconds()))
+
+    def forget(self, obj: JSON) -> None:
+        """The schedule was deleted: its staleness goes with it (its backups stay)."""
+        self.ctx.metrics.schedule_disabled(obj["metadata"]["name"])
 
     @staticmethod
     def _latest_firing(expr: str, zone: str, due: dt.datetime, now: dt.datetime) -> tuple[dt.datetime, int]:

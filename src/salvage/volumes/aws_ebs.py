@@ -23,6 +23,7 @@ from botocore.exceptions import (  # type: ignore[import-untyped]
 from salvage.catalog.records import VolumeRecord
 from salvage.model.cloud import AwsSettings
 from salvage.model.errors import CloudCredentialsError, CloudError
+from salvage.model.progress import VolumeState
 from salvage.volumes.aws_ebs_spec import (
     METHOD,
     check_volume_type,
@@ -129,11 +130,11 @@ class EbsProvider:
         tags = {"KubernetesCluster": cluster, f"kubernetes.io/cluster/{cluster}": "owned",
                 "Name": f"{label} (salvage)", f"{TAG_PREFIX}namespace": record["namespace"],
                 f"{TAG_PREFIX}pvc": record["pvc"], f"{TAG_PREFIX}from-snapshot": snapshot_id}
-        progress("volume", {"pvc": label, "state": f"creating EBS volume in {zone} from {snapshot_id}"})
+        progress(VolumeState(label, f"creating EBS volume in {zone} from {snapshot_id}"))
         with _translated(f"creating an EBS volume for {label} from {snapshot_id}"):
             volume = ec2.create_volume(**args, TagSpecifications=[{"ResourceType": "volume", "Tags": _tag_list(tags)}])
         self._wait_volume(ec2, volume["VolumeId"], label, timeout)
-        progress("volume", {"pvc": label, "state": f"EBS volume {volume['VolumeId']} available"})
+        progress(VolumeState(label, f"EBS volume {volume['VolumeId']} available"))
         return persistent_volume_spec(record, volume["VolumeId"], zone)
 
     def discard(self, pv_spec: JSON, record: VolumeRecord) -> None:
@@ -184,7 +185,7 @@ class EbsProvider:
                                         "Description": f"salvage copy of {snapshot_id} ({label}) from {region}"}
                 if self.settings.regions.copy_kms_key:
                     args.update(Encrypted=True, KmsKeyId=self.settings.regions.copy_kms_key)
-                progress("volume", {"pvc": label, "state": f"copying EBS snapshot {snapshot_id} to {target}"})
+                progress(VolumeState(label, f"copying EBS snapshot {snapshot_id} to {target}"))
                 with _translated(f"copying EBS snapshot {snapshot_id} of {label} to {target}"):
                     copied = ec2.copy_snapshot(**args, TagSpecifications=[{"ResourceType": "snapshot", "Tags": _tag_list(
                         {**tags, f"{TAG_PREFIX}copy-of": snapshot_id, f"{TAG_PREFIX}source-region": region})}])
@@ -267,7 +268,7 @@ class EbsProvider:
     def _wait_snapshot(self, ec2: Any, snapshot_id: str, label: str, timeout: float, progress: Progress) -> None:
         def state() -> str | None:
             [snap] = ec2.describe_snapshots(SnapshotIds=[snapshot_id])["Snapshots"]
-            progress("volume", {"pvc": label, "state": f"EBS snapshot {snapshot_id} {snap.get('Progress') or '0%'}"})
+            progress(VolumeState(label, f"EBS snapshot {snapshot_id} {snap.get('Progress') or '0%'}"))
             if snap["State"] == "error":
                 with _translated(f"deleting failed EBS snapshot {snapshot_id}"):
                     ec2.delete_snapshot(SnapshotId=snapshot_id)

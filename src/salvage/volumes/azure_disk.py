@@ -22,6 +22,7 @@ from azure.mgmt.compute import ComputeManagementClient
 from salvage.catalog.records import VolumeRecord
 from salvage.model.cloud import AzureSettings
 from salvage.model.errors import CloudCredentialsError, CloudError
+from salvage.model.progress import VolumeState
 from salvage.volumes.azure_disk_spec import (
     METHOD,
     check_sku,
@@ -91,7 +92,7 @@ class AzureDiskProvider:
                 "tags": tags(backup=backup, namespace=namespace, pvc=pvc, pv=pv_name, cluster=cluster),
                 "properties": {"incremental": True, "encryption": encryption,
                                "creationData": {"createOption": "Copy", "sourceResourceId": disk.id}}}
-        progress("volume", {"pvc": label, "state": f"snapshotting Azure disk {ref.disk} as {name}"})
+        progress(VolumeState(label, f"snapshotting Azure disk {ref.disk} as {name}"))
         with _translated(f"snapshotting Azure disk {ref.disk} of {label}"):
             poller = compute.snapshots.begin_create_or_update(ref.resource_group, name, body,
                                                               polling_interval=self.poll_interval)
@@ -142,12 +143,12 @@ class AzureDiskProvider:
                                                       "sourceResourceId": record["snapshotHandle"]}}}
         if record.get("availabilityZone"):
             body["zones"] = [record["availabilityZone"]]
-        progress("volume", {"pvc": label, "state": f"creating Azure disk {name} in {group} from its snapshot"})
+        progress(VolumeState(label, f"creating Azure disk {name} in {group} from its snapshot"))
         compute = self._client(subscription)
         with _translated(f"creating an Azure disk for {label}"):
             poller = compute.disks.begin_create_or_update(group, name, body, polling_interval=self.poll_interval)
         self._finish(poller, f"Azure disk {name} for {label}", timeout, "raise --timeout")
-        progress("volume", {"pvc": label, "state": f"Azure disk {name} ready"})
+        progress(VolumeState(label, f"Azure disk {name} ready"))
         return persistent_volume_spec(record, subscription, group, name)
 
     def discard(self, pv_spec: JSON, record: VolumeRecord) -> None:
@@ -202,7 +203,7 @@ class AzureDiskProvider:
                             "createOption": "CopyStart", "sourceResourceId": original.id},
                             **({"encryption": {"type": "EncryptionAtRestWithCustomerKey",
                                                "diskEncryptionSetId": key}} if key else {})}}
-                progress("volume", {"pvc": label, "state": f"copying Azure snapshot {original.name} to {target}"})
+                progress(VolumeState(label, f"copying Azure snapshot {original.name} to {target}"))
                 with _translated(f"copying Azure snapshot {original.name} of {label} to {target}"):
                     poller = compute.snapshots.begin_create_or_update(group, name, body,
                                                                       polling_interval=self.poll_interval)
@@ -226,7 +227,7 @@ class AzureDiskProvider:
             if error is not None:
                 raise CloudError(f"Azure could not copy snapshot {name} of {label}: "
                                  f"{_text(error.error_code)}: {error.error_message}")
-            progress("volume", {"pvc": label, "state": f"Azure snapshot copy {name} {snapshot.completion_percent or 0:.0f}%"})
+            progress(VolumeState(label, f"Azure snapshot copy {name} {snapshot.completion_percent or 0:.0f}%"))
             return (snapshot.completion_percent or 0) >= 100
 
         poll(copied, timeout=timeout, interval=self.poll_interval, what=f"Azure snapshot copy {name} of {label}",

@@ -10,7 +10,7 @@ registered by its ``method`` in volumes/registry.py; engines never see an SDK. R
   and nothing was created;
 - the PV spec returned by ``recreate`` has no name and no claimRef: the caller names it and
   binds it to the claim it restores, so a StatefulSet adopts the claim by name;
-- progress goes through the callback as ``("volume", {"pvc": ..., "state": ...})``.
+- progress goes through the callback as :class:`~salvage.model.progress.VolumeState` events.
 
 CSI snapshots (``csi_snapshots``) are not a provider of this kind: their restore is a claim
 with a snapshot data source, provisioned by the driver, not a PV Salvage writes. Every
@@ -19,14 +19,13 @@ volume method, cloud disk or not, implements :class:`salvage.volumes.method.Volu
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from salvage.catalog.records import VolumeRecord
 from salvage.model.cloud import RegionSettings
 from salvage.model.errors import CloudError
+from salvage.model.progress import Progress
 
-Progress = Callable[[str, dict[str, Any]], None]
 JSON = dict[str, Any]
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from salvage.catalog.records import VolumeRecord
 from salvage.model.errors import SalvageError
+from salvage.model.progress import Step, VolumeDigest
 from salvage.repo import backup as repo_backup
 from salvage.repo import restore as repo_restore
 from salvage.repo.locks import remove_host_locks
@@ -136,12 +137,12 @@ class FsMethod:
             return
         verify = self.context.verify_data
         what = "reading every pack of" if verify else "checking"
-        self.context.progress("phase", {"message": f"{what} the repository data of {len(files)} volume(s)"})
+        self.context.progress(Step(f"{what} the repository data of {len(files)} volume(s)"))
         check_restorable(self.repository(), files, read_data=verify, on_pack=self._pack_read)
 
     def _pack_read(self, number: int, total: int) -> None:
         if self.context.verify_data and (number == total or number % max(1, total // 10) == 0):  # ~10 lines at most
-            self.context.progress("phase", {"message": f"verified {number} of {total} packs"})
+            self.context.progress(Step(f"verified {number} of {total} packs"))
 
     def prepare(self, record: VolumeRecord, claim: JSON, namespace: str, *, owner: str,
                 timeout: float) -> ClaimSource:
@@ -187,12 +188,12 @@ class FsMethod:
 
     def _digest_checked(self, record: VolumeRecord, outcome: JSON) -> None:
         """One ``volume-digest`` event per filled volume: its restored tree against the record."""
-        self.context.progress("volume-digest", {
-            "namespace": record.get("namespace"), "pvc": record.get("pvc"),
-            "recorded": record.get("treeDigest"), "restored": outcome.get("restored", ""),
-            "matches": bool(outcome.get("matches")),
-            "differences": list(outcome.get("differences") or ["the mover reported no digest (an older image?)"])
-            if not outcome.get("matches") else []})
+        matches = bool(outcome.get("matches"))
+        self.context.progress(VolumeDigest(
+            str(record.get("namespace")), str(record.get("pvc")), str(record.get("treeDigest") or ""),
+            str(outcome.get("restored") or ""), matches,
+            () if matches else tuple(outcome.get("differences") or
+                                     ["the mover reported no digest (an older image?)"])))
 
     def _move(self, job: MoverJob) -> JSON:
         try:

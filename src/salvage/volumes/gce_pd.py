@@ -29,6 +29,7 @@ from google.oauth2 import service_account
 from salvage.catalog.records import VolumeRecord
 from salvage.model.cloud import GceSettings
 from salvage.model.errors import CloudCredentialsError, CloudError
+from salvage.model.progress import VolumeState
 from salvage.volumes.base import JSON, Progress, claim_fields, copy_record, mapped_zone, relocated
 from salvage.volumes.cloud_polling import poll
 from salvage.volumes.gce_pd_spec import (
@@ -100,7 +101,7 @@ class GcePdProvider:
         snapshot = compute_v1.Snapshot(
             name=name, description=f"salvage backup {backup}: {label} (PV {pv_name})",
             labels=labels(backup=backup, namespace=namespace, pvc=pvc, pv=pv_name, cluster=cluster))
-        progress("volume", {"pvc": label, "state": f"snapshotting GCE disk {ref.disk} as {name}"})
+        progress(VolumeState(label, f"snapshotting GCE disk {ref.disk} as {name}"))
         scope = f"regions/{ref.region}" if ref.region else ref.zone
         with _translated(f"snapshotting GCE disk {ref.disk} of {label}"):
             if ref.region:
@@ -139,7 +140,7 @@ class GcePdProvider:
         key = self._key(record, zone)
         if key:
             disk.disk_encryption_key = compute_v1.CustomerEncryptionKey(kms_key_name=key)
-        progress("volume", {"pvc": label, "state": f"creating GCE disk {name} in {', '.join(zones)} from {source}"})
+        progress(VolumeState(label, f"creating GCE disk {name} in {', '.join(zones)} from {source}"))
         with _translated(f"creating a GCE disk for {label} from snapshot {source}"):
             if len(zones) > 1:
                 disk.replica_zones = [f"projects/{project}/zones/{z}" for z in zones]
@@ -149,7 +150,7 @@ class GcePdProvider:
                 operation = self._client("disks").insert_unary(project=project, zone=zone, disk_resource=disk)
         self._wait_operation(project, where.removeprefix("zones/"), operation, f"GCE disk {name} for {label}",
                              timeout, "raise --timeout")
-        progress("volume", {"pvc": label, "state": f"GCE disk {name} ready"})
+        progress(VolumeState(label, f"GCE disk {name} ready"))
         if len(zones) > 1:
             return regional_pv_spec(record, project, region, zones, name)
         return persistent_volume_spec(record, project, zone, name)
@@ -208,7 +209,7 @@ class GcePdProvider:
                 key = self.settings.regions.copy_kms_key
                 if key:
                     snapshot.snapshot_encryption_key = compute_v1.CustomerEncryptionKey(kms_key_name=key)
-                progress("volume", {"pvc": label, "state": f"snapshotting GCE disk {disk.name} into {target} as {name}"})
+                progress(VolumeState(label, f"snapshotting GCE disk {disk.name} into {target} as {name}"))
                 with _translated(f"snapshotting GCE disk {disk.name} of {label} into {target}"):
                     operation = self._client("snapshots").insert_unary(project=project, snapshot_resource=snapshot)
                 copies.append(copy_record(target, name, kmsKeyName=key))
@@ -337,7 +338,7 @@ class GcePdProvider:
 
         def ready() -> bool:
             snapshot = self._client("snapshots").get(project=project, snapshot=name)
-            progress("volume", {"pvc": label, "state": f"{what} {snapshot.status}"})
+            progress(VolumeState(label, f"{what} {snapshot.status}"))
             if snapshot.status == "FAILED":
                 self._delete_failed(project, name)
                 raise CloudError(f"{what} failed; it was deleted.",

@@ -28,18 +28,14 @@ from salvage.locations.config import LocationSpec
 from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import SalvageError
 from salvage.model.mover import MoverSettings
+from salvage.model.progress import Progress, quiet
 from salvage.storage.base import Store
 
 JSON = dict[str, Any]
-Progress = Callable[[str, dict[str, Any]], None]
 
 
 class VolumeCaptureError(SalvageError):
     """A volume could not be captured or re-created."""
-
-
-def _quiet(_kind: str, _data: dict[str, Any]) -> None:
-    return None
 
 
 def _nothing() -> None:
@@ -54,7 +50,7 @@ class MethodContext:
     store: Store | None = None  # the location's store; ``fs`` keeps its repository in it
     repo_password: str | None = field(default=None, repr=False)
     aws: AwsSettings = field(default_factory=AwsSettings)
-    progress: Progress = _quiet
+    progress: Progress = quiet
     gce: GceSettings = field(default_factory=GceSettings)
     azure: AzureSettings = field(default_factory=AzureSettings)
     # Restores: read every pack of the data whole before the first change (``fs``).

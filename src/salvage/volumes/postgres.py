@@ -32,6 +32,7 @@ from salvage.k8s.api_groups import apps, core
 from salvage.k8s.client import KubeClient
 from salvage.k8s.exec import ExecResult, ExecStream, open_exec
 from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
+from salvage.model.progress import Step
 from salvage.repo.preflight import check_restorable
 from salvage.repo.repository import Repository
 from salvage.repo.snapshots import find_snapshot
@@ -404,7 +405,7 @@ class PostgresMethod:
         result = dump(client, server, self.repository(),
                       tags=[f"backup={backup}", f"pvc={meta['namespace']}/{meta['name']}"],
                       databases=listed_databases(annotations),
-                      report=lambda m: self.context.progress("phase", {"message": m}))
+                      report=lambda m: self.context.progress(Step(m)))
         record.update(method=METHOD, snapshotHandle=result.snapshot_id, restoreSize=0, database=result.database)
         return record
 
@@ -430,7 +431,7 @@ class PostgresMethod:
                                      f"{namespace} --target-pod POD`.")
         server = server_from_annotations(client, pods[0], annotations_of(pods[0], owner_of(client, pods[0])))
         restored = restore(client, server, self.repository(), record, RestoreOptions(),
-                           lambda m: self.context.progress("phase", {"message": m}))
+                           lambda m: self.context.progress(Step(m)))
         return f"restored database(s) {', '.join(restored)} into {server.where}"
 
     def delete_captured(self, record: VolumeRecord) -> bool:

@@ -24,6 +24,7 @@ from salvage.k8s.client import KubeClient
 from salvage.locations.config import LocationSpec
 from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.mover import MoverSettings
+from salvage.model.progress import quiet
 from salvage.storage.base import Store
 from salvage.volumes.method import JSON, ClaimSource, MethodContext, Progress, VolumeCaptureError
 from salvage.volumes.registry import Methods, is_registered
@@ -41,7 +42,7 @@ class VolumeRestorer:
                  aws: AwsSettings | None = None, gce: GceSettings | None = None,
                  azure: AzureSettings | None = None, verify_data: bool = False,
                  location: LocationSpec | None = None, mover: MoverSettings | None = None,
-                 progress: Progress = lambda _k, _d: None, check_digests: bool = False) -> None:
+                 progress: Progress = quiet, check_digests: bool = False) -> None:
         """``verify_data``: :meth:`check` also reads every pack of the ``fs`` volumes' data whole
         and checks it against its name (else only sizes; flipped bytes surface while filling).
         ``location`` and ``mover``: how ``fs`` volumes are filled by data-mover pods.

@@ -1,15 +1,18 @@
 """Seed 001's Ark flow through resources only, the operator in a real pod on the real node:
 install, a BackupLocation (a hostPath directory of the node), a Backup of a namespace,
-the namespace deleted, a Restore brings it back; a Schedule fires; the operator's pod
+the namespace deleted, a Restore brings it back; a Schedule fires, time zones shift the next
+run, Forbid skips runs while one still runs; the operator's pod
 killed mid-backup leaves it Failed with the reason; /metrics answers through its Service;
 a verb taken from the operator's role is a clear error in the Restore's status; uninstall
 keeps the CRDs and the Backup objects."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -87,6 +90,10 @@ def test_backup_and_restore_through_resources(real_cluster: LocalCluster, real_k
     backup = _finished(kube, "backups", "ark", 120)
     assert backup["phase"] == "Completed", backup
     assert backup["items"] >= 3 and os.path.exists(f"{store}/backups/ark/manifest.json")
+    # Its progress, kept final in its status, and the metrics, counted from the same events.
+    assert backup["progress"]["items"] == backup["items"] and backup["progress"]["resources"] >= 3, backup
+    assert _metric(kube, 'salvage_backup_items_total{schedule=""}') == backup["items"]
+    assert _metric(kube, 'salvage_backups_in_progress{schedule=""}') == 0
     assert status(kube, OPERATOR_NS, "backuplocations", "node-dir").get("phase") == "Available"
 
     kube.delete(f"/api/v1/namespaces/{app}")
@@ -113,15 +120,45 @@ def test_backup_and_restore_through_resources(real_cluster: LocalCluster, real_k
     wait_for(lambda: status(kube, OPERATOR_NS, "schedules", "often").get("phase") == "Paused", timeout=30,
              what="schedule paused")
 
-    # The operator's pod killed while a backup waits for a snapshot that never gets ready:
-    # the Deployment's next pod fails the backup with the reason.
+    # Time zones from the image's own zone data: 03:00 in Tokyo is 18:00 UTC, in New York
+    # (EST in December, EDT in summer) 08:00 or 07:00 UTC.
+    template = {"includeNamespaces": [app], "snapshotVolumes": False}
+    for name, zone in (("tokyo", "Asia/Tokyo"), ("new-york", "America/New_York"), ("utc", "UTC")):
+        create(kube, OPERATOR_NS, custom("Schedule", name, {"schedule": "0 3 * * *", "timeZone": zone,
+                                                            "template": template}))
+    next_runs = {name: wait_for(lambda n=name: status(kube, OPERATOR_NS, "schedules", n).get("nextRun"), timeout=30,
+                                what=f"{name}'s next run") for name in ("tokyo", "new-york", "utc")}
+    hours = {name: dt.datetime.fromisoformat(text.replace("Z", "+00:00")) for name, text in next_runs.items()}
+    new_york = hours["new-york"].astimezone(ZoneInfo("America/New_York"))
+    assert (hours["tokyo"].hour, hours["utc"].hour, new_york.hour) == (18, 3, 3), next_runs
+    assert hours["new-york"].hour in (7, 8), next_runs
+
+    # Forbid, in the pod: a schedule firing every second whose backup never ends (its claim's
+    # snapshot never gets ready) makes one backup and counts the other runs as missed.
     stuck = f"{app}-stuck"
     kube.create("/api/v1/namespaces", namespace(stuck))
     stuck_claim(kube, stuck, "data")
+    create(kube, OPERATOR_NS, custom("Schedule", "forbid", {
+        "schedule": "* * * * * *", "template": {"includeNamespaces": [stuck], "snapshotTimeoutSeconds": 300}}))
+    forbid = wait_for(lambda: (f := status(kube, OPERATOR_NS, "schedules", "forbid")).get("missedRuns", 0) >= 3 and f,
+                      timeout=60, what="forbid skipped runs")
+    assert len(_schedule_backups(kube, "forbid")) == 1, "Forbid: never two backups of one schedule at once"
+    assert "still running" in forbid["reason"], forbid
+    assert 'salvage_schedule_expected_interval_seconds{schedule="forbid"} 1.0' in _scrape(kube)
+    kube.delete(f"/apis/salvage.io/v1alpha1/namespaces/{OPERATOR_NS}/schedules/forbid")
+    # A deleted or paused schedule is never stale: its interval is no longer exported.
+    wait_for(lambda: 'salvage_schedule_expected_interval_seconds{schedule="forbid"}' not in _scrape(kube),
+             timeout=30, what="forbid's interval gone")
+    scraped = _scrape(kube)
+    assert 'salvage_schedule_expected_interval_seconds{schedule="often"}' not in scraped
+    assert 'salvage_schedule_expected_interval_seconds{schedule="tokyo"} 86400.0' in scraped
+
+    # The operator's pod killed while a backup waits for a snapshot that never gets ready:
+    # the Deployment's next pod fails the backup with the reason.
     create(kube, OPERATOR_NS, custom("Backup", "killed", {"includeNamespaces": [stuck],
                                                           "snapshotTimeoutSeconds": 300}))
     wait_for(lambda: status(kube, OPERATOR_NS, "backups", "killed").get("phase") == "InProgress"
-             and list(kube.list(f"/apis/snapshot.storage.k8s.io/v1/namespaces/{stuck}/volumesnapshots")),
+             and len(list(kube.list(f"/apis/snapshot.storage.k8s.io/v1/namespaces/{stuck}/volumesnapshots"))) >= 2,
              timeout=60, what="backup waiting for its snapshot")
     old = _operator_pod(kube)
     kube.delete(f"/api/v1/namespaces/{OPERATOR_NS}/pods/{old}", gracePeriodSeconds=0)
@@ -129,6 +166,8 @@ def test_backup_and_restore_through_resources(real_cluster: LocalCluster, real_k
     killed = _finished(kube, "backups", "killed", 120)
     print(f"backup settled {time.monotonic() - killed_at:.0f}s after its operator's pod was killed")
     assert killed["phase"] == "Failed" and "stopped before it finished" in killed["reason"], killed
+    forbidden = _schedule_backups(kube, "forbid")[0]["metadata"]["name"]  # orphaned by the same kill
+    assert _finished(kube, "backups", forbidden, 60)["phase"] == "Failed"
     assert not os.path.exists(f"{store}/backups/killed/manifest.json")
     pod_ready(kube, OPERATOR_NS, _operator_pod(kube), timeout=120)
 

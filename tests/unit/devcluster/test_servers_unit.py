@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from salvage.devcluster.build import component_dir
-from salvage.devcluster.components import AZURITE_VERSION, FAKE_GCS, MINIO, TOXIPROXY
+from salvage.devcluster.components import AZURITE_VERSION, FAKE_GCS, MINIO, PROMTOOL, TOXIPROXY
 from salvage.devcluster.processes import ProcessRecord, is_alive, spawn
 from salvage.devcluster.servers import install, start_fake_gcs, start_minio, start_s3_server, start_toxiproxy
 from salvage.devcluster.servers import launch as launch_module
@@ -113,7 +113,7 @@ def test_ensure_servers_builds_only_what_is_missing(tmp_path: Path, monkeypatch:
     messages: list[str] = []
     binaries = install.ensure_servers(messages.append)
 
-    assert built == ["fake-gcs-server", "toxiproxy", "azurite"]
+    assert built == ["fake-gcs-server", "toxiproxy", "promtool", "azurite"]
     assert any("building fake-gcs-server" in m for m in messages)
     assert binaries.minio == minio_marker.parent / "bin" / "minio"
     assert os.fspath(binaries.azurite_blob).startswith(os.fspath(tmp_path))
@@ -123,6 +123,6 @@ def test_server_binaries_match_the_pinned_components(tmp_path: Path, monkeypatch
     monkeypatch.setenv("SALVAGE_CACHE_DIR", str(tmp_path))
     binaries = install.server_binaries()
     for component, path in ((MINIO, binaries.minio), (FAKE_GCS, binaries.fake_gcs_server),
-                            (TOXIPROXY, binaries.toxiproxy)):
+                            (TOXIPROXY, binaries.toxiproxy), (PROMTOOL, binaries.promtool)):
         assert path == component_dir(component) / "bin" / component.binaries[0]
     assert AZURITE_VERSION in str(binaries.azurite_blob)

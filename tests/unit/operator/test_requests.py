@@ -44,7 +44,7 @@ def test_backup_spec_is_the_inverse_of_backup_request() -> None:
     request = BackupRequest("s", Selection(("wp",), ("kube-*",), ("*",), ("events",)), selector="app=web",
                             cluster_resources="true", snapshot_volumes=False, ttl_seconds=3600,
                             snapshot_timeout=60.0, default_volumes_to_fs=True, volume_snapshot_provider="csi",
-                            labels={"salvage.io/schedule": "s"})
+                            labels={"salvage.io/schedule": "s"}, snapshot_move_data=True)
     spec = backup_spec(request, ttl="1h", location="shared", password_secret=("repo", "pw"))
     assert spec["location"] == "shared" and spec["repoPasswordSecret"] == {"name": "repo", "key": "pw"}
     assert backup_request("s", spec, None, {"salvage.io/schedule": "s"}) == request

@@ -20,14 +20,11 @@ from salvage.catalog.records import VolumeRecord
 from salvage.model.cloud import AwsSettings
 from salvage.model.errors import CloudCredentialsError, CloudError
 from salvage.volumes.aws_ebs import EbsProvider
+from salvage.model.progress import quiet
 
 REGION = "us-east-1"
 CLAIM = {"metadata": {"namespace": "default", "name": "log-hello-stateful-0"},
          "spec": {"storageClassName": "gp2", "resources": {"requests": {"storage": "1Gi"}}}}
-
-
-def quiet(_kind: str, _data: dict[str, Any]) -> None:
-    pass
 
 
 @pytest.fixture
@@ -69,7 +66,7 @@ def test_capture_and_recreate_round_trip(aws: Any) -> None:
     provider = EbsProvider(AwsSettings(), poll_interval=0)
     events: list[str] = []
     captured = provider.capture(CLAIM, ebs_pv(volume["VolumeId"], "us-east-1c"), "nightly", timeout=5,
-                                progress=lambda _k, d: events.append(d["state"]))
+                                progress=lambda e: events.append(e.state))
     assert captured["region"] == REGION, "the region comes from the PV's zone when none is configured"
     assert (captured["volumeType"], captured["iops"], captured["cluster"]) == ("io1", 300, "prod")
     assert any("100%" in e for e in events), "snapshot progress is reported"

@@ -16,15 +16,12 @@ from salvage.model.cloud import AzureSettings
 from salvage.model.errors import CloudError
 from salvage.volumes.azure_disk import AzureDiskProvider
 from salvage.volumes.azure_disk_spec import disk_id
+from salvage.model.progress import quiet
 
 GROUP, REGION = "salvage-test", "westeurope"
 DES = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{GROUP}/providers/Microsoft.Compute/diskEncryptionSets/des"
 CLAIM = {"metadata": {"namespace": "shop", "name": "www-web-0"},
          "spec": {"storageClassName": "managed-csi", "resources": {"requests": {"storage": "20Gi"}}}}
-
-
-def quiet(_kind: str, _data: dict[str, Any]) -> None:
-    pass
 
 
 @pytest.fixture

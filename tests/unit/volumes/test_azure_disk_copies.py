@@ -25,7 +25,7 @@ def test_a_copy_in_another_region_survives_its_loss(arm: tuple[AzureSettings, Ar
     make_disk(settings, zone="2")
     backup = provider(settings, regions=RegionSettings(copy_to=(DR,), copy_kms_key=DR_DES))
     events: list[str] = []
-    record = backup.capture(CLAIM, pv("csi"), "nightly", timeout=30, progress=lambda _k, d: events.append(d["state"]))
+    record = backup.capture(CLAIM, pv("csi"), "nightly", timeout=30, progress=lambda e: events.append(e.state))
     [copy] = record["copies"]
     snapshots = resources(state, "snapshots")
     copied = next(s for s in snapshots.values() if s["id"] == copy["snapshotHandle"])

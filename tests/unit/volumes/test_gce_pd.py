@@ -17,15 +17,12 @@ from salvage.model.cloud import GceSettings
 from salvage.model.errors import CloudCredentialsError, CloudError
 from salvage.volumes.gce_pd import GcePdProvider
 from salvage.volumes.presence import Presence, volume_presence
+from salvage.model.progress import quiet
 
 PROJECT, ZONE = "salvage-test", "us-central1-b"
 CLAIM = {"metadata": {"namespace": "shop", "name": "www-web-0"},
          "spec": {"storageClassName": "standard-rwo", "resources": {"requests": {"storage": "20Gi"}}}}
 KMS = "projects/salvage-test/locations/us-central1/keyRings/r/cryptoKeys/k"
-
-
-def quiet(_kind: str, _data: dict[str, Any]) -> None:
-    pass
 
 
 @pytest.fixture
@@ -74,7 +71,7 @@ def test_capture_recreate_and_delete_round_trip(gce: tuple[str, ComputeState], f
     make_disk(state, labels={"goog-k8s-cluster-name": "gke-prod"})
     gcp = provider(endpoint, project=PROJECT if form == "gcePersistentDisk" else None)
     events: list[str] = []
-    captured = gcp.capture(CLAIM, pv(form), "Nightly.0716", timeout=5, progress=lambda _k, d: events.append(d["state"]))
+    captured = gcp.capture(CLAIM, pv(form), "Nightly.0716", timeout=5, progress=lambda e: events.append(e.state))
     assert (captured["method"], captured["project"], captured["availabilityZone"], captured["diskName"]) == (
         "gce-pd", PROJECT, ZONE, "pd-www-0")
     assert (captured["volumeType"], captured["sizeGiB"], captured["restoreSize"]) == ("pd-ssd", 20, 20 << 30)

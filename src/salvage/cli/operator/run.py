@@ -25,6 +25,9 @@ def run(
     metrics_port: Annotated[int, typer.Option("--metrics-port", help="Port of /metrics (Prometheus); 0: none.")] = 8080,
     drain_seconds: Annotated[float, typer.Option("--drain-seconds", help="On SIGTERM, how long backups and "
                                                                          "restores in flight may finish.")] = 25.0,
+    progress_seconds: Annotated[float, typer.Option(
+        "--progress-seconds", min=0.5,
+        help="How often a running backup's or restore's status.progress is written.")] = 5.0,
 ) -> None:
     """Reconcile Backup, Restore and BackupLocation objects until stopped (SIGTERM, Ctrl-C).
 
@@ -45,7 +48,7 @@ def run(
         ns = namespace or os.environ.get("POD_NAMESPACE") or client.connection.namespace
         try:
             run_operator(client, ns, stop, metrics_port=metrics_port, workers=workers, lease_seconds=lease_seconds,
-                         drain_seconds=drain_seconds,
+                         drain_seconds=drain_seconds, progress_seconds=progress_seconds,
                          renew_seconds=max(1.0, lease_seconds / 3))
         except KeyboardInterrupt:
             stop.set()

@@ -1,6 +1,6 @@
-"""Build or install every test server once per machine, into the same cache as the cluster.
+"""Build or install every test server (and promtool) once per machine, into the same cache as the cluster.
 
-MinIO, fake-gcs-server and toxiproxy are Go components (built like the control plane, see
+MinIO, fake-gcs-server, toxiproxy and promtool are Go components (built like the control plane, see
 :mod:`salvage.devcluster.build`); Azurite is installed from npm into its own prefix with a
 ``.complete`` marker written last; moto is a Python package and only checked for.
 """
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from salvage.devcluster.build import _check_go, build_component, component_dir, is_built
-from salvage.devcluster.components import AZURITE_VERSION, FAKE_GCS, MINIO, SERVER_COMPONENTS, TOXIPROXY
+from salvage.devcluster.components import AZURITE_VERSION, FAKE_GCS, MINIO, PROMTOOL, SERVER_COMPONENTS, TOXIPROXY
 from salvage.devcluster.paths import cache_root
 from salvage.model.errors import BuildError, ToolchainError
 
@@ -31,6 +31,7 @@ class ServerBinaries:
     fake_gcs_server: Path
     azurite_blob: Path
     toxiproxy: Path
+    promtool: Path
 
 
 def server_binaries() -> ServerBinaries:
@@ -40,6 +41,7 @@ def server_binaries() -> ServerBinaries:
         fake_gcs_server=component_dir(FAKE_GCS) / "bin" / "fake-gcs-server",
         azurite_blob=azurite_dir() / "node_modules" / ".bin" / "azurite-blob",
         toxiproxy=component_dir(TOXIPROXY) / "bin" / "server",
+        promtool=component_dir(PROMTOOL) / "bin" / "promtool",
     )
 
 

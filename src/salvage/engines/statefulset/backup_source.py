@@ -6,8 +6,7 @@ are looked up under ``namespace`` (the backup's), and recover creates them in it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
 from salvage.catalog.reader import BackupReader
 from salvage.catalog.records import VolumeRecord
@@ -17,23 +16,23 @@ from salvage.k8s.client import KubeClient
 from salvage.locations import Location
 from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import NotFoundError
+from salvage.model.progress import Progress, Step, quiet
 from salvage.volumes.method import ClaimSource
 from salvage.volumes.sources import VolumeRestorer, has_volume_data
 
-Progress = Callable[[str, dict[str, Any]], None]
 
 
 class BackupSource:
     def __init__(self, client: KubeClient, location: Location, backup: str, namespace: str, statefulset: str, *,
                  repo_password: str | None = None, aws: AwsSettings | None = None, gce: GceSettings | None = None,
                  azure: AzureSettings | None = None, verify_data: bool = False,
-                 progress: Progress = lambda _k, _d: None) -> None:
+                 progress: Progress = quiet) -> None:
         """StatefulSet ``namespace/statefulset`` as the backup has it. Verifies the backup;
         ``verify_data``: :meth:`check` reads every pack its fs volumes need (volumes/sources.py)."""
         self.backup, self.namespace, self.name = backup, namespace, statefulset
         self.description = f"backup {backup!r}"
         self.reader = BackupReader(location.store, backup)
-        progress("phase", {"message": f"verifying backup {backup}"})
+        progress(Step(f"verifying backup {backup}"))
         self.reader.verify()
         # The owner names the temporary snapshot objects: per backup, so a leftover from
         # another recovery never matches.

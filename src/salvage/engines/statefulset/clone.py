@@ -4,7 +4,6 @@ consumer): every replica's claim is provisioned with the snapshot's data."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +17,8 @@ from salvage.engines.statefulset.naming import (
 from salvage.k8s.client import KubeClient
 from salvage.k8s.polling import wait_until
 from salvage.model.errors import NotFoundError, NotReadyError, UsageError
+from salvage.model.progress import Progress, Step, quiet
 
-Progress = Callable[[str, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ class CloneReport:
 
 
 def clone_statefulset(client: KubeClient, request: CloneRequest,
-                      progress: Progress = lambda _k, _d: None) -> CloneReport:
+                      progress: Progress = quiet) -> CloneReport:
     started = time.monotonic()
     ns = request.namespace
     if request.replicas is not None and request.replicas < 0:
@@ -67,12 +66,12 @@ def clone_statefulset(client: KubeClient, request: CloneRequest,
                          snapshot=request.snapshot, restore_size=kube.restore_size(snapshot),
                          replicas=request.replicas, annotations={SNAPSHOT_ANNOTATION: request.snapshot})
     replicas = replicas_of(body)
-    progress("phase", {"message": f"creating StatefulSet {ns}/{request.name} ({replicas} replicas) "
-                                  f"from VolumeSnapshot {request.snapshot}"})
+    progress(Step(f"creating StatefulSet {ns}/{request.name} ({replicas} replicas) "
+                  f"from VolumeSnapshot {request.snapshot}"))
     client.create(kube.statefulset_path(ns), body)
     claims = tuple(claim_name(template, request.name, o) for o in range(replicas))
     if request.wait:
-        progress("phase", {"message": f"waiting for {replicas} pod(s) of {request.name} to be Running"})
+        progress(Step(f"waiting for {replicas} pod(s) of {request.name} to be Running"))
         deadline = started + request.timeout
         try:
             wait_until(lambda: kube.pods_running(client, ns, request.name, replicas), deadline,

@@ -51,10 +51,10 @@ from salvage.model.errors import (
     SalvageError,
     UsageError,
 )
+from salvage.model.progress import Progress, Step, quiet
 from salvage.volumes.presence import volume_presence
 from salvage.volumes.method import ClaimSource
 
-Progress = Callable[[str, dict[str, Any]], None]
 
 
 class RecoverError(SalvageError):
@@ -117,7 +117,7 @@ class RecoverReport:
 
 
 def recover_statefulset(client: KubeClient, source: RecoverySource, request: RecoverRequest,
-                        progress: Progress = lambda _k, _d: None) -> RecoverReport:
+                        progress: Progress = quiet) -> RecoverReport:
     started = time.monotonic()
     statefulset = source.statefulset(request.manifest)
     _check_manifest(request)
@@ -145,7 +145,7 @@ def _verify(client: KubeClient, request: RecoverRequest, plan: RecoverPlan,
     results = []
     for ordinal in plan.ordinals:
         pod = pod_name(plan.statefulset, ordinal)
-        progress("phase", {"message": f"verifying {pod}: {' '.join(request.verify_command)}"})
+        progress(Step(f"verifying {pod}: {' '.join(request.verify_command)}"))
         try:
             outcome = exec_in_pod(client, plan.namespace, pod, list(request.verify_command),
                                   container=request.verify_container, timeout=min(request.timeout, 60.0))
@@ -405,7 +405,7 @@ class _Run:
                      "run recover again once fixed (it keeps what is already recovered).") from None
 
     def _say(self, message: str) -> None:
-        self.progress("phase", {"message": message})
+        self.progress(Step(message))
 
 
 @dataclass(frozen=True)
@@ -437,7 +437,7 @@ class RecoverFrom:
 
 
 def recovery_source(client: KubeClient, source: RecoverFrom, request: RecoverRequest,
-                    location: Callable[[], Location], progress: Progress = lambda _k, _d: None) -> RecoverySource:
+                    location: Callable[[], Location], progress: Progress = quiet) -> RecoverySource:
     """The :class:`RecoverySource` for ``source`` (checked first): a verified backup on the
     location ``location()`` opens (only a backup needs one), or the namespace's VolumeSnapshots."""
     source.check()

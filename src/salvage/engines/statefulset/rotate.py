@@ -9,7 +9,6 @@ ready in time it is removed and the old one is left exactly as it was.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,8 +30,8 @@ from salvage.k8s.client import KubeClient
 from salvage.k8s.polling import wait_until
 from salvage.k8s.waiting import delete_and_wait
 from salvage.model.errors import NotFoundError, NotReadyError, SalvageError, UsageError
+from salvage.model.progress import Progress, Step, quiet
 
-Progress = Callable[[str, dict[str, Any]], None]
 
 
 class RotateError(SalvageError):
@@ -69,7 +68,7 @@ class RotateReport:
 
 
 def rotate_statefulset(client: KubeClient, request: RotateRequest,
-                       progress: Progress = lambda _k, _d: None) -> RotateReport:
+                       progress: Progress = quiet) -> RotateReport:
     started = time.monotonic()
     ns = request.namespace
     old = client.find(kube.statefulset_path(ns, request.statefulset))
@@ -91,7 +90,7 @@ def rotate_statefulset(client: KubeClient, request: RotateRequest,
                          restore_size=kube.restore_size(snapshot), annotations={
                              BASE_ANNOTATION: base, REVISION_ANNOTATION: str(revision),
                              SNAPSHOT_ANNOTATION: request.snapshot})
-    progress("phase", {"message": f"creating StatefulSet {ns}/{new_name} from VolumeSnapshot {request.snapshot}"})
+    progress(Step(f"creating StatefulSet {ns}/{new_name} from VolumeSnapshot {request.snapshot}"))
     created = client.create(kube.statefulset_path(ns), body)
     deadline = started + request.timeout
     try:
@@ -99,14 +98,14 @@ def rotate_statefulset(client: KubeClient, request: RotateRequest,
                         f"the {replicas} pod(s) of {new_name} to be Running")
     except NotReadyError:
         trouble = kube.claim_trouble(client, ns, kube.claims_of(client, ns, created))
-        progress("phase", {"message": f"{new_name} is not ready; removing it"})
+        progress(Step(f"{new_name} is not ready; removing it"))
         _remove(client, ns, created, time.monotonic() + 60)
         raise RotateError(
             f"StatefulSet {ns}/{new_name} did not become ready within {request.timeout:.0f}s"
             + (f" ({trouble})" if trouble else "") + f"; it was removed and {request.statefulset} is untouched.",
             hint=f"Check VolumeSnapshot {request.snapshot} (`kubectl describe volumesnapshot {request.snapshot} "
                  f"-n {ns}`), or allow more time with --timeout.") from None
-    progress("phase", {"message": f"{new_name} is ready; scaling down and deleting {request.statefulset}"})
+    progress(Step(f"{new_name} is ready; scaling down and deleting {request.statefulset}"))
     cleanup_deadline = time.monotonic() + request.timeout
     # Scaling to 0 stops new pods at once; the foreground deletion then removes the pods in
     # parallel through the garbage collector, which an ordered scale-down (one pod at a
@@ -115,7 +114,7 @@ def rotate_statefulset(client: KubeClient, request: RotateRequest,
     removed = _remove(client, ns, old, cleanup_deadline)
     deleted_snapshot = None
     if request.delete_old_snapshot and old_snapshot:
-        progress("phase", {"message": f"deleting VolumeSnapshot {old_snapshot}"})
+        progress(Step(f"deleting VolumeSnapshot {old_snapshot}"))
         delete_and_wait(client, snapshots("volumesnapshots", ns, old_snapshot),
                              cleanup_deadline, f"VolumeSnapshot {old_snapshot}")
         deleted_snapshot = old_snapshot

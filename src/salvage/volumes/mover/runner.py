@@ -14,7 +14,6 @@ import secrets
 import threading
 import time
 import weakref
-from collections.abc import Callable
 from typing import Any
 
 from salvage.k8s.api_groups import core
@@ -23,6 +22,7 @@ from salvage.k8s.events import events_for
 from salvage.locations.config import LocationSpec
 from salvage.model.errors import KubernetesError
 from salvage.model.mover import MoverSettings
+from salvage.model.progress import Progress, VolumeBytes, VolumeMoved, quiet
 from salvage.volumes.method import VolumeCaptureError
 from salvage.volumes.mover import manifests
 from salvage.volumes.mover.cleanup import remove, sweep
@@ -30,7 +30,6 @@ from salvage.volumes.mover.diagnosis import GRACE, Verdict, diagnose
 from salvage.volumes.mover.manifests import MoverJob
 
 JSON = dict[str, Any]
-Progress = Callable[[str, dict[str, Any]], None]
 
 _POLL = 0.5
 _PROGRESS_EVERY = 2.0
@@ -60,7 +59,7 @@ class MoverRunner:
     """Mover pods for one backup or restore, against one location."""
 
     def __init__(self, client: KubeClient, settings: MoverSettings, location: LocationSpec, password: str,
-                 progress: Progress = lambda _k, _d: None, *, run_id: str | None = None) -> None:
+                 progress: Progress = quiet, *, run_id: str | None = None) -> None:
         self.client, self.settings, self.location = client, settings, location
         self._password = password
         self.progress = progress
@@ -128,8 +127,8 @@ class MoverRunner:
             now = time.monotonic()
             if verdict.state == "succeeded" or (verdict.exit_code == 3 and _parse(verdict.result)):
                 result = self._result(what, verdict)
-                self.progress("mover", {"pvc": job.label, "action": job.action, "pod": name, "event": "result",
-                                        "seconds": round(now - started, 1), **result})
+                self.progress(VolumeMoved(job.label, job.action, name, round(now - started, 1),
+                                          _count(result, "bytes_processed", "bytes"), _count(result, "max_rss_bytes")))
                 return result
             if verdict.state == "failed":
                 raise MoverError(f"{what} failed: {verdict.reason}: {verdict.message}", hint=verdict.hint)
@@ -169,7 +168,10 @@ class MoverRunner:
         lines = [_parse(line) for line in text.splitlines()]
         latest = next((line for line in reversed(lines) if line and line.get("event") == "progress"), None)
         if latest:
-            self.progress("mover", {"pvc": job.label, "action": job.action, "pod": name, **latest})
+            self.progress(VolumeBytes(job.label, job.action, name, _count(latest, "files"),
+                                      _count(latest, "files_total", default=None), _count(latest, "bytes"),
+                                      _count(latest, "bytes_total", default=None),
+                                      _count(latest, "bytes_per_second")))
 
     def _result(self, what: str, verdict: Verdict) -> JSON:
         result = _parse(verdict.result)
@@ -179,6 +181,14 @@ class MoverRunner:
                              hint="The mover image may be older than this Salvage; use the same version "
                                   "(--mover-image).")
         return result
+
+
+def _count(data: JSON, *keys: str, default: int | None = 0) -> Any:
+    """The first of ``keys`` in a mover's JSON line or result, as an int (``default`` when absent)."""
+    for key in keys:
+        if isinstance(data.get(key), int):
+            return data[key]
+    return default
 
 
 def _parse(line: str) -> JSON | None:

@@ -14,6 +14,7 @@ import pytest
 from salvage.locations.config import LocationSpec
 from salvage.model.mover import MoverSettings
 from salvage.volumes.mover import MoverError, MoverJob, MoverRunner, cancel_all, runner, sweep
+from salvage.model.progress import VolumeBytes, VolumeMoved
 from tests.support.fake_kube import FakeApi
 from tests.support.waiting import wait_for
 
@@ -77,7 +78,7 @@ def fast(monkeypatch: pytest.MonkeyPatch) -> None:
 def run(api: ScriptedApi, settings: MoverSettings | None = None, events: list[Any] | None = None) -> dict[str, Any]:
     seen = events if events is not None else []
     mover = MoverRunner(api.client(), settings or MoverSettings(), LOCATION, "pw",
-                        lambda kind, data: seen.append((kind, data)), run_id="r1")
+                        seen.append, run_id="r1")
     return mover.run(JOB)
 
 
@@ -88,9 +89,10 @@ def test_the_result_comes_back_and_nothing_is_left() -> None:
     assert run(api, events=events) == RESULT
     assert not [p for p in api.objects if "/pods/" in p or "/secrets/" in p], "pod and Secret removed"
     assert api.patched[0]["metadata"]["ownerReferences"][0]["uid"] == "u1", "the Secret goes with its pod"
-    assert ("mover", {"pvc": "shop/data-db-0", "action": "backup", "pod": "salvage-backup-r1-" +
-             runner.manifests.object_name("r1", JOB).rsplit("-", 1)[1], "event": "progress", "files": 3,
-             "bytes": 7}) in events
+    pod = runner.manifests.object_name("r1", JOB)
+    assert VolumeBytes("shop/data-db-0", "backup", pod, files=3, files_total=None, bytes=7, bytes_total=None,
+                       bytes_per_second=0) in events, "the pod's progress line, as a typed event"
+    assert [e for e in events if isinstance(e, VolumeMoved) and e.pod == pod], "and its end"
 
 
 def test_an_image_never_pulled_fails_at_once_naming_the_pod() -> None:
