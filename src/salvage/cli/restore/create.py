@@ -16,6 +16,7 @@ from salvage.cli.options import (
     mover_settings,
     RepoPasswordSecret, VerifyData, parse_mappings, refuse_empty, region_settings, repo_password, split_list,
 )
+from salvage.cli.options import MoverPerNode
 from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
 from salvage.engines.records import ItemLog, restore_exists, save_restore
@@ -66,6 +67,7 @@ def create(
     mover_memory: MoverMemory = "1Gi",
     mover_start_timeout: MoverStartTimeout = 120.0,
     mover_timeout: MoverTimeout = 3600.0,
+    mover_per_node: MoverPerNode = 0,
     restore_region: RestoreRegion = None,
     zone_mappings: ZoneMappings = None,
 ) -> None:
@@ -104,7 +106,7 @@ def create(
                             endpoint=azure_endpoint, ca_bundle=azure_ca_bundle, credentials=azure_credentials,
                             cluster_name=cluster_name, regions=regions),
         mover=mover_settings(mover_image, mover_node_selector, mover_cpu, mover_memory, parallel_volumes,
-                             mover_start_timeout, mover_timeout),
+                             mover_start_timeout, mover_timeout, mover_per_node),
     )
     target = open_location(location)
     plan: list[ItemResult] = []

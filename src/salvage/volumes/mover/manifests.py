@@ -26,6 +26,8 @@ LABEL_ACTION = "salvage.io/mover"
 # When a run that was killed has certainly given up on the object: a later run removes it.
 ANNOTATION_EXPIRES = "salvage.io/expires"
 ANNOTATION_CLAIM = "salvage.io/claim"
+# The node a mover was made for, before the scheduler names it (the per-node cap counts it).
+ANNOTATION_NODE = "salvage.io/node"
 
 CONTAINER = "mover"
 DATA_PATH = "/data"
@@ -45,6 +47,14 @@ class MoverJob:
     args: tuple[str, ...]  # after `salvage`, without the location and reporting options
     node: str | None = None  # the node the pod must run on (where an RWO claim is in use)
     tolerations: tuple[JSON, ...] = field(default=())  # those of the pod using the claim
+    # The node the volume is pinned to, when known before the pod is made: it does not
+    # place the pod (the PV's node affinity does), but the per-node cap counts the pod there.
+    volume_node: str | None = None
+
+    @property
+    def slot_node(self) -> str | None:
+        """The node whose cap this mover counts against (None: unknown until scheduled)."""
+        return self.node or self.volume_node
 
     @property
     def label(self) -> str:
@@ -63,7 +73,10 @@ def labels(run_id: str, job: MoverJob) -> dict[str, str]:
 
 def annotations(job: MoverJob, settings: MoverSettings, now: dt.datetime) -> dict[str, str]:
     expires = now + dt.timedelta(seconds=settings.start_timeout + settings.run_timeout + 60)
-    return {ANNOTATION_EXPIRES: expires.strftime("%Y-%m-%dT%H:%M:%SZ"), ANNOTATION_CLAIM: job.label}
+    made = {ANNOTATION_EXPIRES: expires.strftime("%Y-%m-%dT%H:%M:%SZ"), ANNOTATION_CLAIM: job.label}
+    if job.slot_node:
+        made[ANNOTATION_NODE] = job.slot_node
+    return made
 
 
 def pod_location(spec: LocationSpec) -> LocationSpec:
