@@ -42,11 +42,11 @@ def _cluster() -> FakeApi:
             "metadata": {"name": "moved", "annotations": {ANN: "snapshot-move-data"}}},
         "/apis/storage.k8s.io/v1/storageclasses/plain": {"metadata": {"name": "plain"}},
     }
-    for name, storage_class, annotations in (("by-claim", "plain", {ANN: "snapshot-move-data"}),
+    for name, storage_class, wanted in (("by-claim", "plain", {ANN: "snapshot-move-data"}),
                                              ("by-class", "moved", {}),
                                              ("claim-says-snapshot", "moved", {ANN: "snapshot"}),
                                              ("plain", "plain", {})):
-        objects[f"/api/v1/namespaces/wp/persistentvolumeclaims/{name}"] = _claim(name, storage_class, annotations)
+        objects[f"/api/v1/namespaces/wp/persistentvolumeclaims/{name}"] = _claim(name, storage_class, wanted)
         objects[f"/api/v1/persistentvolumes/pv-{name}"] = {"metadata": {"name": f"pv-{name}"}, "spec": CSI_PV}
     return FakeApi(objects)
 
