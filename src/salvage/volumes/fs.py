@@ -97,7 +97,8 @@ class FsMethod:
                 if self.context.location is None:
                     raise VolumeCaptureError("File-level volumes on a cluster need the location, and none was given.")
                 self._runner = MoverRunner(self.context.kube(), self.context.mover, self.context.location,
-                                           require_password(self.context.repo_password), self.context.progress)
+                                           require_password(self.context.repo_password), self.context.progress,
+                                           on_swept=self._forget_locks)
             return self._runner
 
     def _placement(self, claim: JSON, pv: JSON) -> Placement:
@@ -186,9 +187,14 @@ class FsMethod:
             return self.runner().run(job)
         except MoverError as exc:
             if exc.pod:  # the pod is gone: its repository locks would hold up prune until stale
-                with contextlib.suppress(SalvageError):  # a ReadOnly location: it took none
-                    remove_host_locks(self.repository(), exc.pod)
+                self._forget_locks([exc.pod])
             raise
+
+    def _forget_locks(self, pods: list[str]) -> None:
+        """Remove the repository locks of mover pods that are gone (each pod is its lock's host)."""
+        for pod in pods:
+            with contextlib.suppress(SalvageError):  # a ReadOnly location: it took none
+                remove_host_locks(self.repository(), pod)
 
     def delete_captured(self, record: VolumeRecord) -> bool:
         # Backup deletion forgets a backup's repository snapshots together, with the password,

@@ -5,6 +5,7 @@ workload starts. Faults fail the backup clearly and leave no temporary object be
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -31,6 +32,8 @@ from salvage.repo.locks import list_locks
 from salvage.repo.snapshots import list_snapshots
 from salvage.volumes import fs
 from salvage.volumes.mover import LABEL_TEMPORARY
+from salvage.volumes.mover.manifests import ANNOTATION_HEARTBEAT as HEARTBEAT
+from salvage.volumes.mover.manifests import HEARTBEAT_STALE
 from tests.support.builders import headless_service, statefulset
 from tests.support.cli import Result
 from tests.support.cli import salvage as run_salvage
@@ -370,6 +373,43 @@ def test_a_backup_stopped_mid_copy_fails_and_leaves_nothing(
         # Nor the dead pod's lock, which would hold up prune and deletion for half an hour.
         repo = fs.repository(open_location("default").store, PASSWORD, create=False)
         assert list_locks(repo) == []
+
+
+def test_after_a_killed_run_the_next_backup_removes_its_mover_and_completes(
+        real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, home: Path) -> None:
+    """The CLI killed outright (SIGKILL: no Ctrl-C handler runs) while its mover copies: the
+    mover's heartbeat stops, and the next backup removes the orphan (pod, Secret, its
+    repository lock) before it starts its own, then completes; the killed one never does."""
+    deploy(real_kube, real_ns, replicas=1, blob_mib=160)
+    backup = subprocess.Popen(
+        [sys.executable, "-m", "salvage", "--kubeconfig", str(real_cluster.kubeconfig), "backup", "create",
+         "killed", "--include-namespaces", real_ns, "--default-volumes-to-fs-backup", "--mover-cpu", "200m",
+         "--mover-timeout", "3000"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "NO_COLOR": "1"})
+    try:
+        orphan = wait_for(lambda: copying(real_kube, real_ns), timeout=120, what="the mover pod copying")
+    finally:
+        backup.kill()
+        backup.wait(timeout=30)
+    path = f"/api/v1/namespaces/{real_ns}/pods/{orphan}"
+    last_beat = real_kube.get(path)["metadata"]["annotations"][HEARTBEAT]
+    # Within the pod's hour-long expiry; only the stopped heartbeat lets the sweep take it.
+    wait_for(lambda: heartbeat_age(last_beat) > HEARTBEAT_STALE, timeout=HEARTBEAT_STALE + 30,
+             what="the killed run's heartbeat stale")
+    assert real_kube.find(path) is not None, "the kubelet did not stop it by itself"
+
+    after = salvage(real_cluster.kubeconfig, "backup", "create", "after", "--include-namespaces", real_ns,
+                    "--default-volumes-to-fs-backup")
+    assert after.returncode == 0, after.stderr
+    assert phase_of("after") == "Completed" and phase_of("killed") == "Incomplete"
+    wait_for(lambda: temporaries(real_kube) == [], timeout=30, what="the orphan and its Secret gone")
+    repo = fs.repository(open_location("default").store, PASSWORD, create=False)
+    assert [lock.wire["hostname"] for lock in list_locks(repo)] == [], "the orphan's lock went with it"
+
+
+def heartbeat_age(stamp: str) -> float:
+    beat = dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+    return (dt.datetime.now(dt.timezone.utc) - beat).total_seconds()
 
 
 def copying(kube: KubeClient, ns: str) -> str | None:

@@ -26,6 +26,11 @@ LABEL_ACTION = "salvage.io/mover"
 # When a run that was killed has certainly given up on the object: a later run removes it.
 ANNOTATION_EXPIRES = "salvage.io/expires"
 ANNOTATION_CLAIM = "salvage.io/claim"
+# When its run last said it is alive (every HEARTBEAT_EVERY seconds): a pod whose run was
+# killed stops beating, and a later run removes it once the beat is HEARTBEAT_STALE old.
+ANNOTATION_HEARTBEAT = "salvage.io/heartbeat"
+HEARTBEAT_EVERY = 10.0
+HEARTBEAT_STALE = 60.0
 # The node a mover was made for, before the scheduler names it (the per-node cap counts it).
 ANNOTATION_NODE = "salvage.io/node"
 
@@ -73,10 +78,14 @@ def labels(run_id: str, job: MoverJob) -> dict[str, str]:
 
 def annotations(job: MoverJob, settings: MoverSettings, now: dt.datetime) -> dict[str, str]:
     expires = now + dt.timedelta(seconds=settings.start_timeout + settings.run_timeout + 60)
-    made = {ANNOTATION_EXPIRES: expires.strftime("%Y-%m-%dT%H:%M:%SZ"), ANNOTATION_CLAIM: job.label}
+    made = {ANNOTATION_EXPIRES: stamp(expires), ANNOTATION_CLAIM: job.label, ANNOTATION_HEARTBEAT: stamp(now)}
     if job.slot_node:
         made[ANNOTATION_NODE] = job.slot_node
     return made
+
+
+def stamp(when: dt.datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def pod_location(spec: LocationSpec) -> LocationSpec:

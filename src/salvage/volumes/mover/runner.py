@@ -70,8 +70,10 @@ class MoverRunner:
     """Mover pods for one backup or restore, against one location."""
 
     def __init__(self, client: KubeClient, settings: MoverSettings, location: LocationSpec, password: str,
-                 progress: Progress = lambda _k, _d: None, *, run_id: str | None = None) -> None:
+                 progress: Progress = lambda _k, _d: None, *, run_id: str | None = None,
+                 on_swept: Callable[[list[str]], None] = lambda _pods: None) -> None:
         self.client, self.settings, self.location = client, settings, location
+        self.on_swept = on_swept  # the names of killed runs' pods this run removed
         self._password = password
         self.progress = progress
         self.run_id = run_id or secrets.token_hex(4)
@@ -92,7 +94,10 @@ class MoverRunner:
     def _run(self, job: MoverJob) -> JSON:
         if not self._swept:
             self._swept = True
-            sweep(self.client)  # what killed runs left, past their expiry
+            # What killed runs left: past their expiry, or no longer watched.
+            swept = [entry.rsplit("/", 1)[1] for entry in sweep(self.client) if entry.startswith("pods ")]
+            if swept:
+                self.on_swept(swept)
         name = manifests.object_name(self.run_id, job)
         meta = {"labels": manifests.labels(self.run_id, job),
                 "annotations": manifests.annotations(job, self.settings, dt.datetime.now(dt.timezone.utc))}
@@ -181,7 +186,7 @@ class MoverRunner:
         started = time.monotonic()
         running_since: float | None = None
         lingering: dict[str, float] = {}
-        last_progress = 0.0
+        last_progress, last_beat = 0.0, started
         while True:
             if self._cancelled.is_set():
                 raise MoverError(f"{what} was stopped (interrupted).", hint="Run the command again.")
@@ -194,6 +199,9 @@ class MoverRunner:
                 raise MoverError(f"{what} was deleted before it finished.",
                                  hint="Something removed it (a person, an eviction, a node drain); "
                                       "run the command again.")
+            if time.monotonic() - last_beat >= manifests.HEARTBEAT_EVERY:
+                last_beat = time.monotonic()
+                self._beat(path)
             events = [] if running_since else self._events(job.namespace, name)
             verdict = diagnose(pod, events)
             now = time.monotonic()
@@ -224,6 +232,14 @@ class MoverRunner:
                                  hint="See `kubectl describe pod`; raise --mover-start-timeout if the image "
                                       "pull is merely slow.")
             time.sleep(_POLL)
+
+    def _beat(self, path: str) -> None:
+        """Say this run still watches the pod (cleanup.py removes pods whose run stopped)."""
+        now = manifests.stamp(dt.datetime.now(dt.timezone.utc))
+        try:
+            self.client.patch(path, {"metadata": {"annotations": {manifests.ANNOTATION_HEARTBEAT: now}}})
+        except KubernetesError:
+            pass  # the next beat may pass; a minute of failed beats is what a sweep waits for
 
     def _events(self, namespace: str, name: str) -> list[JSON]:
         try:

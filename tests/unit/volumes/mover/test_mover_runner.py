@@ -222,3 +222,21 @@ def test_without_a_cap_or_a_known_node_nothing_is_counted() -> None:
     api = ScriptedApi([terminated(0, json.dumps(RESULT))])
     _other_mover(api, "busy", "n1", scheduled=True)
     assert run(api, MoverSettings(per_node=1)) == RESULT  # JOB's node is not known before it is made
+
+
+def test_a_sweep_removes_a_killed_runs_pod_once_its_heartbeat_is_a_minute_old() -> None:
+    api = ScriptedApi([running()])
+    now = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
+    for name, beat in (("killed", "2026-01-01T11:58:59Z"), ("watched", "2026-01-01T11:59:30Z")):
+        meta = {"name": name, "namespace": "shop", "labels": {"salvage.io/temporary": "true", "salvage.io/run": name},
+                "annotations": {"salvage.io/expires": "2026-01-01T13:00:00Z", "salvage.io/heartbeat": beat}}
+        api.objects[f"/api/v1/namespaces/shop/pods/{name}"] = {"metadata": meta}
+    assert sweep(api.client(), now=now) == ["pods shop/killed"]
+
+
+def test_the_run_renews_its_pods_heartbeat_while_it_watches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner.manifests, "HEARTBEAT_EVERY", 0.0)
+    api = ScriptedApi([running(), running(), terminated(0, json.dumps(RESULT))])
+    assert run(api) == RESULT
+    beats = [p for p in api.patched if "salvage.io/heartbeat" in p["metadata"].get("annotations", {})]
+    assert len(beats) >= 2
