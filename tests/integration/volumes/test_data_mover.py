@@ -315,16 +315,23 @@ def test_a_full_store_fails_the_backup_clearly_and_leaves_nothing(
         subprocess.run(["umount", "--lazy", str(workdir)], check=True)
 
 
-def test_an_unschedulable_mover_fails_the_backup_within_seconds(
-        real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, home: Path) -> None:
+@pytest.mark.parametrize(("option", "value", "reason", "advice"), [
+    ("--mover-node-selector", "salvage.io/no-such=node", "Unschedulable", "--mover-node-selector"),
+    ("--mover-image", "salvage.local/no-such-image:0", "ImagePullBackOff", "--mover-image"),
+], ids=["unschedulable", "image not pullable"])
+def test_a_mover_that_cannot_start_fails_the_backup_within_seconds(
+        real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, home: Path,
+        option: str, value: str, reason: str, advice: str) -> None:
+    """Velero's prepare timeouts (#8113, #8125, #7261) and late failures (#6562): here the
+    error comes within seconds, with Kubernetes' reason and what to do."""
     deploy(real_kube, real_ns, replicas=1)
     started = time.monotonic()
     result = salvage(real_cluster.kubeconfig, "backup", "create", "nowhere", "--include-namespaces", real_ns,
-                     "--default-volumes-to-fs-backup", "--mover-node-selector", "salvage.io/no-such=node")
+                     "--default-volumes-to-fs-backup", option, value)
     assert result.returncode == 1
     assert time.monotonic() - started < 40, "failed early, not at a timeout"
     assert "Mover pod " in result.stderr and "salvage-backup-" in result.stderr, result.stderr
-    assert "Unschedulable" in result.stderr and "--mover-node-selector" in result.stderr, result.stderr
+    assert reason in result.stderr and advice in result.stderr, result.stderr
     assert phase_of("nowhere") == "PartiallyFailed"
     assert temporaries(real_kube) == []
 
