@@ -20,7 +20,7 @@ import boto3
 import pytest
 
 from salvage.devcluster.bootstrap import DEFAULT_STORAGE_CLASS
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.cluster import LIMITED_USER, LocalCluster
 from salvage.devcluster.images.builders import BUSYBOX
 from salvage.devcluster.servers import S3Server
 from salvage.devcluster.servers.minio import start_minio
@@ -28,6 +28,7 @@ from salvage.devcluster.servers.relay import NodeRelay
 from salvage.k8s.client import KubeClient
 from salvage.locations import open_location
 from salvage.model.errors import KubernetesError
+from salvage.operator import install
 from salvage.repo.locks import list_locks
 from salvage.repo.snapshots import list_snapshots
 from salvage.volumes import fs
@@ -276,6 +277,39 @@ def test_snapshot_data_moved_by_its_storage_class_restores_into_a_second_cluster
             real_cluster.up(nodes=1, real_nodes=1)
     finally:
         real_kube.delete_if_present(f"/apis/storage.k8s.io/v1/storageclasses/{moved_class}")
+
+
+def test_the_operators_cluster_role_is_all_the_mover_needs(
+        real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, home: Path) -> None:
+    """A user with only the operator's ClusterRole (salvage install's, whose rules
+    docs/operator.md lists) backs up through mover pods and restores through them."""
+    role = next(m for m in install.manifests() if m["kind"] == "ClusterRole")
+    name = f"mover-rbac-{real_ns}"
+    rbac = "/apis/rbac.authorization.k8s.io/v1"
+    real_kube.create(f"{rbac}/clusterroles", {**role, "metadata": {"name": name}})
+    real_kube.create(f"{rbac}/clusterrolebindings", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": LIMITED_USER}]})
+    try:
+        digests = deploy(real_kube, real_ns, replicas=1)
+        as_operator = real_cluster.limited_kubeconfig
+        backup = salvage(as_operator, "backup", "create", "rbac", "--include-namespaces", real_ns,
+                         "--default-volumes-to-fs-backup")
+        assert backup.returncode == 0, backup.stderr
+        assert phase_of("rbac") == "Completed"
+        copy = f"{real_ns}-copy"
+        try:
+            restored = salvage(as_operator, "restore", "create", "--from-backup", "rbac",
+                               "--namespace-mappings", f"{real_ns}:{copy}")
+            assert restored.returncode == 0, restored.stderr
+            assert written(real_kube, copy, "web-0") == digests["web-0"]
+        finally:
+            real_kube.delete_if_present(f"/api/v1/namespaces/{copy}")
+        assert temporaries(real_kube) == []
+    finally:
+        real_kube.delete_if_present(f"{rbac}/clusterrolebindings/{name}")
+        real_kube.delete_if_present(f"{rbac}/clusterroles/{name}")
 
 
 def test_a_full_store_fails_the_backup_clearly_and_leaves_nothing(
