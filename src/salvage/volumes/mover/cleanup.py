@@ -52,7 +52,7 @@ def sweep(client: KubeClient, *, run_id: str | None = None, now: dt.datetime | N
             continue  # no right to list them cluster-wide: nothing to sweep from here
         for obj in items:
             meta = obj["metadata"]
-            if run_id is None and not _expired(meta, now):
+            if run_id is None and not _expired(meta, now, beats=kind == "pods"):
                 continue
             path = f"/api/v1/namespaces/{meta['namespace']}/{kind}/{meta['name']}"
             try:
@@ -63,13 +63,14 @@ def sweep(client: KubeClient, *, run_id: str | None = None, now: dt.datetime | N
     return removed
 
 
-def _expired(meta: dict[str, Any], now: dt.datetime) -> bool:
+def _expired(meta: dict[str, Any], now: dt.datetime, *, beats: bool) -> bool:
+    """Past its expiry, or (a pod: only pods' heartbeats are renewed) unwatched for a minute."""
     annotations = meta.get("annotations") or {}
     expires = _time(annotations.get(ANNOTATION_EXPIRES))
     if expires is None:
         return True  # labelled temporary but not by a run that says until when: not ours to keep
     beat = _time(annotations.get(ANNOTATION_HEARTBEAT))
-    if beat is not None and (now - beat).total_seconds() >= HEARTBEAT_STALE:
+    if beats and beat is not None and (now - beat).total_seconds() >= HEARTBEAT_STALE:
         return True  # its run stopped watching it: killed
     return expires <= now
 

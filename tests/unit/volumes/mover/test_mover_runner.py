@@ -231,6 +231,8 @@ def test_a_sweep_removes_a_killed_runs_pod_once_its_heartbeat_is_a_minute_old() 
         meta = {"name": name, "namespace": "shop", "labels": {"salvage.io/temporary": "true", "salvage.io/run": name},
                 "annotations": {"salvage.io/expires": "2026-01-01T13:00:00Z", "salvage.io/heartbeat": beat}}
         api.objects[f"/api/v1/namespaces/shop/pods/{name}"] = {"metadata": meta}
+        # Its Secret has the first beat too, never renewed: it goes with its pod, not by the beat.
+        api.objects[f"/api/v1/namespaces/shop/secrets/{name}"] = {"metadata": meta}
     assert sweep(api.client(), now=now) == ["pods shop/killed"]
 
 
