@@ -242,3 +242,15 @@ def test_the_run_renews_its_pods_heartbeat_while_it_watches(monkeypatch: pytest.
     assert run(api) == RESULT
     beats = [p for p in api.patched if "salvage.io/heartbeat" in p["metadata"].get("annotations", {})]
     assert len(beats) >= 2
+
+
+def test_a_run_hands_the_pods_it_swept_to_its_caller() -> None:
+    """(The fs method then removes their repository locks.)"""
+    api = ScriptedApi([terminated(0, json.dumps(RESULT))])
+    meta = {"name": "orphan", "namespace": "shop", "labels": {"salvage.io/temporary": "true", "salvage.io/run": "x"},
+            "annotations": {"salvage.io/expires": "2099-01-01T00:00:00Z", "salvage.io/heartbeat": "2020-01-01T00:00:00Z"}}
+    api.objects["/api/v1/namespaces/shop/pods/orphan"] = {"metadata": meta}
+    swept: list[list[str]] = []
+    mover = MoverRunner(api.client(), MoverSettings(), LOCATION, "pw", run_id="r5", on_swept=swept.append)
+    assert mover.run(JOB) == RESULT
+    assert swept == [["orphan"]]
