@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +67,55 @@ def tree_digest(root: Path) -> str:
             digest.update(oct(path.stat().st_mode).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def full_tree_digest(root: Path, *, skip: tuple[str, ...] = ()) -> dict[str, tuple[object, ...]]:
+    """Every entry under ``root`` (not ``root`` itself, nor the top-level names in ``skip``)
+    by relative path: type, mode, owner, modification time (ns), extended attributes, and
+    a symlink's target or a file's content digest and data segments (holes are where
+    there are none). Compare two with ``==`` to see a difference by path."""
+    entries: dict[str, tuple[object, ...]] = {}
+    for dirpath, dirs, files in os.walk(root):
+        if Path(dirpath) == root:
+            dirs[:] = [d for d in dirs if d not in skip]
+            files = [f for f in files if f not in skip]
+        for name in [*dirs, *files]:
+            path = Path(dirpath) / name
+            st = path.lstat()
+            xattrs = tuple(sorted((k, os.getxattr(path, k, follow_symlinks=False))
+                                  for k in os.listxattr(path, follow_symlinks=False)))
+            common = (stat.S_IFMT(st.st_mode), oct(stat.S_IMODE(st.st_mode)), st.st_uid, st.st_gid, xattrs)
+            if stat.S_ISLNK(st.st_mode):
+                entries[str(path.relative_to(root))] = (*common, os.readlink(path))
+            elif stat.S_ISREG(st.st_mode):
+                entries[str(path.relative_to(root))] = (*common, st.st_mtime_ns, _content(path), _segments(path))
+            else:
+                entries[str(path.relative_to(root))] = (*common, st.st_mtime_ns)
+    return entries
+
+
+def _content(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _segments(path: Path) -> tuple[tuple[int, int], ...]:
+    """The file's data segments (offset, end): what is not a hole."""
+    segments, offset = [], 0
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        while offset < size:
+            try:
+                start = os.lseek(fd, offset, os.SEEK_DATA)
+            except OSError:  # ENXIO: only a hole from here to the end
+                break
+            end = os.lseek(fd, start, os.SEEK_HOLE)
+            segments.append((start, end))
+            offset = end
+    finally:
+        os.close(fd)
+    return tuple(segments)

@@ -189,6 +189,9 @@ MoverCpu = Annotated[str | None, typer.Option("--mover-cpu", help="CPU limit of 
 MoverMemory = Annotated[str, typer.Option("--mover-memory", help="Memory limit of each data-mover pod.")]
 ParallelVolumes = Annotated[int, typer.Option(
     "--parallel-volumes", min=1, help="Volumes copied at once (data-mover pods).")]
+MoverPerNode = Annotated[int, typer.Option(
+    "--mover-per-node", min=0, help="Data-mover pods at once on one node, counting other backups' "
+                                    "and restores' (0: no cap but --parallel-volumes).")]
 MoverStartTimeout = Annotated[float, typer.Option(
     "--mover-start-timeout", help="Seconds a data-mover pod may take to start.")]
 MoverTimeout = Annotated[float, typer.Option(
@@ -196,7 +199,7 @@ MoverTimeout = Annotated[float, typer.Option(
 
 
 def mover_settings(image: str, node_selector: str | None, cpu: str | None, memory: str, parallel: int,
-                   start_timeout: float, timeout: float) -> MoverSettings:
+                   start_timeout: float, timeout: float, per_node: int = 0) -> MoverSettings:
     selector = {}
     for pair in split_list(node_selector):
         key, sep, value = pair.partition("=")
@@ -205,7 +208,7 @@ def mover_settings(image: str, node_selector: str | None, cpu: str | None, memor
         selector[key] = value
     limits = {"memory": memory, **({"cpu": cpu} if cpu else {})}
     return MoverSettings(image=image, node_selector=selector, limits=limits, parallel_volumes=parallel,
-                         start_timeout=start_timeout, run_timeout=timeout)
+                         start_timeout=start_timeout, run_timeout=timeout, per_node=per_node)
 
 
 # Cross-region copies of cloud-disk snapshots (aws-ebs, gce-pd, azure-disk), for a lost region.

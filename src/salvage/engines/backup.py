@@ -225,14 +225,20 @@ class _Capture:
         meta = claim["metadata"]
         label = f"{meta['namespace']}/{meta['name']}"
         kind = fs.choose_method(claim, self._storage_class(claim), default_fs=self.request.default_volumes_to_fs)
+        # Snapshot data moved: for the whole backup, or for a claim (or class) annotated so.
+        move = kind == fs.SNAPSHOT_MOVE or (kind == "snapshot" and self.request.snapshot_move_data)
+        kind = "snapshot" if kind == fs.SNAPSHOT_MOVE else kind
         if registry.holds_database(self.client, claim, self._pods(meta["namespace"])):
-            kind = "database"
+            kind, move = "database", False
         self.progress(VolumeState(label, _STATES.get(kind, "snapshotting")))
         hint = ""
         try:
             pv = self.client.get(core("persistentvolumes", None, claim["spec"]["volumeName"]))
             method = registry.capture_method(kind, pv, self.request.volume_snapshot_provider)
-            if method == csi_snapshots.METHOD and self.request.snapshot_move_data:
+            if move and method != csi_snapshots.METHOD:
+                self.journal.log("warning", f"volume of {label}: its snapshot data cannot be moved (only CSI "
+                                            f"snapshots can); it gets a {method} snapshot instead")
+            if move and method == csi_snapshots.METHOD:
                 record = move_snapshot_data(self.client, self.methods, claim, pv, self.request.name,
                                             timeout=self.request.snapshot_timeout, mover=self.request.mover)
             else:

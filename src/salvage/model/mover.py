@@ -23,6 +23,8 @@ class MoverSettings:
     requests: Mapping[str, str] = field(default_factory=lambda: {"cpu": "100m", "memory": "128Mi"})
     limits: Mapping[str, str] = field(default_factory=lambda: {"memory": "1Gi"})
     parallel_volumes: int = 2  # mover pods at once, in one backup or restore
+    # Mover pods at once on one node, of every run in the cluster (0: no cap but the above).
+    per_node: int = 0
     # Phases: scheduled and started (image, volume mount, Secret), then the copy itself.
     start_timeout: float = 120.0
     run_timeout: float = 3600.0

@@ -54,6 +54,9 @@ RULES = (
          "removes its scratch namespaces and the volumes their claims bound"),
     Rule(("snapshot.storage.k8s.io",), ("volumesnapshotcontents",), ("patch",),
          "the csi-snapshot method makes a captured snapshot's content Retain, so it outlives its namespace"),
+    Rule(("",), ("pods", "secrets"), ("patch",),
+         "data-mover pods: each temporary Secret gets its pod as owner (removed with it), and a run renews "
+         "its pods' heartbeat annotation, so a later run can remove those of a killed one (docs/data-mover.md)"),
 )
 # In the operator's namespace only: its own objects and its Lease.
 NAMESPACED_RULES = (

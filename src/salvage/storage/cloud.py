@@ -150,6 +150,12 @@ def _translate(exc: Exception, key: str, url: str, endpoint: str | None = None, 
         )
     if isinstance(exc, (NotFoundError, FileNotFoundError)):
         return ObjectNotFoundError(key)
+    if _FULL.search(text):
+        return StorageError(
+            f"{url}: the store is full (writing `{key}`): {_first_line(exc)}",
+            hint="Make room on the store (delete or prune old backups, raise its quota or its disk), "
+                 "then run the command again.",
+        )
     if isinstance(exc, (UnauthenticatedError, PermissionDeniedError, PermissionError)):
         return StorageError(
             f"{url} refused access to `{key}`: {_first_line(exc)}",
@@ -162,6 +168,9 @@ def _translate(exc: Exception, key: str, url: str, endpoint: str | None = None, 
 
 
 _CONNECT = re.compile(r"kind: Connect\b|tcp connect error|dns error", re.IGNORECASE)
+# MinIO's full drive (507), S3-compatible stores' quotas, a full disk behind a gateway.
+_FULL = re.compile(r"XMinioStorageFull|InsufficientStorage|Insufficient Storage|QuotaExceeded|"
+                   r"minimum free drive threshold|No space left on device", re.IGNORECASE)
 _NO_BUCKET = re.compile(r"NoSuchBucket|ContainerNotFound|bucket does not exist|container does not exist",
                         re.IGNORECASE)
 

@@ -33,7 +33,7 @@ from salvage.volumes.location_repository import for_method, require_password
 from salvage.volumes.method import JSON, ClaimSource, MethodContext, VolumeCaptureError, claim_record
 from salvage.volumes.mover import manifests as mover_manifests
 from salvage.volumes.mover.manifests import MoverJob
-from salvage.volumes.mover.placement import Placement, place
+from salvage.volumes.mover.placement import Placement, place, volume_node
 from salvage.volumes.mover.runner import MoverError, MoverRunner
 
 METHOD = "fs"
@@ -42,11 +42,18 @@ METHOD_ANNOTATION = "backup.salvage.io/method"
 HOSTPATH_DRIVER = "hostpath.salvage.io"
 
 
+# ``snapshot-move-data``: a CSI snapshot whose files a mover copies into the repository
+# (engines/snapshot_move.py), as --snapshot-move-data does for a whole backup.
+SNAPSHOT_MOVE = "snapshot-move-data"
+_CHOICES = ("fs", "snapshot", SNAPSHOT_MOVE)
+
+
 def choose_method(claim: dict[str, Any], storage_class: dict[str, Any] | None, *, default_fs: bool) -> str:
-    """``fs`` or ``snapshot``: the claim's annotation, else its class's, else the default."""
+    """``fs``, ``snapshot`` or ``snapshot-move-data``: the claim's annotation, else its
+    class's, else the default."""
     for obj in (claim, storage_class or {}):
         value = (obj.get("metadata", {}).get("annotations") or {}).get(METHOD_ANNOTATION)
-        if value in ("fs", "snapshot"):
+        if value in _CHOICES:
             return str(value)
     return "fs" if default_fs else "snapshot"
 
@@ -92,7 +99,8 @@ class FsMethod:
                 if self.context.location is None:
                     raise VolumeCaptureError("File-level volumes on a cluster need the location, and none was given.")
                 self._runner = MoverRunner(self.context.kube(), self.context.mover, self.context.location,
-                                           require_password(self.context.repo_password), self.context.progress)
+                                           require_password(self.context.repo_password), self.context.progress,
+                                           on_swept=self._forget_locks)
             return self._runner
 
     def _placement(self, claim: JSON, pv: JSON) -> Placement:
@@ -103,7 +111,7 @@ class FsMethod:
         repo = self.repository()  # made on first use, and the password proven, before any pod
         if where.fake_node:
             return capture(repo, claim, pv, backup)
-        return self._capture_by_mover(claim["metadata"]["name"], where, claim, pv, backup)
+        return self._capture_by_mover(claim["metadata"]["name"], where, claim, pv, backup, volume_node(pv))
 
     def capture_through(self, mounted: str, claim: JSON, pv: JSON, backup: str) -> VolumeRecord:
         """Capture ``claim``'s files by mounting claim ``mounted`` (in the same namespace: a
@@ -116,12 +124,14 @@ class FsMethod:
             return record
         return self._capture_by_mover(mounted, Placement(), claim, pv, backup)
 
-    def _capture_by_mover(self, mounted: str, where: Placement, claim: JSON, pv: JSON, backup: str) -> VolumeRecord:
+    def _capture_by_mover(self, mounted: str, where: Placement, claim: JSON, pv: JSON, backup: str,
+                          pinned_to: str | None = None) -> VolumeRecord:
         meta = claim["metadata"]
         label = f"{meta['namespace']}/{meta['name']}"
         args = ("fs", "backup", mover_manifests.DATA_PATH, "--tag", f"backup={backup}", "--tag", f"pvc={label}",
                 "--host", label)  # the parent of the next backup is this claim's latest
-        result = self._move(MoverJob("backup", meta["namespace"], mounted, args, where.node, where.tolerations))
+        result = self._move(MoverJob("backup", meta["namespace"], mounted, args, where.node, where.tolerations,
+                                     volume_node=pinned_to))
         record = claim_record(claim, pv)
         record.update(method=METHOD, snapshotHandle=str(result["snapshot"]), restoreSize=int(result["total_bytes"]))
         if result.get("tree_digest"):
@@ -152,7 +162,7 @@ class FsMethod:
         ref = pv["spec"].get("claimRef") or {}
         claim = {"metadata": {"namespace": ref.get("namespace"), "name": ref.get("name")}, "spec": {}}
         if ref and not self._placement(claim, pv).fake_node:
-            return self._fill_by_mover(record, str(ref["namespace"]), str(ref["name"]))
+            return self._fill_by_mover(record, str(ref["namespace"]), str(ref["name"]), volume_node(pv))
         target = local_path(pv)
         if target is None:
             raise VolumeCaptureError(
@@ -170,11 +180,12 @@ class FsMethod:
                 f"{repo_restore.xattr_summary(filled.xattr_failures, filled.xattr_failed_files)}: "
                 + "; ".join(filled.xattrs_not_restored[:5])]
 
-    def _fill_by_mover(self, record: VolumeRecord, namespace: str, claim: str) -> list[str]:
+    def _fill_by_mover(self, record: VolumeRecord, namespace: str, claim: str,
+                       pinned_to: str | None = None) -> list[str]:
         args: tuple[str, ...] = ("fs", "restore", str(record["snapshotHandle"]), "--target", mover_manifests.DATA_PATH)
         if self._checks_digest(record):
             args += ("--expect-digest", str(record["treeDigest"]))
-        result = self._move(MoverJob("restore", namespace, claim, args))
+        result = self._move(MoverJob("restore", namespace, claim, args, volume_node=pinned_to))
         if self._checks_digest(record):
             self._digest_checked(record, result.get("digest") or {})
         if not result.get("xattr_failures"):
@@ -200,9 +211,14 @@ class FsMethod:
             return self.runner().run(job)
         except MoverError as exc:
             if exc.pod:  # the pod is gone: its repository locks would hold up prune until stale
-                with contextlib.suppress(SalvageError):  # a ReadOnly location: it took none
-                    remove_host_locks(self.repository(), exc.pod)
+                self._forget_locks([exc.pod])
             raise
+
+    def _forget_locks(self, pods: list[str]) -> None:
+        """Remove the repository locks of mover pods that are gone (each pod is its lock's host)."""
+        for pod in pods:
+            with contextlib.suppress(SalvageError):  # a ReadOnly location: it took none
+                remove_host_locks(self.repository(), pod)
 
     def delete_captured(self, record: VolumeRecord) -> bool:
         # Backup deletion forgets a backup's repository snapshots together, with the password,

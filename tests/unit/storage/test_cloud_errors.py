@@ -42,3 +42,15 @@ def test_a_write_or_list_that_finds_nothing_found_no_bucket():
 def test_a_missing_object_on_a_read_is_still_a_missing_object():
     assert isinstance(_translate(NotFoundError("Object at location x not found"), "x", "s3://b"), ObjectNotFoundError)
     assert "failed on `x`" in _translate(GenericError("boom"), "x", "s3://b").message
+
+
+@pytest.mark.parametrize("text", [
+    "Generic S3 error: Error performing PUT http://127.0.0.1:9000/b/data/ab after 10 retries: Server returned "
+    "non-success status code: 507 Insufficient Storage: <Code>XMinioStorageFull</Code><Message>Storage backend "
+    "has reached its minimum free drive threshold. Please delete a few objects to proceed.</Message>",
+    "Client error with status 403 Forbidden: <Code>QuotaExceeded</Code>",
+])
+def test_a_full_store_says_so(text):
+    error = _translate(GenericError(text), "repository/data/ab", "s3://b", only_bucket_missing=True)
+    assert error.message.startswith("s3://b: the store is full (writing `repository/data/ab`)")
+    assert "Make room on the store" in (error.hint or "")

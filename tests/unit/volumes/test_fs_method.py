@@ -18,6 +18,9 @@ def obj(**annotations):
     (obj(**{ANN: "snapshot"}), obj(**{ANN: "fs"}), True, "snapshot"),  # the claim wins
     (obj(), obj(**{ANN: "fs"}), False, "fs"),                          # then the class
     (obj(**{ANN: "bogus"}), None, False, "snapshot"),
+    (obj(**{ANN: "snapshot-move-data"}), None, True, "snapshot-move-data"),
+    (obj(), obj(**{ANN: "snapshot-move-data"}), False, "snapshot-move-data"),
+    (obj(**{ANN: "fs"}), obj(**{ANN: "snapshot-move-data"}), False, "fs"),
 ])
 def test_method_choice(claim, storage_class, default_fs, expected):
     assert choose_method(claim, storage_class, default_fs=default_fs) == expected

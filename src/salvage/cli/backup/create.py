@@ -16,6 +16,7 @@ from salvage.cli.options import (
     Selector, SnapshotTimeout, SnapshotVolumes, Ttl, VolumeSnapshotProvider, backup_selection, mover_settings,
     parse_labels, region_settings, repo_password,
 )
+from salvage.cli.options import MoverPerNode
 from salvage.cli.progress import ProgressView
 from salvage.engines.backup import BackupRequest, create_backup
 from salvage.locations import open_location
@@ -71,6 +72,7 @@ def create(
     mover_memory: MoverMemory = "1Gi",
     mover_start_timeout: MoverStartTimeout = 120.0,
     mover_timeout: MoverTimeout = 3600.0,
+    mover_per_node: MoverPerNode = 0,
     copy_snapshots_to: CopySnapshotsTo = None,
     copy_kms_key: CopyKmsKey = None,
 ) -> None:
@@ -109,7 +111,7 @@ def create(
         labels=parse_labels(labels),
         snapshot_move_data=snapshot_move_data,
         mover=mover_settings(mover_image, mover_node_selector, mover_cpu, mover_memory, parallel_volumes,
-                             mover_start_timeout, mover_timeout),
+                             mover_start_timeout, mover_timeout, mover_per_node),
     )
     if hand_off:
         _hand_off(app, request, operator_namespace, ttl=ttl, location=location, password_secret=repo_password_secret,

@@ -14,6 +14,7 @@ from salvage.cli.options import (
     cloud_settings, mover_settings,
     RepoPasswordSecret, VerifyData, parse_mappings, refuse_empty, region_settings, repo_password, split_list,
 )
+from salvage.cli.options import MoverPerNode
 from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
 from salvage.engines.records import restore_here, restore_name
@@ -63,6 +64,7 @@ def create(
     mover_memory: MoverMemory = "1Gi",
     mover_start_timeout: MoverStartTimeout = 120.0,
     mover_timeout: MoverTimeout = 3600.0,
+    mover_per_node: MoverPerNode = 0,
     restore_region: RestoreRegion = None,
     zone_mappings: ZoneMappings = None,
 ) -> None:
@@ -93,7 +95,7 @@ def create(
         repo_password=repo_password(app, repo_password_file, repo_password_secret),
         aws=aws, gce=gce, azure=azure,
         mover=mover_settings(mover_image, mover_node_selector, mover_cpu, mover_memory, parallel_volumes,
-                             mover_start_timeout, mover_timeout),
+                             mover_start_timeout, mover_timeout, mover_per_node),
     )
     target = open_location(location)
     with kube_client(app) as client, ProgressView(app.terminal, f"restore {request.name}") as view:

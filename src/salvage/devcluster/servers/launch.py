@@ -30,9 +30,10 @@ class Probe:
 
     path: str = "/"
     statuses: Collection[int] = ()
+    host: str = "127.0.0.1"  # the address the server listens on
 
     def answers(self, port: int) -> bool:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn = http.client.HTTPConnection(self.host, port, timeout=2)
         try:
             conn.request("GET", self.path)
             status = conn.getresponse().status

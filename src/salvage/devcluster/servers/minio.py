@@ -40,8 +40,10 @@ class S3Server:
         self.launched.stop()
 
 
-def start_minio(workdir: Path) -> S3Server:
-    """Start MinIO with its data, certs dir and log under ``workdir`` (which must exist)."""
+def start_minio(workdir: Path, *, address: str = "127.0.0.1") -> S3Server:
+    """Start MinIO with its data, certs dir and log under ``workdir`` (which must exist),
+    listening on ``address`` (loopback; a benchmark gives the node's bridge address, so
+    pods and this machine reach the very same endpoint)."""
     binary = server_binaries().minio
     if not binary.exists():
         raise ServerError(
@@ -63,18 +65,18 @@ def start_minio(workdir: Path) -> S3Server:
     def command(ports: list[int]) -> list[str]:
         return [
             str(binary), "server",
-            "--address", f"127.0.0.1:{ports[0]}",
+            "--address", f"{address}:{ports[0]}",
             "--console-address", f"127.0.0.1:{ports[1]}",
             "--certs-dir", str(workdir / "certs"),
             str(data_dir),
         ]
 
     launched = launch(
-        "MinIO", command, Probe("/minio/health/ready", {200}),
+        "MinIO", command, Probe("/minio/health/ready", {200}, host=address),
         log_path=workdir / "minio.log", ports=2, env=env,
     )
     return S3Server(
-        endpoint=f"http://127.0.0.1:{launched.port}",
+        endpoint=f"http://{address}:{launched.port}",
         region=REGION,
         access_key_id=ACCESS_KEY_ID,
         secret_access_key=SECRET_ACCESS_KEY,

@@ -3,7 +3,11 @@
 Every temporary object carries ``salvage.io/temporary=true``, its run's id and an expiry
 (``salvage.io/expires``: its start-up and run timeouts after it was made, when its run has
 certainly given up on it); its pod also has ``activeDeadlineSeconds``, so the kubelet stops a
-forgotten mover by itself. A later run removes expired objects before it starts its own.
+forgotten mover by itself. A mover pod also carries its run's heartbeat
+(``salvage.io/heartbeat``, renewed every 10 s while the run watches it): a run killed
+outright (SIGKILL, a lost machine, an operator pod deleted) stops renewing it. A later run
+removes expired objects, and pods whose heartbeat is a minute old, before it starts its own;
+their Secrets go with them (owner references).
 """
 
 from __future__ import annotations
@@ -14,7 +18,13 @@ from typing import Any
 from salvage.k8s.api_groups import core
 from salvage.k8s.client import KubeClient
 from salvage.model.errors import KubernetesError
-from salvage.volumes.mover.manifests import ANNOTATION_EXPIRES, LABEL_RUN, LABEL_TEMPORARY
+from salvage.volumes.mover.manifests import (
+    ANNOTATION_EXPIRES,
+    ANNOTATION_HEARTBEAT,
+    HEARTBEAT_STALE,
+    LABEL_RUN,
+    LABEL_TEMPORARY,
+)
 
 _KINDS = ("pods", "secrets")
 _SWEPT = (*_KINDS, "persistentvolumeclaims")  # claims: --snapshot-move-data's temporary ones
@@ -43,7 +53,7 @@ def sweep(client: KubeClient, *, run_id: str | None = None, now: dt.datetime | N
             continue  # no right to list them cluster-wide: nothing to sweep from here
         for obj in items:
             meta = obj["metadata"]
-            if run_id is None and not _expired(meta, now):
+            if run_id is None and not _expired(meta, now, beats=kind == "pods"):
                 continue
             path = core(kind, meta["namespace"], meta["name"])
             try:
@@ -54,12 +64,20 @@ def sweep(client: KubeClient, *, run_id: str | None = None, now: dt.datetime | N
     return removed
 
 
-def _expired(meta: dict[str, Any], now: dt.datetime) -> bool:
-    stamp = (meta.get("annotations") or {}).get(ANNOTATION_EXPIRES)
-    if not stamp:
+def _expired(meta: dict[str, Any], now: dt.datetime, *, beats: bool) -> bool:
+    """Past its expiry, or (a pod: only pods' heartbeats are renewed) unwatched for a minute."""
+    annotations = meta.get("annotations") or {}
+    expires = _time(annotations.get(ANNOTATION_EXPIRES))
+    if expires is None:
         return True  # labelled temporary but not by a run that says until when: not ours to keep
-    try:
-        expires = dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
-    except ValueError:
-        return True
+    beat = _time(annotations.get(ANNOTATION_HEARTBEAT))
+    if beats and beat is not None and (now - beat).total_seconds() >= HEARTBEAT_STALE:
+        return True  # its run stopped watching it: killed
     return expires <= now
+
+
+def _time(text: str | None) -> dt.datetime | None:
+    try:
+        return dt.datetime.strptime(text or "", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+    except ValueError:
+        return None

@@ -26,6 +26,13 @@ LABEL_ACTION = "salvage.io/mover"
 # When a run that was killed has certainly given up on the object: a later run removes it.
 ANNOTATION_EXPIRES = "salvage.io/expires"
 ANNOTATION_CLAIM = "salvage.io/claim"
+# When its run last said it is alive (every HEARTBEAT_EVERY seconds): a pod whose run was
+# killed stops beating, and a later run removes it once the beat is HEARTBEAT_STALE old.
+ANNOTATION_HEARTBEAT = "salvage.io/heartbeat"
+HEARTBEAT_EVERY = 10.0
+HEARTBEAT_STALE = 60.0
+# The node a mover was made for, before the scheduler names it (the per-node cap counts it).
+ANNOTATION_NODE = "salvage.io/node"
 
 CONTAINER = "mover"
 DATA_PATH = "/data"
@@ -45,6 +52,14 @@ class MoverJob:
     args: tuple[str, ...]  # after `salvage`, without the location and reporting options
     node: str | None = None  # the node the pod must run on (where an RWO claim is in use)
     tolerations: tuple[JSON, ...] = field(default=())  # those of the pod using the claim
+    # The node the volume is pinned to, when known before the pod is made: it does not
+    # place the pod (the PV's node affinity does), but the per-node cap counts the pod there.
+    volume_node: str | None = None
+
+    @property
+    def slot_node(self) -> str | None:
+        """The node whose cap this mover counts against (None: unknown until scheduled)."""
+        return self.node or self.volume_node
 
     @property
     def label(self) -> str:
@@ -63,7 +78,14 @@ def labels(run_id: str, job: MoverJob) -> dict[str, str]:
 
 def annotations(job: MoverJob, settings: MoverSettings, now: dt.datetime) -> dict[str, str]:
     expires = now + dt.timedelta(seconds=settings.start_timeout + settings.run_timeout + 60)
-    return {ANNOTATION_EXPIRES: expires.strftime("%Y-%m-%dT%H:%M:%SZ"), ANNOTATION_CLAIM: job.label}
+    made = {ANNOTATION_EXPIRES: stamp(expires), ANNOTATION_CLAIM: job.label, ANNOTATION_HEARTBEAT: stamp(now)}
+    if job.slot_node:
+        made[ANNOTATION_NODE] = job.slot_node
+    return made
+
+
+def stamp(when: dt.datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def pod_location(spec: LocationSpec) -> LocationSpec:

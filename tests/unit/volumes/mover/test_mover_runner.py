@@ -172,3 +172,87 @@ def test_ctrl_c_stops_every_mover_of_the_process_even_after_another_finished() -
     assert [str(e.message) for e in outcome] == [f"Mover pod shop/{runner.manifests.object_name('r2', JOB)} "
                                                  "(backup of claim shop/data-db-0) was stopped (interrupted)."]
     assert not [p for p in api.objects if "/pods/" in p or "/secrets/" in p]
+
+
+def _other_mover(api: ScriptedApi, name: str, node: str, *, scheduled: bool) -> str:
+    """A live mover pod of another run (another namespace), on ``node`` or made for it."""
+    path = f"/api/v1/namespaces/other/pods/{name}"
+    api.objects[path] = {"metadata": {
+        "name": name, "namespace": "other", "labels": {"salvage.io/temporary": "true", "salvage.io/mover": "backup"},
+        "annotations": {"salvage.io/expires": "2099-01-01T00:00:00Z",  # not for the sweep
+                        **({} if scheduled else {"salvage.io/node": node})}},
+        "spec": {"nodeName": node} if scheduled else {}}
+    return path
+
+
+def test_the_per_node_cap_waits_for_another_runs_mover_to_go(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "_SLOT_POLL", 0.01)
+    api = ScriptedApi([terminated(0, json.dumps(RESULT))])
+    first = _other_mover(api, "scheduled", "n1", scheduled=True)
+    second = _other_mover(api, "made-for", "n1", scheduled=False)
+    _other_mover(api, "elsewhere", "n2", scheduled=True)
+    events: list[Any] = []
+    mover = MoverRunner(api.client(), MoverSettings(per_node=2), LOCATION, "pw",
+                        lambda kind, data: events.append((kind, data)), run_id="r3")
+    done: list[Any] = []
+    job = MoverJob("backup", "shop", "data-db-0", ("fs", "backup", "/data"), node="n1")
+    thread = threading.Thread(target=lambda: done.append(mover.run(job)))
+    thread.start()
+    wait_for(lambda: events, timeout=5, what="the wait reported")
+    assert events[0] == ("volume", {"pvc": "shop/data-db-0",
+                                    "state": "waiting for a data-mover slot on node n1 (2 of 2 in use)"})
+    assert not [p for p in api.objects if p.startswith("/api/v1/namespaces/shop/pods/")], "no pod made yet"
+    del api.objects[first]  # one of them finished: a slot is free
+    thread.join(timeout=5)
+    assert done == [RESULT]
+    assert second in api.objects
+
+
+def test_no_free_slot_within_the_timeout_names_the_node_and_who_holds_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "_SLOT_POLL", 0.01)
+    api = ScriptedApi([running()])
+    _other_mover(api, "busy", "n1", scheduled=True)
+    mover = MoverRunner(api.client(), MoverSettings(per_node=1, run_timeout=0.05), LOCATION, "pw", run_id="r4")
+    with pytest.raises(MoverError) as caught:
+        mover.run(MoverJob("backup", "shop", "data-db-0", ("fs", "backup", "/data"), volume_node="n1"))
+    assert "no free data-mover slot on node n1" in caught.value.message
+    assert "--mover-per-node 1): other/busy held it" in caught.value.message
+    assert not [p for p in api.objects if p.startswith("/api/v1/namespaces/shop/")], "nothing was made"
+
+
+def test_without_a_cap_or_a_known_node_nothing_is_counted() -> None:
+    api = ScriptedApi([terminated(0, json.dumps(RESULT))])
+    _other_mover(api, "busy", "n1", scheduled=True)
+    assert run(api, MoverSettings(per_node=1)) == RESULT  # JOB's node is not known before it is made
+
+
+def test_a_sweep_removes_a_killed_runs_pod_once_its_heartbeat_is_a_minute_old() -> None:
+    api = ScriptedApi([running()])
+    now = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
+    for name, beat in (("killed", "2026-01-01T11:58:59Z"), ("watched", "2026-01-01T11:59:30Z")):
+        meta = {"name": name, "namespace": "shop", "labels": {"salvage.io/temporary": "true", "salvage.io/run": name},
+                "annotations": {"salvage.io/expires": "2026-01-01T13:00:00Z", "salvage.io/heartbeat": beat}}
+        api.objects[f"/api/v1/namespaces/shop/pods/{name}"] = {"metadata": meta}
+        # Its Secret has the first beat too, never renewed: it goes with its pod, not by the beat.
+        api.objects[f"/api/v1/namespaces/shop/secrets/{name}"] = {"metadata": meta}
+    assert sweep(api.client(), now=now) == ["pods shop/killed"]
+
+
+def test_the_run_renews_its_pods_heartbeat_while_it_watches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner.manifests, "HEARTBEAT_EVERY", 0.0)
+    api = ScriptedApi([running(), running(), terminated(0, json.dumps(RESULT))])
+    assert run(api) == RESULT
+    beats = [p for p in api.patched if "salvage.io/heartbeat" in p["metadata"].get("annotations", {})]
+    assert len(beats) >= 2
+
+
+def test_a_run_hands_the_pods_it_swept_to_its_caller() -> None:
+    """(The fs method then removes their repository locks.)"""
+    api = ScriptedApi([terminated(0, json.dumps(RESULT))])
+    meta = {"name": "orphan", "namespace": "shop", "labels": {"salvage.io/temporary": "true", "salvage.io/run": "x"},
+            "annotations": {"salvage.io/expires": "2099-01-01T00:00:00Z", "salvage.io/heartbeat": "2020-01-01T00:00:00Z"}}
+    api.objects["/api/v1/namespaces/shop/pods/orphan"] = {"metadata": meta}
+    swept: list[list[str]] = []
+    mover = MoverRunner(api.client(), MoverSettings(), LOCATION, "pw", run_id="r5", on_swept=swept.append)
+    assert mover.run(JOB) == RESULT
+    assert swept == [["orphan"]]
