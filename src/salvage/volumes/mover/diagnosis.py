@@ -19,6 +19,10 @@ from salvage.k8s.pods import FINAL_WAITING, container_statuses, unscheduled
 JSON = dict[str, Any]
 
 GRACE = 8.0
+# A mount is retried by kubelet (its Secret cache synced, a volume detached elsewhere): on
+# a busy node that takes longer, so a mount failure must last this long to be final.
+MOUNT_GRACE = 60.0
+MOUNT_REASONS = ("FailedMount", "FailedAttachVolume")
 
 _IMAGE_HINT = ("Make the image available to the node (push it to a registry the cluster can pull from), "
                "or name another with --mover-image.")

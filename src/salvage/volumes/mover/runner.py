@@ -32,7 +32,7 @@ from salvage.model.progress import Progress, VolumeBytes, VolumeMoved, VolumeSta
 from salvage.volumes.method import VolumeCaptureError
 from salvage.volumes.mover import manifests
 from salvage.volumes.mover.cleanup import remove, sweep
-from salvage.volumes.mover.diagnosis import GRACE, Verdict, diagnose
+from salvage.volumes.mover.diagnosis import GRACE, MOUNT_GRACE, MOUNT_REASONS, Verdict, diagnose
 from salvage.volumes.mover.manifests import MoverJob
 
 JSON = dict[str, Any]
@@ -214,7 +214,7 @@ class MoverRunner:
                 raise MoverError(f"{what} failed: {verdict.reason}: {verdict.message}", hint=verdict.hint)
             if verdict.lingering:
                 first = lingering.setdefault(verdict.reason, now)
-                if now - first >= GRACE:
+                if now - first >= (MOUNT_GRACE if verdict.reason in MOUNT_REASONS else GRACE):
                     raise MoverError(f"{what} cannot start: {verdict.reason}: {verdict.message}",
                                      hint=verdict.hint)
             if verdict.state == "running":
