@@ -14,7 +14,7 @@ import pytest
 from salvage.locations.config import LocationSpec
 from salvage.model.mover import MoverSettings
 from salvage.volumes.mover import MoverError, MoverJob, MoverRunner, cancel_all, runner, sweep
-from salvage.model.progress import VolumeBytes, VolumeMoved
+from salvage.model.progress import VolumeBytes, VolumeMoved, VolumeState
 from tests.support.fake_kube import FakeApi
 from tests.support.waiting import wait_for
 
@@ -193,14 +193,13 @@ def test_the_per_node_cap_waits_for_another_runs_mover_to_go(monkeypatch: pytest
     _other_mover(api, "elsewhere", "n2", scheduled=True)
     events: list[Any] = []
     mover = MoverRunner(api.client(), MoverSettings(per_node=2), LOCATION, "pw",
-                        lambda kind, data: events.append((kind, data)), run_id="r3")
+                        events.append, run_id="r3")
     done: list[Any] = []
     job = MoverJob("backup", "shop", "data-db-0", ("fs", "backup", "/data"), node="n1")
     thread = threading.Thread(target=lambda: done.append(mover.run(job)))
     thread.start()
     wait_for(lambda: events, timeout=5, what="the wait reported")
-    assert events[0] == ("volume", {"pvc": "shop/data-db-0",
-                                    "state": "waiting for a data-mover slot on node n1 (2 of 2 in use)"})
+    assert events[0] == VolumeState("shop/data-db-0", "waiting for a data-mover slot on node n1 (2 of 2 in use)")
     assert not [p for p in api.objects if p.startswith("/api/v1/namespaces/shop/pods/")], "no pod made yet"
     del api.objects[first]  # one of them finished: a slot is free
     thread.join(timeout=5)
