@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 PARTS = {"network": "tests/faults/test_network_faults.py", "kills": "tests/faults/test_kills.py",
+         "operator": "tests/faults/test_operator_kills.py",
          "full": "tests/faults/test_full.py", "credentials": "tests/faults/test_credentials.py"}
 
 
@@ -49,7 +50,7 @@ def run_sweep(seeds: int, kill_seeds: int, results: Path, select: str | None, pa
         argv = [sys.executable, "-m", "pytest", PARTS[part], "-q", "-p", "no:cacheprovider", "--timeout", "7200"]
         if select:
             argv += ["-k", select]
-        count = kill_seeds if part == "kills" else seeds
+        count = kill_seeds if part in ("kills", "operator") else seeds
         code |= subprocess.call(argv, cwd=ROOT, env={**env, "SALVAGE_FAULT_SEEDS": str(count)})
     return code, time.monotonic() - started
 
