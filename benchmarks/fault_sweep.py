@@ -3,8 +3,10 @@ store and on the API server; SIGKILLs of backup create, restore create, stateful
 fs backup and fs restore; a full disk and a full store; credentials revoked mid-run), with
 more seeds than the test command; then the results table of docs/reliability.md.
 
-    python benchmarks/fault_sweep.py [--seeds 2] [--kill-seeds 45] [--stores minio,azurite,gcs]
-                                     [--parts network,kills,full,credentials] [--keep-earlier]
+    python benchmarks/fault_sweep.py [--seeds 2] [--kill-seeds 45] [--mover-seeds 4]
+        [--stores minio,azurite,gcs] [--parts network,kills,operator,mover,full,credentials] [--keep-earlier]
+
+The operator's kills get half of --kill-seeds.
 
 It runs pytest on tests/faults with SALVAGE_FAULT_SWEEP=1 (every case) and
 SALVAGE_FAULT_RESULTS (one JSON line per run, written by the tests), then groups the lines
@@ -33,11 +35,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 PARTS = {"network": "tests/faults/test_network_faults.py", "kills": "tests/faults/test_kills.py",
-         "operator": "tests/faults/test_operator_kills.py",
+         "operator": "tests/faults/test_operator_kills.py", "mover": "tests/faults/test_mover_kills.py",
          "full": "tests/faults/test_full.py", "credentials": "tests/faults/test_credentials.py"}
 
 
-def run_sweep(seeds: int, kill_seeds: int, results: Path, select: str | None, parts: list[str],
+def run_sweep(seeds: int, kill_seeds: int, mover_seeds: int, results: Path, select: str | None, parts: list[str],
               stores: str | None) -> tuple[int, float]:
     env = dict(os.environ, SALVAGE_FAULT_SWEEP="1", SALVAGE_FAULT_RESULTS=str(results),
                PYTHONPATH=f"{ROOT / 'src'}:{ROOT}")
@@ -50,7 +52,7 @@ def run_sweep(seeds: int, kill_seeds: int, results: Path, select: str | None, pa
         argv = [sys.executable, "-m", "pytest", PARTS[part], "-q", "-p", "no:cacheprovider", "--timeout", "7200"]
         if select:
             argv += ["-k", select]
-        count = kill_seeds if part in ("kills", "operator") else seeds
+        count = {"kills": kill_seeds, "operator": kill_seeds // 2, "mover": mover_seeds}.get(part, seeds)
         code |= subprocess.call(argv, cwd=ROOT, env={**env, "SALVAGE_FAULT_SEEDS": str(count)})
     return code, time.monotonic() - started
 
@@ -108,20 +110,23 @@ def earlier_rows(page: Path) -> list[str]:
             if line.startswith("| ") and not line.startswith("| path ") and not line.startswith("| ---")]
 
 
+KILLS = ("sigkill", "mover-killed")  # the faults that are kills: counted in "where the kills landed"
+
+
 def details(rows: list[dict[str, Any]]) -> str:
     """Where the kills landed and how each failed run said why (one line per distinct error)."""
-    kills = [r for r in rows if r["fault"] == "sigkill"]
+    kills = [r for r in rows if r["fault"] in KILLS]
     out = ["", "### Where the kills landed", ""]
     if kills:
         landed = sum(r["outcome"] == "killed" for r in kills)
         out += [f"Of the {len(kills)} SIGKILLs sent, {landed} landed while the command ran; the other "
                 f"{len(kills) - landed} came after it had finished, and count as runs that finished.", ""]
-    for path in sorted({r["path"] for r in rows if r["fault"] == "sigkill"}):
+    for path, fault in sorted({(r["path"], r["fault"]) for r in kills}):
         left: dict[str, int] = defaultdict(int)
-        for r in rows:
-            if r["fault"] == "sigkill" and r["path"] == path:
+        for r in kills:
+            if (r["path"], r["fault"]) == (path, fault):
                 left[f"{r['outcome']}: {r.get('left', '')}"] += 1
-        out.append(f"- {path}: " + "; ".join(f"{n}× {what}" for what, n in sorted(left.items())))
+        out.append(f"- {path} ({fault}): " + "; ".join(f"{n}× {what}" for what, n in sorted(left.items())))
     errors = sorted({(r["path"], r["fault"], r["error"][-200:]) for r in rows if r["error"]})
     if errors:
         out += ["", "### How the failed runs said why", ""]
@@ -149,6 +154,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=2, help="repeats of each network fault case")
     parser.add_argument("--kill-seeds", type=int, default=45, help="kills per path (5 paths)")
+    parser.add_argument("--mover-seeds", type=int, default=4,
+                        help="mover kills per path (on the real node: slow, and shared with other sessions)")
     parser.add_argument("--parts", default=",".join(PARTS), help=f"which parts to run ({', '.join(PARTS)})")
     parser.add_argument("--stores", help="the stores of the store faults (default: minio,azurite,gcs)")
     parser.add_argument("--keep-earlier", action="store_true",
@@ -164,7 +171,7 @@ def main() -> int:
         files, code, seconds = args.from_results, 0, 0.0
     else:
         files = [Path(tempfile.mkstemp(prefix="fault-sweep-", suffix=".jsonl")[1])]
-        code, seconds = run_sweep(args.seeds, args.kill_seeds, files[0], args.select, args.parts.split(","),
+        code, seconds = run_sweep(args.seeds, args.kill_seeds, args.mover_seeds, files[0], args.select, args.parts.split(","),
                                   args.stores)
     results = " ".join(map(str, files))
     rows = [json.loads(line) for path in files for line in path.read_text().splitlines() if line.strip()]

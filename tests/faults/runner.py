@@ -13,8 +13,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,8 +58,6 @@ def salvage(kubeconfig: Path, *args: str, env: dict[str, str] | None = None, kil
                                 env=environ)
     if armed_by is None:
         return _plain(proc, args, started, kill_after, timeout)
-    import threading
-
     output: dict[str, str] = {}
     reader = threading.Thread(target=lambda: output.update(zip(("out", "err"), proc.communicate())), daemon=True)
     reader.start()
@@ -94,3 +94,28 @@ def _plain(proc: subprocess.Popen[str], args: tuple[str, ...], started: float, k
         proc.send_signal(signal.SIGKILL)
         out, err = proc.communicate()
     return Run(tuple(args), proc.returncode, time.monotonic() - started, out, err)
+
+
+@contextmanager
+def when(condition: Callable[[], bool], act: Callable[[], None], *, after: float = 0.0) -> Iterator[threading.Event]:
+    """Do ``act`` once, ``after`` seconds from the moment ``condition`` first holds (checked
+    every 20 ms) during the block; the event it yields says whether it happened."""
+    stop, done = threading.Event(), threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            if condition():
+                if stop.wait(after):
+                    return
+                act()
+                done.set()
+                return
+            stop.wait(POLL)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield done
+    finally:
+        stop.set()
+        watcher.join()

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,7 @@ import yaml
 from salvage.k8s.client import KubeClient
 from tests.faults.cases import record
 from tests.faults.checker import PASSWORD, Checker
-from tests.faults.runner import Run, salvage
+from tests.faults.runner import Run, salvage, when
 
 pytestmark = pytest.mark.integration
 
@@ -72,28 +70,6 @@ def account(kube: KubeClient, cluster: Any, tmp_path: Path) -> Iterator[Account]
     made = Account(kube, cluster.kubeconfig, tmp_path).grant()
     yield made
     made.remove()
-
-
-@contextmanager
-def when(condition: Callable[[], bool], act: Callable[[], None]) -> Iterator[threading.Event]:
-    """Do ``act`` once, the moment ``condition`` holds (checked every 20 ms) during the block."""
-    stop, done = threading.Event(), threading.Event()
-
-    def watch() -> None:
-        while not stop.is_set():
-            if condition():
-                act()
-                done.set()
-                return
-            stop.wait(0.02)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
-        yield done
-    finally:
-        stop.set()
-        watcher.join()
 
 
 REVOCATIONS = {"rbac-removed": ("its ClusterRoleBinding deleted", Account.unbind),
