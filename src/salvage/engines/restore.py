@@ -88,6 +88,9 @@ class RestoreReport:
     kept: list[str] = field(default_factory=list)
     # What stopped it: "damaged backup data", or a volume's data that could not be read.
     stopped_by: str = ""
+    # PartiallyFailed: what it created, left in place beside what failed (so a user can see
+    # what to delete before restoring again).
+    left: list[str] = field(default_factory=list)
 
     def count(self, item: ItemResult) -> None:
         self.counts[item.action] = self.counts.get(item.action, 0) + 1
@@ -138,6 +141,8 @@ def restore_backup(client: KubeClient, location: Location, request: RestoreReque
     else:
         report.phase = "PartiallyFailed" if report.failures or report.errors \
             else ("Planned" if request.dry_run else "Completed")
+    if report.phase == "PartiallyFailed":
+        report.left = run.created.labels()
     return report
 
 
@@ -313,9 +318,10 @@ class _Run:
                 return self._claim(step.resource, body, record, namespace or "")
             return self._apply(step.resource, body, namespace, name)
         except KubernetesError as exc:
-            if exc.status is None:
-                # The API server is out of reach (after the client's retries): every next
-                # object would wait and fail the same way, so the run stops, naming what it made.
+            if exc.status is None or exc.status == 401:
+                # The API server is out of reach (after the client's retries), or no longer
+                # takes the credentials (a token deleted or expired mid-run): every next object
+                # would fail the same way, so the run stops, naming what it made.
                 raise
             return ItemResult(qualified, namespace, name, "failed", exc.message)
         except SalvageError as exc:

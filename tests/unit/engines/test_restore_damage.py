@@ -252,3 +252,34 @@ def test_a_claim_carries_its_filling_annotation_until_its_files_are_in(location:
     assert _restore(api, location).phase == "Completed"
     assert seen and FILLING in seen[0]["metadata"]["annotations"]
     assert (tmp_path / "pv-data-pg-0" / "PG_VERSION").exists()
+
+
+class _Refusing(ProvisioningApi):
+    """Refuses (``status``) every request after the first ``allowed`` writes."""
+
+    def __init__(self, root: Path, status: int, allowed: int) -> None:
+        super().__init__(root)
+        self.status, self.allowed = status, allowed
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
+        if request.method != "GET":
+            if self.allowed <= 0:
+                return httpx.Response(self.status, json={"kind": "Status", "code": self.status,
+                                                         "message": "Unauthorized" if self.status == 401 else
+                                                         f"{request.url.path} is forbidden"})
+            self.allowed -= 1
+        return super()._handle(request)
+
+
+def test_rights_removed_mid_restore_name_what_it_created_and_left(location: Location, tmp_path: Path) -> None:
+    """Found by tests/faults/test_credentials.py: with the RoleBinding deleted mid-run, the
+    restore ended PartiallyFailed and named nothing of the namespace it had created."""
+    report = _restore(_Refusing(tmp_path, 403, allowed=1), location)
+    assert report.phase == "PartiallyFailed" and report.failures
+    assert report.left == ["Namespace wp"], report
+
+
+def test_a_token_revoked_mid_restore_stops_it_naming_what_it_created(location: Location, tmp_path: Path) -> None:
+    with pytest.raises(KubernetesError) as info:
+        _restore(_Refusing(tmp_path, 401, allowed=1), location)
+    assert "the 1 object(s) it had created were left in place: Namespace wp" in info.value.message
