@@ -150,6 +150,12 @@ def _translate(exc: Exception, key: str, url: str, endpoint: str | None = None, 
         )
     if isinstance(exc, (NotFoundError, FileNotFoundError)):
         return ObjectNotFoundError(key)
+    if _FULL.search(text):
+        return StorageError(
+            f"{url} is full: it refused to store `{key}` ({_FULL.search(text).group(0)})",  # type: ignore[union-attr]
+            hint="Free space on the store or raise its quota (`salvage backup prune` removes old backups), "
+                 "then run the command again.",
+        )
     if isinstance(exc, (UnauthenticatedError, PermissionDeniedError, PermissionError)):
         return StorageError(
             f"{url} refused access to `{key}`: {_first_line(exc)}",
@@ -162,6 +168,11 @@ def _translate(exc: Exception, key: str, url: str, endpoint: str | None = None, 
 
 
 _CONNECT = re.compile(r"kind: Connect\b|tcp connect error|dns error", re.IGNORECASE)
+# A store out of space or over its quota: MinIO's full drive (HTTP 507), S3-compatible
+# quotas, Azure's account and container limits.
+_FULL = re.compile(r"XMinioStorageFull|XMinioAdminBucketQuotaExceeded|InsufficientStorage|QuotaExceeded|"
+                   r"minimum free drive threshold|no space left on device|507 Insufficient Storage",
+                   re.IGNORECASE)
 _NO_BUCKET = re.compile(r"NoSuchBucket|ContainerNotFound|bucket does not exist|container does not exist",
                         re.IGNORECASE)
 

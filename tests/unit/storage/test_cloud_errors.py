@@ -42,3 +42,16 @@ def test_a_write_or_list_that_finds_nothing_found_no_bucket():
 def test_a_missing_object_on_a_read_is_still_a_missing_object():
     assert isinstance(_translate(NotFoundError("Object at location x not found"), "x", "s3://b"), ObjectNotFoundError)
     assert "failed on `x`" in _translate(GenericError("boom"), "x", "s3://b").message
+
+
+@pytest.mark.parametrize("text", [
+    "Generic S3 error: Error performing PUT http://127.0.0.1:9000/b/k in 1.2s, after 10 retries, max_retries: 10, "
+    "retry_timeout: 180s - Server returned non-2xx status code: 507 Insufficient Storage: <Error><Code>"
+    "XMinioStorageFull</Code><Message>Storage backend has reached its minimum free drive threshold.",
+    "Generic MicrosoftAzure error: AccountQuotaExceeded",
+])
+def test_a_full_store_says_it_is_full(text):
+    error = _translate(GenericError(text), "repository/data/ab/cd", "s3://b", "http://127.0.0.1:9000")
+    assert isinstance(error, StorageError)
+    assert error.message.startswith("s3://b is full: it refused to store `repository/data/ab/cd`"), error.message
+    assert "Free space on the store" in (error.hint or "")
