@@ -100,6 +100,14 @@ def selected(path: str) -> list[Fault]:
             if f.quick and (path == "backup" or f.name in ("api-blackhole-3s", "api-down"))]
 
 
+def sweep_only() -> Any:
+    """A mark for a case the test command leaves to the long sweep (its time budget is a few
+    minutes; the sweep runs every case)."""
+    import pytest
+
+    return pytest.mark.skipif(not sweeping(), reason="in the long sweep only (benchmarks/fault_sweep.py)")
+
+
 def record(result: dict[str, Any]) -> None:
     """Append one run's result to $SALVAGE_FAULT_RESULTS (JSON lines), when the sweep set it."""
     path = os.environ.get("SALVAGE_FAULT_RESULTS")
@@ -113,4 +121,4 @@ def seeds(default: int) -> range:
     return range(int(os.environ.get("SALVAGE_FAULT_SEEDS", default)))
 
 
-__all__ = ["FAULTS", "STORES", "Fault", "asdict", "every_store", "record", "seeds", "selected", "sweeping"]
+__all__ = ["FAULTS", "STORES", "Fault", "asdict", "every_store", "record", "seeds", "selected", "sweep_only", "sweeping"]

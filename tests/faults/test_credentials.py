@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from salvage.k8s.client import KubeClient
-from tests.faults.cases import record
+from tests.faults.cases import record, sweep_only
 from tests.faults.checker import PASSWORD, Checker
 from tests.faults.runner import Run, salvage, when
 
@@ -92,7 +92,7 @@ def _verdict(path: str, how: str, run: Run, retry: Run, violations: list[str], r
     assert not violations, "\n".join(violations)
 
 
-@pytest.mark.parametrize("how", sorted(REVOCATIONS))
+@pytest.mark.parametrize("how", ["rbac-removed", pytest.param("token-revoked", marks=sweep_only())])
 def test_backup_create_with_credentials_revoked_mid_run(how: str, account: Account, checker: Checker,
                                                         fault_env: dict[str, str]) -> None:
     store = checker.location.store
@@ -111,7 +111,7 @@ def test_backup_create_with_credentials_revoked_mid_run(how: str, account: Accou
     _verdict("backup create", how, run, retry, violations, revoked.is_set())
 
 
-@pytest.mark.parametrize("how", sorted(REVOCATIONS))
+@pytest.mark.parametrize("how", [pytest.param("rbac-removed", marks=sweep_only()), "token-revoked"])
 def test_restore_create_with_credentials_revoked_mid_run(how: str, account: Account, checker: Checker,
                                                          fault_env: dict[str, str], kube: KubeClient) -> None:
     ns = checker.source_ns

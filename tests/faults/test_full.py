@@ -23,7 +23,7 @@ import pytest
 from salvage.devcluster.servers import start_minio
 from salvage.k8s.client import KubeClient
 from salvage.locations import open_location
-from tests.faults.cases import record
+from tests.faults.cases import record, sweep_only
 from tests.faults.checker import PASSWORD, Checker
 from tests.faults.runner import Run, salvage
 from tests.support.volumes import tree_digest, volume_dir
@@ -105,6 +105,7 @@ def test_backup_create_onto_a_full_disk_fails_cleanly_then_finishes(
                       run, retry, violations, ("no space left",))
 
 
+@sweep_only()  # a MinIO of its own on a 1.2 GB tmpfs
 def test_backup_create_onto_a_full_store_fails_cleanly_then_finishes(
         kube: KubeClient, cluster: Any, salvage_home: Path, big_app: str, tmp_path: Path) -> None:
     import boto3
