@@ -80,18 +80,21 @@ def _settled(kube: KubeClient, operator_ns: str, name: str) -> dict[str, Any]:
                     and status(kube, operator_ns, "backups", name), timeout=120, what=f"Backup {name} settled")
 
 
-def _kill_when(process: subprocess.Popen[bytes], armed: Callable[[], bool], delay: float, bound: float) -> float | None:
-    """SIGKILL ``delay`` s after ``armed()`` first holds; returns when it was armed (s from now)."""
+def _kill_when(process: subprocess.Popen[bytes], armed: Callable[[], bool], delay: float, bound: float,
+               settled: Callable[[], bool]) -> bool:
+    """SIGKILL ``delay`` s after ``armed()`` first holds; True when the kill landed before the
+    Backup was ``settled()`` (mid-run), False when it came after (or never came)."""
     started, armed_at = time.monotonic(), None
     while time.monotonic() - started < bound and process.poll() is None:
         if armed_at is None and armed():
             armed_at = time.monotonic()
         if armed_at is not None and time.monotonic() - armed_at >= delay:
+            landed = not settled()
             process.kill()
             process.wait(timeout=10)
-            return armed_at - started
+            return landed
         time.sleep(0.02)
-    return armed_at - started if armed_at is not None else None
+    return False
 
 
 def test_operator_killed_at_random_points_of_a_backup(cluster: Any, kube: KubeClient, operator_ns: str,
@@ -118,8 +121,8 @@ def test_operator_killed_at_random_points_of_a_backup(cluster: Any, kube: KubeCl
         with _leading(cluster, kube, operator_ns, log) as process:
             started = time.monotonic()
             _backup(kube, operator_ns, name, app)
-            _kill_when(process, armed(name), delay, bound=120)
-            killed = process.returncode == -9
+            killed = _kill_when(process, armed(name), delay, bound=120,
+                                settled=lambda: status(kube, operator_ns, "backups", name).get("phase") in SETTLED)
             seconds = time.monotonic() - started
         with _leading(cluster, kube, operator_ns, log):  # the next operator settles it
             settled = _settled(kube, operator_ns, name)
