@@ -77,33 +77,37 @@ def store(request: pytest.FixtureRequest) -> str:
     return fault.proxy if fault is not None and fault.proxy in STORES else "minio"
 
 
-def _location_args(request: pytest.FixtureRequest, store: str) -> tuple[list[str], str, str]:
-    """``location add`` arguments but the endpoint, the store's endpoint, and its proxy's."""
+def _location_args(request: pytest.FixtureRequest, store: str) -> tuple[list[str], str, str | None]:
+    """``location add`` arguments but the endpoint, the store's endpoint, and its proxy's
+    (None when the test uses no proxy: kills, full disks, revoked credentials)."""
+    proxied = "toxiproxy" in request.fixturenames
+
     def creds(server: Any) -> list[str]:
         return [a for k, v in server.credentials.items() for a in ("--credential", f"{k}={v}")]
 
     if store == "minio":
         server, bucket = request.getfixturevalue("s3_server"), request.getfixturevalue("s3_bucket")
-        proxy = request.getfixturevalue("minio_proxy")
+        proxy = request.getfixturevalue("minio_proxy") if proxied else None
         return (["--provider", "s3", "--bucket", bucket, "--region", server.region, *creds(server)],
-                server.endpoint, f"http://{proxy.listen}")
+                server.endpoint, proxy and f"http://{proxy.listen}")
     if store == "azurite":  # path style: http://HOST:PORT/ACCOUNT
         server, container = request.getfixturevalue("azure_server"), request.getfixturevalue("azure_container")
-        proxy = request.getfixturevalue("azurite_proxy")
+        proxy = request.getfixturevalue("azurite_proxy") if proxied else None
         return (["--provider", "azure", "--bucket", container, *creds(server)], server.endpoint,
-                f"http://{proxy.listen}{urlsplit(server.endpoint).path}")
+                proxy and f"http://{proxy.listen}{urlsplit(server.endpoint).path}")
     server, bucket = request.getfixturevalue("gcs_server"), request.getfixturevalue("gcs_bucket")
-    proxy = request.getfixturevalue("gcs_proxy")
-    return ["--provider", "gcs", "--bucket", bucket, *creds(server)], server.endpoint, f"http://{proxy.listen}"
+    proxy = request.getfixturevalue("gcs_proxy") if proxied else None
+    return ["--provider", "gcs", "--bucket", bucket, *creds(server)], server.endpoint, proxy and f"http://{proxy.listen}"
 
 
 @pytest.fixture
-def fault_env(request: pytest.FixtureRequest, cluster: LocalCluster, salvage_home: Path, store: str,
-              toxiproxy: ToxiproxyClient) -> dict[str, str]:
+def fault_env(request: pytest.FixtureRequest, cluster: LocalCluster, salvage_home: Path, store: str) -> dict[str, str]:
     """Two locations on one fresh bucket of ``store``: ``proxied`` (through toxiproxy, what runs
     use) and ``direct`` (what the checker and the setup use)."""
     common, endpoint, proxied = _location_args(request, store)
     for name, url in (("direct", endpoint), ("proxied", proxied)):
+        if url is None:
+            continue
         added = salvage(cluster.kubeconfig, "location", "add", name, "--endpoint", url, *common)
         assert added.returncode == 0, added.describe()
     return {"SALVAGE_REPO_PASSWORD": PASSWORD}
