@@ -70,7 +70,9 @@ def table(rows: list[dict[str, Any]], seconds: float, command: str, earlier: lis
     lines: list[tuple[tuple[str, str], str]] = []
     for (path, fault), runs in groups.items():
         times = [r["seconds"] for r in runs]
-        what = runs[0]["label"] if fault != "sigkill" else "SIGKILL a seeded random delay after the first change"
+        what = {"sigkill": "SIGKILL a seeded random delay after the start",
+                "sigkill-after-first-change": "SIGKILL a seeded random delay after the first change"}.get(
+                    fault, runs[0]["label"])
         lines.append(((path, fault),
             f"| {path} | {fault} | {what} | {len(runs)} | {len({r['seed'] for r in runs})} "
             f"| {sum(r['outcome'] == 'finished' for r in runs)} "
@@ -110,7 +112,7 @@ def earlier_rows(page: Path) -> list[str]:
             if line.startswith("| ") and not line.startswith("| path ") and not line.startswith("| ---")]
 
 
-KILLS = ("sigkill", "mover-killed")  # the faults that are kills: counted in "where the kills landed"
+KILLS = ("sigkill", "sigkill-after-first-change", "mover-killed")  # the faults that are kills: counted in "where the kills landed"
 
 
 def details(rows: list[dict[str, Any]]) -> str:

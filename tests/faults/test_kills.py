@@ -29,6 +29,9 @@ from tests.support.volumes import tree_digest
 pytestmark = pytest.mark.integration
 
 QUICK_SEEDS = 1  # per path in the test command; the sweep sets SALVAGE_FAULT_SEEDS
+# The table's name for these kills: delays from the first change ("sigkill" rows, from the
+# earlier sweep, drew them from the process's start).
+KILL = "sigkill-after-first-change"
 
 
 def _delays(path: str, whole: Run) -> list[tuple[int, float]]:
@@ -43,7 +46,7 @@ def _record(path: str, seed: int, delay: float, run: Run, violations: list[str],
     """``left``: what the kill left behind (the backup's phase, the restored namespace, ...),
     which shows where in the run the kills landed."""
     outcome = "killed" if run.killed else ("finished" if run.finished else f"failed ({run.returncode})")
-    record({"path": path, "fault": "sigkill", "target": "process", "label": f"SIGKILL {delay:g}s after the first change",
+    record({"path": path, "fault": KILL, "target": "process", "label": f"SIGKILL {delay:g}s after the first change",
             "seed": seed, "outcome": outcome, "seconds": round(run.seconds, 1), "violations": violations,
             "error": "", "left": left, "armed_at": run.armed_at})
 

@@ -133,7 +133,7 @@ def test_operator_killed_at_random_points_of_a_backup(cluster: Any, kube: KubeCl
             found.append(f"Backup {name} is Completed but its manifest is {phase}")
         if settled["phase"] == "Failed" and not settled.get("reason"):
             found.append(f"Backup {name} is Failed without a reason: {settled}")
-        record({"path": "operator", "fault": "sigkill", "target": "process", "seed": seed, "seconds": round(seconds, 1),
+        record({"path": "operator", "fault": "sigkill-after-first-change", "target": "process", "seed": seed, "seconds": round(seconds, 1),
                 "label": f"SIGKILL {delay:g}s after the first change", "outcome": "killed" if killed else "finished",
                 "violations": found, "error": "", "left": f"Backup {settled['phase']}, location {phase}"})
         violations += [f"seed {seed} (kill at {delay}s): {v}" for v in found]
