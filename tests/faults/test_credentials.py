@@ -111,7 +111,7 @@ def test_backup_create_with_credentials_revoked_mid_run(how: str, account: Accou
     _verdict("backup create", how, run, retry, violations, revoked.is_set())
 
 
-@pytest.mark.parametrize("how", [pytest.param("rbac-removed", marks=sweep_only()), "token-revoked"])
+@pytest.mark.parametrize("how", [pytest.param(h, marks=sweep_only()) for h in ("rbac-removed", "token-revoked")])
 def test_restore_create_with_credentials_revoked_mid_run(how: str, account: Account, checker: Checker,
                                                          fault_env: dict[str, str], kube: KubeClient) -> None:
     ns = checker.source_ns
