@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from typing import Any
 @dataclass(frozen=True)
 class Fault:
     name: str  # its id in tests and the table
-    proxy: str  # "minio" or "apiserver"
+    proxy: str  # a store ("minio", "azurite", "gcs": see STORES) or "apiserver"
     toxic: str  # a toxiproxy toxic type, or "down" (the proxy disabled: connections refused)
     attributes: dict[str, int] = field(default_factory=dict)
     stream: str = "downstream"
@@ -38,6 +38,17 @@ class Fault:
             scope = f"from {self.starts_after:g}s on"
         share = f", {self.toxicity:.0%} of connections" if self.toxicity < 1 else ""
         return f"{self.toxic}({extra}) {self.stream}{share}, {scope}"
+
+    def on(self, store: str) -> Fault:
+        """The same store fault on another store's proxy (``minio-latency`` -> ``gcs-latency``)."""
+        if self.proxy not in STORES:
+            return self
+        return replace(self, name=self.name.replace(f"{self.proxy}-", f"{store}-", 1), proxy=store)
+
+
+# The stores every store fault runs on, each behind its own proxy: MinIO (S3), Azurite (Azure
+# Blob), fake-gcs-server (GCS; Salvage writes with its own JSON-API uploads, storage/gcs.py).
+STORES = ("minio", "azurite", "gcs")
 
 
 FAULTS = (
@@ -69,13 +80,32 @@ def sweeping() -> bool:
     return os.environ.get("SALVAGE_FAULT_SWEEP") == "1"
 
 
+def every_store(faults: tuple[Fault, ...] | list[Fault]) -> list[Fault]:
+    """Each store fault on every store (MinIO's first), the API server's once."""
+    out = []
+    for fault in faults:
+        out += [fault.on(store) for store in STORES] if fault.proxy in STORES else [fault]
+    return out
+
+
 def selected(path: str) -> list[Fault]:
-    """The cases for ``path``: all in the sweep; in the test command the quick ones, and for
-    restores (slower: each checks a restored namespace) only the API server's blackhole and
-    outage (the store's outage is test_restore_stops_..._mid_fill)."""
+    """The cases for ``path``: all in the sweep (store faults on every store, or on the stores
+    of $SALVAGE_FAULT_STORES); in the test command the quick ones, and for restores (slower:
+    each checks a restored namespace) only the API server's blackhole and outage (the store's
+    outage is test_restore_stops_..._mid_fill)."""
     if sweeping():
-        return list(FAULTS)
-    return [f for f in FAULTS if f.quick and (path == "backup" or f.name in ("api-blackhole-3s", "api-down"))]
+        stores = os.environ.get("SALVAGE_FAULT_STORES", ",".join(STORES)).split(",")
+        return [f for f in every_store(FAULTS) if f.proxy not in STORES or f.proxy in stores]
+    return [f for f in every_store(FAULTS)
+            if f.quick and (path == "backup" or f.name in ("api-blackhole-3s", "api-down"))]
+
+
+def sweep_only() -> Any:
+    """A mark for a case the test command leaves to the long sweep (its time budget is a few
+    minutes; the sweep runs every case)."""
+    import pytest
+
+    return pytest.mark.skipif(not sweeping(), reason="in the long sweep only (benchmarks/fault_sweep.py)")
 
 
 def record(result: dict[str, Any]) -> None:
@@ -91,4 +121,4 @@ def seeds(default: int) -> range:
     return range(int(os.environ.get("SALVAGE_FAULT_SEEDS", default)))
 
 
-__all__ = ["FAULTS", "Fault", "asdict", "record", "seeds", "selected", "sweeping"]
+__all__ = ["FAULTS", "STORES", "Fault", "asdict", "every_store", "record", "seeds", "selected", "sweep_only", "sweeping"]

@@ -19,14 +19,26 @@ from salvage.devcluster.cluster import LocalCluster
 from salvage.devcluster.servers import Proxy, ToxiproxyClient
 from salvage.k8s.client import KubeClient
 from salvage.locations import open_location
+from tests.faults.cases import STORES
 from tests.faults.checker import PASSWORD, Checker
 from tests.faults.runner import salvage
+from tests.integration.conftest import real_cluster, real_kube, real_ns  # noqa: F401 - the real node, for the mover's kills
 from tests.integration.engines import workload
 
 
 @pytest.fixture(scope="session")
 def minio_proxy(toxiproxy: ToxiproxyClient, s3_server: Any) -> Proxy:
     return toxiproxy.create_proxy("minio", urlsplit(s3_server.endpoint).netloc)
+
+
+@pytest.fixture(scope="session")
+def azurite_proxy(toxiproxy: ToxiproxyClient, azure_server: Any) -> Proxy:
+    return toxiproxy.create_proxy("azurite", urlsplit(azure_server.endpoint).netloc)
+
+
+@pytest.fixture(scope="session")
+def gcs_proxy(toxiproxy: ToxiproxyClient, gcs_server: Any) -> Proxy:
+    return toxiproxy.create_proxy("gcs", urlsplit(gcs_server.endpoint).netloc)
 
 
 @pytest.fixture(scope="session")
@@ -59,14 +71,44 @@ def _no_toxics_left(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
-def fault_env(cluster: LocalCluster, salvage_home: Path, s3_server: Any, s3_bucket: str,
-              minio_proxy: Proxy) -> dict[str, str]:
-    """Two locations on one fresh bucket: ``proxied`` (through toxiproxy, the default, what
-    runs use) and ``direct`` (what the checker and the setup use)."""
-    creds = [a for k, v in s3_server.credentials.items() for a in ("--credential", f"{k}={v}")]
-    common = ["--provider", "s3", "--bucket", s3_bucket, "--region", s3_server.region, *creds]
-    for name, endpoint in (("direct", s3_server.endpoint), ("proxied", f"http://{minio_proxy.listen}")):
-        added = salvage(cluster.kubeconfig, "location", "add", name, "--endpoint", endpoint, *common)
+def store(request: pytest.FixtureRequest) -> str:
+    """The store a test's locations are on: its fault's, when that is a store fault; else MinIO."""
+    fault = getattr(request.node, "callspec", None) and request.node.callspec.params.get("fault")
+    return fault.proxy if fault is not None and fault.proxy in STORES else "minio"
+
+
+def _location_args(request: pytest.FixtureRequest, store: str) -> tuple[list[str], str, str | None]:
+    """``location add`` arguments but the endpoint, the store's endpoint, and its proxy's
+    (None when the test uses no proxy: kills, full disks, revoked credentials)."""
+    proxied = "toxiproxy" in request.fixturenames
+
+    def creds(server: Any) -> list[str]:
+        return [a for k, v in server.credentials.items() for a in ("--credential", f"{k}={v}")]
+
+    if store == "minio":
+        server, bucket = request.getfixturevalue("s3_server"), request.getfixturevalue("s3_bucket")
+        proxy = request.getfixturevalue("minio_proxy") if proxied else None
+        return (["--provider", "s3", "--bucket", bucket, "--region", server.region, *creds(server)],
+                server.endpoint, proxy and f"http://{proxy.listen}")
+    if store == "azurite":  # path style: http://HOST:PORT/ACCOUNT
+        server, container = request.getfixturevalue("azure_server"), request.getfixturevalue("azure_container")
+        proxy = request.getfixturevalue("azurite_proxy") if proxied else None
+        return (["--provider", "azure", "--bucket", container, *creds(server)], server.endpoint,
+                proxy and f"http://{proxy.listen}{urlsplit(server.endpoint).path}")
+    server, bucket = request.getfixturevalue("gcs_server"), request.getfixturevalue("gcs_bucket")
+    proxy = request.getfixturevalue("gcs_proxy") if proxied else None
+    return ["--provider", "gcs", "--bucket", bucket, *creds(server)], server.endpoint, proxy and f"http://{proxy.listen}"
+
+
+@pytest.fixture
+def fault_env(request: pytest.FixtureRequest, cluster: LocalCluster, salvage_home: Path, store: str) -> dict[str, str]:
+    """Two locations on one fresh bucket of ``store``: ``proxied`` (through toxiproxy, what runs
+    use) and ``direct`` (what the checker and the setup use)."""
+    common, endpoint, proxied = _location_args(request, store)
+    for name, url in (("direct", endpoint), ("proxied", proxied)):
+        if url is None:
+            continue
+        added = salvage(cluster.kubeconfig, "location", "add", name, "--endpoint", url, *common)
         assert added.returncode == 0, added.describe()
     return {"SALVAGE_REPO_PASSWORD": PASSWORD}
 

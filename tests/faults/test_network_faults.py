@@ -175,7 +175,7 @@ def store_down_once(toxiproxy: ToxiproxyClient, kube: KubeClient, claim: str) ->
 
 def test_restore_stops_and_removes_what_it_made_when_the_store_goes_away_mid_fill(
         toxiproxy: ToxiproxyClient, proxied_kubeconfig: Path, checker: Checker, fault_env: dict[str, str],
-        kube: KubeClient) -> None:
+        kube: KubeClient, minio_proxy: object) -> None:
     ns = _base_backup(checker, fault_env)
     target = f"{ns}-m"
     try:
@@ -197,7 +197,7 @@ def test_restore_stops_and_removes_what_it_made_when_the_store_goes_away_mid_fil
 
 def test_recover_stops_and_removes_its_claims_when_the_store_goes_away_mid_fill(
         toxiproxy: ToxiproxyClient, proxied_kubeconfig: Path, checker: Checker, fault_env: dict[str, str],
-        kube: KubeClient) -> None:
+        kube: KubeClient, minio_proxy: object) -> None:
     ns = _base_backup(checker, fault_env)
     target = f"{ns}-rc"
     kube.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": target}})

@@ -48,6 +48,11 @@ class FakeApi:
                 return _status(409, f"{target} already exists")
             self.objects[target] = body
             return httpx.Response(201, json=body)
+        if request.method == "PATCH" and request.headers.get("content-type") == "application/merge-patch+json":
+            if path not in self.objects:
+                return _status(404, f"{path} not found")
+            self.objects[path] = _merged(self.objects[path], json.loads(request.content))
+            return httpx.Response(200, json=self.objects[path])
         if request.method == "DELETE":
             if self.objects.pop(path, None) is None:
                 return _status(404, f"{path} not found")
@@ -79,6 +84,19 @@ class ProvisioningApi(FakeApi):
         if request.method == "DELETE" and "/persistentvolumeclaims/" in path:
             self.objects.pop(f"/api/v1/persistentvolumes/pv-{path.rsplit('/', 1)[1]}", None)
         return response
+
+
+def _merged(target: Any, patch: Any) -> Any:
+    """A JSON merge patch (RFC 7386) applied: null removes a key, objects merge, the rest replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = _merged(out.get(key), value)
+    return out
 
 
 def _status(code: int, message: str) -> httpx.Response:

@@ -132,6 +132,7 @@ def create_backup(client: KubeClient, location: Location, request: BackupRequest
     capture.namespaced()
     volumes = capture.volumes() if request.snapshot_volumes else []
     capture.cluster_scoped(volumes)
+    _still_allowed(client, journal)
 
     writer.put_json(layout.volumes(request.name), volumes)
     phase = "PartiallyFailed" if journal.errors else "Completed"
@@ -332,6 +333,21 @@ def _namespaces(client: KubeClient, selection: Selection) -> list[dict[str, Any]
         raise NotFoundError(f"Namespace(s) {', '.join(missing)} do not exist; nothing was backed up.",
                             hint="Check the names with `kubectl get namespaces`.")
     return [n for name, n in sorted(existing.items()) if selection.namespace(name)]
+
+
+def _still_allowed(client: KubeClient, journal: _Journal) -> None:
+    """A list the credentials may not make is a warning (the backup goes on without that
+    kind), but only if they were refused from the start. Credentials revoked during the run
+    (a deleted token, a removed RoleBinding) refuse everything after that moment: the same
+    namespace list the run began with, asked again at its end, tells which, and a backup
+    missing what they no longer let it read is not Completed."""
+    try:
+        client.request("GET", core("namespaces"), params={"limit": 1})
+    except KubernetesError as exc:
+        if exc.status not in (401, 403):
+            raise
+        journal.log("error", f"the credentials lost their rights during the backup ({exc.message}): what they "
+                             "were refused after that is missing from it; run it again with working credentials")
 
 
 def _builtin_groups() -> set[str]:

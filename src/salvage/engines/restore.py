@@ -29,7 +29,7 @@ from salvage.model.errors import KubernetesError, SalvageError, UsageError
 from salvage.model.mover import MoverSettings
 from salvage.model.progress import Finished, Item, Progress, ResourceDone, Started, Step, quiet
 from salvage.volumes import mover
-from salvage.volumes.method import ClaimSource
+from salvage.volumes.method import FILLING, ClaimSource, fill_finished, filling_value, half_filled, mark_filling
 from salvage.volumes.sources import VolumeRestorer, has_volume_data
 
 
@@ -88,6 +88,9 @@ class RestoreReport:
     kept: list[str] = field(default_factory=list)
     # What stopped it: "damaged backup data", or a volume's data that could not be read.
     stopped_by: str = ""
+    # PartiallyFailed: what it created, left in place beside what failed (so a user can see
+    # what to delete before restoring again).
+    left: list[str] = field(default_factory=list)
 
     def count(self, item: ItemResult) -> None:
         self.counts[item.action] = self.counts.get(item.action, 0) + 1
@@ -139,6 +142,8 @@ def restore_backup(client: KubeClient, location: Location, request: RestoreReque
     else:
         report.phase = "PartiallyFailed" if report.failures or report.errors \
             else ("Planned" if request.dry_run else "Completed")
+    if report.phase == "PartiallyFailed":
+        report.left = run.created.labels()
     progress(Finished("restore", request.name, report.phase))
     return report
 
@@ -315,9 +320,10 @@ class _Run:
                 return self._claim(step.resource, body, record, namespace or "")
             return self._apply(step.resource, body, namespace, name)
         except KubernetesError as exc:
-            if exc.status is None:
-                # The API server is out of reach (after the client's retries): every next
-                # object would wait and fail the same way, so the run stops, naming what it made.
+            if exc.status is None or exc.status == 401:
+                # The API server is out of reach (after the client's retries), or no longer
+                # takes the credentials (a token deleted or expired mid-run): every next object
+                # would fail the same way, so the run stops, naming what it made.
                 raise
             return ItemResult(qualified, namespace, name, "failed", exc.message)
         except SalvageError as exc:
@@ -337,31 +343,68 @@ class _Run:
         snapshot objects are released once every claim is bound; an ``fs`` volume is filled
         from the repository as soon as it is bound, before any workload starts."""
         name = claim["metadata"]["name"]
-        if self.client.exists(resource.item(name, namespace)):
+        existing = self.client.find(resource.item(name, namespace))
+        if existing is not None and half_filled(existing) is None:
             # An existing claim's data is never overwritten, and no disk is made for it.
             return ItemResult(resource.qualified, namespace, name, "skipped", "already exists; its volume is kept")
         source = self.volumes.prepare(record, claim, namespace, timeout=self.request.timeout)
+        if existing is not None:
+            return self._refill(resource, existing, record, source, namespace)
         self.sources.append(source)
         source.shape(claim["spec"])
+        if source.fill is not None:
+            mark_filling(claim, filling_value(record))
+        else:  # a claim backed up while half-filled: this one is whole from its snapshot
+            (claim["metadata"].get("annotations") or {}).pop(FILLING, None)
         result = self._apply(resource, claim, namespace, name)
         if source.fill is None:
             self.claims.append((namespace, name))
             return result
-        path = core("persistentvolumeclaims", namespace, name)
-        if binds_on_first_use(self.client, claim):
-            # No PV until a pod uses the claim: the data-mover pod that fills it is that pod.
-            pv: dict[str, Any] = {"metadata": {"name": ""}, "spec": {"claimRef": {"namespace": namespace,
-                                                                                  "name": name}}}
-        elif not (bound := _bound_within(self.client, path, time.monotonic() + self.request.timeout)):
+        pv = self._volume_to_fill(claim, namespace, name)
+        if pv is None:
             return ItemResult(resource.qualified, namespace, name, "failed", "the new volume was not bound in time")
-        else:
-            pv = self.client.get(core("persistentvolumes", None, bound["spec"]["volumeName"]))
         if result.action == "created" and pv["spec"].get("persistentVolumeReclaimPolicy") == "Delete":
             # Goes with the claim; a rollback waits for it (its provisioner removes the data).
             self.created.add(core("persistentvolumes", None, pv["metadata"]["name"]),
                              f"PersistentVolume {pv['metadata']['name']}", delete=False)
+        return self._fill(resource, source, record, pv, namespace, name, self.volumes.describe(record))
+
+    def _refill(self, resource: ApiResource, existing: dict[str, Any], record: VolumeRecord, source: ClaimSource,
+                namespace: str) -> ItemResult:
+        """A claim an earlier run was filling when it stopped (killed, or cut off): it holds
+        part of its files. From the same backed-up data, it is filled again, before any
+        workload starts; from other data, the restore stops and says so (nothing is deleted)."""
+        name = existing["metadata"]["name"]
+        left = half_filled(existing)
+        pv = self._volume_to_fill(existing, namespace, name) if source.fill and left == filling_value(record) else None
+        if pv is None:
+            self.stopped_by = "a claim left half-filled by an earlier run"
+            self.damaged.append(
+                f"claim {namespace}/{name} holds only part of its files: a run filling it from {left} stopped "
+                f"before it finished, and this backup's volume is {filling_value(record)}. Nothing was written "
+                f"into it; delete the claim (`kubectl delete pvc -n {namespace} {name}`) and restore again")
+            return ItemResult(resource.qualified, namespace, name, "failed", "left half-filled by an earlier run")
+        self.progress(Step(f"claim {namespace}/{name}: an earlier run stopped while filling it; "
+                           "restoring its files again"))
+        return self._fill(resource, source, record, pv, namespace, name,
+                          "refilled: an earlier run stopped while filling it", action="updated")
+
+    def _volume_to_fill(self, claim: dict[str, Any], namespace: str, name: str) -> dict[str, Any] | None:
+        """The PV a claim's files go into, once bound (None: not bound in time)."""
+        if binds_on_first_use(self.client, claim) and not claim["spec"].get("volumeName"):
+            # No PV until a pod uses the claim: the data-mover pod that fills it is that pod.
+            return {"metadata": {"name": ""}, "spec": {"claimRef": {"namespace": namespace, "name": name}}}
+        path = core("persistentvolumeclaims", namespace, name)
+        if not (bound := _bound_within(self.client, path, time.monotonic() + self.request.timeout)):
+            return None
+        return self.client.get(core("persistentvolumes", None, bound["spec"]["volumeName"]))
+
+    def _fill(self, resource: ApiResource, source: ClaimSource, record: VolumeRecord, pv: dict[str, Any],
+              namespace: str, name: str, done: str, action: str = "created") -> ItemResult:
+        assert source.fill is not None
         try:
             self.report.warnings.extend(source.fill(pv))
+            fill_finished(self.client, core("persistentvolumeclaims", namespace, name))
         except DATA_ERRORS as exc:
             self.damaged.append(f"volume {record.get('namespace')}/{record.get('pvc')} "
                                 f"(claim {namespace}/{name}): {exc.message}")
@@ -373,7 +416,7 @@ class _Run:
                                 f"(claim {namespace}/{name}) could not be filled: {exc.message}")
             return ItemResult(resource.qualified, namespace, name, "failed",
                               "its files could not be read from the location (see the errors); the restore stopped")
-        return ItemResult(resource.qualified, namespace, name, "created", self.volumes.describe(record))
+        return ItemResult(resource.qualified, namespace, name, action, done)
 
     def _apply(self, resource: ApiResource, body: dict[str, Any], namespace: str | None, name: str) -> ItemResult:
         qualified = resource.qualified

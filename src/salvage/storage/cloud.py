@@ -152,8 +152,8 @@ def _translate(exc: Exception, key: str, url: str, endpoint: str | None = None, 
         return ObjectNotFoundError(key)
     if _FULL.search(text):
         return StorageError(
-            f"{url}: the store is full (writing `{key}`): {_first_line(exc)}",
-            hint="Make room on the store (delete or prune old backups, raise its quota or its disk), "
+            f"{url}: the store is full: it refused to store `{key}` ({_FULL.search(text).group(0)})",  # type: ignore[union-attr]
+            hint="Free space on the store or raise its quota (`salvage backup prune` removes old backups), "
                  "then run the command again.",
         )
     if isinstance(exc, (UnauthenticatedError, PermissionDeniedError, PermissionError)):
@@ -168,9 +168,11 @@ def _translate(exc: Exception, key: str, url: str, endpoint: str | None = None, 
 
 
 _CONNECT = re.compile(r"kind: Connect\b|tcp connect error|dns error", re.IGNORECASE)
-# MinIO's full drive (507), S3-compatible stores' quotas, a full disk behind a gateway.
-_FULL = re.compile(r"XMinioStorageFull|InsufficientStorage|Insufficient Storage|QuotaExceeded|"
-                   r"minimum free drive threshold|No space left on device", re.IGNORECASE)
+# A store out of space or over its quota: MinIO's full drive (HTTP 507), S3-compatible
+# quotas, Azure's account and container limits.
+_FULL = re.compile(r"XMinioStorageFull|XMinioAdminBucketQuotaExceeded|InsufficientStorage|QuotaExceeded|"
+                   r"minimum free drive threshold|no space left on device|507 Insufficient Storage",
+                   re.IGNORECASE)
 _NO_BUCKET = re.compile(r"NoSuchBucket|ContainerNotFound|bucket does not exist|container does not exist",
                         re.IGNORECASE)
 

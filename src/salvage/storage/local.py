@@ -35,11 +35,17 @@ class LocalStore:
     def _write_temp(self, path: Path, data: bytes) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}{_TEMP_SUFFIX}")
-        with open(temp, "wb") as handle:
-            handle.write(data)
-            if self._fsync:
-                handle.flush()
-                os.fsync(handle.fileno())
+        try:
+            with open(temp, "wb") as handle:
+                handle.write(data)
+                if self._fsync:
+                    handle.flush()
+                    os.fsync(handle.fileno())
+        except BaseException:
+            # A full disk fails the write (or its flush) halfway: the half-written file goes,
+            # or each failed put would leave one behind on the disk that is already full.
+            _discard(temp)
+            raise
         return temp
 
     def put(self, key: str, data: bytes) -> None:

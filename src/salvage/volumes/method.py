@@ -101,6 +101,33 @@ class ClaimSource:
         at_least(spec, self.restore_size)
 
 
+# A claim carries this annotation from its creation until its files are all restored
+# (methods with a ``fill``): a run that stops or is killed mid-fill leaves it, so the next
+# run knows the claim holds only part of its data, and which data (the record's snapshot).
+FILLING = "restore.salvage.io/filling"
+
+
+def mark_filling(claim: JSON, source: str) -> None:
+    """Annotate a claim body, before it is created, as being filled from ``source`` (what
+    the data is: :func:`filling_value` of its record, or a recovery's origin)."""
+    claim.setdefault("metadata", {}).setdefault("annotations", {})[FILLING] = source
+
+
+def filling_value(record: VolumeRecord) -> str:
+    """The data a volume record fills a claim with: its method and snapshot."""
+    return f"{record.get('method')}:{record.get('snapshotHandle')}"
+
+
+def half_filled(claim: JSON) -> str | None:
+    """What a claim was being filled from when its run stopped (None: not left half-filled)."""
+    return ((claim.get("metadata") or {}).get("annotations") or {}).get(FILLING)
+
+
+def fill_finished(client: KubeClient, claim_path: str) -> None:
+    """Every file is in the claim: the annotation goes."""
+    client.patch(claim_path, {"metadata": {"annotations": {FILLING: None}}})
+
+
 def at_least(spec: JSON, size: int) -> None:
     """Raise a claim's storage request to ``size``: a claim smaller than its source cannot be
     provisioned from it."""

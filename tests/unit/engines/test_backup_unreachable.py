@@ -81,3 +81,42 @@ def test_discovery_stops_when_the_server_is_out_of_reach_but_not_for_one_unavail
     found = discover(_client(_api(), "/apis/storage.k8s.io/v1", "404"))
     assert [r.resource for r in found.resources] == ["namespaces", "persistentvolumeclaims"]
     assert found.warnings and "storage.k8s.io/v1 could not be discovered" in found.warnings[0]
+
+
+def _revoking(api: FakeApi, after: str) -> KubeClient:
+    """``api`` until a request for ``after`` comes: from then on every request is refused
+    (403), as when a run's RoleBinding is deleted mid-run."""
+    revoked: list[bool] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == after:
+            revoked.append(True)
+        if revoked:
+            return httpx.Response(403, json={"kind": "Status", "code": 403, "reason": "Forbidden",
+                                             "message": f"{request.url.path} is forbidden"})
+        return api._handle(request)
+    return KubeClient(Connection(server="https://kube.test", insecure=True), transport=httpx.MockTransport(handle),
+                      retry=NO_RETRY)
+
+
+def test_credentials_revoked_mid_run_make_the_backup_partially_failed() -> None:
+    """Found by tests/faults/test_credentials.py: with the run's ClusterRoleBinding deleted
+    mid-run, every later list was a "forbidden" warning and the backup was Completed without
+    those objects."""
+    outcome = _backup(_revoking(_api(), "/api/v1/namespaces/wp/persistentvolumeclaims"))
+    assert outcome.phase == "PartiallyFailed", outcome
+    assert any("lost their rights during the backup" in e for e in outcome.errors), outcome.errors
+
+
+def test_a_kind_refused_from_the_start_is_still_a_warning() -> None:
+    api = _api()
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v1/namespaces/wp/persistentvolumeclaims":
+            return httpx.Response(403, json={"kind": "Status", "code": 403, "message": "forbidden"})
+        return api._handle(request)
+    client = KubeClient(Connection(server="https://kube.test", insecure=True), transport=httpx.MockTransport(handle),
+                        retry=NO_RETRY)
+    outcome = _backup(client)
+    assert outcome.phase == "Completed" and outcome.errors == []
+    assert any("could not list persistentvolumeclaims" in w for w in outcome.warnings)

@@ -5,6 +5,7 @@ named. The same on the real cluster, object by object: tests/integration/engines
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from salvage.catalog import layout as catalog_layout
+from salvage.catalog.reader import BackupReader
 from salvage.catalog.writer import BackupWriter
 from salvage.engines.restore import RestoreRequest, restore_backup
 from salvage.k8s.client import KubeClient
@@ -26,6 +28,7 @@ from salvage.storage.counting import CountingStore
 from salvage.storage.errors import StorageError
 from salvage.storage.memory import MemoryStore
 from salvage.volumes import fs
+from salvage.volumes.method import FILLING, filling_value
 from tests.support.damage import damage
 from tests.support.fake_kube import FakeApi, ProvisioningApi
 
@@ -186,3 +189,97 @@ def test_the_api_server_out_of_reach_stops_the_restore_naming_what_it_made(
     message = raised.value.message
     assert "Cannot reach the Kubernetes API" in message and "were left in place" in message
     assert "Namespace wp" in message and "PersistentVolumeClaim wp/data-pg-0" in message
+
+
+def _half_filled(api: ProvisioningApi, location: Location, tmp_path: Path, filling: str | None = None) -> Path:
+    """Namespace wp as a killed restore left it: the claim exists, bound, annotated as being
+    filled, with one file of two written (and the other one's old bytes)."""
+    record = next(iter(BackupReader(location.store, "b").volumes()))
+    (tmp_path / "pv-data-pg-0" / "base").mkdir(parents=True)
+    (tmp_path / "pv-data-pg-0" / "base" / "1259").write_bytes(b"part of it")
+    api.objects["/api/v1/namespaces/wp"] = {"metadata": {"name": "wp"}}
+    claim = _claim()
+    claim["spec"]["volumeName"] = "pv-data-pg-0"
+    claim["status"] = {"phase": "Bound"}
+    claim["metadata"]["annotations"] = {FILLING: filling or filling_value(record)}
+    api.objects[f"{CLAIMS}/data-pg-0"] = claim
+    api.objects["/api/v1/persistentvolumes/pv-data-pg-0"] = {
+        "metadata": {"name": "pv-data-pg-0"},
+        "spec": {"hostPath": {"path": str(tmp_path / "pv-data-pg-0")}, "persistentVolumeReclaimPolicy": "Delete"}}
+    return tmp_path / "pv-data-pg-0"
+
+
+def test_a_claim_a_killed_restore_left_half_filled_is_filled_again(location: Location, tmp_path: Path) -> None:
+    """Before: the claim "already exists; its volume is kept", and the workload started on
+    half its files. Its filling annotation now says it holds part of this very volume."""
+    api = ProvisioningApi(tmp_path)
+    volume = _half_filled(api, location, tmp_path)
+    report = _restore(api, location)
+    assert report.phase == "Completed", report
+    assert (volume / "PG_VERSION").read_text() == "16\n" and len((volume / "base" / "1259").read_bytes()) == 300_000
+    assert FILLING not in api.objects[f"{CLAIMS}/data-pg-0"]["metadata"].get("annotations", {})
+
+
+def test_a_claim_half_filled_from_other_data_stops_the_restore_and_is_kept(location: Location,
+                                                                          tmp_path: Path) -> None:
+    api = ProvisioningApi(tmp_path)
+    volume = _half_filled(api, location, tmp_path, filling="fs:another-snapshot")
+    report = _restore(api, location)
+    assert report.phase == "Failed" and report.stopped_by == "a claim left half-filled by an earlier run", report
+    assert any("wp/data-pg-0 holds only part of its files" in e and "kubectl delete pvc -n wp data-pg-0" in e
+               for e in report.errors), report.errors
+    assert (volume / "base" / "1259").read_bytes() == b"part of it"  # nothing written into it
+    assert f"{CLAIMS}/data-pg-0" in api.objects
+
+
+def test_a_restored_claim_loses_its_filling_annotation_once_full(location: Location, tmp_path: Path) -> None:
+    api = ProvisioningApi(tmp_path)
+    assert _restore(api, location).phase == "Completed"
+    assert ("PATCH", f"{CLAIMS}/data-pg-0") in api.requests
+    assert FILLING not in api.objects[f"{CLAIMS}/data-pg-0"]["metadata"].get("annotations", {})
+
+
+def test_a_claim_carries_its_filling_annotation_until_its_files_are_in(location: Location, tmp_path: Path) -> None:
+    seen: list[dict[str, Any]] = []
+
+    class Watching(ProvisioningApi):
+        def _handle(self, request: httpx.Request) -> httpx.Response:
+            if request.method == "PATCH":  # the moment the fill is done: what the claim was until then
+                seen.append(json.loads(json.dumps(self.objects[request.url.path])))
+            return super()._handle(request)
+
+    api = Watching(tmp_path)
+    assert _restore(api, location).phase == "Completed"
+    assert seen and FILLING in seen[0]["metadata"]["annotations"]
+    assert (tmp_path / "pv-data-pg-0" / "PG_VERSION").exists()
+
+
+class _Refusing(ProvisioningApi):
+    """Refuses (``status``) every request after the first ``allowed`` writes."""
+
+    def __init__(self, root: Path, status: int, allowed: int) -> None:
+        super().__init__(root)
+        self.status, self.allowed = status, allowed
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
+        if request.method != "GET":
+            if self.allowed <= 0:
+                return httpx.Response(self.status, json={"kind": "Status", "code": self.status,
+                                                         "message": "Unauthorized" if self.status == 401 else
+                                                         f"{request.url.path} is forbidden"})
+            self.allowed -= 1
+        return super()._handle(request)
+
+
+def test_rights_removed_mid_restore_name_what_it_created_and_left(location: Location, tmp_path: Path) -> None:
+    """Found by tests/faults/test_credentials.py: with the RoleBinding deleted mid-run, the
+    restore ended PartiallyFailed and named nothing of the namespace it had created."""
+    report = _restore(_Refusing(tmp_path, 403, allowed=1), location)
+    assert report.phase == "PartiallyFailed" and report.failures
+    assert report.left == ["Namespace wp"], report
+
+
+def test_a_token_revoked_mid_restore_stops_it_naming_what_it_created(location: Location, tmp_path: Path) -> None:
+    with pytest.raises(KubernetesError) as info:
+        _restore(_Refusing(tmp_path, 401, allowed=1), location)
+    assert "the 1 object(s) it had created were left in place: Namespace wp" in info.value.message

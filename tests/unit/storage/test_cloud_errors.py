@@ -49,8 +49,15 @@ def test_a_missing_object_on_a_read_is_still_a_missing_object():
     "non-success status code: 507 Insufficient Storage: <Code>XMinioStorageFull</Code><Message>Storage backend "
     "has reached its minimum free drive threshold. Please delete a few objects to proceed.</Message>",
     "Client error with status 403 Forbidden: <Code>QuotaExceeded</Code>",
+    "Generic S3 error: Error performing PUT http://127.0.0.1:9000/b/k in 1.2s, after 10 retries, max_retries: 10, "
+    "retry_timeout: 180s - Server returned non-2xx status code: 507 Insufficient Storage: <Error><Code>"
+    "XMinioStorageFull</Code><Message>Storage backend has reached its minimum free drive threshold.",
+    "Generic MicrosoftAzure error: AccountQuotaExceeded",
 ])
-def test_a_full_store_says_so(text):
-    error = _translate(GenericError(text), "repository/data/ab", "s3://b", only_bucket_missing=True)
-    assert error.message.startswith("s3://b: the store is full (writing `repository/data/ab`)")
-    assert "Make room on the store" in (error.hint or "")
+def test_a_full_store_says_it_is_full(text):
+    error = _translate(GenericError(text), "repository/data/ab/cd", "s3://b", "http://127.0.0.1:9000",
+                       only_bucket_missing=True)
+    assert isinstance(error, StorageError)
+    assert error.message.startswith("s3://b: the store is full: it refused to store `repository/data/ab/cd`"), \
+        error.message
+    assert "Free space on the store" in (error.hint or "")

@@ -68,3 +68,19 @@ def test_permission_denied_names_the_path(tmp_path: Path, monkeypatch: pytest.Mo
 def test_a_missing_object_is_still_a_missing_object(tmp_path: Path) -> None:
     with pytest.raises(ObjectNotFoundError):
         LocalStore(tmp_path, fsync=False).get("keys/none")
+
+
+@pytest.mark.parametrize("put", ["put", "put_if_absent"])
+def test_a_write_that_fills_the_disk_leaves_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              put: str) -> None:
+    """Found by tests/faults/test_full.py: a backup onto a full disk left its half-written
+    ``.salvage-tmp`` files (a pack, a resource stream) behind, on the disk already full."""
+    store = LocalStore(tmp_path)
+
+    def full_disk(*_args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("os.fsync", full_disk)  # the data reaches the disk only at fsync: a full one says so there
+    with pytest.raises(StorageError, match="no space left"):
+        getattr(store, put)("data/k", b"x" * 4096)
+    assert [p.name for p in (tmp_path / "data").iterdir()] == []

@@ -132,6 +132,10 @@ def _print(app, report: RestoreReport, plan: list[ItemResult]) -> None:  # type:
     if report.kept:
         term.warn(f"{stopped_by} stopped the restore; kept (--keep-partial) the {len(report.kept)} object(s) "
                   f"it had created: {', '.join(report.kept)}")
+    if report.left:
+        more = f" and {len(report.left) - 20} more" if len(report.left) > 20 else ""
+        term.warn(f"the restore created and left in place {len(report.left)} object(s) beside what failed: "
+                  f"{', '.join(report.left[:20])}{more}")
     term.line(report.name)
 
 

@@ -64,8 +64,10 @@ def start_fake_gcs(workdir: Path) -> GCSServer:
             "-port", str(ports[0]),
             "-backend", "filesystem",
             "-filesystem-root", str(data_dir),
-            # Resumable-upload and media links the server hands out must point back here.
-            "-public-host", f"127.0.0.1:{ports[0]}",
+            # The XML API's path-style requests are routed by Host: with no port here, any
+            # port matches, so a client reaching the server through a proxy on another port
+            # (tests/faults) is served too. Links the server hands out use -external-url.
+            "-public-host", "127.0.0.1",
             "-external-url", url,
             "-log-level", "info",
         ]

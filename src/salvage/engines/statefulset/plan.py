@@ -2,7 +2,9 @@
 
 The one rule that matters: a claim or volume is removed only when its data is proven gone
 (or the user passes ``--force`` for a volume whose state cannot be proven) — never when
-its data still exists.
+its data still exists. A claim a recover or restore was filling when it stopped (it still
+carries the filling annotation) holds only part of a backup's copy, nothing of the user's:
+it is re-created and filled again.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class ClaimObservation:
     # The backed-up PV, when it still exists but is no longer bound to the claim.
     leftover_volume: str | None = None
     leftover_presence: Presence | None = None
+    # What an earlier run was filling the claim from when it stopped (None: not half-filled).
+    half_filled: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,9 @@ def decide(seen: ClaimObservation, *, force: bool, source: str = "") -> ClaimSte
         return _absent(seen, force, step)
     if seen.claim_deleting:
         return step(Action.REPLACE, "the claim is being deleted; re-created once it is gone", claim=True)
+    if seen.half_filled:
+        return step(Action.REPLACE, f"holds only part of its files (a run filling it from {seen.half_filled} "
+                                    "stopped before it finished): re-created and filled again", claim=True)
     if not seen.volume:
         return step(Action.REPLACE, f"the claim is {seen.claim_phase} with no volume: it holds no data", claim=True)
     if not seen.volume_exists:

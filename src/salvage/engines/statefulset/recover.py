@@ -53,7 +53,7 @@ from salvage.model.errors import (
 )
 from salvage.model.progress import Progress, Step, quiet
 from salvage.volumes.presence import volume_presence
-from salvage.volumes.method import ClaimSource
+from salvage.volumes.method import ClaimSource, fill_finished, half_filled, mark_filling
 
 
 
@@ -245,7 +245,8 @@ def _observe(client: KubeClient, ns: str, ordinal: int, claim: str, old: dict[st
     volume = pvc["spec"].get("volumeName")
     pv = client.find(core("persistentvolumes", None, volume)) if volume else None
     return ClaimObservation(ordinal, claim, phase, bool(pvc["metadata"].get("deletionTimestamp")), volume,
-                            pv is not None, volume_presence(pv, aws, gce, azure) if pv else None)
+                            pv is not None, volume_presence(pv, aws, gce, azure) if pv else None,
+                            half_filled=half_filled(pvc))
 
 
 def _missing_service(client: KubeClient, source: RecoverySource, ns: str, statefulset: dict[str, Any]) -> str | None:
@@ -332,6 +333,8 @@ class _Run:
                                      timeout=max(1.0, self.deadline - time.monotonic()))
         self.sources.append((step.claim, source))
         source.shape(body["spec"])
+        if source.fill is not None:
+            mark_filling(body, self.volumes[step.claim].origin)
         self.client.create(kube.claim_path(self.ns), body)
         self.created.add(kube.claim_path(self.ns, step.claim), f"PersistentVolumeClaim {self.ns}/{step.claim}")
         return step.claim
@@ -345,6 +348,7 @@ class _Run:
         if pv["spec"].get("persistentVolumeReclaimPolicy") == "Delete":  # goes with the claim
             self.created.add(core("persistentvolumes", None, volume), f"PersistentVolume {volume}", delete=False)
         self.warnings += source.fill(pv)
+        fill_finished(self.client, kube.claim_path(self.ns, claim))
 
     def _stop(self, claim: str, damage: str, *, unreadable: bool = False) -> None:
         """Damaged data in the backup, or data the location failed to deliver (``unreadable``):

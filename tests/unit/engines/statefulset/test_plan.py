@@ -61,3 +61,13 @@ def test_statefulset_is_recreated_only_when_a_claim_changes() -> None:
     assert statefulset_action(False, [keep]) == "create"
     assert statefulset_action(True, [keep]) == "keep"
     assert statefulset_action(True, [keep, create]) == "re-create"
+
+
+def test_a_claim_left_half_filled_is_replaced_though_its_volume_exists() -> None:
+    """A recover killed mid-fill left the claim bound to a volume holding part of the backup;
+    the next run re-creates it (before: kept as a claim with data, the pods started on it)."""
+    seen = ClaimObservation(0, "c", claim_phase="Bound", volume="pvc-1", volume_exists=True,
+                            presence=Presence.PRESENT, half_filled="repository snapshot 1a2b")
+    step = decide(seen, force=False)
+    assert step.action is Action.REPLACE and step.remove_claim and step.remove_volume is None
+    assert "holds only part of its files" in step.reason and "1a2b" in step.reason
