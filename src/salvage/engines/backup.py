@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from salvage.locations import Location
 from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
 from salvage.model.mover import MoverSettings
+from salvage.engines.snapshot_hooks import held_by_hooks, pods_mounting
 from salvage.engines.snapshot_move import move_snapshot_data
 from salvage.volumes import csi_snapshots, fs, mover, registry
 from salvage.volumes.method import MethodContext
@@ -230,12 +232,16 @@ class _Capture:
         try:
             pv = self.client.get(f"/api/v1/persistentvolumes/{claim['spec']['volumeName']}")
             method = registry.capture_method(kind, pv, self.request.volume_snapshot_provider)
+            # A dump is consistent by itself; any other capture is held by the pods' hooks.
+            hold = (lambda: nullcontext()) if kind == "database" else (lambda: self._held(claim))
             if method == csi_snapshots.METHOD and self.request.snapshot_move_data:
                 record = move_snapshot_data(self.client, self.methods, claim, pv, self.request.name,
-                                            timeout=self.request.snapshot_timeout, mover=self.request.mover)
+                                            timeout=self.request.snapshot_timeout, mover=self.request.mover,
+                                            hold=hold)
             else:
-                record = self.methods[method].capture(claim, pv, self.request.name,
-                                                      timeout=self.request.snapshot_timeout)
+                with hold():
+                    record = self.methods[method].capture(claim, pv, self.request.name,
+                                                          timeout=self.request.snapshot_timeout)
         except (SalvageError, KubernetesError) as exc:
             record = {"namespace": meta["namespace"], "pvc": meta["name"], "method": "none", "error": exc.message}
             hint = f" {exc.hint}" if exc.hint else ""
@@ -246,6 +252,20 @@ class _Capture:
                                      f"({record.get('snapshotHandle')})")
         self.progress("volume", {"pvc": label, "state": record.get("method")})
         return record
+
+    def _held(self, claim: dict[str, Any]) -> AbstractContextManager[None]:
+        """The pre/post hooks annotated on the running pods that mount ``claim``
+        (``pre.hook.snapshot.salvage.io/command`` ...), around its capture."""
+        meta = claim["metadata"]
+
+        def report(message: str) -> None:
+            level, _, text = message.partition(": ")
+            if level in ("warning", "error"):
+                self.journal.log(level, text)
+            else:
+                self.journal.log("info", message)
+
+        return held_by_hooks(self.client, pods_mounting(self.client, meta["namespace"], meta["name"]), report)
 
     def _pods(self, namespace: str) -> list[dict[str, Any]]:
         """The namespace's pods, to find database servers by their annotations (once per namespace)."""
