@@ -90,21 +90,22 @@ def test_seed_001_postgresql_namespace_deleted_and_restored_reads_its_row_in_a_n
         monkeypatch: pytest.MonkeyPatch, how: str) -> None:
     monkeypatch.setenv("SALVAGE_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("SALVAGE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("SALVAGE_REPO_PASSWORD", "seed-001")
     _deploy_with_a_row(real_kube, real_ns)
 
     # The article: `ark backup create --include-namespaces wp --snapshot-volumes -w mybackup`,
     # and for volumes that cannot be snapshotted, restic (here, the data mover).
     method = ["--default-volumes-to-fs-backup"] if how == "fs" else []
+    password = {"SALVAGE_REPO_PASSWORD": "seed-001"}
     backup = salvage(real_cluster.kubeconfig, "backup", "create", "mybackup", "--include-namespaces", real_ns,
-                     *method)
+                     *method, env=password)
     assert backup.returncode == 0, backup.stderr
     described = json.loads(salvage(real_cluster.kubeconfig, "-o", "json", "backup", "describe", "mybackup").stdout)
     assert described["phase"] == "Completed"
     assert [v["method"] for v in described["volumes"]] == ["fs" if how == "fs" else "csi-snapshot"]
 
     _delete_namespace(real_kube, real_ns)  # the worst day: `kubectl delete namespace wp`
-    restored = salvage(real_cluster.kubeconfig, "restore", "create", "myrestore", "--from-backup", "mybackup")
+    restored = salvage(real_cluster.kubeconfig, "restore", "create", "myrestore", "--from-backup", "mybackup",
+                       env=password)
     assert restored.returncode == 0, restored.stderr
 
     pod_ready(real_kube, real_ns, "postgresql-0", timeout=240)
@@ -112,7 +113,7 @@ def test_seed_001_postgresql_namespace_deleted_and_restored_reads_its_row_in_a_n
     pod = real_kube.get(f"/api/v1/namespaces/{real_ns}/pods/postgresql-0")
     assert pod["status"]["hostIP"] == "10.88.0.1" or pod["spec"]["nodeName"] == "real-node-0", \
         "read by a container on the real node"
-    leftovers = real_kube.list("/api/v1/pods", params={"labelSelector": "salvage.io/temporary"})
+    leftovers = real_kube.list("/api/v1/pods", labelSelector="salvage.io/temporary")
     assert list(leftovers) == [], "no data-mover pod is left behind"
 
 
