@@ -37,6 +37,15 @@ from tests.support.builders import namespace
 Server = TypeVar("Server", S3Server, AzureServer, GCSServer, EC2Server, ToxiproxyServer)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (scripts/test runs two workers, ``--dist loadgroup``), every test
+    on the real node goes to one worker: the machine has one real node, and a session's
+    ``real_cluster`` holds it (and its lock, tests/support/real_node_turn.py) to the end."""
+    for item in items:
+        if "real_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("real-node"))
+
+
 def _serve(start: Callable[[Path], Server], workdir: Path) -> Iterator[Server]:
     try:
         server = start(workdir)

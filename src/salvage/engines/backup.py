@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from salvage.locations import Location
 from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
 from salvage.model.mover import MoverSettings
+from salvage.engines.snapshot_hooks import held_by_hooks, pods_mounting
 from salvage.model.progress import Finished, Level, Logged, Progress, ResourceDone, Started, VolumeState, quiet
 from salvage.engines.snapshot_move import move_snapshot_data
 from salvage.volumes import csi_snapshots, fs, mover, registry
@@ -239,12 +241,16 @@ class _Capture:
             if move and method != csi_snapshots.METHOD:
                 self.journal.log("warning", f"volume of {label}: its snapshot data cannot be moved (only CSI "
                                             f"snapshots can); it gets a {method} snapshot instead")
+            # A dump is consistent by itself; any other capture is held by the pods' hooks.
+            hold = (lambda: nullcontext()) if kind == "database" else (lambda: self._held(claim))
             if move and method == csi_snapshots.METHOD:
                 record = move_snapshot_data(self.client, self.methods, claim, pv, self.request.name,
-                                            timeout=self.request.snapshot_timeout, mover=self.request.mover)
+                                            timeout=self.request.snapshot_timeout, mover=self.request.mover,
+                                            hold=hold)
             else:
-                record = self.methods[method].capture(claim, pv, self.request.name,
-                                                      timeout=self.request.snapshot_timeout)
+                with hold():
+                    record = self.methods[method].capture(claim, pv, self.request.name,
+                                                          timeout=self.request.snapshot_timeout)
         except (SalvageError, KubernetesError) as exc:
             record = {"namespace": meta["namespace"], "pvc": meta["name"], "method": "none", "error": exc.message}
             hint = f" {exc.hint}" if exc.hint else ""
@@ -255,6 +261,20 @@ class _Capture:
                                      f"({record.get('snapshotHandle')})")
         self.progress(VolumeState(label, str(record.get("method")), done=True))
         return record
+
+    def _held(self, claim: dict[str, Any]) -> AbstractContextManager[None]:
+        """The pre/post hooks annotated on the running pods that mount ``claim``
+        (``pre.hook.snapshot.salvage.io/command`` ...), around its capture."""
+        meta = claim["metadata"]
+
+        def report(message: str) -> None:
+            level, _, text = message.partition(": ")
+            if level in ("warning", "error"):
+                self.journal.log(level, text)
+            else:
+                self.journal.log("info", message)
+
+        return held_by_hooks(self.client, pods_mounting(self.client, meta["namespace"], meta["name"]), report)
 
     def _pods(self, namespace: str) -> list[dict[str, Any]]:
         """The namespace's pods, to find database servers by their annotations (once per namespace)."""

@@ -18,7 +18,8 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -168,6 +169,24 @@ def run_hooks(client: KubeClient, targets: list[HookTarget], report: Report) -> 
                 hint="Fix the command, or set on-error to continue to snapshot regardless.",
             )
         report(f"warning: {target.phase} hook in {target.where} failed ({failure}); continuing (on-error=continue)")
+
+
+@contextmanager
+def held_by_hooks(client: KubeClient, pods: list[dict[str, Any]], report: Report) -> Iterator[None]:
+    """The annotated pre hooks of ``pods`` before the block and their post hooks after it,
+    as a backup holds an application around its volume's capture. A pre hook that fails
+    (on-error fail) raises HookError and the block does not run. The post hooks run
+    whatever happened (they release the application); their own failure is reported as
+    ``error: ...``, never raised, so it cannot hide the block's error or lose its result."""
+    pre, post = plan_hooks(pods, PRE, None), plan_hooks(pods, POST, None)
+    try:
+        run_hooks(client, pre, report)
+        yield
+    finally:
+        try:
+            run_hooks(client, post, report)
+        except HookError as exc:
+            report(f"error: {exc.message}")
 
 
 def _run(client: KubeClient, target: HookTarget, report: Report) -> str | None:

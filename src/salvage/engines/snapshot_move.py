@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from salvage.catalog.records import VolumeRecord
@@ -28,8 +30,11 @@ JSON = dict[str, Any]
 
 
 def move_snapshot_data(client: KubeClient, methods: Methods, claim: JSON, pv: JSON, backup: str, *,
-                       timeout: float, mover: MoverSettings) -> VolumeRecord:
-    snapshot = methods[csi_snapshots.METHOD].capture(claim, pv, backup, timeout=timeout)
+                       timeout: float, mover: MoverSettings,
+                       hold: Callable[[], AbstractContextManager[None]] = nullcontext) -> VolumeRecord:
+    """``hold`` wraps the snapshot only (the application's hooks), not the copy."""
+    with hold():
+        snapshot = methods[csi_snapshots.METHOD].capture(claim, pv, backup, timeout=timeout)
     if snapshot.get("method") != csi_snapshots.METHOD:
         return snapshot  # `none`, with the reason (no CSI driver, no snapshot class)
     meta = claim["metadata"]

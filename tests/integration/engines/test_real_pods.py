@@ -63,6 +63,59 @@ def test_hooks_run_in_the_container_and_the_snapshot_holds_what_the_pre_hook_wro
         "the pre hook ran before the snapshot and the post hook after it"
 
 
+def _hooked_pod(kube: KubeClient, ns: str, pre: str) -> None:
+    kube.create(claim_path(ns), pvc("data"))
+    pod = real_pod("db", "sleep 3600", claim="data")
+    pod["metadata"]["annotations"] = {
+        "pre.hook.snapshot.salvage.io/command": json.dumps(["sh", "-c", pre]),
+        "post.hook.snapshot.salvage.io/command": json.dumps(["sh", "-c", "echo resumed >> /data/hooks.log"]),
+    }
+    kube.create(f"/api/v1/namespaces/{ns}/pods", pod)
+    ready(kube, ns, "db")
+
+
+def test_backup_create_holds_the_application_with_its_hooks_around_the_volume_snapshot(
+        real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SALVAGE_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("SALVAGE_DATA_DIR", str(tmp_path / "data"))
+    _hooked_pod(real_kube, real_ns, "echo quiesced >> /data/hooks.log && sync")
+
+    made = salvage(real_cluster.kubeconfig, "backup", "create", "held", "--include-namespaces", real_ns)
+    assert made.returncode == 0, made.stderr
+    assert in_pod(real_kube, real_ns, "db", "cat /data/hooks.log") == "quiesced\nresumed\n"
+    log = salvage(real_cluster.kubeconfig, "backup", "logs", "held").stdout
+    assert f"running pre hook in pod {real_ns}/db" in log, log
+
+    copy = f"{real_ns}-copy"
+    restored = salvage(real_cluster.kubeconfig, "restore", "create", "held-copy", "--from-backup", "held",
+                       "--namespace-mappings", f"{real_ns}:{copy}")
+    try:
+        assert restored.returncode == 0, restored.stderr
+        ready(real_kube, copy, "db")
+        assert in_pod(real_kube, copy, "db", "cat /data/hooks.log") == "quiesced\n", \
+            "the snapshot was cut after the pre hook and before the post hook"
+    finally:
+        real_kube.delete(f"/api/v1/namespaces/{copy}")
+
+
+def test_backup_create_with_a_failing_pre_hook_captures_no_volume_and_still_releases_the_app(
+        real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SALVAGE_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("SALVAGE_DATA_DIR", str(tmp_path / "data"))
+    _hooked_pod(real_kube, real_ns, "test -e /data/ready || exit 3")
+
+    made = salvage(real_cluster.kubeconfig, "backup", "create", "unheld", "--include-namespaces", real_ns)
+    assert made.returncode == 1
+    described = json.loads(salvage(real_cluster.kubeconfig, "-o", "json", "backup", "describe", "unheld").stdout)
+    assert described["phase"] == "PartiallyFailed"
+    [volume] = described["volumes"]
+    assert volume["method"] == "none" and "exit code 3" in volume["error"] and f"{real_ns}/db" in volume["error"]
+    assert in_pod(real_kube, real_ns, "db", "cat /data/hooks.log") == "resumed\n", "the post hook still ran"
+    assert list(real_kube.list(snapshot_path(real_ns))) == [], "no snapshot was taken"
+
+
 def test_a_real_pre_hook_that_fails_stops_the_snapshot(
         real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str) -> None:
     real_kube.create(claim_path(real_ns), pvc("data"))

@@ -93,3 +93,53 @@ def test_a_command_line_hook_runs_in_every_pod_and_replaces_annotations() -> Non
 def test_a_container_the_pod_lacks_is_refused() -> None:
     with pytest.raises(UsageError, match="names container 'db', which pod ns/web does not have"):
         plan_hooks([_pod("web")], POST, Hook(("sync",), container="db"))
+
+
+def _hooked(pre: str, post: str) -> dict[str, Any]:
+    return _pod("db", {"pre.hook.snapshot.salvage.io/command": json.dumps(["sh", "-c", pre]),
+                       "post.hook.snapshot.salvage.io/command": json.dumps(["sh", "-c", post])})
+
+
+def _fake_exec(monkeypatch: pytest.MonkeyPatch, ran: list[str], failing: set[str]) -> None:
+    from salvage.engines import snapshot_hooks
+    from salvage.k8s.exec import ExecResult
+
+    def exec_in_pod(_client: Any, _ns: str, _pod: str, command: list[str], **_kw: Any) -> ExecResult:
+        ran.append(command[-1])
+        return ExecResult(3 if command[-1] in failing else 0, "", "")
+
+    monkeypatch.setattr(snapshot_hooks, "exec_in_pod", exec_in_pod)
+
+
+def test_held_by_hooks_runs_pre_before_and_post_after_the_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    from salvage.engines.snapshot_hooks import held_by_hooks
+
+    ran: list[str] = []
+    _fake_exec(monkeypatch, ran, set())
+    with held_by_hooks(None, [_hooked("freeze", "thaw")], lambda _m: None):  # type: ignore[arg-type]
+        ran.append("capture")
+    assert ran == ["freeze", "capture", "thaw"]
+
+
+def test_a_failing_pre_hook_skips_the_block_and_still_runs_the_post_hook(monkeypatch: pytest.MonkeyPatch) -> None:
+    from salvage.engines.snapshot_hooks import held_by_hooks
+    from salvage.model.errors import HookError
+
+    ran: list[str] = []
+    _fake_exec(monkeypatch, ran, {"freeze"})
+    with pytest.raises(HookError, match="exit code 3"):
+        with held_by_hooks(None, [_hooked("freeze", "thaw")], lambda _m: None):  # type: ignore[arg-type]
+            ran.append("capture")
+    assert ran == ["freeze", "thaw"]
+
+
+def test_a_failing_post_hook_is_reported_and_keeps_the_blocks_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    from salvage.engines.snapshot_hooks import held_by_hooks
+
+    ran: list[str] = []
+    reports: list[str] = []
+    _fake_exec(monkeypatch, ran, {"thaw"})
+    with held_by_hooks(None, [_hooked("freeze", "thaw")], reports.append):  # type: ignore[arg-type]
+        ran.append("capture")
+    assert ran == ["freeze", "capture", "thaw"]
+    assert any(r.startswith("error: The post hook") and "ns/db" in r for r in reports), reports
