@@ -33,6 +33,7 @@ from salvage.devcluster.servers import (
 from salvage.k8s.client import KubeClient
 from salvage.model.errors import SalvageError
 from tests.support.builders import namespace
+from tests.support.real_node_turn import real_node_turn
 
 Server = TypeVar("Server", S3Server, AzureServer, GCSServer, EC2Server, ToxiproxyServer)
 
@@ -154,6 +155,30 @@ def cluster() -> Iterator[LocalCluster]:
     yield local
     # SALVAGE_TEST_KEEP_CLUSTER=1 stops the cluster but keeps its logs and data to look at.
     local.down(keep=os.environ.get("SALVAGE_TEST_KEEP_CLUSTER") == "1")
+
+
+@pytest.fixture(scope="session")
+def real_cluster() -> Iterator[LocalCluster]:
+    """A cluster with this machine's real node (kubelet, containerd: containers run) and
+    one kwok node, for behaviour that lives in a pod. A machine runs one real node at a
+    time, so the whole session shares this one, and sessions in other checkouts wait their
+    turn (tests/support/real_node_turn.py)."""
+    with real_node_turn():
+        local = LocalCluster(f"real-{os.getpid()}")
+        local.up(nodes=1, real_nodes=1)
+        yield local
+        local.down(keep=os.environ.get("SALVAGE_TEST_KEEP_CLUSTER") == "1")
+
+
+@pytest.fixture(scope="session")
+def real_kube(real_cluster: LocalCluster) -> Iterator[KubeClient]:
+    yield from _client(real_cluster)
+
+
+@pytest.fixture
+def real_ns(real_kube: KubeClient) -> Iterator[str]:
+    """A fresh namespace on the real-node cluster, deleted afterwards."""
+    yield from _fresh_namespace(real_kube, "r")
 
 
 @pytest.fixture

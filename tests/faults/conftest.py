@@ -22,7 +22,6 @@ from salvage.locations import open_location
 from tests.faults.cases import STORES
 from tests.faults.checker import PASSWORD, Checker
 from tests.faults.runner import salvage
-from tests.integration.conftest import real_cluster, real_kube, real_ns  # noqa: F401 - the real node, for the mover's kills
 from tests.integration.engines import workload
 
 

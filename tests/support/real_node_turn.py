@@ -26,8 +26,15 @@ from salvage.devcluster.paths import user_state_dir
 TURN_TIMEOUT_S = float(os.environ.get("SALVAGE_TEST_REAL_NODE_WAIT", "3600"))
 
 
+_held_here = False  # flock is per open file: a second turn in this process would wait on itself
+
+
 @contextmanager
 def real_node_turn(timeout: float = TURN_TIMEOUT_S) -> Iterator[None]:
+    global _held_here
+    if _held_here:
+        raise RuntimeError("this test process already holds the real node: `real_cluster` is defined twice "
+                           "(define it once, in tests/conftest.py)")
     path = user_state_dir() / "real-node-tests.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     with Path(path).open("w") as handle:
@@ -41,11 +48,13 @@ def real_node_turn(timeout: float = TURN_TIMEOUT_S) -> Iterator[None]:
                     raise TimeoutError(f"another test session held the real node for over {timeout:.0f} s "
                                        f"(lock {path})") from None
                 time.sleep(1)  # polling a lock, bounded by the deadline above
+        _held_here = True
         try:
             _remove_abandoned_session_cluster()
             images.build((images.by_name("salvage"),))
             yield
         finally:
+            _held_here = False
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
