@@ -38,13 +38,15 @@ from tests.support.real_node_turn import real_node_turn
 Server = TypeVar("Server", S3Server, AzureServer, GCSServer, EC2Server, ToxiproxyServer)
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by the markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (scripts/test runs two workers, ``--dist loadgroup``), every test
-    on the real node goes to one worker: the machine has one real node, and a session's
-    ``real_cluster`` holds it (and its lock, tests/support/real_node_turn.py) to the end."""
+    """Every test on the real node is marked ``real_node``: scripts/test runs them in a
+    process of their own (``-m real_node``) beside the rest (``-m "not real_node"``). The
+    machine has one real node, and a session's ``real_cluster`` holds it (and its lock,
+    tests/support/real_node_turn.py) to the end, so they cannot be shared out further."""
     for item in items:
         if "real_cluster" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("real-node"))
+            item.add_marker(pytest.mark.real_node)
 
 
 def _serve(start: Callable[[Path], Server], workdir: Path) -> Iterator[Server]:
