@@ -57,6 +57,9 @@ RULES = (
     Rule(("",), ("pods", "secrets"), ("patch",),
          "data-mover pods: each temporary Secret gets its pod as owner (removed with it), and a run renews "
          "its pods' heartbeat annotation, so a later run can remove those of a killed one (docs/data-mover.md)"),
+    Rule(("",), ("persistentvolumeclaims",), ("patch",),
+         "a restored claim carries restore.salvage.io/filling until all its files are in, so a run that "
+         "was stopped halfway is refilled, never taken for whole"),
 )
 # In the operator's namespace only: its own objects and its Lease.
 NAMESPACED_RULES = (
