@@ -151,7 +151,8 @@ def test_the_rules_pass_promtool_check() -> None:
 
 
 def test_every_alert_fires_when_it_should_and_only_then(tmp_path: Path) -> None:
-    tests = [_stale_schedules(), _failures(), _location(), _operator()]
+    drills = yaml.safe_load((Path(__file__).parent / "drill_alerts.promtool.yaml").read_text())["tests"]
+    tests = [_stale_schedules(), _failures(), _location(), _operator(), *drills]
     tested = {case["alertname"] for test in tests for case in test["alert_rule_test"]}
     assert tested == set(_rules()), "a unit test for every alert in deploy/alerts.yaml"
     spec = tmp_path / "alerts_test.yaml"
