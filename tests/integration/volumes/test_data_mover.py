@@ -399,7 +399,7 @@ def test_a_backup_stopped_mid_copy_fails_and_leaves_nothing(
         if fault == "Ctrl-C":
             backup.send_signal(signal.SIGINT)
             # The run stops its mover at once, not when the copy would have ended.
-            wait_for(lambda: temporaries(real_kube) == [], timeout=5, what="the mover removed on Ctrl-C")
+            wait_for(lambda: temporaries(real_kube) == [], timeout=30, what="the mover removed on Ctrl-C")
         else:
             real_kube.delete(f"/api/v1/namespaces/{real_ns}/pods/{mover}", gracePeriodSeconds=0)
         _, stderr = backup.communicate(timeout=120)
