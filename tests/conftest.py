@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,6 +35,12 @@ from salvage.k8s.client import KubeClient
 from salvage.model.errors import SalvageError
 from tests.support.builders import namespace
 from tests.support.real_node_turn import real_node_turn
+
+# A shell starts a background job with SIGINT ignored (scripts/test runs the real node's
+# tests so), and Python leaves an ignored SIGINT ignored: the CLIs these tests start would
+# then never see the Ctrl-C a test sends them. Take it back, so they inherit the default.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 Server = TypeVar("Server", S3Server, AzureServer, GCSServer, EC2Server, ToxiproxyServer)
 
