@@ -22,15 +22,17 @@ empty (the server initialises it), and the dumps are restored once the server ru
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from salvage.catalog.records import VolumeRecord
 from salvage.k8s.api_groups import apps, core
 from salvage.k8s.client import KubeClient
-from salvage.k8s.exec import ExecResult, ExecStream, open_exec
+from salvage.k8s.exec import ExecResult, ExecStream, exec_in_pod, open_exec
 from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
 from salvage.model.progress import Step
 from salvage.repo.preflight import check_restorable
@@ -118,10 +120,29 @@ def secret_password(client: KubeClient, namespace: str, ref: SecretRef) -> str:
 # -- running scripts in the container ---------------------------------------------------
 
 
+@contextlib.contextmanager
 def _start(client: KubeClient, server: Server, script: str, *args: str, database: str = "postgres",
-           idle_timeout: float = 300.0) -> Any:
-    return open_exec(client, server.namespace, server.pod, scripts.command(script, server.args(database), *args),
-                     container=server.container, stdin=True, idle_timeout=idle_timeout)
+           idle_timeout: float = 300.0) -> Iterator[ExecStream]:
+    """``script`` running in the database's container; if the block fails (a full store, a
+    cut stream, Ctrl-C), the script's processes are ended in the container once the
+    connection is closed, so no dump goes on holding a session and its snapshot."""
+    run = uuid.uuid4().hex[:16]
+    try:
+        with open_exec(client, server.namespace, server.pod,
+                       scripts.command(script, server.args(database), *args, run=run),
+                       container=server.container, stdin=True, idle_timeout=idle_timeout) as stream:
+            yield stream
+    except BaseException:
+        _stop_run(client, server, run)
+        raise
+
+
+def _stop_run(client: KubeClient, server: Server, run: str) -> None:
+    """End every process of ``run`` in the container; best effort (the pod may be gone, or
+    the API server unreachable: then there is nothing more this run can do)."""
+    with contextlib.suppress(KubernetesError):
+        exec_in_pod(client, server.namespace, server.pod, ["sh", "-c", scripts.STOP_RUN, "sh", run],
+                    container=server.container, timeout=30.0)
 
 
 def _begin(stream: ExecStream, server: Server, stdin_text: str = "") -> None:
@@ -225,7 +246,7 @@ def dump(client: KubeClient, server: Server, repo: Repository, *, tags: list[str
 
 def _store(snapshot: StreamedSnapshot, file: str, stream: ExecStream, what: str) -> StreamedFile:
     """``stream`` into the snapshot; a store that refuses it (full, unreachable) is named
-    with what was being dumped. Leaving the exec session ends the dump in the container."""
+    with what was being dumped. Leaving ``_start``'s block so ends the dump in the container."""
     try:
         return snapshot.add(file, stream)
     except StorageError as exc:

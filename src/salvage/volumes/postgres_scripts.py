@@ -91,8 +91,23 @@ RESTORE = PRELUDE + (
     'pg_restore -w --no-password --jobs="$jobs" "$@" "$dir/dump"\n')
 
 
-def command(script: str, server_args: tuple[str, ...], *args: str) -> list[str]:
-    return ["sh", "-c", script, "sh", *server_args, *args]
+# Every process of one run carries ``SALVAGE_RUN=<id>`` in its environment (the server's
+# backends do not: the postmaster forks them), so a run can be ended as a whole.
+RUN_VARIABLE = "SALVAGE_RUN"
+
+# An exec'd process outlives the connection that started it: the runtime keeps it, and once
+# nobody reads its stdout it blocks on the full pipe for ever, its server session open and
+# its snapshot held (kubernetes/kubernetes#89031). A run that fails ends its own processes,
+# found by that variable through /proc (no ps or pkill needed: busybox or coreutils suffice).
+STOP_RUN = ('for p in /proc/[0-9]*; do '
+            f'tr "\\0" "\\n" < "$p/environ" 2>/dev/null | grep -qx "{RUN_VARIABLE}=$1" '
+            '&& kill -TERM "${p#/proc/}" 2>/dev/null; done; exit 0')
+
+
+def command(script: str, server_args: tuple[str, ...], *args: str, run: str | None = None) -> list[str]:
+    """``sh -c SCRIPT`` with its arguments; ``run`` marks its processes for :data:`STOP_RUN`."""
+    mark = ["env", f"{RUN_VARIABLE}={run}"] if run else []
+    return [*mark, "sh", "-c", script, "sh", *server_args, *args]
 
 
 @dataclass

@@ -25,6 +25,12 @@ DUMP = b"PGDMP" + bytes(range(256)) * 400
 COUNTS = 'salvage: {"size": 7000}\nsalvage: {"table" : "public.orders", "rows" : 3}\n'
 
 
+def shell(command: list[str]) -> list[str]:
+    """``sh -c SCRIPT sh ARGS...`` of a command, after its run mark (``env SALVAGE_RUN=...``)."""
+    assert command[0] == "env" and command[1].startswith(f"{scripts.RUN_VARIABLE}="), command
+    return command[2:]
+
+
 class FakeStream:
     def __init__(self, stdout: bytes, result: ExecResult) -> None:
         self.out, self.result, self.stdin = io.BytesIO(stdout), result, b""
@@ -51,10 +57,12 @@ class FakeServer:
     def __init__(self, dump_stderr: str = COUNTS + f'salvage: {{"dumpExit": 0, "bytes": {len(DUMP)}}}\n',
                  dump_code: int | None = 0) -> None:
         self.dump_stderr, self.dump_code, self.streams = dump_stderr, dump_code, []
+        self.commands: list[list[str]] = []
 
     @contextlib.contextmanager
     def open_exec(self, _client: Any, _ns: str, _pod: str, command: list[str], **_kw: Any) -> Iterator[FakeStream]:
-        script, database = command[2], command[7]
+        self.commands.append(command)
+        script, database = shell(command)[2], shell(command)[7]
         if script == scripts.GLOBALS:
             stream = FakeStream(b"CREATE ROLE app;\n", ExecResult(0, "", ""))
         elif database == "shop":
@@ -63,6 +71,12 @@ class FakeServer:
             stream = FakeStream(FACTS, ExecResult(0, "", ""))
         self.streams.append(stream)
         yield stream
+
+
+@pytest.fixture(autouse=True)
+def no_container(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failed run ends its processes through an exec of its own: nothing to end here."""
+    monkeypatch.setattr(postgres, "exec_in_pod", lambda *_a, **_kw: None)
 
 
 @pytest.fixture
@@ -138,6 +152,26 @@ def test_a_store_that_refuses_the_dump_names_the_database_and_keeps_no_snapshot(
     assert list_snapshots(repo) == []
 
 
+def test_a_dump_that_fails_midway_ends_its_processes_in_the_container(
+        repo: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exec'd pg_dump outlives the closed connection, blocked on its stdout with its
+    session open: the failed run ends the processes that carry its mark, and only those."""
+    fake = FakeServer()
+    monkeypatch.setattr(postgres, "open_exec", fake.open_exec)
+    stopped: list[list[str]] = []
+    monkeypatch.setattr(postgres, "exec_in_pod", lambda _c, _ns, _pod, command, **_kw: stopped.append(command))
+
+    def full(self: StreamedSnapshot, name: str, stream: object) -> object:
+        raise StorageError("no space left on the device holding /backups")
+
+    monkeypatch.setattr(StreamedSnapshot, "add", full)
+    with pytest.raises(postgres.DatabaseError):
+        postgres.dump(None, SERVER, repo, tags=[], databases=["shop"])  # type: ignore[arg-type]
+    [facts, globals_] = fake.commands
+    assert facts[1] != globals_[1], "each exec is a run of its own"
+    assert stopped == [["sh", "-c", scripts.STOP_RUN, "sh", globals_[1].split("=", 1)[1]]], stopped
+
+
 def test_a_store_that_fails_the_last_flush_is_named_too(repo: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(postgres, "open_exec", FakeServer().open_exec)
 
@@ -179,7 +213,7 @@ class Restorer:
 
     @contextlib.contextmanager
     def open_exec(self, _client: Any, _ns: str, _pod: str, command: list[str], **_kw: Any) -> Iterator[Any]:
-        restorer, script, database = self, command[2], command[7]
+        restorer, script, database = self, shell(command)[2], shell(command)[7]
 
         class Lazy(FakeStream):
             def readinto(self, buffer: memoryview) -> int:

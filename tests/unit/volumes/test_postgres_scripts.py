@@ -67,3 +67,28 @@ def test_a_claim_is_a_database_by_its_pod_or_statefulset() -> None:
     assert listed_databases(annotations_of(pod, owner)) == ("shop", "crm")
     assert SecretRef.parse("dbpass/dbpassword") == SecretRef("dbpass", "dbpassword")
     assert SecretRef.parse("dbpass") == SecretRef("dbpass", None)
+
+
+def test_stopping_a_run_ends_its_processes_and_no_others() -> None:
+    """STOP_RUN, run here as in the container: the run's processes (a writer blocked on its
+    full stdout is one) get SIGTERM; a process of another run, or of none, is left alone."""
+    import subprocess
+
+    import pytest
+
+    def start(run: str | None, script: str = "exec sleep 300") -> subprocess.Popen[bytes]:
+        return subprocess.Popen(scripts.command(script, (), run=run), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE)  # never read: `yes` blocks on it
+
+    ours, blocked, theirs, unmarked = start("run-a"), start("run-a", "yes"), start("run-b"), start(None)
+    try:
+        stop = subprocess.run(["sh", "-c", scripts.STOP_RUN, "sh", "run-a"], capture_output=True, timeout=30)
+        assert stop.returncode == 0, stop.stderr
+        assert ours.wait(timeout=10) == -15 and blocked.wait(timeout=10) == -15
+        for other in (theirs, unmarked):
+            with pytest.raises(subprocess.TimeoutExpired):
+                other.wait(timeout=0.5)  # still running: no stray kill lands on it
+    finally:
+        for process in (ours, blocked, theirs, unmarked):
+            process.kill()
+            process.wait()
