@@ -76,9 +76,12 @@ class Repository:
         master = MasterKey.generate()
         key_data = keys.wrap(master, config.id, password, kdf or KdfParams())
         # The key goes first: a config without a key would be a repository nobody can open.
-        store.put(layout.file_key("keys", content_hash(key_data)), key_data)
+        key = layout.file_key("keys", content_hash(key_data))
+        store.put(key, key_data)
         if not store.put_if_absent(layout.CONFIG, config.encode()):
-            raise RepositoryExistsError(f"{store.url} got a repository from someone else while we created ours")
+            store.delete(key)  # bound to our config, which lost: it could never open anything
+            raise RepositoryExistsError(f"{store.url} got a repository from someone else while we created ours",
+                                        hint="Open that one (with its password) instead.")
         return Repository(store, config, master)
 
     @staticmethod

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from salvage.model.errors import UsageError
-from salvage.repo.errors import RepositoryNotFoundError
+from salvage.repo.errors import RepositoryExistsError, RepositoryNotFoundError
 from salvage.repo.repository import Repository
 from salvage.storage.base import Store
 from salvage.storage.prefixed import PrefixedStore
@@ -33,7 +33,10 @@ def repository(location_store: Store, password: str | None, *, create: bool, rea
     except RepositoryNotFoundError:
         if not create:
             raise
+    try:
         return Repository.init(store, password)
+    except RepositoryExistsError:  # two first uses at once (the operator's workers): one creates it
+        return Repository.open(store, password, read_only=read_only)
 
 
 def for_method(context: MethodContext, what: str) -> Repository:

@@ -171,3 +171,27 @@ def test_a_damaged_key_file_is_named_not_blamed_on_the_password() -> None:
     store.put(key, bytes(data))
     with pytest.raises(CorruptDataError, match=f"{key} is damaged"):
         Repository.open(store, PASSWORD)
+
+
+def test_two_first_uses_at_once_share_one_repository_and_leave_one_key() -> None:
+    """The operator's workers may run two first backups into a new location at once: the
+    one whose config lands second opens the winner's repository, and takes its key away."""
+    from salvage.repo import layout
+    from salvage.storage.prefixed import PrefixedStore
+    from salvage.volumes import location_repository
+
+    class Racing(MemoryStore):
+        raced = False
+
+        def put_if_absent(self, key: str, data: bytes) -> bool:
+            if key.endswith(layout.CONFIG) and not self.raced:
+                self.raced = True  # the other worker's init lands between our key and our config
+                Repository.init(PrefixedStore(self, location_repository.REPOSITORY_PREFIX), PASSWORD)
+            return super().put_if_absent(key, data)
+
+    store = Racing()
+    repo = location_repository.repository(store, PASSWORD, create=True)
+    assert store.raced
+    winner = Repository.open(PrefixedStore(store, location_repository.REPOSITORY_PREFIX), PASSWORD)
+    assert repo.config.id == winner.config.id
+    assert len(list(store.list(f"{location_repository.REPOSITORY_PREFIX}/keys"))) == 1, "the loser's key is gone"
