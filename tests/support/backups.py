@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from salvage.catalog import layout
 from salvage.catalog.reader import BackupReader
-from salvage.catalog.records import VolumeRecord
+from salvage.catalog.backup_records import VolumeRecord
 from salvage.locations import open_location
 from salvage.storage.base import Store
 

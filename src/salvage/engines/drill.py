@@ -22,7 +22,7 @@ from typing import Any
 from salvage.catalog import layout
 from salvage.catalog.reader import BackupReader, list_backups
 from salvage.engines.drill_checks import Check, database_checks, digest_checks
-from salvage.engines.restore import ItemResult, RestoreRequest, restore_backup
+from salvage.engines.backup_restore import ItemResult, RestoreRequest, restore_backup
 from salvage.engines.pruning import schedule_selector
 from salvage.engines.selection import Selection, label_selector_matches
 from salvage.k8s.pods import is_ready, status_text
@@ -31,12 +31,11 @@ from salvage.k8s.api_groups import path as api_path
 from salvage.k8s.client import KubeClient
 from salvage.k8s.conditions import is_bound, replicas_ready
 from salvage.k8s.exec import exec_in_pod
-from salvage.k8s.polling import poll
-from salvage.k8s.waiting import wait_for
+from salvage.k8s.waits import poll, wait_for
 from salvage.k8s.storage_classes import binds_on_first_use
 from salvage.locations import Location
 from salvage.locations.config import data_dir
-from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.cloud_settings import AwsSettings, GceSettings
 from salvage.model.errors import KubernetesError, NotFoundError, NotReadyError, SalvageError, UsageError
 from salvage.model.progress import Event, Item, Progress, Step, VolumeDigest, quiet
 

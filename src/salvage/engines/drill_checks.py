@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from salvage.catalog.records import VolumeRecord
+from salvage.catalog.backup_records import VolumeRecord
 from salvage.engines.database import count_checks
 from salvage.k8s.api_groups import core
 from salvage.k8s.client import KubeClient

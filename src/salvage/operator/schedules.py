@@ -10,7 +10,7 @@ import datetime as dt
 
 from salvage.engines import cron
 from salvage.engines.pruning import SCHEDULE_LABEL, plan_prune, prune, schedule_selector
-from salvage.engines.retention import RetentionPolicy
+from salvage.engines.backup_retention import RetentionPolicy
 from salvage.model.errors import KubernetesError, SalvageError
 from salvage.operator.backups import DONE
 from salvage.operator.context import JSON, OperatorContext, parse_time

@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from salvage.catalog.records import VolumeRecord
+from salvage.catalog.backup_records import VolumeRecord
 from salvage.model.errors import SalvageError
 from salvage.model.progress import Step, VolumeDigest
 from salvage.repo import backup as repo_backup
-from salvage.repo import restore as repo_restore
+from salvage.repo import restore_files as repo_restore
 from salvage.repo.locks import remove_host_locks
 from salvage.repo.digest import check_restored
 from salvage.repo.preflight import check_restorable

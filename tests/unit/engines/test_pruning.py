@@ -10,7 +10,7 @@ from salvage.catalog import layout
 from salvage.catalog.reader import list_backups
 from salvage.catalog.writer import BackupWriter
 from salvage.engines.pruning import SCHEDULE_LABEL, plan_prune, prune, schedule_selector
-from salvage.engines.retention import RetentionPolicy
+from salvage.engines.backup_retention import RetentionPolicy
 from salvage.locations import Location, LocationSpec
 from salvage.model.errors import UsageError
 from salvage.storage.counting import CountingStore

@@ -20,7 +20,7 @@ from salvage.cli.options import MoverPerNode
 from salvage.cli.progress import ProgressView
 from salvage.engines.backup import BackupRequest, create_backup
 from salvage.locations import open_location
-from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
+from salvage.model.cloud_settings import AwsSettings, AzureSettings, GceSettings
 from salvage.model.durations import parse_duration
 from salvage.model.errors import UsageError
 from salvage.model.mover import DEFAULT_IMAGE

@@ -18,7 +18,7 @@ from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
 from salvage.engines.drill import DrillRequest, newest_completed, run_drill
 from salvage.locations import open_location
-from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.cloud_settings import AwsSettings, GceSettings
 from salvage.model.errors import UsageError
 
 

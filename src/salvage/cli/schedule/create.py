@@ -17,7 +17,7 @@ from salvage.cli.options import (
 from salvage.engines import cron
 from salvage.engines.backup import BackupRequest
 from salvage.engines.password_secret import SecretRef
-from salvage.engines.retention import RetentionPolicy
+from salvage.engines.backup_retention import RetentionPolicy
 from salvage.model.durations import parse_duration
 from salvage.model.errors import UsageError
 from salvage.operator.backups import backup_spec

@@ -23,7 +23,7 @@ from salvage.engines.snapshot_hooks import (
 )
 from salvage.k8s.api_groups import SNAPSHOTS, core, snapshots
 from salvage.k8s.client import KubeClient
-from salvage.k8s.waiting import wait_for
+from salvage.k8s.waits import wait_for
 from salvage.model.errors import HookError, NotFoundError, NotReadyError, SnapshotError, UsageError
 from salvage.volumes.csi_snapshots import default_class, is_ready, snapshot_error, wait_snapshot
 
