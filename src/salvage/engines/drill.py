@@ -404,6 +404,12 @@ def _local_dir() -> Path:
     return data_dir() / "drills"
 
 
+def drilled_backup(location: Location, backup: str | None, schedule: str | None) -> str:
+    """The backup a drill restores: ``backup`` when named, else the newest Completed one
+    ``schedule`` made (`drill run --from-backup|--schedule`, a Drill's backupName|scheduleName)."""
+    return backup or newest_completed(location, schedule or "")
+
+
 def newest_completed(location: Location, schedule: str) -> str:
     """The newest Completed backup a Schedule made (by its label), for ``drill run --schedule``."""
     selector = schedule_selector(schedule)
