@@ -10,7 +10,6 @@ their claims bound), so removing them, also after a failure or Ctrl-C, removes i
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import secrets
@@ -117,7 +116,7 @@ def run_drill(client: KubeClient, location: Location, request: DrillRequest,
             if not report.namespaces:
                 raise UsageError(f"Backup {request.backup!r} holds no namespaced object; there is nothing to drill.")
             clock.stop()  # the restore's time is split into phases by _restore
-            digests: dict[tuple[str, str], dict[str, Any]] = {}
+            digests: dict[tuple[str, str], VolumeDigest] = {}
             items = _restore(client, location, reader, request, report, progress, digests)
             if report.phase != "Failed":
                 clock.start("readiness", progress)
@@ -176,7 +175,7 @@ class _Phases:
 
 def _restore(client: KubeClient, location: Location, reader: BackupReader, request: DrillRequest,
              report: DrillReport, progress: Progress,
-             digests: dict[tuple[str, str], dict[str, Any]]) -> list[ItemResult]:
+             digests: dict[tuple[str, str], VolumeDigest]) -> list[ItemResult]:
     """Restore into the scratch namespaces. The phases are told apart by the restore's own
     progress: it checks every volume's data (each pack of fs volumes hashed) before its
     first item, which belongs to the verify phase, and restores claims, with their data,
@@ -191,7 +190,7 @@ def _restore(client: KubeClient, location: Location, reader: BackupReader, reque
             if event.resource == "persistentvolumeclaims":
                 marks["volumes"] = now
         if isinstance(event, VolumeDigest):  # each filled volume read back (repo/digest.py)
-            digests[(event.namespace, event.pvc)] = dataclasses.asdict(event)
+            digests[(event.namespace, event.pvc)] = event
         progress(event)
 
     progress(Step(f"drill {report.name}: restoring backup {request.backup} into "

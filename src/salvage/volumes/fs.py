@@ -199,12 +199,8 @@ class FsMethod:
 
     def _digest_checked(self, record: VolumeRecord, outcome: JSON) -> None:
         """One ``volume-digest`` event per filled volume: its restored tree against the record."""
-        matches = bool(outcome.get("matches"))
-        self.context.progress(VolumeDigest(
-            str(record.get("namespace")), str(record.get("pvc")), str(record.get("treeDigest") or ""),
-            str(outcome.get("restored") or ""), matches,
-            () if matches else tuple(outcome.get("differences") or
-                                     ["the mover reported no digest (an older image?)"])))
+        self.context.progress(VolumeDigest.from_json(str(record.get("namespace")), str(record.get("pvc")),
+                                                     str(record.get("treeDigest") or ""), outcome))
 
     def _move(self, job: MoverJob) -> JSON:
         try:
