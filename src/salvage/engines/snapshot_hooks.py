@@ -200,7 +200,7 @@ def _release_quietly(client: KubeClient, post: list[HookTarget], report: Report,
                      quiet: type[Exception]) -> None:
     try:
         run_hooks(client, post, report)
-    except quiet as exc:  # noqa: BLE001 - after a failure, the first error is the one to raise
+    except quiet as exc:  # after a failure, the first error is the one to raise
         report(f"error: {exc.message if isinstance(exc, SalvageError) else exc}")
 
 
