@@ -44,7 +44,7 @@ def step(mode: str, count: int) -> None:
     from salvage.catalog import layout
     from salvage.catalog.writer import BackupWriter
     from salvage.engines.backup import BackupRequest, create_backup
-    from salvage.engines.restore import RestoreRequest, restore_backup
+    from salvage.engines.backup_restore import RestoreRequest, restore_backup
     from salvage.engines.selection import Selection
     from salvage.locations import Location, LocationSpec
     from salvage.storage.memory import MemoryStore

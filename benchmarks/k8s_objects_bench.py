@@ -27,7 +27,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 from salvage.engines.backup import BackupRequest, create_backup
 from salvage.engines.selection import Selection
 from salvage.k8s.client import KubeClient

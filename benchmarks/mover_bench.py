@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dataset import change_one_percent, generate, tree_size  # noqa: E402
 from repo_bench import KOPIA, PASSWORD, Kopia, parse_size, run  # noqa: E402
 
-from salvage.devcluster.cluster import LocalCluster  # noqa: E402
+from salvage.devcluster.local_cluster import LocalCluster  # noqa: E402
 from salvage.devcluster.host import NODE_IP  # noqa: E402
 from salvage.devcluster.images import builders as images  # noqa: E402
 from salvage.devcluster.servers.minio import S3Server, start_minio  # noqa: E402

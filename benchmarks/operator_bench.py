@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from k8s_objects_bench import populate  # noqa: E402
 
-from salvage.devcluster.cluster import LocalCluster  # noqa: E402
+from salvage.devcluster.local_cluster import LocalCluster  # noqa: E402
 from salvage.k8s.apply import CRDS, apply, wait_established  # noqa: E402
 from salvage.operator.crds import API_VERSION, collection, crds  # noqa: E402
 

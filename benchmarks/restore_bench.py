@@ -40,9 +40,9 @@ PHASES = r'''
 import json, os, sys, threading, time
 started = time.perf_counter()
 from pathlib import Path
-from salvage.repo import restore_data
+from salvage.repo import restore_writer
 from salvage.repo.repository import Repository
-from salvage.repo.restore import restore
+from salvage.repo.restore_files import restore
 from salvage.repo.snapshots import find_snapshot
 from salvage.storage.factory import open_store_url
 imported = time.perf_counter()
@@ -52,14 +52,14 @@ def sched():
     return int(on_cpu) / 1e9, int(waiting) / 1e9
 
 threads, lock = {}, threading.Lock()
-original = restore_data.FileWriter._run
+original = restore_writer.FileWriter._run
 def measured(self, batch):
     try:
         return original(self, batch)
     finally:
         with lock:
             threads[threading.get_native_id()] = sched()
-restore_data.FileWriter._run = measured
+restore_writer.FileWriter._run = measured
 repo = Repository.open(open_store_url(sys.argv[1]), os.environ["SALVAGE_REPO_PASSWORD"])
 snapshot = find_snapshot(repo, "latest")
 opened = time.perf_counter()

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 from salvage.devcluster.images import builders as images
 from salvage.k8s.client import KubeClient
 from salvage.k8s.exec import exec_in_pod

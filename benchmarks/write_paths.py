@@ -6,7 +6,7 @@ Two threads (restore's default on two cores) each write their share of ``--size`
 256 MiB files, 8 MiB per ``pwrite`` from a reused buffer, first buffered, then with
 ``O_DIRECT``; the rounds alternate. Prints wall and CPU (user + system) seconds of each.
 This is the floor under a restore's write phase, without any decoding; it is why restore
-writes large files with direct I/O (see repo/restore_data.py). Files are removed at the end.
+writes large files with direct I/O (see repo/restore_writer.py). Files are removed at the end.
 """
 
 from __future__ import annotations

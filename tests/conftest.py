@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 from salvage.devcluster.servers import (
     AzureServer,
     EC2Server,

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 from salvage.devcluster.servers import Proxy, ToxiproxyClient
 from salvage.k8s.client import KubeClient
 from salvage.locations import open_location

@@ -135,7 +135,7 @@ def test_backup_create_onto_a_full_store_fails_cleanly_then_finishes(
             server.stop()
 
 
-@sweep_only()  # the test command keeps the full disk; this one is repo/restore.py's own TargetFullError
+@sweep_only()  # the test command keeps the full disk; this one is repo/restore_files.py's own TargetFullError
 def test_fs_restore_into_a_full_target_fails_cleanly_then_finishes(
         checker: Checker, fault_env: dict[str, str], s3_server: Any, s3_bucket: str, tmp_path: Path) -> None:
     source = tmp_path / "source"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 from salvage.devcluster.servers import S3Server
 from salvage.devcluster.servers.relay import NodeRelay
 from salvage.k8s.client import KubeClient

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 
 
 @pytest.fixture(scope="session")

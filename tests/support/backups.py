@@ -1,4 +1,5 @@
-"""What a backup on a location holds, read from its catalog (not through the command line)."""
+"""What a backup on a location holds, read from its catalog (not through the command line);
+and small finished backups written straight into a store, for engines that pick backups."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from collections.abc import Callable
 
 from salvage.catalog import layout
 from salvage.catalog.reader import BackupReader
-from salvage.catalog.records import VolumeRecord
+from salvage.catalog.writer import BackupWriter
+from salvage.catalog.backup_records import VolumeRecord
 from salvage.locations import open_location
 from salvage.storage.base import Store
 
@@ -39,3 +41,12 @@ def rewrite_volume_records(store: Store, backup: str, change: Callable[[list[Vol
     manifest["files"][layout.relative(backup, layout.volumes(backup))].update(
         sha256=hashlib.sha256(body).hexdigest(), size=len(body))
     store.put(layout.manifest(backup), json.dumps(manifest).encode())
+
+
+def write_backup(store: Store, name: str, started: str, phase: str = "Completed", **labels: str) -> None:
+    """A finished backup with no objects and no volumes, started (and completed) at ``started``."""
+    writer = BackupWriter(store, name)
+    writer.put_json(layout.volumes(name), [])
+    writer.finish({"formatVersion": layout.FORMAT_VERSION, "kind": "Backup", "name": name, "phase": phase,
+                   "startedAt": started, "completedAt": started, "expiresAt": None, "cluster": {}, "spec": {},
+                   "labels": labels, "resources": [], "files": {}})

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import salvage
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 from salvage.k8s.apply import CRDS, apply, wait_established
 from salvage.k8s.client import KubeClient
 from salvage.operator.controller import Controller

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from salvage.devcluster import host
-from salvage.devcluster.cluster import LocalCluster, _node_owner_file
+from salvage.devcluster.local_cluster import LocalCluster, _node_owner_file
 from salvage.devcluster.images import builders as images
 from salvage.devcluster.paths import user_state_dir
 

@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from salvage.devcluster.cluster import shared_snapshot_root
+from salvage.devcluster.local_cluster import shared_snapshot_root
 from salvage.k8s.client import KubeClient
 from tests.support.waiting import wait_for
 

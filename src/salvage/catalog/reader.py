@@ -12,7 +12,7 @@ from typing import Any
 import zstandard
 
 from salvage.catalog import layout
-from salvage.catalog.records import Manifest, ResourceEntry, VolumeRecord
+from salvage.catalog.backup_records import Manifest, ResourceEntry, VolumeRecord
 from salvage.model.errors import NotFoundError, SalvageError
 from salvage.storage.base import Store
 from salvage.storage.errors import ObjectNotFoundError

@@ -11,7 +11,7 @@ from typing import Any
 import zstandard
 
 from salvage.catalog import layout
-from salvage.catalog.records import FileEntry, Manifest, ResourceEntry
+from salvage.catalog.backup_records import FileEntry, Manifest, ResourceEntry
 from salvage.model.errors import UsageError
 from salvage.storage.base import Store
 

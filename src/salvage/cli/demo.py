@@ -14,7 +14,7 @@ from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
 from salvage.demo.postgres import OperatorHooks, PgDemoResult, run_postgres_demo
 from salvage.demo.story import APP, run_demo
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 from salvage.locations import open_location
 from salvage.model.progress import Event, Logged, Progress, Step
 

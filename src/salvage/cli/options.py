@@ -12,7 +12,7 @@ import typer
 from salvage.cli.context import App
 from salvage.cli.kube import kube_client
 from salvage.engines.selection import Selection
-from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings, RegionSettings
+from salvage.model.cloud_settings import AwsSettings, AzureSettings, GceSettings, RegionSettings
 from salvage.model.errors import UsageError
 from salvage.model.mover import DEFAULT_IMAGE, MoverSettings
 from salvage.repo.password import ENV_VAR as PASSWORD_ENV

@@ -23,16 +23,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from salvage.catalog.reader import BackupReader
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 from salvage.devcluster.images import builders as images
-from salvage.engines.restore import RestoreRequest, restore_backup
+from salvage.engines.backup_restore import RestoreRequest, restore_backup
 from salvage.engines.selection import Selection
-from salvage.engines.statefulset import cluster as kube
+from salvage.engines.statefulset import workload_state as kube
 from salvage.k8s import api_groups as api
 from salvage.k8s.apply import apply
 from salvage.k8s.client import KubeClient
-from salvage.k8s.polling import wait_until
-from salvage.k8s.waiting import delete_and_wait
+from salvage.k8s.waits import delete_and_wait, wait_until
 from salvage.locations import Location
 from salvage.model.errors import SalvageError, UsageError
 from salvage.model.progress import Progress

@@ -16,18 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from salvage.demo.writer import widest_gap
-from salvage.devcluster.cluster import LocalCluster, shared_snapshot_root
+from salvage.devcluster.local_cluster import LocalCluster, shared_snapshot_root
 from salvage.devcluster.images import builders as images
 from salvage.engines.backup import BackupRequest, create_backup
 from salvage.engines.selection import Selection
-from salvage.engines.statefulset import cluster as kube
+from salvage.engines.statefulset import workload_state as kube
 from salvage.engines.statefulset.backup_source import BackupSource
 from salvage.engines.statefulset.recover import RecoverRequest, recover_statefulset
 from salvage.k8s.api_groups import core
 from salvage.k8s.client import KubeClient
 from salvage.k8s.exec import exec_in_pod
-from salvage.k8s.polling import wait_until
-from salvage.k8s.waiting import delete_and_wait
+from salvage.k8s.waits import delete_and_wait, wait_until
 from salvage.locations import Location
 from salvage.model.progress import Progress
 

@@ -7,5 +7,5 @@ cluster keeps its certificates, data and logs in its own state directory, listen
 loopback only, and can run beside others.
 
 Public surface: :func:`salvage.devcluster.build.ensure_components` and
-:class:`salvage.devcluster.cluster.LocalCluster`.
+:class:`salvage.devcluster.local_cluster.LocalCluster`.
 """

@@ -14,7 +14,7 @@ from typing import Any
 import zstandard
 
 from salvage.catalog import layout
-from salvage.catalog.records import Manifest, VolumeRecord
+from salvage.catalog.backup_records import Manifest, VolumeRecord
 from salvage.catalog.writer import BackupWriter
 from salvage.engines.selection import Selection
 from salvage.k8s.api_groups import core, storage
@@ -22,7 +22,7 @@ from salvage.k8s.client import KubeClient
 from salvage.k8s.discovery import ApiResource, Discovery, discover
 from salvage.k8s.listing import list_objects
 from salvage.locations import Location
-from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
+from salvage.model.cloud_settings import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
 from salvage.model.mover import MoverSettings
 from salvage.engines.snapshot_hooks import held_by_hooks, pods_mounting

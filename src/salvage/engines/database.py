@@ -21,11 +21,11 @@ import zstandard
 
 from salvage.catalog import layout
 from salvage.catalog.reader import BackupReader
-from salvage.catalog.records import Manifest, VolumeRecord
+from salvage.catalog.backup_records import Manifest, VolumeRecord
 from salvage.catalog.writer import BackupWriter
 from salvage.k8s.api_groups import core
 from salvage.k8s.client import KubeClient
-from salvage.k8s.polling import poll
+from salvage.k8s.waits import poll
 from salvage.locations import Location
 from salvage.model.errors import KubernetesError, NotFoundError, SalvageError, UsageError
 from salvage.volumes import location_repository, postgres

@@ -7,7 +7,7 @@ from salvage.catalog import layout
 from salvage.catalog.reader import BackupReader, IncompleteBackupError
 from salvage.k8s.client import KubeClient
 from salvage.locations import Location
-from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
+from salvage.model.cloud_settings import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import NotFoundError, UsageError
 from salvage.repo.errors import RepositoryNotFoundError
 from salvage.repo.prune import forget_snapshots

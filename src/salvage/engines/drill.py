@@ -10,7 +10,6 @@ their claims bound), so removing them, also after a failure or Ctrl-C, removes i
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import secrets
@@ -22,7 +21,7 @@ from typing import Any
 from salvage.catalog import layout
 from salvage.catalog.reader import BackupReader, list_backups
 from salvage.engines.drill_checks import Check, database_checks, digest_checks
-from salvage.engines.restore import ItemResult, RestoreRequest, restore_backup
+from salvage.engines.backup_restore import ItemResult, RestoreRequest, restore_backup
 from salvage.engines.pruning import schedule_selector
 from salvage.engines.selection import Selection, label_selector_matches
 from salvage.k8s.pods import is_ready, status_text
@@ -31,12 +30,11 @@ from salvage.k8s.api_groups import path as api_path
 from salvage.k8s.client import KubeClient
 from salvage.k8s.conditions import is_bound, replicas_ready
 from salvage.k8s.exec import exec_in_pod
-from salvage.k8s.polling import poll
-from salvage.k8s.waiting import wait_for
+from salvage.k8s.waits import poll, wait_for
 from salvage.k8s.storage_classes import binds_on_first_use
 from salvage.locations import Location
 from salvage.locations.config import data_dir
-from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.cloud_settings import AwsSettings, GceSettings
 from salvage.model.errors import KubernetesError, NotFoundError, NotReadyError, SalvageError, UsageError
 from salvage.model.progress import Event, Item, Progress, Step, VolumeDigest, quiet
 
@@ -118,7 +116,7 @@ def run_drill(client: KubeClient, location: Location, request: DrillRequest,
             if not report.namespaces:
                 raise UsageError(f"Backup {request.backup!r} holds no namespaced object; there is nothing to drill.")
             clock.stop()  # the restore's time is split into phases by _restore
-            digests: dict[tuple[str, str], dict[str, Any]] = {}
+            digests: dict[tuple[str, str], VolumeDigest] = {}
             items = _restore(client, location, reader, request, report, progress, digests)
             if report.phase != "Failed":
                 clock.start("readiness", progress)
@@ -177,7 +175,7 @@ class _Phases:
 
 def _restore(client: KubeClient, location: Location, reader: BackupReader, request: DrillRequest,
              report: DrillReport, progress: Progress,
-             digests: dict[tuple[str, str], dict[str, Any]]) -> list[ItemResult]:
+             digests: dict[tuple[str, str], VolumeDigest]) -> list[ItemResult]:
     """Restore into the scratch namespaces. The phases are told apart by the restore's own
     progress: it checks every volume's data (each pack of fs volumes hashed) before its
     first item, which belongs to the verify phase, and restores claims, with their data,
@@ -192,7 +190,7 @@ def _restore(client: KubeClient, location: Location, reader: BackupReader, reque
             if event.resource == "persistentvolumeclaims":
                 marks["volumes"] = now
         if isinstance(event, VolumeDigest):  # each filled volume read back (repo/digest.py)
-            digests[(event.namespace, event.pvc)] = dataclasses.asdict(event)
+            digests[(event.namespace, event.pvc)] = event
         progress(event)
 
     progress(Step(f"drill {report.name}: restoring backup {request.backup} into "
@@ -403,6 +401,12 @@ def prune_reports(location: Location, owner: str, keep: int) -> list[str]:
 
 def _local_dir() -> Path:
     return data_dir() / "drills"
+
+
+def drilled_backup(location: Location, backup: str | None, schedule: str | None) -> str:
+    """The backup a drill restores: ``backup`` when named, else the newest Completed one
+    ``schedule`` made (`drill run --from-backup|--schedule`, a Drill's backupName|scheduleName)."""
+    return backup or newest_completed(location, schedule or "")
 
 
 def newest_completed(location: Location, schedule: str) -> str:

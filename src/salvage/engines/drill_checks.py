@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from salvage.catalog.records import VolumeRecord
+from salvage.catalog.backup_records import VolumeRecord
 from salvage.engines.database import count_checks
 from salvage.k8s.api_groups import core
 from salvage.k8s.client import KubeClient
 from salvage.locations import Location
 from salvage.model.errors import SalvageError
+from salvage.model.progress import VolumeDigest
 from salvage.volumes import location_repository, postgres
 from salvage.volumes.postgres import RestoreOptions
 
@@ -27,7 +27,7 @@ class Check:
     detail: str = ""
 
 
-def digest_checks(records: list[VolumeRecord], outcomes: dict[tuple[str, str], dict[str, Any]],
+def digest_checks(records: list[VolumeRecord], outcomes: dict[tuple[str, str], VolumeDigest],
                   namespaces: dict[str, str]) -> list[Check]:
     """One check per volume: its ``volume-digest`` outcome (events of the restore), or why
     there is none to compare (a method that records no digest, an older backup)."""
@@ -43,12 +43,11 @@ def digest_checks(records: list[VolumeRecord], outcomes: dict[tuple[str, str], d
                                             "its data was restored as verified by that method"))
         elif outcome is None:
             checks.append(Check(name, False, "the volume was not filled, so its digest was not compared"))
-        elif outcome.get("matches"):
-            checks.append(Check(name, True, f"{outcome.get('restored')} as recorded"))
+        elif outcome.matches:
+            checks.append(Check(name, True, f"{outcome.restored} as recorded"))
         else:
-            checks.append(Check(name, False, f"{outcome.get('restored') or 'no digest'} is not the recorded "
-                                             f"{record.get('treeDigest')}: " + "; ".join(outcome.get("differences")
-                                                                                         or [])))
+            checks.append(Check(name, False, f"{outcome.restored or 'no digest'} is not the recorded "
+                                             f"{record.get('treeDigest')}: " + "; ".join(outcome.differences)))
     return checks
 
 

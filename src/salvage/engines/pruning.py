@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 
 from salvage.catalog.reader import BackupSummary, list_backups
 from salvage.engines.deletion import delete_backup
-from salvage.engines.retention import Candidate, Decision, RetentionPolicy, plan
+from salvage.engines.backup_retention import Candidate, Decision, RetentionPolicy, plan
 from salvage.engines.selection import label_selector_matches
 from salvage.k8s.client import KubeClient
 from salvage.locations import Location
-from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
+from salvage.model.cloud_settings import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import SalvageError, UsageError
 
 # The label a Schedule's backups carry (in their manifest), naming the schedule.

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from salvage.k8s.client import KubeClient
-from salvage.k8s.waiting import wait_for
+from salvage.k8s.waits import wait_for
 from salvage.model.errors import KubernetesError, SalvageError
 from salvage.repo.errors import CorruptDataError, MissingDataError, RestoreIncompleteError
 

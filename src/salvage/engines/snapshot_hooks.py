@@ -172,21 +172,36 @@ def run_hooks(client: KubeClient, targets: list[HookTarget], report: Report) -> 
 
 
 @contextmanager
-def held_by_hooks(client: KubeClient, pods: list[dict[str, Any]], report: Report) -> Iterator[None]:
-    """The annotated pre hooks of ``pods`` before the block and their post hooks after it,
-    as a backup holds an application around its volume's capture. A pre hook that fails
-    (on-error fail) raises HookError and the block does not run. The post hooks run
-    whatever happened (they release the application); their own failure is reported as
-    ``error: ...``, never raised, so it cannot hide the block's error or lose its result."""
-    pre, post = plan_hooks(pods, PRE, None), plan_hooks(pods, POST, None)
+def held_by_hooks(client: KubeClient, pods: list[dict[str, Any]], report: Report, *, pre_hook: Hook | None = None,
+                  post_hook: Hook | None = None, strict_post: bool = False) -> Iterator[None]:
+    """The pre hooks of ``pods`` before the block and their post hooks after it, as a backup
+    and `snapshot create` hold an application around its volume's capture: the pods'
+    annotated hooks, or ``pre_hook``/``post_hook`` for every pod. Both phases are planned
+    first, so a bad hook is refused before any runs. A pre hook that fails (on-error fail)
+    raises HookError and the block does not run. The post hooks run whatever happened
+    (they release the application); after a failure, theirs is reported as ``error: ...``
+    and never raised, so it cannot hide the first. After a block that succeeded, a post
+    hook's failure is raised with ``strict_post`` (the capture's own caller must know the
+    application may still be held), else reported and the block's result kept."""
+    pre, post = plan_hooks(pods, PRE, pre_hook), plan_hooks(pods, POST, post_hook)
     try:
         run_hooks(client, pre, report)
         yield
-    finally:
-        try:
-            run_hooks(client, post, report)
-        except HookError as exc:
-            report(f"error: {exc.message}")
+    except BaseException:
+        _release_quietly(client, post, report, Exception)
+        raise
+    if strict_post:
+        run_hooks(client, post, report)
+    else:
+        _release_quietly(client, post, report, HookError)
+
+
+def _release_quietly(client: KubeClient, post: list[HookTarget], report: Report,
+                     quiet: type[Exception]) -> None:
+    try:
+        run_hooks(client, post, report)
+    except quiet as exc:  # after a failure, the first error is the one to raise
+        report(f"error: {exc.message if isinstance(exc, SalvageError) else exc}")
 
 
 def _run(client: KubeClient, target: HookTarget, report: Report) -> str | None:

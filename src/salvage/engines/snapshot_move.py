@@ -16,7 +16,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from salvage.catalog.records import VolumeRecord
+from salvage.catalog.backup_records import VolumeRecord
 from salvage.k8s.api_groups import core
 from salvage.k8s.client import KubeClient
 from salvage.model.errors import KubernetesError

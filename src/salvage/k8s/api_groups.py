@@ -11,6 +11,14 @@ COORDINATION = "/apis/coordination.k8s.io/v1"
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
 # The CSI snapshot API (an add-on: the external-snapshotter's CRDs).
 SNAPSHOTS = "/apis/snapshot.storage.k8s.io/v1"
+# Salvage's own resources (the operator's CRDs, rendered by operator/crds.py).
+SALVAGE_GROUP = "salvage.io"
+SALVAGE_VERSION = "v1alpha1"
+SALVAGE_API_VERSION = f"{SALVAGE_GROUP}/{SALVAGE_VERSION}"
+SALVAGE = f"/apis/{SALVAGE_API_VERSION}"
+# kind -> resource, for the paths of objects of ours
+SALVAGE_PLURALS = {"BackupLocation": "backuplocations", "Backup": "backups", "Restore": "restores",
+                   "Schedule": "schedules", "Drill": "drills"}
 
 
 def path(group: str, resource: str, namespace: str | None = None, name: str | None = None) -> str:
@@ -43,6 +51,12 @@ def snapshots(resource: str, namespace: str | None = None, name: str | None = No
     """snapshot.storage.k8s.io: volumesnapshots (namespaced), volumesnapshotcontents and
     volumesnapshotclasses (cluster-scoped)."""
     return path(SNAPSHOTS, resource, namespace, name)
+
+
+def salvage(resource: str, namespace: str | None = None, name: str | None = None) -> str:
+    """salvage.io: backups, restores, schedules, backuplocations, drills (namespaced; all
+    namespaces when ``namespace`` is None)."""
+    return path(SALVAGE, resource, namespace, name)
 
 
 def crds(name: str | None = None) -> str:

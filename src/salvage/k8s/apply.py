@@ -8,7 +8,7 @@ from typing import Any
 from salvage.k8s.api_groups import crds
 from salvage.k8s.client import KubeClient
 from salvage.k8s.conditions import has_condition
-from salvage.k8s.waiting import wait_for
+from salvage.k8s.waits import wait_for
 from salvage.model.errors import KubernetesError, NotReadyError
 
 JSON = dict[str, Any]

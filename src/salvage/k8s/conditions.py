@@ -1,5 +1,5 @@
 """Reading readiness from an object's status: conditions (Ready, Established), ready
-replicas, a claim's phase. No I/O: waits (waiting.py) take these as their test."""
+replicas, a claim's phase. No I/O: waits (waits.py) take these as their test."""
 
 from __future__ import annotations
 

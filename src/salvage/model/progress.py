@@ -8,9 +8,9 @@ matches on the type and ignores what it does not show. No I/O here."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 Level = Literal["info", "warning", "error"]
 
@@ -105,6 +105,16 @@ class VolumeDigest:
     restored: str
     matches: bool
     differences: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, namespace: str, pvc: str, recorded: str, outcome: Mapping[str, Any]) -> VolumeDigest:
+        """The event for a digest check as JSON (``matches``, ``restored``, ``differences``:
+        what `fs restore --expect-digest` reports, in a data mover's result too); an empty
+        one, from a mover that checked nothing, is a mismatch that says so."""
+        matches = bool(outcome.get("matches"))
+        return cls(namespace, pvc, recorded, str(outcome.get("restored") or ""), matches,
+                   () if matches else tuple(outcome.get("differences")
+                                            or ["the mover reported no digest (an older image?)"]))
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Grandfather-father-son selection, restic's semantics: the one rule both the repository's
-snapshot retention (repo/retention.py) and backup retention (engines/retention.py) apply.
+snapshot retention (repo/retention.py) and backup retention (engines/backup_retention.py) apply.
 
 Over items newest first: keep the ``last`` newest, and the newest item of each of the
 newest ``n`` hours (days, ISO weeks, months, years) *that have an item*; a period without

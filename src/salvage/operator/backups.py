@@ -10,10 +10,10 @@ import time
 from typing import Any
 
 from salvage.catalog.reader import BackupReader, IncompleteBackupError
-from salvage.engines.backup import BackupRequest, create_backup
+from salvage.engines.backup import create_backup
+from salvage.engines.backup_objects import backup_request
 from salvage.engines.deletion import delete_backup
 from salvage.engines.pruning import SCHEDULE_LABEL
-from salvage.engines.selection import Selection
 from salvage.model.durations import parse_duration
 from salvage.model.errors import NotFoundError, SalvageError
 from salvage.operator.context import (
@@ -33,42 +33,6 @@ LOCATION_LABEL = "salvage.io/location"
 # On a Backup made by syncing a location: never run (its status is written right after).
 SYNCED = "salvage.io/synced"
 DONE = ("Completed", "PartiallyFailed", "Failed")
-
-
-def backup_request(name: str, spec: JSON, repo_password: str | None,
-                   labels: dict[str, str] | None = None) -> BackupRequest:
-    """The engine's request for a Backup's spec (the options of `salvage backup create`);
-    the object's labels go into the manifest (a schedule's name, for retention)."""
-    return BackupRequest(
-        name=name,
-        selection=Selection(tuple(spec.get("includeNamespaces") or ("*",)), tuple(spec.get("excludeNamespaces") or ()),
-                            tuple(spec.get("includeResources") or ("*",)), tuple(spec.get("excludeResources") or ())),
-        selector=spec.get("labelSelector"),
-        cluster_resources=spec.get("includeClusterResources", "auto"),
-        snapshot_volumes=spec.get("snapshotVolumes", True),
-        ttl_seconds=parse_duration(spec.get("ttl")),
-        snapshot_timeout=float(spec.get("snapshotTimeoutSeconds", 300)),
-        default_volumes_to_fs=spec.get("defaultVolumesToFsBackup", False),
-        repo_password=repo_password,
-        volume_snapshot_provider=spec.get("volumeSnapshotProvider", "auto"),
-        snapshot_move_data=spec.get("snapshotMoveData", False),
-        labels=dict(labels or {}),
-    )
-
-
-def backup_spec(request: BackupRequest, *, ttl: str | None = None, location: str | None = None,
-                password_secret: tuple[str, str] | None = None) -> JSON:
-    """A Backup's spec for ``request`` (the inverse of ``backup_request``): what `schedule
-    create` puts in a Schedule's template. ``password_secret`` is (name, key)."""
-    spec = {k: v for k, v in request.to_json().items() if v is not None and k != "ttlSeconds"}
-    spec["snapshotTimeoutSeconds"] = int(request.snapshot_timeout)
-    if ttl:
-        spec["ttl"] = ttl
-    if location:
-        spec["location"] = location
-    if password_secret:
-        spec["repoPasswordSecret"] = {"name": password_secret[0], "key": password_secret[1]}
-    return spec
 
 
 class BackupReconciler:

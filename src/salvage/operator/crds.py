@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from salvage.k8s.api_groups import api_version_path
-from salvage.k8s.api_groups import path as api_path
+from salvage.k8s.api_groups import SALVAGE_API_VERSION, SALVAGE_GROUP, SALVAGE_VERSION, salvage
 
-GROUP = "salvage.io"
-VERSION = "v1alpha1"
-API_VERSION = f"{GROUP}/{VERSION}"
+GROUP = SALVAGE_GROUP
+VERSION = SALVAGE_VERSION
+API_VERSION = SALVAGE_API_VERSION
 
 JSON = dict[str, Any]
 
@@ -321,15 +320,10 @@ def crds() -> list[JSON]:
     return [_backup_location(), _backup(), _restore(), _schedule(), _drill()]
 
 
-# kind -> plural, for building API paths of our resources.
-PLURALS = {"BackupLocation": "backuplocations", "Backup": "backups", "Restore": "restores", "Schedule": "schedules",
-           "Drill": "drills"}
-
-
 def collection(plural: str, namespace: str | None = None) -> str:
     """The API path of a collection of ours (all namespaces when ``namespace`` is None)."""
-    return api_path(api_version_path(f"{GROUP}/{VERSION}"), plural, namespace)
+    return salvage(plural, namespace)
 
 
 def item(plural: str, namespace: str, name: str) -> str:
-    return f"{collection(plural, namespace)}/{name}"
+    return salvage(plural, namespace, name)

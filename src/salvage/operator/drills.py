@@ -14,7 +14,7 @@ import time
 
 from salvage.engines import cron
 from salvage.engines.drill import (
-    DrillReport, DrillRequest, list_drills, newest_completed, prune_reports, run_drill,
+    DrillReport, DrillRequest, drilled_backup, list_drills, prune_reports, run_drill,
 )
 from salvage.model.errors import SalvageError
 from salvage.operator.context import JSON, OperatorContext, parse_time, unix_time
@@ -100,7 +100,7 @@ class DrillReconciler:
         self.metrics.attempts.labels(name).inc()
         try:
             location = self.ctx.location(spec.get("location"))
-            backup = spec.get("backupName") or newest_completed(location, spec.get("scheduleName") or "")
+            backup = drilled_backup(location, spec.get("backupName"), spec.get("scheduleName"))
             request = drill_request(obj, backup, firing, self.ctx.repo_password(spec))
             report = run_drill(self.ctx.client, location, request)
             prune_reports(location, request.owner, int(spec.get("keepReports") or DEFAULT_KEEP))

@@ -15,7 +15,7 @@ from salvage.k8s.api_groups import api_version_path, apps
 from salvage.k8s.api_groups import path as api_path
 from salvage.k8s.apply import apply, wait_established
 from salvage.k8s.client import KubeClient
-from salvage.k8s.waiting import wait_for
+from salvage.k8s.waits import wait_for
 from salvage.model.errors import KubernetesError, NotReadyError
 from salvage.operator.crds import GROUP, crds
 
@@ -156,7 +156,7 @@ def install(client: KubeClient, objects: list[JSON]) -> list[tuple[JSON, str]]:
 
 
 def wait_ready(client: KubeClient, namespace: str, seconds: float) -> None:
-    """Wait until the operator's Deployment has a ready replica (watched, k8s/waiting.py)."""
+    """Wait until the operator's Deployment has a ready replica (watched, k8s/waits.py)."""
     ready = lambda d: d is not None and int((d.get("status") or {}).get("readyReplicas") or 0) >= 1  # noqa: E731
     try:
         wait_for(client, apps("deployments", namespace, "salvage"), ready, time.monotonic() + seconds,

@@ -4,7 +4,7 @@ InProgress is Failed with the reason: a restore is re-run by a new Restore, not 
 
 from __future__ import annotations
 
-from salvage.engines.restore import RestoreRequest, restore_backup
+from salvage.engines.backup_restore import RestoreRequest, restore_backup
 from salvage.engines.selection import Selection
 from salvage.model.errors import SalvageError
 from salvage.operator.context import JSON, OperatorContext, now_text, orphan_reason, run_state

@@ -10,11 +10,13 @@ import datetime as dt
 
 from salvage.engines import cron
 from salvage.engines.pruning import SCHEDULE_LABEL, plan_prune, prune, schedule_selector
-from salvage.engines.retention import RetentionPolicy
+from salvage.engines.backup_objects import backup_object
+from salvage.engines.backup_retention import RetentionPolicy
+from salvage.engines.schedule_objects import retention_policy, schedule_backups
 from salvage.model.errors import KubernetesError, SalvageError
 from salvage.operator.backups import DONE
 from salvage.operator.context import JSON, OperatorContext, parse_time
-from salvage.operator.crds import API_VERSION, collection, item
+from salvage.operator.crds import collection, item
 
 PLURAL = "schedules"
 MAX_WAIT = 300.0  # look again at least this often (a clock jump, an edited spec missed)
@@ -22,18 +24,6 @@ MAX_WAIT = 300.0  # look again at least this often (a clock jump, an edited spec
 
 def _text(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def retention_policy(spec: JSON) -> RetentionPolicy | None:
-    """The schedule's retention, or None when it has none (its backups are kept)."""
-    retention = spec.get("retention")
-    if not retention:
-        return None
-    return RetentionPolicy(
-        keep_last=retention.get("keepLast", 0), hourly=retention.get("hourly", 0),
-        daily=retention.get("daily", 0), weekly=retention.get("weekly", 0), monthly=retention.get("monthly", 0),
-        yearly=retention.get("yearly", 0), floor_completed=retention.get("floorCompleted", 1),
-        time_zone=spec.get("timeZone") or "UTC")
 
 
 class ScheduleReconciler:
@@ -106,8 +96,7 @@ class ScheduleReconciler:
         return firing, skipped
 
     def _backups(self, obj: JSON) -> list[JSON]:
-        selector = f"{SCHEDULE_LABEL}={obj['metadata']['name']}"
-        return list(self.ctx.client.list(collection("backups", self.ctx.namespace), labelSelector=selector))
+        return schedule_backups(self.ctx.client, self.ctx.namespace, obj["metadata"]["name"])
 
     def _running(self, obj: JSON) -> bool:
         return any((b.get("status") or {}).get("phase", "New") not in DONE for b in self._backups(obj))
@@ -115,10 +104,8 @@ class ScheduleReconciler:
     def _make_backup(self, obj: JSON, firing: dt.datetime) -> str:
         schedule = obj["metadata"]["name"]
         name = f"{schedule}-{firing.astimezone(dt.timezone.utc):%Y%m%d%H%M%S}"
-        body = {"apiVersion": API_VERSION, "kind": "Backup",
-                # No owner reference: backups outlive their schedule, as their data does.
-                "metadata": {"name": name, "labels": {SCHEDULE_LABEL: schedule}},
-                "spec": dict(obj["spec"]["template"])}
+        # No owner reference: backups outlive their schedule, as their data does.
+        body = backup_object(name, dict(obj["spec"]["template"]), {SCHEDULE_LABEL: schedule})
         try:
             self.ctx.client.create(collection("backups", self.ctx.namespace), body)
         except KubernetesError as exc:

@@ -6,7 +6,7 @@ names the root of a tree of directory blobs. Everything is written once and name
 content, so a crash leaves at worst unreferenced packs that ``prune`` removes.
 
 Public entry points: :mod:`~salvage.repo.repository` (init/open), :mod:`~salvage.repo.backup`,
-:mod:`~salvage.repo.restore`, :mod:`~salvage.repo.check`, :mod:`~salvage.repo.prune`,
+:mod:`~salvage.repo.restore_files`, :mod:`~salvage.repo.check`, :mod:`~salvage.repo.prune`,
 :mod:`~salvage.repo.stats`, :mod:`~salvage.repo.locks`. Only :mod:`~salvage.repo.layout`
 knows object keys. Storage comes in through :class:`salvage.storage.base.Store`; this
 package never imports an object-store SDK.

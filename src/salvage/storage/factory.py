@@ -79,7 +79,7 @@ def open_store(config: StoreConfig) -> Store:
         return LocalStore(config.bucket)
     if config.provider == "memory":
         return MemoryStore()
-    from salvage.storage.cloud import PROVIDERS, open_cloud_store
+    from salvage.storage.object_stores import PROVIDERS, open_cloud_store
 
     if config.provider not in PROVIDERS:
         raise UsageError(f"unknown storage provider {config.provider!r}")

@@ -28,7 +28,7 @@ import httpx
 from obstore.store import GCSStore
 
 from salvage.storage.base import check_key
-from salvage.storage.cloud import CloudStore
+from salvage.storage.object_stores import CloudStore
 from salvage.storage.errors import StorageError
 
 DEFAULT_ENDPOINT = "https://storage.googleapis.com"

@@ -20,8 +20,8 @@ from botocore.exceptions import (  # type: ignore[import-untyped]
     PartialCredentialsError,
 )
 
-from salvage.catalog.records import VolumeRecord
-from salvage.model.cloud import AwsSettings
+from salvage.catalog.backup_records import VolumeRecord
+from salvage.model.cloud_settings import AwsSettings
 from salvage.model.errors import CloudCredentialsError, CloudError
 from salvage.model.progress import VolumeState
 from salvage.volumes.aws_ebs_spec import (

@@ -19,8 +19,8 @@ from azure.core.credentials import AccessToken
 from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
 from azure.mgmt.compute import ComputeManagementClient
 
-from salvage.catalog.records import VolumeRecord
-from salvage.model.cloud import AzureSettings
+from salvage.catalog.backup_records import VolumeRecord
+from salvage.model.cloud_settings import AzureSettings
 from salvage.model.errors import CloudCredentialsError, CloudError
 from salvage.model.progress import VolumeState
 from salvage.volumes.azure_disk_spec import (

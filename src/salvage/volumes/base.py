@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from salvage.catalog.records import VolumeRecord
-from salvage.model.cloud import RegionSettings
+from salvage.catalog.backup_records import VolumeRecord
+from salvage.model.cloud_settings import RegionSettings
 from salvage.model.errors import CloudError
 from salvage.model.progress import Progress
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from salvage.catalog.records import VolumeRecord
+from salvage.catalog.backup_records import VolumeRecord
 from salvage.k8s.api_groups import core
 from salvage.model.errors import KubernetesError
 from salvage.volumes.base import VolumeProvider

@@ -14,10 +14,10 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from salvage.catalog.records import VolumeRecord
+from salvage.catalog.backup_records import VolumeRecord
 from salvage.k8s.api_groups import snapshots
 from salvage.k8s.client import KubeClient
-from salvage.k8s.waiting import wait_for
+from salvage.k8s.waits import wait_for
 from salvage.model.errors import KubernetesError, NotFoundError, NotReadyError, SnapshotError, UsageError
 from salvage.volumes.method import (
     JSON,
@@ -183,7 +183,7 @@ def snapshot_error(snapshot: dict[str, Any]) -> str:
 
 def wait_snapshot(client: KubeClient, path: str, done: Callable[[dict[str, Any]], bool], timeout: float, *,
                   interval: float = 0.25) -> dict[str, Any] | None:
-    """The VolumeSnapshot at ``path`` once ``done`` says so (watched, k8s/waiting.py); None when
+    """The VolumeSnapshot at ``path`` once ``done`` says so (watched, k8s/waits.py); None when
     ``timeout`` passes first. A snapshot deleted meanwhile raises NotFoundError."""
     try:
         found = wait_for(client, path, lambda s: s is None or done(s), time.monotonic() + timeout,

@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from salvage.catalog.records import VolumeRecord
+from salvage.catalog.backup_records import VolumeRecord
 from salvage.model.errors import SalvageError
 from salvage.model.progress import Step, VolumeDigest
 from salvage.repo import backup as repo_backup
-from salvage.repo import restore as repo_restore
+from salvage.repo import restore_files as repo_restore
 from salvage.repo.locks import remove_host_locks
 from salvage.repo.digest import check_restored
 from salvage.repo.preflight import check_restorable
@@ -199,12 +199,8 @@ class FsMethod:
 
     def _digest_checked(self, record: VolumeRecord, outcome: JSON) -> None:
         """One ``volume-digest`` event per filled volume: its restored tree against the record."""
-        matches = bool(outcome.get("matches"))
-        self.context.progress(VolumeDigest(
-            str(record.get("namespace")), str(record.get("pvc")), str(record.get("treeDigest") or ""),
-            str(outcome.get("restored") or ""), matches,
-            () if matches else tuple(outcome.get("differences") or
-                                     ["the mover reported no digest (an older image?)"])))
+        self.context.progress(VolumeDigest.from_json(str(record.get("namespace")), str(record.get("pvc")),
+                                                     str(record.get("treeDigest") or ""), outcome))
 
     def _move(self, job: MoverJob) -> JSON:
         try:

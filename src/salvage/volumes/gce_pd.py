@@ -26,8 +26,8 @@ from google.auth import exceptions as auth_exceptions
 from google.cloud import compute_v1
 from google.oauth2 import service_account
 
-from salvage.catalog.records import VolumeRecord
-from salvage.model.cloud import GceSettings
+from salvage.catalog.backup_records import VolumeRecord
+from salvage.model.cloud_settings import GceSettings
 from salvage.model.errors import CloudCredentialsError, CloudError
 from salvage.model.progress import VolumeState
 from salvage.volumes.base import JSON, Progress, claim_fields, copy_record, mapped_zone, relocated

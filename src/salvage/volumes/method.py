@@ -21,11 +21,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from salvage.catalog.records import VolumeRecord
+from salvage.catalog.backup_records import VolumeRecord
 from salvage.k8s.client import KubeClient
 from salvage.k8s.quantity import format_bytes, parse_quantity
 from salvage.locations.config import LocationSpec
-from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
+from salvage.model.cloud_settings import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import SalvageError
 from salvage.model.mover import MoverSettings
 from salvage.model.progress import Progress, quiet

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from salvage.catalog.records import VolumeRecord
+from salvage.catalog.backup_records import VolumeRecord
 from salvage.k8s.api_groups import apps, core
 from salvage.k8s.client import KubeClient
 from salvage.k8s.exec import ExecResult, ExecStream, exec_in_pod, open_exec

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from salvage.drivers.hostpath.names import DRIVER as HOSTPATH_DRIVER
-from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
+from salvage.model.cloud_settings import AwsSettings, AzureSettings, GceSettings
 from salvage.volumes.aws_ebs_spec import is_ebs
 from salvage.volumes.azure_disk_spec import is_azure_disk
 from salvage.volumes.gce_pd_spec import is_gce_pd

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from salvage.catalog.records import VolumeRecord
+from salvage.catalog.backup_records import VolumeRecord
 from salvage.k8s.client import KubeClient
 from salvage.locations.config import LocationSpec
-from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
+from salvage.model.cloud_settings import AwsSettings, AzureSettings, GceSettings
 from salvage.model.mover import MoverSettings
 from salvage.model.progress import quiet
 from salvage.storage.base import Store

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from salvage.devcluster.cluster import LocalCluster, shared_snapshot_root
+from salvage.devcluster.local_cluster import LocalCluster, shared_snapshot_root
 from salvage.k8s.client import KubeClient
 from salvage.locations import open_location
 from salvage.repo import layout

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 from salvage.k8s.client import KubeClient
 from tests.support.backups import backed_up
 from tests.support.builders import namespace

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 from salvage.engines import backup as backup_engine
 from salvage.k8s.client import KubeClient
 from tests.support.cli import salvage

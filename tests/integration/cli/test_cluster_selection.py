@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 from salvage.k8s.client import KubeClient
 from tests.support.backups import backed_up, names_of
 from tests.support.builders import namespace

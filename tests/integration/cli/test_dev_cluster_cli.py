@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 from salvage.devcluster import processes
 from salvage.devcluster.processes import ProcessRecord, is_alive
 from salvage.k8s.client import KubeClient

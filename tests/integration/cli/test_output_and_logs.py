@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 from salvage.k8s.client import KubeClient
 from tests.support.cli import salvage
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 from salvage.k8s.client import KubeClient
 from tests.integration.engines import workload
 from tests.support.builders import storage_class

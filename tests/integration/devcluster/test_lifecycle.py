@@ -13,7 +13,7 @@ import time
 import pytest
 
 from salvage.devcluster import processes
-from salvage.devcluster.cluster import COMPONENTS, LocalCluster
+from salvage.devcluster.local_cluster import COMPONENTS, LocalCluster
 from salvage.model.errors import ClusterError
 from tests.support.builders import namespace
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from salvage.devcluster import host, node
-from salvage.devcluster.cluster import LocalCluster, _node_owner_file
+from salvage.devcluster.local_cluster import LocalCluster, _node_owner_file
 from salvage.devcluster.images import builders as images
 from salvage.k8s.client import KubeClient
 from salvage.model.errors import ClusterError

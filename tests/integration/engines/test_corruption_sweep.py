@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from salvage.engines.restore import RestoreReport, RestoreRequest, restore_backup
+from salvage.engines.backup_restore import RestoreReport, RestoreRequest, restore_backup
 from salvage.k8s.client import KubeClient
 from salvage.locations import Location, open_location
 from salvage.model.errors import SalvageError

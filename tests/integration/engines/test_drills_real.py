@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 from salvage.devcluster.images.builders import BUSYBOX
 from salvage.k8s.client import KubeClient
 from salvage.locations import open_location

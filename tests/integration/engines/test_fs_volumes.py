@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 from salvage.k8s.client import KubeClient
 from tests.integration.engines import workload
 from tests.integration.engines.conftest import Salvage, cli_for

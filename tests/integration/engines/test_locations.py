@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from salvage.catalog.reader import CorruptBackupError
-from salvage.devcluster.cluster import LocalCluster
-from salvage.engines.restore import RestoreRequest, restore_backup
+from salvage.devcluster.local_cluster import LocalCluster
+from salvage.engines.backup_restore import RestoreRequest, restore_backup
 from salvage.k8s.client import KubeClient
 from salvage.locations import LocationSpec, open_location, save_location
 from tests.integration.engines import workload

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from salvage.devcluster.cluster import LIMITED_USER, LocalCluster
+from salvage.devcluster.local_cluster import LIMITED_USER, LocalCluster
 from salvage.k8s.client import KubeClient
 from tests.integration.engines.workload import comparable
 

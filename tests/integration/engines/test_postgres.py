@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from salvage.demo.postgres import DATA, SERVER  # the server's container, as in the demo
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 from salvage.devcluster.images import builders as images
 from salvage.k8s.client import KubeClient
 from salvage.k8s.exec import exec_in_pod

@@ -15,7 +15,7 @@ import yaml
 
 import pytest
 
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 from salvage.devcluster.images.builders import BUSYBOX
 from salvage.k8s.client import KubeClient
 from salvage.k8s.exec import exec_in_pod

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from salvage.devcluster.cluster import shared_snapshot_root
+from salvage.devcluster.local_cluster import shared_snapshot_root
 from salvage.k8s.client import KubeClient
 from tests.integration.engines import workload
 from tests.integration.engines.conftest import Salvage

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 from salvage.k8s.client import KubeClient
 from salvage.k8s.exec import exec_in_pod
 from tests.support.builders import kwok_exec, pod, pvc

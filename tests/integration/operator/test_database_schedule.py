@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from salvage.catalog.reader import BackupReader, list_backups
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 from salvage.devcluster.images import builders as images
 from salvage.k8s.client import KubeClient
 from salvage.k8s.exec import exec_in_pod

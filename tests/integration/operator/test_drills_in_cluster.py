@@ -10,7 +10,7 @@ import shlex
 
 import pytest
 
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 from salvage.k8s.client import KubeClient
 from salvage.operator.install import install, manifests, uninstall
 from tests.integration.engines.test_drills_real import CHECK, deploy_web

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 from salvage.k8s.client import KubeClient
 from salvage.operator.install import install, manifests, uninstall
 from tests.support.builders import namespace, real_pod

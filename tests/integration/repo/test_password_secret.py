@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 from salvage.k8s.client import KubeClient
 from tests.integration.engines import workload
 from tests.integration.engines.conftest import Salvage

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from salvage.storage.base import Store
-from salvage.storage.cloud import open_cloud_store
+from salvage.storage.object_stores import open_cloud_store
 from tests.unit.repo.conftest import assert_round_trip
 from tests.unit.storage import test_contract as contract
 

@@ -17,7 +17,7 @@ import pytest
 from salvage.devcluster.servers.azure_compute import SUBSCRIPTION, ArmState, answer
 from salvage.devcluster.servers.json_http import serve_in_thread
 from salvage.k8s.client import KubeClient
-from salvage.model.cloud import AzureSettings
+from salvage.model.cloud_settings import AzureSettings
 from salvage.volumes.azure_disk import AzureDiskProvider
 from salvage.volumes.azure_disk_spec import disk_id
 from tests.integration.engines.conftest import Salvage

@@ -20,7 +20,7 @@ import boto3
 import pytest
 
 from salvage.devcluster.bootstrap import DEFAULT_STORAGE_CLASS
-from salvage.devcluster.cluster import LIMITED_USER, LocalCluster
+from salvage.devcluster.local_cluster import LIMITED_USER, LocalCluster
 from salvage.devcluster.images.builders import BUSYBOX
 from salvage.devcluster.servers import S3Server
 from salvage.devcluster.servers.minio import start_minio

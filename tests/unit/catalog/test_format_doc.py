@@ -8,7 +8,7 @@ from pathlib import Path
 
 from salvage.catalog import layout
 from salvage.catalog.reader import BackupReader
-from salvage.catalog.records import FileEntry, Manifest, ResourceEntry, VolumeRecord
+from salvage.catalog.backup_records import FileEntry, Manifest, ResourceEntry, VolumeRecord
 from salvage.storage.memory import MemoryStore
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "FORMAT.md"

@@ -1,7 +1,7 @@
 import pytest
 
 from salvage.devcluster import build
-from salvage.devcluster.cluster import LocalCluster, validate_name
+from salvage.devcluster.local_cluster import LocalCluster, validate_name
 from salvage.model.errors import NotFoundError, ToolchainError, UsageError
 
 

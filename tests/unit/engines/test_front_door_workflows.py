@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from salvage.engines import records
-from salvage.engines.restore import ItemResult, RestoreReport, RestoreRequest
+from salvage.engines import restore_records
+from salvage.engines.backup_restore import ItemResult, RestoreReport, RestoreRequest
 from salvage.engines.statefulset.recover import RecoverFrom, RecoverRequest, recovery_source
 from salvage.engines.statefulset.snapshot_source import SnapshotSource
 from salvage.model.errors import UsageError
@@ -29,33 +29,33 @@ def runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[RestoreRequest
         on_item(ItemResult("configmaps", "shop", "settings", "planned" if request.dry_run else "created"))
         return RestoreReport(request.name, request.backup, "here", "Planned" if request.dry_run else "Completed",
                              request.dry_run, "2026-12-02T13:00:00Z")
-    monkeypatch.setattr(records, "restore_backup", restore)
+    monkeypatch.setattr(restore_records, "restore_backup", restore)
     return seen
 
 
 def test_a_restore_without_a_name_is_named_after_its_backup_and_the_time() -> None:
-    assert records.restore_name("nightly", None, dt.datetime(2026, 12, 2, 13, 5, 9)) == "nightly-20261202130509"
-    assert records.restore_name("nightly", "mine") == "mine"
+    assert restore_records.restore_name("nightly", None, dt.datetime(2026, 12, 2, 13, 5, 9)) == "nightly-20261202130509"
+    assert restore_records.restore_name("nightly", "mine") == "mine"
 
 
 def test_a_restore_here_keeps_its_report_and_item_log(runs: list[RestoreRequest], tmp_path: Path) -> None:
-    done = records.restore_here(None, None, RestoreRequest(name="r1", backup="nightly"))  # type: ignore[arg-type]
+    done = restore_records.restore_here(None, None, RestoreRequest(name="r1", backup="nightly"))  # type: ignore[arg-type]
     assert done.report.phase == "Completed" and done.plan == []
     assert json.loads((tmp_path / "restores" / "r1.json").read_text())["backup"] == "nightly"
-    assert records.load_restore("r1")["items"] == [
+    assert restore_records.load_restore("r1")["items"] == [
         {"resource": "configmaps", "namespace": "shop", "name": "settings", "action": "created", "reason": ""}]
 
 
 def test_a_used_name_is_refused_before_the_restore_runs(runs: list[RestoreRequest]) -> None:
-    records.restore_here(None, None, RestoreRequest(name="r1", backup="nightly"))  # type: ignore[arg-type]
+    restore_records.restore_here(None, None, RestoreRequest(name="r1", backup="nightly"))  # type: ignore[arg-type]
     with pytest.raises(UsageError, match="A restore named 'r1' already exists."):
-        records.restore_here(None, None, RestoreRequest(name="r1", backup="nightly"))  # type: ignore[arg-type]
+        restore_records.restore_here(None, None, RestoreRequest(name="r1", backup="nightly"))  # type: ignore[arg-type]
     assert len(runs) == 1
 
 
 def test_a_dry_run_returns_its_plan_and_records_nothing(runs: list[RestoreRequest], tmp_path: Path) -> None:
-    records.restore_here(None, None, RestoreRequest(name="r1", backup="nightly"))  # type: ignore[arg-type]
-    done = records.restore_here(None, None,  # type: ignore[arg-type]
+    restore_records.restore_here(None, None, RestoreRequest(name="r1", backup="nightly"))  # type: ignore[arg-type]
+    done = restore_records.restore_here(None, None,  # type: ignore[arg-type]
                                 RestoreRequest(name="r1", backup="nightly", dry_run=True))
     assert [i.action for i in done.plan] == ["planned"]
     assert sorted(p.name for p in (tmp_path / "restores").iterdir()) == ["r1.items.jsonl", "r1.json"]

@@ -8,13 +8,13 @@ import pytest
 
 from salvage.catalog import layout
 from salvage.catalog.reader import list_backups
-from salvage.catalog.writer import BackupWriter
 from salvage.engines.pruning import SCHEDULE_LABEL, plan_prune, prune, schedule_selector
-from salvage.engines.retention import RetentionPolicy
+from salvage.engines.backup_retention import RetentionPolicy
 from salvage.locations import Location, LocationSpec
 from salvage.model.errors import UsageError
 from salvage.storage.counting import CountingStore
 from salvage.storage.memory import MemoryStore
+from tests.support.backups import write_backup
 
 NOW = datetime(2026, 12, 2, 9, tzinfo=UTC)
 
@@ -24,21 +24,13 @@ def _location(store: MemoryStore, access_mode: str = "ReadWrite") -> Location:
     return Location(spec, CountingStore(store, read_only=spec.read_only))
 
 
-def _backup(store: MemoryStore, name: str, started: str, phase: str = "Completed", **labels: str) -> None:
-    writer = BackupWriter(store, name)
-    writer.put_json(layout.volumes(name), [])
-    writer.finish({"formatVersion": layout.FORMAT_VERSION, "kind": "Backup", "name": name, "phase": phase,
-                   "startedAt": started, "completedAt": started, "expiresAt": None, "cluster": {}, "spec": {},
-                   "labels": labels, "resources": [], "files": {}})
-
-
 @pytest.fixture
 def store() -> MemoryStore:
     store = MemoryStore()
     for day in range(1, 6):
-        _backup(store, f"wp-{day}", f"2026-11-0{day}T02:00:00Z", **{SCHEDULE_LABEL: "wp"})
-    _backup(store, "db-1", "2026-11-01T02:00:00Z", **{SCHEDULE_LABEL: "db"})
-    _backup(store, "manual", "2026-10-01T02:00:00Z")
+        write_backup(store, f"wp-{day}", f"2026-11-0{day}T02:00:00Z", **{SCHEDULE_LABEL: "wp"})
+    write_backup(store, "db-1", "2026-11-01T02:00:00Z", **{SCHEDULE_LABEL: "db"})
+    write_backup(store, "manual", "2026-10-01T02:00:00Z")
     store.put(layout.volumes("half-written"), b"[]")  # no manifest: Incomplete
     return store
 

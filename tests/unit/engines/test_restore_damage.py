@@ -16,7 +16,7 @@ import pytest
 from salvage.catalog import layout as catalog_layout
 from salvage.catalog.reader import BackupReader
 from salvage.catalog.writer import BackupWriter
-from salvage.engines.restore import RestoreRequest, restore_backup
+from salvage.engines.backup_restore import RestoreRequest, restore_backup
 from salvage.k8s.client import KubeClient
 from salvage.k8s.kubeconfig import Connection
 from salvage.k8s.retry import NO_RETRY

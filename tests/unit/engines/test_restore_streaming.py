@@ -4,7 +4,7 @@
 def test_bounded_map_reads_lazily_and_returns_every_result():
     from concurrent.futures import ThreadPoolExecutor
 
-    from salvage.engines.restore import _bounded_map
+    from salvage.engines.backup_restore import _bounded_map
 
     consumed = []
 

@@ -1,4 +1,5 @@
-"""Hook definitions: commands, durations, policies, annotations, and which pod runs what."""
+"""Hook definitions: commands, durations, policies, annotations, which pod runs what, and
+how the hooks hold a capture (held_by_hooks, for backups and `snapshot create` alike)."""
 
 from __future__ import annotations
 
@@ -143,3 +144,53 @@ def test_a_failing_post_hook_is_reported_and_keeps_the_blocks_result(monkeypatch
         ran.append("capture")
     assert ran == ["freeze", "capture", "thaw"]
     assert any(r.startswith("error: The post hook") and "ns/db" in r for r in reports), reports
+
+
+def test_command_line_hooks_hold_every_pod_in_place_of_annotations(monkeypatch: pytest.MonkeyPatch) -> None:
+    from salvage.engines.snapshot_hooks import held_by_hooks
+
+    ran: list[str] = []
+    _fake_exec(monkeypatch, ran, set())
+    with held_by_hooks(None, [_hooked("freeze", "thaw"), _pod("web")], lambda _m: None,  # type: ignore[arg-type]
+                       pre_hook=Hook(("sh", "-c", "flush")), post_hook=Hook(("sh", "-c", "resume"))):
+        ran.append("capture")
+    assert ran == ["flush", "flush", "capture", "resume", "resume"]
+
+
+def test_a_bad_post_hook_is_refused_before_the_pre_hook_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from salvage.engines.snapshot_hooks import held_by_hooks
+
+    ran: list[str] = []
+    _fake_exec(monkeypatch, ran, set())
+    with pytest.raises(UsageError, match="names container 'nope'"):
+        with held_by_hooks(None, [_hooked("freeze", "thaw")], lambda _m: None,  # type: ignore[arg-type]
+                           post_hook=Hook(("sync",), container="nope")):
+            ran.append("capture")
+    assert ran == []
+
+
+def test_with_strict_post_a_failing_post_hook_fails_the_capture(monkeypatch: pytest.MonkeyPatch) -> None:
+    from salvage.engines.snapshot_hooks import held_by_hooks
+    from salvage.model.errors import HookError
+
+    ran: list[str] = []
+    _fake_exec(monkeypatch, ran, {"thaw"})
+    with pytest.raises(HookError, match="The post hook .* in pod ns/db container app failed: exit code 3"):
+        with held_by_hooks(None, [_hooked("freeze", "thaw")], lambda _m: None,  # type: ignore[arg-type]
+                           strict_post=True):
+            ran.append("capture")
+    assert ran == ["freeze", "capture", "thaw"]
+
+
+def test_after_a_failed_capture_a_failing_post_hook_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    from salvage.engines.snapshot_hooks import held_by_hooks
+
+    ran: list[str] = []
+    reports: list[str] = []
+    _fake_exec(monkeypatch, ran, {"thaw"})
+    with pytest.raises(RuntimeError, match="capture broke"):
+        with held_by_hooks(None, [_hooked("freeze", "thaw")], reports.append,  # type: ignore[arg-type]
+                           strict_post=True):
+            raise RuntimeError("capture broke")
+    assert ran == ["freeze", "thaw"]
+    assert any(r.startswith("error: The post hook") for r in reports), reports

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from salvage.engines.snapshot_restore import RestoreRequest, claim_manifest, restore_size
+from salvage.engines.volume_snapshot_restore import RestoreRequest, claim_manifest, restore_size
 from salvage.model.errors import UsageError
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from salvage.engines.snapshot_restore import RestoreRequest, restore_snapshot
-from salvage.engines.snapshots import CreateRequest, create_snapshot, snapshot_class_for
+from salvage.engines.volume_snapshot_restore import RestoreRequest, restore_snapshot
+from salvage.engines.volume_snapshots import CreateRequest, create_snapshot, snapshot_class_for
 from salvage.k8s.api_groups import SNAPSHOTS as API
 from salvage.model.errors import NotFoundError, SnapshotError, UsageError
 from tests.support.fake_kube import FakeApi
@@ -128,7 +128,7 @@ def test_a_snapshot_that_is_not_ready_is_not_restored() -> None:
 
 
 def test_a_cluster_without_the_snapshot_api_is_named() -> None:
-    from salvage.engines.snapshots import get_snapshot, list_snapshots
+    from salvage.engines.volume_snapshots import get_snapshot, list_snapshots
 
     client = FakeApi().client()
     with pytest.raises(SnapshotError, match="does not serve snapshot.storage.k8s.io/v1") as err:

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from salvage.catalog.reader import BackupReader
-from salvage.catalog.records import VolumeRecord
+from salvage.catalog.backup_records import VolumeRecord
 from salvage.engines.backup import BackupRequest, create_backup
 from salvage.engines.deletion import delete_backup
-from salvage.engines.restore import RestoreRequest, restore_backup
+from salvage.engines.backup_restore import RestoreRequest, restore_backup
 from salvage.engines.selection import Selection
 from salvage.locations import Location, LocationSpec
 from salvage.model.errors import CloudError, UsageError

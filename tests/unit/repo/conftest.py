@@ -97,7 +97,7 @@ def assert_round_trip(store: Store, tmp_path: Path) -> None:
     from salvage.repo.backup import backup
     from salvage.repo.check import check
     from salvage.repo.repository import Repository
-    from salvage.repo.restore import restore
+    from salvage.repo.restore_files import restore
     from salvage.repo.snapshots import find_snapshot
 
     make_repo(store)

@@ -11,11 +11,11 @@ import pytest
 
 from salvage.model.errors import UsageError
 from salvage.repo import backup as backup_module
-from salvage.repo import restore_data
+from salvage.repo import restore_writer
 from salvage.repo.backup import backup
 from salvage.repo.errors import TargetFullError
 from salvage.repo.repository import Repository
-from salvage.repo.restore import restore
+from salvage.repo.restore_files import restore
 from salvage.repo.snapshots import find_snapshot, list_snapshots
 
 from .conftest import build_tree, describe, random_bytes
@@ -123,7 +123,7 @@ def test_full_disk_on_restore_leaves_no_partial_file(
     def full(descriptor: int, data: bytes, offset: int) -> bool:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(restore_data, "_write_sparse", full)
+    monkeypatch.setattr(restore_writer, "_write_sparse", full)
     with pytest.raises(TargetFullError, match="target is full") as info:
         restore(repo, find_snapshot(repo, "latest"), out)
     assert "run the restore again" in (info.value.hint or "")

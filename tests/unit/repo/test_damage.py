@@ -12,7 +12,7 @@ from salvage.repo.check import check
 from salvage.repo.errors import RestoreIncompleteError
 from salvage.repo.index import BlobLocation
 from salvage.repo.repository import Repository
-from salvage.repo.restore import restore
+from salvage.repo.restore_files import restore
 from salvage.repo.snapshots import find_snapshot
 from salvage.repo.tree import decode_tree
 from salvage.storage.memory import MemoryStore

@@ -16,7 +16,7 @@ from salvage.repo.backup import backup
 from salvage.repo.errors import DamagedSnapshotError, RestoreIncompleteError
 from salvage.repo.preflight import check_restorable
 from salvage.repo.repository import Repository
-from salvage.repo.restore import restore
+from salvage.repo.restore_files import restore
 from salvage.repo.snapshots import find_snapshot
 from salvage.storage.memory import MemoryStore
 from tests.support.damage import DAMAGES, damage

@@ -7,7 +7,7 @@ from salvage.repo.backup import backup
 from salvage.repo.check import check
 from salvage.repo.prune import forget_snapshots, prune
 from salvage.repo.repository import Repository
-from salvage.repo.restore import restore
+from salvage.repo.restore_files import restore
 from salvage.repo.retention import RetentionPolicy
 from salvage.repo.snapshots import list_snapshots
 

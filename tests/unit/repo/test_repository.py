@@ -108,7 +108,7 @@ def test_a_read_only_repository_is_never_written(tmp_path: object) -> None:
     from salvage.repo.check import check
     from salvage.repo.errors import RepositoryError
     from salvage.repo.prune import prune
-    from salvage.repo.restore import restore
+    from salvage.repo.restore_files import restore
     from salvage.repo.retention import RetentionPolicy
     from salvage.repo.snapshots import find_snapshot, list_snapshots
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from salvage.repo.backup import backup
 from salvage.repo.repository import Repository
-from salvage.repo.restore import restore
+from salvage.repo.restore_files import restore
 from salvage.repo.snapshots import find_snapshot
 
 from .conftest import build_tree

@@ -9,7 +9,7 @@ import pytest
 
 from salvage.repo.check import check
 from salvage.repo.repository import Repository
-from salvage.repo.restore import restore
+from salvage.repo.restore_files import restore
 from salvage.repo.snapshots import find_snapshot, list_snapshots
 from salvage.repo.streams import StreamedSnapshot, read_streamed, streamed_files
 from salvage.storage.memory import MemoryStore

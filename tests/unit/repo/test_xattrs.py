@@ -17,7 +17,7 @@ import pytest
 
 from salvage.repo.backup import backup
 from salvage.repo.repository import Repository
-from salvage.repo.restore import RestoreResult, restore
+from salvage.repo.restore_files import RestoreResult, restore
 from salvage.repo.snapshots import find_snapshot
 from salvage.repo.tree import decode_tree
 from tests.support.cli import Result, salvage

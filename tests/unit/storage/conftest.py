@@ -13,7 +13,7 @@ import pytest
 from obstore.store import MemoryStore as ObstoreMemory
 
 from salvage.storage.base import Store
-from salvage.storage.cloud import CloudStore
+from salvage.storage.object_stores import CloudStore
 from salvage.storage.local import LocalStore
 from salvage.storage.memory import MemoryStore
 

@@ -6,7 +6,7 @@ import pytest
 from obstore.exceptions import GenericError, NotFoundError
 
 from salvage.devcluster.processes import free_ports
-from salvage.storage.cloud import _translate, open_cloud_store
+from salvage.storage.object_stores import _translate, open_cloud_store
 from salvage.storage.errors import ObjectNotFoundError, StorageError
 
 CREDENTIALS = {"access_key_id": "a", "secret_access_key": "b"}

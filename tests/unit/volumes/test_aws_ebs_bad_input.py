@@ -16,8 +16,8 @@ from botocore.exceptions import NoCredentialsError
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from salvage.catalog.records import VolumeRecord
-from salvage.model.cloud import AwsSettings
+from salvage.catalog.backup_records import VolumeRecord
+from salvage.model.cloud_settings import AwsSettings
 from salvage.model.errors import CloudCredentialsError, CloudError
 from salvage.volumes.aws_ebs import EbsProvider
 from salvage.model.progress import quiet

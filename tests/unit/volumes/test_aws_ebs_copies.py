@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from salvage.model.cloud import AwsSettings, RegionSettings
+from salvage.model.cloud_settings import AwsSettings, RegionSettings
 from salvage.model.errors import CloudError
 from salvage.volumes.aws_ebs import EbsProvider
 from tests.unit.volumes.test_aws_ebs_bad_input import CLAIM, aws, ebs_pv, quiet, salvage_snapshots

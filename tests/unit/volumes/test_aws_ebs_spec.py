@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from salvage.catalog.records import VolumeRecord
+from salvage.catalog.backup_records import VolumeRecord
 from salvage.model.errors import CloudError, UsageError
 from salvage.volumes.aws_ebs_spec import (
     EbsVolumeRef,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from salvage.devcluster.servers.azure_compute import SUBSCRIPTION, ArmState
-from salvage.model.cloud import AzureSettings, RegionSettings
+from salvage.model.cloud_settings import AzureSettings, RegionSettings
 from salvage.model.errors import CloudError
 from salvage.volumes.presence import Presence, volume_presence
 from tests.unit.volumes.test_azure_disk import CLAIM, DES, GROUP, REGION, arm, make_disk, provider, pv, quiet, resources

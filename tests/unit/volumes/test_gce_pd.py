@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from salvage.catalog.records import VolumeRecord
+from salvage.catalog.backup_records import VolumeRecord
 from salvage.devcluster.servers.gce_compute import ComputeState, serve_in_thread
-from salvage.model.cloud import GceSettings
+from salvage.model.cloud_settings import GceSettings
 from salvage.model.errors import CloudCredentialsError, CloudError
 from salvage.volumes.gce_pd import GcePdProvider
 from salvage.volumes.presence import Presence, volume_presence

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from salvage.devcluster.servers.gce_compute import ComputeState
-from salvage.model.cloud import RegionSettings
+from salvage.model.cloud_settings import RegionSettings
 from salvage.model.errors import CloudError
 from salvage.volumes.presence import Presence, volume_presence
 from tests.unit.volumes.test_gce_pd import CLAIM, KMS, PROJECT, ZONE, gce, make_disk, provider, pv, quiet

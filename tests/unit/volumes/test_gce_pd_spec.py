@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from salvage.catalog.records import VolumeRecord
+from salvage.catalog.backup_records import VolumeRecord
 from salvage.model.errors import CloudError
 from salvage.volumes.gce_pd_spec import (
     check_disk_type,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from salvage.cli.context import App, app_of
+from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
     AwsEndpointUrl, AwsRegion, AzureCaBundle, AzureCredentials, AzureEndpoint, AzureSubscription, ClusterName, CopyKmsKey, CopySnapshotsTo,
@@ -19,8 +19,9 @@ from salvage.cli.options import (
 from salvage.cli.options import MoverPerNode
 from salvage.cli.progress import ProgressView
 from salvage.engines.backup import BackupRequest, create_backup
+from salvage.engines.backup_objects import HandOffRequest, hand_off_backup
 from salvage.locations import open_location
-from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
+from salvage.model.cloud_settings import AwsSettings, AzureSettings, GceSettings
 from salvage.model.durations import parse_duration
 from salvage.model.errors import UsageError
 from salvage.model.mover import DEFAULT_IMAGE
@@ -114,10 +115,19 @@ def create(
                              mover_start_timeout, mover_timeout, mover_per_node),
     )
     if hand_off:
-        _hand_off(app, request, operator_namespace, ttl=ttl, location=location, password_secret=repo_password_secret,
-                  local_only=bool(repo_password_file or aws_region or aws_endpoint_url or gce_project or gce_endpoint
-                                  or gce_credentials or azure_subscription or azure_endpoint or azure_ca_bundle
-                                  or azure_credentials or snapshot_move_data or copy_snapshots_to))
+        local_only = (repo_password_file, aws_region, aws_endpoint_url, gce_project, gce_endpoint, gce_credentials,
+                      azure_subscription, azure_endpoint, azure_ca_bundle, azure_credentials, snapshot_move_data,
+                      copy_snapshots_to)
+        if any(local_only):
+            raise UsageError("--async hands the backup to the operator, which takes no password file or cloud "
+                             "options from this machine.", hint="Drop them (the operator uses its own settings), "
+                                                                "or leave out --async.")
+        handed = HandOffRequest(request, operator_namespace, ttl=ttl, location=location,
+                                password_secret=repo_password_secret)
+        with kube_client(app) as client:
+            hand_off_backup(client, handed)
+        app.terminal.info(f"backup {name} handed to the operator in namespace {operator_namespace}")
+        app.terminal.line(name)
         return
     target = open_location(location)
     with kube_client(app) as client, ProgressView(app.terminal, f"backup {name}") as view:
@@ -133,28 +143,3 @@ def create(
     if outcome.phase != "Completed":
         term.error(f"Backup {name} is {outcome.phase}.", f"See `salvage backup describe {name}`.")
         raise typer.Exit(1)
-
-
-def _hand_off(app: App, request: BackupRequest, namespace: str, *, ttl: str | None, location: str | None,
-              password_secret: str | None, local_only: bool) -> None:
-    """Create the Backup object the operator runs (``location`` names its BackupLocation)."""
-    from salvage.engines.password_secret import SecretRef
-    from salvage.operator.backups import backup_spec
-    from salvage.cli.custom_objects import create_object
-    from salvage.operator.crds import API_VERSION
-
-    if local_only:
-        raise UsageError("--async hands the backup to the operator, which takes no password file or cloud options "
-                         "from this machine.", hint="Drop them (the operator uses its own settings), or leave "
-                                                    "out --async.")
-    ref = SecretRef.parse(password_secret) if password_secret else None
-    if ref and ref.namespace not in (None, namespace):
-        raise UsageError(f"With --async the password Secret must be in the operator's namespace {namespace!r}.",
-                         hint=f"Write --repo-password-secret {ref.name}:{ref.key}.")
-    spec = backup_spec(request, ttl=ttl, location=location, password_secret=(ref.name, ref.key) if ref else None)
-    body = {"apiVersion": API_VERSION, "kind": "Backup",
-            "metadata": {"name": request.name, **({"labels": request.labels} if request.labels else {})}, "spec": spec}
-    with kube_client(app) as client:
-        create_object(client, namespace, body, exists_hint="Backups are written once; choose another name.")
-    app.terminal.info(f"backup {request.name} handed to the operator in namespace {namespace}")
-    app.terminal.line(request.name)

@@ -14,7 +14,7 @@ from salvage.cli.options import (
 )
 from salvage.engines.deletion import delete_backup
 from salvage.locations import open_location
-from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
+from salvage.model.cloud_settings import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import UsageError
 
 

@@ -15,9 +15,9 @@ from salvage.cli.options import (
 )
 from salvage.cli.output import OutputFormat
 from salvage.engines.pruning import PlannedBackup, plan_prune, prune, refuse_read_only, schedule_selector
-from salvage.engines.retention import RetentionPolicy
+from salvage.engines.backup_retention import RetentionPolicy
 from salvage.locations import open_location
-from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
+from salvage.model.cloud_settings import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import SalvageError, UsageError
 
 

@@ -11,7 +11,7 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.output import OutputFormat
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 
 app = typer.Typer(help="Start, inspect and stop a local Kubernetes cluster.", no_args_is_help=True)
 

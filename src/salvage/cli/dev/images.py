@@ -8,7 +8,7 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.output import OutputFormat
-from salvage.devcluster.cluster import LocalCluster, list_clusters
+from salvage.devcluster.local_cluster import LocalCluster, list_clusters
 from salvage.devcluster.images import builders as images
 from salvage.model.errors import UsageError
 

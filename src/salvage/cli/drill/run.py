@@ -16,9 +16,9 @@ from salvage.cli.options import (
 )
 from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
-from salvage.engines.drill import DrillRequest, newest_completed, run_drill
+from salvage.engines.drill import DrillRequest, drilled_backup, run_drill
 from salvage.locations import open_location
-from salvage.model.cloud import AwsSettings, GceSettings
+from salvage.model.cloud_settings import AwsSettings, GceSettings
 from salvage.model.errors import UsageError
 
 
@@ -69,7 +69,7 @@ def run(
         raise UsageError("Which backup? Pass --from-backup NAME or --schedule NAME (one of them).",
                          hint="List backups with `salvage backup get`.")
     target = open_location(location)
-    from_backup = from_backup or newest_completed(target, schedule or "")
+    from_backup = drilled_backup(target, from_backup, schedule)
     request = DrillRequest(
         backup=from_backup, name=name or "",
         verify_command=tuple(shlex.split(verify_command)) if verify_command else (),

@@ -19,7 +19,7 @@ from salvage.cli.repo.progress_display import progress_bars
 from salvage.cli.repo.snapshots import human_bytes
 from salvage.model.errors import UsageError
 from salvage.repo.digest import check_restored
-from salvage.repo.restore import restore, xattr_summary
+from salvage.repo.restore_files import restore, xattr_summary
 from salvage.repo.snapshots import find_snapshot
 
 NAME = "restore"

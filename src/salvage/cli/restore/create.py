@@ -17,8 +17,8 @@ from salvage.cli.options import (
 from salvage.cli.options import MoverPerNode
 from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
-from salvage.engines.records import restore_here, restore_name
-from salvage.engines.restore import ItemResult, RestoreReport, RestoreRequest
+from salvage.engines.restore_records import restore_here, restore_name
+from salvage.engines.backup_restore import ItemResult, RestoreReport, RestoreRequest
 from salvage.engines.selection import Selection
 from salvage.locations import open_location
 from salvage.model.mover import DEFAULT_IMAGE

@@ -8,7 +8,7 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.output import OutputFormat
-from salvage.engines.records import load_restore
+from salvage.engines.restore_records import load_restore
 
 
 def describe(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Restore name.")]) -> None:

@@ -8,7 +8,7 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.output import OutputFormat
-from salvage.engines.records import list_restores, load_restore
+from salvage.engines.restore_records import list_restores, load_restore
 
 
 def get(ctx: typer.Context, name: Annotated[str | None, typer.Argument(help="Restore name (default: all).")] = None) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from salvage.cli.context import app_of
-from salvage.engines.records import load_restore
+from salvage.engines.restore_records import load_restore
 
 
 def logs(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Restore name.")]) -> None:

@@ -7,21 +7,16 @@ from typing import Annotated
 import typer
 
 from salvage.cli.context import app_of
-from salvage.cli.custom_objects import create_object
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
     DefaultVolumesToFsBackup, ExcludeNamespaces, ExcludeResources, IncludeClusterResources, IncludeNamespaces,
     IncludeResources, KeepDaily, KeepFloor, KeepHourly, KeepLast, KeepMonthly, KeepWeekly, KeepYearly, Location,
     OperatorNamespace, Selector, SnapshotTimeout, SnapshotVolumes, Ttl, VolumeSnapshotProvider, backup_selection,
 )
-from salvage.engines import cron
 from salvage.engines.backup import BackupRequest
-from salvage.engines.password_secret import SecretRef
-from salvage.engines.retention import RetentionPolicy
+from salvage.engines.schedule_objects import ScheduleRequest, create_schedule
 from salvage.model.durations import parse_duration
 from salvage.model.errors import UsageError
-from salvage.operator.backups import backup_spec
-from salvage.operator.crds import API_VERSION
 
 
 def create(
@@ -72,32 +67,19 @@ def create(
     """
     if not schedule:
         raise UsageError("When? Pass --schedule CRON.", hint='e.g. --schedule "30 2 * * *" (02:30 every day).')
-    if concurrency_policy not in ("Forbid", "Allow"):
-        raise UsageError(f"--concurrency-policy {concurrency_policy!r} must be Forbid or Allow.")
-    cron.validate(schedule, time_zone)
     counts = {"keepLast": keep_last, "hourly": keep_hourly, "daily": keep_daily, "weekly": keep_weekly,
               "monthly": keep_monthly, "yearly": keep_yearly, "floorCompleted": keep_floor}
-    retention = {k: v for k, v in counts.items() if v is not None}
-    RetentionPolicy(**{_policy_field(k): v for k, v in retention.items()}, time_zone=time_zone)  # refuses bad ones
-    ref = SecretRef.parse(repo_password_secret) if repo_password_secret else None
-    request = BackupRequest(
+    template = BackupRequest(
         name=name, selection=backup_selection(include_namespaces, exclude_namespaces, include_resources,
                                               exclude_resources),
         selector=selector, cluster_resources=include_cluster_resources, snapshot_volumes=snapshot_volumes,
         ttl_seconds=parse_duration(ttl), snapshot_timeout=snapshot_timeout,
         default_volumes_to_fs=default_volumes_to_fs_backup, volume_snapshot_provider=volume_snapshot_provider)
-    spec = {"schedule": schedule, "timeZone": time_zone, "paused": paused, "concurrencyPolicy": concurrency_policy,
-            "template": backup_spec(request, ttl=ttl, location=location,
-                                    password_secret=(ref.name, ref.key) if ref else None)}
-    if retention:
-        spec["retention"] = retention
-    body = {"apiVersion": API_VERSION, "kind": "Schedule", "metadata": {"name": name}, "spec": spec}
+    request = ScheduleRequest(
+        name=name, cron=schedule, template=template, time_zone=time_zone, paused=paused,
+        concurrency_policy=concurrency_policy, retention={k: v for k, v in counts.items() if v is not None},
+        ttl=ttl, location=location, password_secret=repo_password_secret)
     app = app_of(ctx)
     with kube_client(app) as client:
-        create_object(client, namespace, body,
-                      exists_hint=f"Delete it first (`salvage schedule delete {name}`), or choose another name.")
+        create_schedule(client, namespace, request)
     app.terminal.line(f"schedule {name} created ({schedule}, {time_zone}{', paused' if paused else ''})")
-
-
-def _policy_field(key: str) -> str:
-    return {"keepLast": "keep_last", "floorCompleted": "floor_completed"}.get(key, key)

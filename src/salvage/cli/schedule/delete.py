@@ -9,8 +9,7 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import OperatorNamespace
-from salvage.cli.schedule.objects import get_schedule
-from salvage.operator.crds import item
+from salvage.engines.schedule_objects import delete_schedule
 
 
 def delete(
@@ -25,6 +24,5 @@ def delete(
     """
     app = app_of(ctx)
     with kube_client(app) as client:
-        get_schedule(client, namespace, name)
-        client.delete(item("schedules", namespace, name))
+        delete_schedule(client, namespace, name)
     app.terminal.line(f"schedule {name} deleted (its backups stay)")

@@ -10,7 +10,7 @@ from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import OperatorNamespace
 from salvage.cli.output import OutputFormat
-from salvage.cli.schedule.objects import get_schedule, schedule_backups
+from salvage.engines.schedule_objects import get_schedule, schedule_backups
 
 
 def describe(

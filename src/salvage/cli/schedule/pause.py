@@ -9,7 +9,7 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import OperatorNamespace
-from salvage.cli.schedule.objects import set_paused
+from salvage.engines.schedule_objects import set_paused
 
 Name = Annotated[str, typer.Argument(help="Schedule name.")]
 

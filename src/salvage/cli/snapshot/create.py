@@ -10,7 +10,7 @@ from salvage.cli.context import app_of
 from salvage.cli.output import OutputFormat
 from salvage.cli.snapshot.options import Namespace, Timeout, Wait, open_client
 from salvage.engines.snapshot_hooks import DEFAULT_TIMEOUT, Hook, parse_command, parse_on_error, parse_timeout
-from salvage.engines.snapshots import CreateRequest, create_snapshot, is_ready
+from salvage.engines.volume_snapshots import CreateRequest, create_snapshot, is_ready
 
 
 def create(

@@ -8,7 +8,7 @@ import typer
 
 from salvage.cli.context import app_of
 from salvage.cli.snapshot.options import Namespace, Timeout, Wait, open_client
-from salvage.engines.snapshots import delete_snapshot
+from salvage.engines.volume_snapshots import delete_snapshot
 
 
 def delete(

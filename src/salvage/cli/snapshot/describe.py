@@ -10,7 +10,7 @@ from salvage.cli.context import app_of
 from salvage.cli.output import OutputFormat
 from salvage.cli.snapshot.options import Namespace, open_client
 from salvage.cli.snapshot.view import age
-from salvage.engines.snapshots import content_of, get_snapshot, snapshot_error
+from salvage.engines.volume_snapshots import content_of, get_snapshot, snapshot_error
 from salvage.k8s.events import events_for
 
 

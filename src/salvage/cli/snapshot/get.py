@@ -10,7 +10,7 @@ from salvage.cli.context import app_of
 from salvage.cli.output import OutputFormat
 from salvage.cli.snapshot import view
 from salvage.cli.snapshot.options import Namespace, open_client
-from salvage.engines.snapshots import get_snapshot, list_snapshots
+from salvage.engines.volume_snapshots import get_snapshot, list_snapshots
 
 
 def get(

@@ -9,7 +9,7 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.output import OutputFormat
 from salvage.cli.snapshot.options import Namespace, Timeout, Wait, open_client
-from salvage.engines.snapshot_restore import RestoreRequest, restore_snapshot
+from salvage.engines.volume_snapshot_restore import RestoreRequest, restore_snapshot
 
 
 def restore(

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from salvage.catalog.reader import BackupReader
-from salvage.catalog.records import VolumeRecord
+from salvage.catalog.backup_records import VolumeRecord
 from salvage.engines.statefulset.naming import claim_ordinal, claim_templates
 from salvage.engines.statefulset.source import JSON, ClaimVolume, NoVolumeDataError
 from salvage.k8s.client import KubeClient
 from salvage.locations import Location
-from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
+from salvage.model.cloud_settings import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import NotFoundError
 from salvage.model.progress import Progress, Step, quiet
 from salvage.volumes.method import ClaimSource

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from salvage.engines.statefulset import cluster as kube
+from salvage.engines.statefulset import workload_state as kube
 from salvage.engines.statefulset.manifests import from_snapshot, pick_template
 from salvage.engines.statefulset.naming import (
     SNAPSHOT_ANNOTATION,
@@ -15,7 +15,7 @@ from salvage.engines.statefulset.naming import (
     replicas_of,
 )
 from salvage.k8s.client import KubeClient
-from salvage.k8s.polling import wait_until
+from salvage.k8s.waits import wait_until
 from salvage.model.errors import NotFoundError, NotReadyError, UsageError
 from salvage.model.progress import Progress, Step, quiet
 

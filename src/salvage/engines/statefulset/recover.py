@@ -18,7 +18,7 @@ from typing import Any
 
 from salvage.engines.rollback import DATA_ERRORS, Creations
 from salvage.engines.sanitize import sanitize
-from salvage.engines.statefulset import cluster as kube
+from salvage.engines.statefulset import workload_state as kube
 from salvage.engines.statefulset.manifests import claim_from_template, creatable
 from salvage.engines.statefulset.naming import (
     claim_name,
@@ -40,10 +40,9 @@ from salvage.engines.statefulset.source import ClaimVolume, RecoverySource
 from salvage.k8s.api_groups import core
 from salvage.k8s.client import KubeClient
 from salvage.k8s.exec import exec_in_pod
-from salvage.k8s.polling import wait_until
-from salvage.k8s.waiting import delete_and_wait
+from salvage.k8s.waits import delete_and_wait, wait_until
 from salvage.locations import Location
-from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
+from salvage.model.cloud_settings import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import (
     KubernetesError,
     NotFoundError,

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from salvage.engines.statefulset import cluster as kube
+from salvage.engines.statefulset import workload_state as kube
 from salvage.engines.statefulset.manifests import (
     current_snapshot,
     from_snapshot,
@@ -27,8 +27,7 @@ from salvage.engines.statefulset.naming import (
 )
 from salvage.k8s.api_groups import snapshots
 from salvage.k8s.client import KubeClient
-from salvage.k8s.polling import wait_until
-from salvage.k8s.waiting import delete_and_wait
+from salvage.k8s.waits import delete_and_wait, wait_until
 from salvage.model.errors import NotFoundError, NotReadyError, SalvageError, UsageError
 from salvage.model.progress import Progress, Step, quiet
 

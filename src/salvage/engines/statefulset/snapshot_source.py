@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from salvage.engines.statefulset import cluster as kube
+from salvage.engines.statefulset import workload_state as kube
 from salvage.engines.statefulset.manifests import snapshot_source
 from salvage.engines.statefulset.naming import claim_templates
 from salvage.engines.statefulset.snapshot_choice import (

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from salvage.devcluster.cluster import LocalCluster, shared_snapshot_root
+from salvage.devcluster.local_cluster import LocalCluster, shared_snapshot_root
 from salvage.k8s.client import KubeClient
 from salvage.model.errors import ClusterError
 from tests.support.builders import (

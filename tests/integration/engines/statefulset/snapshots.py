@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from salvage.devcluster.cluster import shared_snapshot_root
+from salvage.devcluster.local_cluster import shared_snapshot_root
 from salvage.k8s.client import KubeClient
 from tests.support.builders import pvc, volume_snapshot
 from tests.support.volumes import volume_dir

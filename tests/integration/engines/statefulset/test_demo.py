@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from salvage.demo.writer import parse_time
-from salvage.devcluster.cluster import LocalCluster
+from salvage.devcluster.local_cluster import LocalCluster
 from salvage.devcluster.node import NODE_NAME
 from tests.integration.engines.conftest import cli_for
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from salvage.engines.statefulset.cluster import pods_running
+from salvage.engines.statefulset.workload_state import pods_running
 from salvage.model.errors import NotReadyError
 from tests.support.fake_kube import FakeApi
 

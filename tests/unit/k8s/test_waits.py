@@ -11,8 +11,7 @@ import pytest
 
 from salvage.k8s.client import KubeClient
 from salvage.k8s.kubeconfig import Connection
-from salvage.k8s.polling import wait_until
-from salvage.k8s.waiting import delete_and_wait, wait_for
+from salvage.k8s.waits import delete_and_wait, wait_for, wait_until
 from salvage.model.errors import KubernetesError, NotReadyError
 from tests.support.fake_kube import FakeApi
 

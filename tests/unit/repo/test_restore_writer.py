@@ -9,11 +9,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from salvage.repo import restore_data
+from salvage.repo import restore_writer
 from salvage.repo.backup import backup
 from salvage.repo.errors import RestoreIncompleteError, TargetFullError
 from salvage.repo.repository import Repository
-from salvage.repo.restore import restore
+from salvage.repo.restore_files import restore
 from salvage.repo.snapshots import find_snapshot
 from salvage.repo.tree import decode_tree
 
@@ -26,7 +26,7 @@ BLOCK = 4096
 def file_naming(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Both ways restore creates files: unnamed where the filesystem can, named where not."""
     if request.param == "named":
-        monkeypatch.setattr(restore_data, "_UNNAMED", 0)
+        monkeypatch.setattr(restore_writer, "_UNNAMED", 0)
     return str(request.param)
 
 
@@ -48,7 +48,7 @@ def test_write_sparse_leaves_zero_blocks_as_holes(tmp_path: Path) -> None:
     path = tmp_path / "file"
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
     try:
-        assert restore_data._write_sparse(descriptor, data, 2 * BLOCK) is True
+        assert restore_writer._write_sparse(descriptor, data, 2 * BLOCK) is True
         # A block starting with zeros but holding data is written; the short zero tail is a hole.
         os.ftruncate(descriptor, 2 * BLOCK + len(data))
     finally:
@@ -62,7 +62,7 @@ def test_write_sparse_writes_data_without_zero_blocks_in_one_piece(tmp_path: Pat
     path = tmp_path / "file"
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
     try:
-        assert restore_data._write_sparse(descriptor, memoryview(data), 0) is False
+        assert restore_writer._write_sparse(descriptor, memoryview(data), 0) is False
     finally:
         os.close(descriptor)
     assert path.read_bytes() == data
@@ -77,12 +77,12 @@ def test_every_blob_in_its_own_batch_restores_identically(
     source = build_tree(tmp_path / "src")
     (source / "big.bin").write_bytes(random_bytes(300_000, 9))
     backup(repo, source)
-    monkeypatch.setattr(restore_data, "_BATCH_STORED", 1)
-    monkeypatch.setattr(restore_data, "_BATCH_FILES", 1)
+    monkeypatch.setattr(restore_writer, "_BATCH_STORED", 1)
+    monkeypatch.setattr(restore_writer, "_BATCH_FILES", 1)
     out = tmp_path / "out"
     restore(repo, find_snapshot(repo, "latest"), out, workers=workers)
     assert describe(out) == describe(source)
-    assert not list(out.rglob(f"*{restore_data.TEMP_SUFFIX}"))
+    assert not list(out.rglob(f"*{restore_writer.TEMP_SUFFIX}"))
 
 
 def test_each_pack_is_read_once_and_a_repeated_blob_decoded_once(
@@ -129,7 +129,7 @@ def test_a_file_that_cannot_be_put_in_place_is_refused_and_the_old_one_kept(
     out = tmp_path / "out"
     (out / "dir").mkdir(parents=True)
     (out / "dir" / "random.bin").write_text("precious old content")
-    (out / "dir" / f".random.bin{restore_data.TEMP_SUFFIX}").mkdir()  # in the way of the temporary name
+    (out / "dir" / f".random.bin{restore_writer.TEMP_SUFFIX}").mkdir()  # in the way of the temporary name
     with pytest.raises(RestoreIncompleteError, match="refused 1") as info:
         restore(repo, find_snapshot(repo, "latest"), out)
     assert "dir/random.bin: " in info.value.message
@@ -147,7 +147,7 @@ def test_restore_over_an_older_restore_replaces_every_file(repo: Repository, tmp
     backup(repo, source)
     restore(repo, find_snapshot(repo, "latest"), out)
     assert describe(out) == describe(source)
-    assert not list(out.rglob(f"*{restore_data.TEMP_SUFFIX}"))
+    assert not list(out.rglob(f"*{restore_writer.TEMP_SUFFIX}"))
 
 
 @pytest.mark.usefixtures("file_naming")
@@ -160,7 +160,7 @@ def test_a_directory_in_the_way_of_a_file_is_kept_and_no_temporary_file_left(
         restore(repo, find_snapshot(repo, "latest"), out)
     assert "exec.sh: " in info.value.message
     assert (out / "exec.sh" / "inside").is_dir()
-    assert not list(out.rglob(f"*{restore_data.TEMP_SUFFIX}"))
+    assert not list(out.rglob(f"*{restore_writer.TEMP_SUFFIX}"))
 
 
 class _DirectOpens:
@@ -200,8 +200,8 @@ def large(repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     large enough for direct I/O."""
     source = _large_tree(tmp_path / "src")
     backup(repo, source)
-    monkeypatch.setattr(restore_data, "_BATCH_STORED", 50_000)
-    monkeypatch.setattr(restore_data, "_DIRECT_MIN", 2 * BLOCK)
+    monkeypatch.setattr(restore_writer, "_BATCH_STORED", 50_000)
+    monkeypatch.setattr(restore_writer, "_DIRECT_MIN", 2 * BLOCK)
     return source
 
 
@@ -219,7 +219,7 @@ def test_direct_io_segments_with_unaligned_batch_edges_restore_identically(
     assert describe(out) == describe(large)
     restored = out / "sparse-middle.bin"
     assert restored.stat().st_blocks * 512 < restored.stat().st_size - 250 * BLOCK  # the hole stayed a hole
-    assert not list(out.rglob(f"*{restore_data.TEMP_SUFFIX}"))
+    assert not list(out.rglob(f"*{restore_writer.TEMP_SUFFIX}"))
 
 
 @pytest.mark.parametrize("refusal", [errno.EINVAL, errno.EOPNOTSUPP])
@@ -270,4 +270,4 @@ def test_a_full_target_during_a_direct_write_leaves_no_partial_file(
         restore(repo, find_snapshot(repo, "latest"), out)
     assert direct_descriptors
     assert not (out / "big.bin").exists()
-    assert not list(out.rglob(f"*{restore_data.TEMP_SUFFIX}"))
+    assert not list(out.rglob(f"*{restore_writer.TEMP_SUFFIX}"))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from salvage.engines.retention import Candidate, Decision, RetentionPolicy, plan
+from salvage.engines.backup_retention import Candidate, Decision, RetentionPolicy, plan
 from salvage.model.errors import UsageError
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)

@@ -13,17 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from salvage.engines.snapshot_hooks import (
-    POST,
-    PRE,
-    Hook,
-    plan_hooks,
-    pods_mounting,
-    run_hooks,
-)
+from salvage.engines.snapshot_hooks import Hook, held_by_hooks, pods_mounting
 from salvage.k8s.api_groups import SNAPSHOTS, core, snapshots
 from salvage.k8s.client import KubeClient
-from salvage.k8s.waiting import wait_for
+from salvage.k8s.waits import wait_for
 from salvage.model.errors import HookError, NotFoundError, NotReadyError, SnapshotError, UsageError
 from salvage.volumes.csi_snapshots import default_class, is_ready, snapshot_error, wait_snapshot
 
@@ -65,25 +58,21 @@ def create_snapshot(client: KubeClient, request: CreateRequest, report: Report =
     if (request.pre_hook or request.post_hook) and not pods:
         raise UsageError(f"--pre-hook/--post-hook given, but no running pod mounts PVC {ns}/{request.pvc}.",
                          hint="Hooks run in the pods that use the volume; start one, or leave the hooks out.")
-    pre, post = plan_hooks(pods, PRE, request.pre_hook), plan_hooks(pods, POST, request.post_hook)
+    hold = held_by_hooks(client, pods, report, pre_hook=request.pre_hook, post_hook=request.post_hook,
+                         strict_post=True)
+    created: JSON | None = None
     try:
-        try:
-            run_hooks(client, pre, report)
-        except HookError as exc:
-            raise HookError(f"{exc.message} VolumeSnapshot {ns}/{name} was not created.", hint=exc.hint) from exc
-        created = client.create(snapshot_path(ns), _manifest(request, klass["metadata"]["name"]))
-        report(f"volumesnapshot {ns}/{name} created (class {klass['metadata']['name']}, driver {driver})")
-        snapshot = _wait_until(client, ns, name, _is_cut, request.timeout)
-        if snapshot is None:
-            report(f"warning: volumesnapshot {ns}/{name} was not taken within {request.timeout:g}s; "
-                   "running the post hooks anyway")
-            snapshot = created
-    except BaseException:
-        _run_post_hooks_quietly(client, post, report)
-        raise
-    try:
-        run_hooks(client, post, report)
+        with hold:
+            created = client.create(snapshot_path(ns), _manifest(request, klass["metadata"]["name"]))
+            report(f"volumesnapshot {ns}/{name} created (class {klass['metadata']['name']}, driver {driver})")
+            snapshot = _wait_until(client, ns, name, _is_cut, request.timeout)
+            if snapshot is None:
+                report(f"warning: volumesnapshot {ns}/{name} was not taken within {request.timeout:g}s; "
+                       "running the post hooks anyway")
+                snapshot = created
     except HookError as exc:
+        if created is None:  # a pre hook failed
+            raise HookError(f"{exc.message} VolumeSnapshot {ns}/{name} was not created.", hint=exc.hint) from exc
         raise HookError(f"VolumeSnapshot {ns}/{name} was created, but: {exc.message}", hint=exc.hint) from exc
     if request.wait:
         snapshot = wait_ready(client, ns, name, request.timeout)
@@ -199,15 +188,6 @@ def _is_cut(snapshot: JSON) -> bool:
 def _wait_until(client: KubeClient, namespace: str, name: str, done: Callable[[JSON], bool],
                 timeout: float) -> JSON | None:
     return wait_snapshot(client, snapshot_path(namespace, name), done, timeout, interval=_POLL)
-
-
-def _run_post_hooks_quietly(client: KubeClient, post: list[Any], report: Report) -> None:
-    """After a failure the post hooks still run (they release the app); their own failure is
-    reported but must not hide the original error."""
-    try:
-        run_hooks(client, post, report)
-    except Exception as exc:  # noqa: BLE001 - the original error is the one to raise
-        report(f"warning: {exc}")
 
 
 def _manifest(request: CreateRequest, klass: str) -> JSON:

@@ -12,13 +12,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from salvage.engines.snapshots import JSON, Report, content_of, get_snapshot, is_ready, snapshot_error
+from salvage.engines.volume_snapshots import JSON, Report, content_of, get_snapshot, is_ready, snapshot_error
 from salvage.k8s.api_groups import core, storage
 from salvage.k8s.client import KubeClient
 from salvage.k8s.conditions import is_bound
 from salvage.k8s.events import events_for
 from salvage.k8s.quantity import format_bytes, parse_quantity
-from salvage.k8s.waiting import wait_for
+from salvage.k8s.waits import wait_for
 from salvage.model.errors import NotFoundError, NotReadyError, SnapshotError, UsageError
 
 DEFAULT_STORAGE_CLASS = "storageclass.kubernetes.io/is-default-class"

@@ -1,13 +1,13 @@
-"""Creating the operator's objects (Backup, Schedule) from the command line, with the
-errors a user can act on."""
+"""Creating the operator's objects (a Backup handed to it, a Schedule) from any front door,
+with the errors a user can act on."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from salvage.k8s.api_groups import SALVAGE_PLURALS, salvage
 from salvage.k8s.client import KubeClient
 from salvage.model.errors import KubernetesError, UsageError
-from salvage.operator.crds import PLURALS, collection
 
 
 def not_installed(kind: str) -> UsageError:
@@ -18,7 +18,7 @@ def not_installed(kind: str) -> UsageError:
 def create_object(client: KubeClient, namespace: str, body: dict[str, Any], *, exists_hint: str) -> None:
     kind, name = body["kind"], body["metadata"]["name"]
     try:
-        client.create(collection(PLURALS[kind], namespace), body)
+        client.create(salvage(SALVAGE_PLURALS[kind], namespace), body)
     except KubernetesError as exc:
         if exc.status == 409:
             raise UsageError(f"A {kind} named {name!r} already exists in namespace {namespace!r}.",

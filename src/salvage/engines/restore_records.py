@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from salvage.engines.restore import ItemResult, Progress, RestoreReport, RestoreRequest, restore_backup
+from salvage.engines.backup_restore import ItemResult, Progress, RestoreReport, RestoreRequest, restore_backup
 from salvage.k8s.client import KubeClient
 from salvage.locations import Location
 from salvage.locations.config import data_dir

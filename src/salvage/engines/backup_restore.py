@@ -11,7 +11,7 @@ from queue import SimpleQueue
 from typing import Any
 
 from salvage.catalog.reader import BackupReader
-from salvage.catalog.records import ResourceEntry, VolumeRecord
+from salvage.catalog.backup_records import ResourceEntry, VolumeRecord
 from salvage.engines.ordering import rank
 from salvage.engines.rollback import DATA_ERRORS, Creations
 from salvage.engines.sanitize import sanitize, skip_reason
@@ -20,11 +20,10 @@ from salvage.k8s.api_groups import apps, core, crds
 from salvage.k8s.client import KubeClient
 from salvage.k8s.conditions import has_condition, is_bound, replicas_ready
 from salvage.k8s.discovery import ApiResource, discover
-from salvage.k8s.polling import poll
+from salvage.k8s.waits import poll, wait_for
 from salvage.k8s.storage_classes import binds_on_first_use
-from salvage.k8s.waiting import wait_for
 from salvage.locations import Location
-from salvage.model.cloud import AwsSettings, AzureSettings, GceSettings
+from salvage.model.cloud_settings import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import KubernetesError, SalvageError, UsageError
 from salvage.model.mover import MoverSettings
 from salvage.model.progress import Finished, Item, Progress, ResourceDone, Started, Step, quiet

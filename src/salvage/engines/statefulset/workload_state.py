@@ -1,6 +1,6 @@
 """What recover, clone and rotate read of a StatefulSet's objects on the cluster: its pods
 Running under it (or why not), its claims bound (or why not). The waits and deletes
-themselves are k8s/'s (waiting.py, polling.py), as is why a pod is not ready (pods.py)."""
+themselves are k8s/'s (waits.py), as is why a pod is not ready (pods.py)."""
 
 from __future__ import annotations
 

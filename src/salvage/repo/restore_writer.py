@@ -1,6 +1,6 @@
 """The data path of restore: filling regular files with their contents from the packs.
 
-The tree walk (restore.py) hands each file to a :class:`FileWriter`, which groups files
+The tree walk (restore_files.py) hands each file to a :class:`FileWriter`, which groups files
 into batches of about ``_BATCH_STORED`` bytes of stored data (many small files share a
 batch, a large file is split over several) and runs the batches in worker threads. A
 batch reads each pack it needs once per run of neighbouring blobs (sorted by offset,

@@ -1,4 +1,6 @@
-"""Wait for one object to reach a state: watched, falling back to polling.
+"""Waits on the cluster, both kinds: one object watched until a test holds (``wait_for``,
+``delete_and_wait``), and conditions no single object shows (several pods, a list) polled
+until true or a deadline (``wait_until``, ``poll``).
 
 ``wait_for`` reads the object, and while it is not there yet watches it (the collection's
 watch narrowed to its name, from the version read), testing each change as it arrives.
@@ -16,7 +18,6 @@ from collections.abc import Callable
 from typing import Any
 
 from salvage.k8s.client import KubeClient
-from salvage.k8s.polling import not_yet
 from salvage.k8s.watch import watch_events
 from salvage.model.errors import KubernetesError, NotReadyError
 
@@ -26,13 +27,49 @@ Done = Callable[[JSON | None], bool]
 _UNREAD = object()  # the object could not be read this time (a transient error)
 
 
+def transient(exc: KubernetesError) -> bool:
+    """The server could not be reached, was busy or restarting (after the client's own
+    retries): worth asking again while a wait lasts."""
+    return exc.status is None or exc.status == 429 or exc.status >= 500
+
+
+def not_yet(exc: KubernetesError) -> bool:
+    """An error that means "not there yet" to a wait: absent (404), a conflict (409), or transient."""
+    return exc.status in (404, 409) or transient(exc)
+
+
+def poll(condition: Callable[[], bool], deadline: float, *, interval: float = 0.25,
+         tolerate: Callable[[KubernetesError], bool] = lambda exc: True) -> bool:
+    """Whether ``condition`` became true before ``deadline`` (``time.monotonic``); an API
+    error on the way that ``tolerate`` accepts counts as not yet (by default any: the server
+    may be busy or restarting), any other is raised."""
+    while True:
+        try:
+            if condition():
+                return True
+        except KubernetesError as exc:
+            if not tolerate(exc):
+                raise
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+
+
+def wait_until(condition: Callable[[], bool], deadline: float, what: str, *, interval: float = 0.25) -> None:
+    """Poll ``condition`` until true; ``NotReadyError`` ("Timed out waiting for {what}.") at
+    ``deadline``. Errors other than :func:`not_yet` ones are raised at once, as is any
+    ``NotReadyError`` the condition raises (a pod that can never start)."""
+    if not poll(condition, deadline, interval=interval, tolerate=not_yet):
+        raise NotReadyError(f"Timed out waiting for {what}.")
+
+
 def wait_for(client: KubeClient, path: str, done: Done, deadline: float, what: str, *,
              interval: float = 0.25) -> JSON | None:
     """The object at ``path`` once ``done`` says so of it (``done`` sees None while there is
     no such object: waiting for a deletion is ``lambda obj: obj is None``). ``deadline`` is a
     ``time.monotonic`` time; past it, ``NotReadyError`` ("Timed out waiting for {what}.").
     An exception from ``done`` ends the wait (a pod that can never start); a 404 is absence;
-    other errors that are :func:`~salvage.k8s.polling.not_yet` count as not yet."""
+    other errors that are :func:`not_yet` count as not yet."""
     collection, name = path.rsplit("/", 1)
     while True:
         read_at = time.monotonic()

@@ -2,7 +2,7 @@
 
 Files are written unnamed (or under a temporary name) and put in place only when
 complete, so an interrupted or failed restore never leaves a truncated file under a real
-name; their contents are written by worker threads (restore_data.py). Files
+name; their contents are written by worker threads (restore_writer.py). Files
 whose data is in a missing pack are refused up front; files whose data turns out to be
 corrupt are refused when read; both are listed at the end. All-zero 4 KiB blocks become holes,
 so sparse files stay sparse. Directory metadata is applied last (deepest first), since
@@ -26,7 +26,7 @@ from salvage.repo.errors import (
 from salvage.repo.locks import RepositoryLock
 from salvage.repo.progress import Progress
 from salvage.repo.repository import Repository
-from salvage.repo.restore_data import FileWriter
+from salvage.repo.restore_writer import FileWriter
 from salvage.repo.snapshots import Snapshot
 from salvage.repo.tree import NodeWire, decode_tree, get_text
 from salvage.repo.xattrs import apply_xattrs
@@ -234,7 +234,7 @@ class _Restorer:
         with self._lock:
             self.state.refused.append(message)
 
-    # --- what restore_data.FileWriter reports (its RestoreSink) ------------------------
+    # --- what restore_writer.FileWriter reports (its RestoreSink) ------------------------
 
     def stopping(self) -> bool:
         return self.state.full is not None
