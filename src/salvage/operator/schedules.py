@@ -74,7 +74,9 @@ class ScheduleReconciler:
         if done:
             update["lastSuccessful"] = max(b["status"].get("completed") or "" for b in done)
         if policy is not None:
-            self._retain(obj, policy, backups)
+            trouble = self._retain(obj, policy, backups)
+            if trouble:
+                update["reason"] = trouble  # kept until retention succeeds, not cleared by the next run
         update["nextRun"] = _text(due)
         self.ctx.write_status(PLURAL, obj, update)
         return max(0.05, min(MAX_WAIT, (due - self.clock()).total_seconds()))
@@ -113,17 +115,20 @@ class ScheduleReconciler:
                 raise
         return name
 
-    def _retain(self, obj: JSON, policy: RetentionPolicy, backups: list[JSON]) -> None:
-        schedule = obj["metadata"]["name"]
-        location = self.ctx.location(obj["spec"]["template"].get("location"))
+    def _retain(self, obj: JSON, policy: RetentionPolicy, backups: list[JSON]) -> str:
+        """Delete what the policy does not keep; why a deletion failed ('' if none did)."""
+        schedule, template = obj["metadata"]["name"], obj["spec"]["template"]
+        location = self.ctx.location(template.get("location"))
         if location.spec.read_only:
-            return
+            return ""
         planned = plan_prune(location, policy, selector=schedule_selector(schedule), now=self.clock())
-        result = prune(self.ctx.client, location, planned)
+        # The repository's password: fs volumes and database dumps are deleted from it too.
+        result = prune(self.ctx.client, location, planned, repo_password=self.ctx.repo_password(template))
         names = {b["metadata"]["name"] for b in backups}
         for name in result.deleted:
             if name in names:
                 self.ctx.client.delete_if_present(item("backups", self.ctx.namespace, name))
         if result.failed:
             first, error = next(iter(result.failed.items()))
-            self.ctx.write_status(PLURAL, obj, {"reason": f"retention could not delete {first}: {error.message}"})
+            return f"retention could not delete {first}: {error.message}"
+        return ""
