@@ -178,5 +178,17 @@ _NO_BUCKET = re.compile(r"NoSuchBucket|ContainerNotFound|bucket does not exist|c
 
 
 def _first_line(exc: Exception) -> str:
+    """The SDK error's first line, and the store's own error code and message when its XML
+    body says them on later lines (the first line ends at ``<?xml ...?>``)."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    if not text:
+        return type(exc).__name__
+    first = text.splitlines()[0]
+    said = _XML_ERROR.search(text)
+    if said and said.group(1) not in first:
+        first = first.removesuffix('<?xml version="1.0" encoding="UTF-8"?>').rstrip(": ")
+        first += f": {said.group(1)}" + (f" ({said.group(2)})" if said.group(2) else "")
+    return first
+
+
+_XML_ERROR = re.compile(r"<Code>([^<]+)</Code>(?:\s*<Message>([^<]*)</Message>)?")

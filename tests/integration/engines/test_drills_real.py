@@ -132,7 +132,7 @@ def test_a_drill_of_seed_001_with_its_postgresql_loads_the_dumps_and_compares_ro
     from tests.integration.engines import test_postgres as pg
 
     pg.deploy(real_kube, real_ns)
-    pg.psql(real_kube, real_ns, pg.SETUP)
+    pg.run_script(real_kube, real_ns, pg.SETUP)
     made = salvage(real_cluster.kubeconfig, "backup", "create", "pg-nightly", "--include-namespaces", real_ns,
                    env=pg.REPO)
     assert made.returncode == 0, made.stderr

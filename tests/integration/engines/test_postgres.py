@@ -65,6 +65,21 @@ def psql(kube: KubeClient, ns: str, sql: str, *, database: str = "postgres", pod
     return result.stdout.strip()
 
 
+def run_script(kube: KubeClient, ns: str, script: str, pod: str = "postgresql-0") -> None:
+    """``script`` through ``psql -f -``: backslash commands (``\\c``) work, as ``-c`` has none."""
+    result = exec_in_pod(kube, ns, pod, ["sh", "-c", 'printf "%s" "$1" | psql -X -q -v ON_ERROR_STOP=1 '
+                                         '-h /tmp -U postgres -f -', "sh", script], timeout=120)
+    assert result.ok, result.stderr
+
+
+def server_log(kube: KubeClient, ns: str, pod: str = "postgresql-0") -> str:
+    """The server's log (its container's), the last lines: what a failed wait shows."""
+    try:
+        return kube.get_text(f"/api/v1/namespaces/{ns}/pods/{pod}/log", tailLines=40)
+    except KubernetesError as exc:
+        return f"(no log: {exc.message})"
+
+
 def deploy(kube: KubeClient, ns: str) -> None:
     secret = base64.b64encode(PASSWORD.encode()).decode()
     kube.create(f"/api/v1/namespaces/{ns}/secrets", {
@@ -157,9 +172,7 @@ def test_backup_verify_delete_restore(real_cluster: LocalCluster, real_kube: Kub
                                       salvage_home: Path) -> None:
     kube, ns = real_kube, real_ns
     deploy(kube, ns)
-    result = exec_in_pod(kube, ns, "postgresql-0", ["sh", "-c", 'printf "%s" "$1" | psql -X -q -v ON_ERROR_STOP=1 '
-                                                   '-h /tmp -U postgres -f -', "sh", SETUP], timeout=120)
-    assert result.ok, result.stderr
+    run_script(kube, ns, SETUP)
     result = exec_in_pod(kube, ns, "postgresql-0", ["pgbench", "-i", "-q", "-s", "1", "-h", "/tmp", "-U", "postgres",
                                                    "shop"], timeout=120)
     assert result.ok, result.stderr
@@ -275,9 +288,14 @@ def test_faults_leave_no_backup(real_cluster: LocalCluster, real_kube: KubeClien
 
 
 def no_dump_left(kube: KubeClient, ns: str) -> None:
-    wait_for(lambda: psql(kube, ns, "SELECT count(*) FROM pg_stat_activity WHERE application_name IN "
-                                    "('pg_dump', 'psql') AND pid <> pg_backend_pid()") == "0",
-             timeout=90, what="no dump or session left running")  # the pod's pg_dump ends on its broken pipe
+    """No dump or session of a failed run left in the server, nor in the container (a failed
+    run ends its own processes there: an exec'd process outlives its connection)."""
+    try:
+        wait_for(lambda: psql(kube, ns, "SELECT count(*) FROM pg_stat_activity WHERE application_name IN "
+                                        "('pg_dump', 'psql') AND pid <> pg_backend_pid()") == "0",
+                 timeout=90, what="no dump or session left running")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nthe server's log:\n{server_log(kube, ns)}") from None
 
 
 @known_failure(17, "after a full store a pg_dump or psql session is still open in the server 90 s later")

@@ -24,12 +24,11 @@ from salvage.catalog.reader import BackupReader, list_backups
 from salvage.devcluster.local_cluster import LocalCluster
 from salvage.devcluster.images import builders as images
 from salvage.k8s.client import KubeClient
-from salvage.k8s.exec import exec_in_pod
 from salvage.locations import open_location
 from salvage.operator.install import install, manifests, uninstall
 from salvage.repo.snapshots import list_snapshots
 from salvage.volumes import location_repository
-from tests.integration.engines.test_postgres import REPO, SETUP, deploy, ok
+from tests.integration.engines.test_postgres import REPO, SETUP, deploy, ok, run_script
 from tests.support.cli import salvage
 from tests.support.markers import not_yet_proven
 from tests.support.operator import create, custom, filesystem_location, status
@@ -64,10 +63,7 @@ def test_a_schedule_dumps_annotated_databases_and_retention_removes_old_dumps(
                         what="the operator's pod")
         pod_ready(kube, OPERATOR_NS, pods[0]["metadata"]["name"], timeout=180)
         deploy(kube, ns)
-        result = exec_in_pod(kube, ns, "postgresql-0", ["sh", "-c", 'printf "%s" "$1" | psql -X -q -v '
-                                                        'ON_ERROR_STOP=1 -h /tmp -U postgres -f -', "sh", SETUP],
-                             timeout=120)
-        assert result.ok, result.stderr
+        run_script(kube, ns, SETUP)
         password = base64.b64encode(REPO["SALVAGE_REPO_PASSWORD"].encode()).decode()
         kube.create(f"/api/v1/namespaces/{OPERATOR_NS}/secrets", {
             "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "repo"}, "data": {"password": password}})

@@ -61,3 +61,15 @@ def test_a_full_store_says_it_is_full(text):
     assert error.message.startswith("s3://b: the store is full: it refused to store `repository/data/ab/cd`"), \
         error.message
     assert "Free space on the store" in (error.hint or "")
+
+
+def test_an_error_whose_cause_is_in_the_xml_body_names_the_stores_code():
+    """obstore puts the store's XML body on the lines after its first: the code and message
+    (what happened) are said, not just the status and ``<?xml ...?>``."""
+    text = ('Generic S3 error: Error performing PUT http://h/b/k - Server returned non-2xx status code: '
+            '400 Bad Request: <?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>IncompleteBody</Code>'
+            '<Message>You did not provide the number of bytes.</Message><Key>k</Key></Error>\n\nDebug source: ...')
+    error = _translate(GenericError(text), "k", "s3://b")
+    assert error.message == ("s3://b failed on `k`: Generic S3 error: Error performing PUT http://h/b/k - Server "
+                             "returned non-2xx status code: 400 Bad Request: IncompleteBody (You did not provide "
+                             "the number of bytes.)")
