@@ -99,9 +99,33 @@ RUN_VARIABLE = "SALVAGE_RUN"
 # nobody reads its stdout it blocks on the full pipe for ever, its server session open and
 # its snapshot held (kubernetes/kubernetes#89031). A run that fails ends its own processes,
 # found by that variable through /proc (no ps or pkill needed: busybox or coreutils suffice).
-STOP_RUN = ('for p in /proc/[0-9]*; do '
-            f'tr "\\0" "\\n" < "$p/environ" 2>/dev/null | grep -qx "{RUN_VARIABLE}=$1" '
-            '&& kill -TERM "${p#/proc/}" 2>/dev/null; done; exit 0')
+#
+# Leaves first, each while its parent still lives to reap it: in a container whose PID 1 is
+# the postmaster (the official image's is), an orphan is handed to the postmaster, which
+# takes any child of its that dies by a signal for a crashed backend and restarts the whole
+# server (measured on the real node: "server process ... was terminated by signal 15", then
+# recovery). For the same reason a process of the run already orphaned to PID 1 is left be.
+STOP_RUN = (
+    'run="$1"; rounds=0; signal=TERM\n'
+    'while [ "$rounds" -lt 50 ]; do\n'
+    '  pids=""\n'
+    '  for p in /proc/[0-9]*; do\n'
+    f'    tr "\\0" "\\n" 2>/dev/null < "$p/environ" | grep -qx "{RUN_VARIABLE}=$run" && pids="$pids ${{p#/proc/}}"\n'
+    '  done\n'
+    '  parents=" "\n'
+    '  for pid in $pids; do\n'
+    '    parents="$parents$(awk \'/^PPid:/ {print $2}\' "/proc/$pid/status" 2>/dev/null) "\n'
+    '  done\n'
+    '  waiting=0\n'
+    '  for pid in $pids; do\n'
+    '    case "$parents" in *" $pid "*) waiting=1; continue ;; esac\n'  # a parent: once its children are gone
+    '    [ "$(awk \'/^PPid:/ {print $2}\' "/proc/$pid/status" 2>/dev/null)" = 1 ] && continue\n'
+    '    kill -"$signal" "$pid" 2>/dev/null && waiting=1\n'
+    '  done\n'
+    '  [ "$waiting" = 1 ] || exit 0\n'
+    '  sleep 0.2 2>/dev/null || sleep 1\n'
+    '  rounds=$((rounds + 1)); [ "$rounds" -lt 25 ] || signal=KILL\n'  # one that ignored TERM for 5 s
+    'done\n')
 
 
 def command(script: str, server_args: tuple[str, ...], *args: str, run: str | None = None) -> list[str]:

@@ -4,8 +4,11 @@ The scripts themselves run against a real server in tests/integration/engines/te
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from salvage.volumes import postgres_scripts as scripts
 from salvage.volumes.postgres import SecretRef, annotations_of, is_database, listed_databases, pods_mounting
+from tests.support.waiting import wait_for
 
 GLOBALS = '''\\restrict abc
 CREATE ROLE app;
@@ -82,9 +85,11 @@ def test_stopping_a_run_ends_its_processes_and_no_others() -> None:
 
     ours, blocked, theirs, unmarked = start("run-a"), start("run-a", "yes"), start("run-b"), start(None)
     try:
+        for process in (ours, blocked, theirs):
+            wait_for(lambda p=process: marked(p.pid), timeout=10, what="the run's mark in its environment")
         stop = subprocess.run(["sh", "-c", scripts.STOP_RUN, "sh", "run-a"], capture_output=True, timeout=30)
         assert stop.returncode == 0, stop.stderr
-        assert ours.wait(timeout=10) == -15 and blocked.wait(timeout=10) == -15
+        assert ours.wait(timeout=10) == -15 and blocked.wait(timeout=10) in (-15, 143)  # `yes`, or its sh
         for other in (theirs, unmarked):
             with pytest.raises(subprocess.TimeoutExpired):
                 other.wait(timeout=0.5)  # still running: no stray kill lands on it
@@ -92,3 +97,32 @@ def test_stopping_a_run_ends_its_processes_and_no_others() -> None:
         for process in (ours, blocked, theirs, unmarked):
             process.kill()
             process.wait()
+
+
+def test_a_run_is_stopped_leaves_first_so_no_process_is_orphaned() -> None:
+    """Each process dies while its parent lives to reap it: an orphan would go to the
+    container's PID 1, and a postmaster there restarts the server when one dies by a signal.
+    The shell here outlives its child's kill (it says so and exits by itself) before the
+    next round ends it: proof that the child went first."""
+    import subprocess
+
+    tree = subprocess.Popen(scripts.command('sleep 300; echo "child gone first"; exec sleep 300', (), run="run-t"),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: Path(f"/proc/{tree.pid}/task/{tree.pid}/children").read_text().strip(), timeout=10,
+                 what="the shell's child started")
+        stop = subprocess.run(["sh", "-c", scripts.STOP_RUN, "sh", "run-t"], capture_output=True, timeout=60)
+        assert stop.returncode == 0, stop.stderr
+        out, _ = tree.communicate(timeout=10)
+        assert "child gone first" in out
+    finally:
+        for process in (tree,):
+            process.kill()
+            process.wait()
+
+
+def marked(pid: int) -> bool:
+    try:
+        return f"{scripts.RUN_VARIABLE}=".encode() in Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
