@@ -1,10 +1,11 @@
-"""Creating the operator's objects (Backup, Schedule) from the command line, with the
+"""Creating the operator's objects (Backup, Schedule, Drill) from the command line, with the
 errors a user can act on."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from salvage.k8s.api_groups import core
 from salvage.k8s.client import KubeClient
 from salvage.model.errors import KubernetesError, UsageError
 from salvage.operator.crds import PLURALS, collection
@@ -24,5 +25,10 @@ def create_object(client: KubeClient, namespace: str, body: dict[str, Any], *, e
             raise UsageError(f"A {kind} named {name!r} already exists in namespace {namespace!r}.",
                              hint=exists_hint) from exc
         if exc.status == 404:
+            if not client.exists(core("namespaces", None, namespace)):
+                raise UsageError(f"Namespace {namespace!r} does not exist, so {kind} {name!r} was not created.",
+                                 hint="Pass the operator's namespace with -n (where `salvage install` put it; "
+                                      "default salvage), or install the operator there with `salvage install -n "
+                                      f"{namespace}`.") from exc
             raise not_installed(kind) from exc
         raise

@@ -26,7 +26,8 @@ def run(
     ctx: typer.Context,
     from_backup: Annotated[str, typer.Option("--from-backup", help="The backup to drill.")] = "",
     schedule: Annotated[str | None, typer.Option(
-        "--schedule", help="Drill the newest Completed backup of this Schedule instead.")] = None,
+        "--schedule", "--backup-schedule", help="Drill the newest Completed backup of this Schedule "
+                                                "instead.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Drill name (default: BACKUP-drill-ID).")] = None,
     verify_command: Annotated[str | None, typer.Option(
         "--verify-command", help="Run in each restored workload's pod once ready; the drill fails if it "
@@ -66,7 +67,7 @@ def run(
     """
     app = app_of(ctx)
     if bool(from_backup) == bool(schedule):
-        raise UsageError("Which backup? Pass --from-backup NAME or --schedule NAME (one of them).",
+        raise UsageError("Which backup? Pass --from-backup NAME or --backup-schedule NAME (one of them).",
                          hint="List backups with `salvage backup get`.")
     target = open_location(location)
     from_backup = from_backup or newest_completed(target, schedule or "")
