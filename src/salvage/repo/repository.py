@@ -76,8 +76,10 @@ class Repository:
         master = MasterKey.generate()
         key_data = keys.wrap(master, config.id, password, kdf or KdfParams())
         # The key goes first: a config without a key would be a repository nobody can open.
-        store.put(layout.file_key("keys", content_hash(key_data)), key_data)
+        key = layout.file_key("keys", content_hash(key_data))
+        store.put(key, key_data)
         if not store.put_if_absent(layout.CONFIG, config.encode()):
+            store.delete(key)  # it opens a repository that never was: the winner's has its own key
             raise RepositoryExistsError(f"{store.url} got a repository from someone else while we created ours")
         return Repository(store, config, master)
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from salvage.model.errors import UsageError
-from salvage.repo.errors import RepositoryNotFoundError
+from salvage.repo.errors import RepositoryExistsError, RepositoryNotFoundError
 from salvage.repo.repository import Repository
 from salvage.storage.base import Store
 from salvage.storage.prefixed import PrefixedStore
@@ -33,7 +33,12 @@ def repository(location_store: Store, password: str | None, *, create: bool, rea
     except RepositoryNotFoundError:
         if not create:
             raise
+    try:
         return Repository.init(store, password)
+    except RepositoryExistsError:
+        # Another backup created it first (two fs backups starting together on a new location):
+        # use that one, as if it had been there all along.
+        return Repository.open(store, password, read_only=read_only)
 
 
 def for_method(context: MethodContext, what: str) -> Repository:
