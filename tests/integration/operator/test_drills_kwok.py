@@ -2,13 +2,14 @@
 backup passes on schedule, keeps only its newest reports and sets its metrics; a Drill of a
 Schedule with no Completed backup fails naming why, and counts the failure; a failing
 check fails the drill naming it; a bad cron is Invalid; the API server refuses a Drill
-naming both a backup and a schedule; a damaged backup and a volume altered after its
-digest was recorded each fail their drill, named, on the metrics. Nothing of a drill is
-left behind, even by an operator killed mid-drill: the next one removes its scratch
-namespaces and fails that drill, naming them."""
+naming both a backup and a schedule, and keeps what `salvage drill create` writes field for
+field; a damaged backup and a volume altered after its digest was recorded each fail their
+drill, named, on the metrics. Nothing of a drill is left behind, even by an operator killed
+mid-drill: the next one removes its scratch namespaces and fails that drill, naming them."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -21,6 +22,7 @@ from salvage.locations import open_location
 from salvage.locations.config import LocationSpec
 from salvage.model.errors import KubernetesError
 from tests.support.builders import namespace, never_ready_deployment
+from tests.support.cli import salvage
 from tests.support.damage import damage
 from tests.support.operator import (
     create, custom, filesystem_location, install_crds, operator_process, operator_thread, status,
@@ -90,6 +92,26 @@ def test_drills(cluster, kube: KubeClient, ns: str, tmp_path) -> None:  # type: 
     wait_for(lambda: not [n for n in kube.list("/api/v1/namespaces") if n["metadata"]["name"].startswith(f"{app}-drill-")],
              timeout=60, what="no scratch namespace left")
     kube.delete(f"/api/v1/namespaces/{app}")
+
+
+def test_drill_create_writes_what_the_api_server_accepts_and_delete_removes_it(
+        cluster, kube: KubeClient, ns: str) -> None:  # type: ignore[no-untyped-def]
+    install_crds(kube)
+    args = ["drill", "create", "nightly", "--schedule", "30 4 * * *", "--time-zone", "Europe/Berlin",
+            "--backup-schedule", "shop-daily", "--verify-command", "sh -c 'test -s /data/x'",
+            "--verify-selector", "app=pg", "--timeout", "120", "--keep-reports", "3",
+            "--repo-password-secret", "repo", "-n", ns]
+    planned = salvage(cluster.kubeconfig, "-o", "json", *args, "--dry-run")
+    assert planned.returncode == 0, planned.stderr
+    made = salvage(cluster.kubeconfig, *args)
+    assert made.returncode == 0, made.stderr
+    stored = kube.get(f"/apis/salvage.io/v1alpha1/namespaces/{ns}/drills/nightly")
+    assert stored["spec"] == json.loads(planned.stdout)["spec"], "the API server kept every field as written"
+
+    missing = salvage(cluster.kubeconfig, *args[:-1], f"{ns}-nope")
+    assert missing.returncode == 2 and f"Namespace '{ns}-nope' does not exist" in missing.stderr, missing.stderr
+    assert salvage(cluster.kubeconfig, "drill", "delete", "nightly", "-n", ns).returncode == 0
+    assert not kube.exists(f"/apis/salvage.io/v1alpha1/namespaces/{ns}/drills/nightly")
 
 
 def test_a_damaged_backup_and_a_silently_altered_volume_fail_their_drills_and_the_metric_shows_it(
