@@ -10,7 +10,9 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.custom_objects import create_object
 from salvage.cli.kube import kube_client
-from salvage.cli.options import Location, OperatorNamespace
+from salvage.cli.options import (
+    Cron, CronTimeZone, Location, OperatorNamespace, VerifyCommand, VerifyContainer, VerifySelector,
+)
 from salvage.cli.output import OutputFormat
 from salvage.engines import cron
 from salvage.engines.password_secret import SecretRef
@@ -23,10 +25,8 @@ from salvage.operator.manifests import render_yaml
 def create(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Drill name (its reports are NAME-YYYYMMDDHHMMSS).")],
-    schedule: Annotated[str, typer.Option("--schedule", help="When to drill, as cron: five fields, six with "
-                                                              "seconds first, or @daily and the like.")] = "",
-    time_zone: Annotated[str, typer.Option("--time-zone", help="IANA time zone of the cron, e.g. "
-                                                                "Europe/Paris.")] = "UTC",
+    schedule: Cron = "",
+    time_zone: CronTimeZone = "UTC",
     paused: Annotated[bool, typer.Option("--paused", help="Create it paused (it runs no drill until "
                                                           "spec.paused is false).")] = False,
     from_backup: Annotated[str | None, typer.Option("--from-backup", help="Drill this backup each "
@@ -34,13 +34,9 @@ def create(
     backup_schedule: Annotated[str | None, typer.Option(
         "--backup-schedule", help="Drill the newest Completed backup of this Schedule each time.")] = None,
     location: Location = None,
-    verify_command: Annotated[str | None, typer.Option(
-        "--verify-command", help="Run in each restored workload's pod once ready; the drill fails if it "
-        "exits non-zero, e.g. 'sh -c \"test -s /data/app.db\"'.")] = None,
-    verify_container: Annotated[str | None, typer.Option(
-        "--verify-container", help="Container for --verify-command (default: the pod's only one).")] = None,
-    verify_selector: Annotated[str | None, typer.Option(
-        "--verify-selector", help="Run --verify-command only in pods with these labels, e.g. app=db.")] = None,
+    verify_command: VerifyCommand = None,
+    verify_container: VerifyContainer = None,
+    verify_selector: VerifySelector = None,
     timeout: Annotated[int | None, typer.Option(
         "--timeout", min=1, help="Seconds to wait for readiness, and for each verify command "
                                  "(default 600).")] = None,
