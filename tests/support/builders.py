@@ -49,6 +49,18 @@ def statefulset(name: str, *, replicas: int = 1, service: str | None = None, tem
     }
 
 
+def never_ready_deployment(name: str) -> dict[str, Any]:
+    """A Deployment whose pod no node takes (a node label nobody has): never available, so
+    a drill of it waits for readiness until its timeout (a drill to stop mid-way)."""
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                 "template": {"metadata": {"labels": {"app": name}},
+                              "spec": {"nodeSelector": {"salvage.test/no-such-node": "true"},
+                                       "containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10"}]}}},
+    }
+
+
 def pvc(name: str, *, size: str = "1Gi", storage_class: str | None = None,
         data_source: dict[str, Any] | None = None) -> dict[str, Any]:
     spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}

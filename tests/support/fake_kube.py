@@ -15,7 +15,8 @@ JSON = dict[str, Any]
 
 
 class FakeApi:
-    """Objects by API path. GET an object or a collection (its direct children), POST, DELETE;
+    """Objects by API path. GET an object or a collection (its direct children), POST, PUT,
+    PATCH (a merge patch; of an object's ``status`` through ``/status``), DELETE;
     every request is recorded so a test can assert that nothing was written."""
 
     def __init__(self, objects: dict[str, JSON] | None = None) -> None:
@@ -49,9 +50,18 @@ class FakeApi:
             self.objects[target] = body
             return httpx.Response(201, json=body)
         if request.method == "PATCH" and request.headers.get("content-type") == "application/merge-patch+json":
+            target = path.removesuffix("/status")  # the status subresource: the object's status only
+            if target not in self.objects:
+                return _status(404, f"{path} not found")
+            change = json.loads(request.content)
+            if target != path:
+                change = {"status": change.get("status")}
+            self.objects[target] = _merged(self.objects[target], change)
+            return httpx.Response(200, json=self.objects[target])
+        if request.method == "PUT":
             if path not in self.objects:
                 return _status(404, f"{path} not found")
-            self.objects[path] = _merged(self.objects[path], json.loads(request.content))
+            self.objects[path] = json.loads(request.content)
             return httpx.Response(200, json=self.objects[path])
         if request.method == "DELETE":
             if self.objects.pop(path, None) is None:

@@ -25,6 +25,19 @@ Location = Annotated[str | None, typer.Option("--location", envvar="SALVAGE_LOCA
 OperatorNamespace = Annotated[str, typer.Option("--namespace", "-n", envvar="SALVAGE_NAMESPACE",
                                                 help="The operator's namespace (its objects, Secrets, Lease).")]
 
+# When the operator runs a Schedule or a Drill.
+Cron = Annotated[str, typer.Option("--schedule", help="Cron: five fields, six with seconds first, or @daily and "
+                                                      "the like.")]
+CronTimeZone = Annotated[str, typer.Option("--time-zone", help="IANA time zone of the cron, e.g. Europe/Paris.")]
+# A restore drill's checks: `drill run` runs them, `drill create` writes them into a Drill.
+VerifyCommand = Annotated[str | None, typer.Option(
+    "--verify-command", help="Run in each restored workload's pod once ready; the drill fails if it exits "
+                             "non-zero, e.g. 'sh -c \"test -s /data/app.db\"'.")]
+VerifyContainer = Annotated[str | None, typer.Option(
+    "--verify-container", help="Container for --verify-command (default: the pod's only one).")]
+VerifySelector = Annotated[str | None, typer.Option(
+    "--verify-selector", help="Run --verify-command only in pods with these labels, e.g. app=db.")]
+
 
 def split_list(value: str | None, default: tuple[str, ...] = ()) -> tuple[str, ...]:
     if not value:

@@ -54,6 +54,10 @@ class RestoreRequest:
     keep_partial: bool = False
     # The caller has just verified every object of the backup (a drill, as its first phase).
     verified: bool = False
+    # Put on every namespace this restore creates (a drill marks its scratch namespaces so
+    # that those a killed drill leaves can be told from the user's: engines/drill_scratch.py).
+    namespace_labels: dict[str, str] = field(default_factory=dict)
+    namespace_annotations: dict[str, str] = field(default_factory=dict)
     repo_password: str | None = field(default=None, repr=False)
     aws: AwsSettings = field(default_factory=AwsSettings)  # for aws-ebs volume records
     gce: GceSettings = field(default_factory=GceSettings)  # for gce-pd volume records
@@ -263,7 +267,7 @@ class _Run:
         if self.request.dry_run or target in self.namespaces_seen:
             return
         self.namespaces_seen.add(target)
-        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": target}}
+        body = self._marked({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": target}})
         if not self.client.exists(core("namespaces", None, target)) and \
                 self.client.create_if_absent(core("namespaces"), body):
             self.created.add(core("namespaces", None, target), f"Namespace {target}")
@@ -271,6 +275,14 @@ class _Run:
             self.report.count(item)
             self.on_item(item)
             self.progress(item)
+
+    def _marked(self, namespace: dict[str, Any]) -> dict[str, Any]:
+        meta = namespace["metadata"]
+        for key, extra in (("labels", self.request.namespace_labels),
+                           ("annotations", self.request.namespace_annotations)):
+            if extra:
+                meta[key] = {**(meta.get(key) or {}), **extra}
+        return namespace
 
     def _objects(self, step: _Step) -> Iterator[dict[str, Any]]:
         selection = self.request.selection
@@ -303,6 +315,8 @@ class _Run:
         meta = obj.get("metadata", {})
         original_ns = meta.get("namespace")
         body = sanitize(obj, namespace_map=self.request.namespace_map, class_map=self.request.class_map)
+        if step.entry["kind"] == "Namespace" and not step.entry["group"]:
+            body = self._marked(body)
         namespace = body["metadata"].get("namespace")
         name = body["metadata"]["name"]
         qualified = step.resource.qualified

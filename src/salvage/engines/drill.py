@@ -20,6 +20,7 @@ from typing import Any
 
 from salvage.catalog import layout
 from salvage.catalog.reader import BackupReader, list_backups
+from salvage.engines import drill_scratch
 from salvage.engines.drill_checks import Check, database_checks, digest_checks
 from salvage.engines.backup_restore import ItemResult, RestoreRequest, restore_backup
 from salvage.engines.pruning import schedule_selector
@@ -30,13 +31,13 @@ from salvage.k8s.api_groups import path as api_path
 from salvage.k8s.client import KubeClient
 from salvage.k8s.conditions import is_bound, replicas_ready
 from salvage.k8s.exec import exec_in_pod
-from salvage.k8s.waits import poll, wait_for
+from salvage.k8s.waits import wait_for
 from salvage.k8s.storage_classes import binds_on_first_use
 from salvage.locations import Location
 from salvage.locations.config import data_dir
 from salvage.model.cloud_settings import AwsSettings, GceSettings
 from salvage.model.errors import KubernetesError, NotFoundError, NotReadyError, SalvageError, UsageError
-from salvage.model.progress import Event, Item, Progress, Step, VolumeDigest, quiet
+from salvage.model.progress import Event, Item, Logged, Progress, Step, VolumeDigest, quiet
 
 
 SUFFIX = "-drill-"
@@ -56,6 +57,7 @@ class DrillRequest:
     timeout: float = 600.0  # for readiness, and for each verify command
     keep_on_failure: bool = False  # leave the scratch namespaces of a failed drill for a look
     owner: str = ""  # what ran it, e.g. Drill salvage-system/nightly (the operator); "" for the CLI
+    runner: str = ""  # the process running it: the operator's identity (default HOST:PID of this one)
     repo_password: str | None = field(default=None, repr=False)
     aws: AwsSettings = field(default_factory=AwsSettings)
     gce: GceSettings = field(default_factory=GceSettings)
@@ -99,51 +101,56 @@ def run_drill(client: KubeClient, location: Location, request: DrillRequest,
     drill_id = secrets.token_hex(3)
     name = request.name or _name(request.backup, drill_id)
     layout.check_name(name)
-    started = time.monotonic()
-    report = DrillReport(name, request.backup, location.name, "Running", _now(), owner=request.owner)
     reader = BackupReader(location.store, request.backup)  # a missing backup: refused here, nothing made
     if reader.manifest["phase"] != "Completed":
         raise UsageError(f"Backup {request.backup!r} is {reader.manifest['phase']}; only a Completed backup "
                          "is drilled.", hint="List backups with `salvage backup get`.")
+    _remove_abandoned(client, request, progress)
+    runner = request.runner or drill_scratch.this_process()
+    started = time.monotonic()
+    report = DrillReport(name, request.backup, location.name, "Running", _now(), owner=request.owner)
     report.backup_completed = reader.manifest.get("completedAt")
     report.recovery_point_seconds = _age(report.backup_completed)
     clock = _Phases(report)
-    try:
+    with drill_scratch.Heartbeat(client) as heartbeat:
         try:
-            clock.start("verify", progress)
-            reader.verify()  # every object against the manifest, before anything is made
-            report.namespaces = {ns: _scratch(ns, drill_id) for ns in _namespaces(reader)}
-            if not report.namespaces:
-                raise UsageError(f"Backup {request.backup!r} holds no namespaced object; there is nothing to drill.")
-            clock.stop()  # the restore's time is split into phases by _restore
-            digests: dict[tuple[str, str], VolumeDigest] = {}
-            items = _restore(client, location, reader, request, report, progress, digests)
+            try:
+                clock.start("verify", progress)
+                reader.verify()  # every object against the manifest, before anything is made
+                report.namespaces = {ns: _scratch(ns, drill_id) for ns in _namespaces(reader)}
+                if not report.namespaces:
+                    raise UsageError(f"Backup {request.backup!r} holds no namespaced object; there is nothing "
+                                     "to drill.")
+                heartbeat.add(report.namespaces.values())
+                clock.stop()  # the restore's time is split into phases by _restore
+                digests: dict[tuple[str, str], VolumeDigest] = {}
+                items = _restore(client, location, reader, request, report, progress, digests, runner)
+                if report.phase != "Failed":
+                    clock.start("readiness", progress)
+                    _wait_ready(client, report, request.timeout)
+                databases: list[Check] = []
+                if report.phase != "Failed" and any(v.get("method") == "postgresql" for v in reader.volumes()):
+                    clock.start("databases", progress)
+                    databases = database_checks(client, location, reader.volumes(), report.namespaces,
+                                                request.repo_password,
+                                                lambda m: progress(Step(f"drill {name}: {m}")))
+                if report.phase != "Failed":
+                    clock.start("checks", progress)
+                    _checks(client, report, items, request)
+                    for check in digest_checks(reader.volumes(), digests, report.namespaces) + databases:
+                        _record(report, check)
+            except SalvageError as exc:  # a damaged backup, a refused restore: the drill's finding
+                report.failed(exc.message)
+            clock.stop()
             if report.phase != "Failed":
-                clock.start("readiness", progress)
-                _wait_ready(client, report, request.timeout)
-            databases: list[Check] = []
-            if report.phase != "Failed" and any(v.get("method") == "postgresql" for v in reader.volumes()):
-                clock.start("databases", progress)
-                databases = database_checks(client, location, reader.volumes(), report.namespaces,
-                                            request.repo_password,
-                                            lambda m: progress(Step(f"drill {name}: {m}")))
-            if report.phase != "Failed":
-                clock.start("checks", progress)
-                _checks(client, report, items, request)
-                for check in digest_checks(reader.volumes(), digests, report.namespaces) + databases:
-                    _record(report, check)
-        except SalvageError as exc:  # a damaged backup, a refused restore: the drill's finding
-            report.failed(exc.message)
-        clock.stop()
-        if report.phase != "Failed":
-            report.phase = "Passed"
-            report.recovery_time_seconds = round(time.monotonic() - started, 2)
-    except BaseException as exc:  # Ctrl-C, or a bug: clean up and keep the report, then re-raise
-        clock.stop()
-        report.failed(f"interrupted: {type(exc).__name__} {exc}".rstrip())
+                report.phase = "Passed"
+                report.recovery_time_seconds = round(time.monotonic() - started, 2)
+        except BaseException as exc:  # Ctrl-C, or a bug: clean up and keep the report, then re-raise
+            clock.stop()
+            report.failed(f"interrupted: {type(exc).__name__} {exc}".rstrip())
+            _finish(client, location, report, request, progress)
+            raise
         _finish(client, location, report, request, progress)
-        raise
-    _finish(client, location, report, request, progress)
     return report
 
 
@@ -152,6 +159,39 @@ def _finish(client: KubeClient, location: Location, report: DrillReport, request
     _clean_up(client, report, request, progress)
     report.completed = _now()
     _store(location, report)
+
+
+def _remove_abandoned(client: KubeClient, request: DrillRequest, progress: Progress) -> None:
+    """Before a drill starts: remove the scratch namespaces that an earlier drill of the same
+    backup, run by the same owner, left when it was killed; say which are left and why."""
+    try:
+        found = [s for s in drill_scratch.list_scratch(client)
+                 if s.backup == request.backup and s.owner == request.owner]
+    except KubernetesError as exc:  # no right to list namespaces: nothing to sweep from here
+        progress(Logged("warning", f"could not look for namespaces a killed drill left: {exc.message}"))
+        return
+    abandoned = [s for s in found if s.abandoned()]
+    if abandoned:
+        names = ", ".join(s.namespace for s in abandoned)
+        progress(Step(f"removing namespaces {names}, left by an earlier drill of backup {request.backup} "
+                      "that was stopped"))
+        problems = drill_scratch.remove_scratch(client, [s.namespace for s in abandoned])
+        for s in abandoned:
+            progress(Logged("warning", f"removed namespace {s.namespace}, left by drill {s.drill} "
+                                       f"({s.runner or 'unknown runner'}), which was stopped mid-drill"))
+        for problem in problems:
+            progress(Logged("warning", f"clean-up of an earlier drill: {problem}"))
+    for s in found:
+        if s.kept:
+            progress(Logged("warning", f"namespace {s.namespace} was kept by drill {s.drill} for a look "
+                                       f"(--keep-on-failure); remove it with `kubectl delete namespace "
+                                       f"{s.namespace}`"))
+        elif s not in abandoned:
+            again = f"`salvage drill run --from-backup {request.backup}`" if not request.owner \
+                else f"the next drill of {request.owner}"
+            progress(Logged("warning", f"namespace {s.namespace} belongs to drill {s.drill} ({s.runner}), "
+                                       "which may still be running, so it stays; if that drill was stopped, "
+                                       f"{again} after {s.stale_at():%H:%M:%S} UTC removes it"))
 
 
 # -- phases --------------------------------------------------------------------------------------
@@ -175,7 +215,7 @@ class _Phases:
 
 def _restore(client: KubeClient, location: Location, reader: BackupReader, request: DrillRequest,
              report: DrillReport, progress: Progress,
-             digests: dict[tuple[str, str], VolumeDigest]) -> list[ItemResult]:
+             digests: dict[tuple[str, str], VolumeDigest], runner: str) -> list[ItemResult]:
     """Restore into the scratch namespaces. The phases are told apart by the restore's own
     progress: it checks every volume's data (each pack of fs volumes hashed) before its
     first item, which belongs to the verify phase, and restores claims, with their data,
@@ -195,8 +235,10 @@ def _restore(client: KubeClient, location: Location, reader: BackupReader, reque
 
     progress(Step(f"drill {report.name}: restoring backup {request.backup} into "
                   + ", ".join(f"{a} -> {b}" for a, b in report.namespaces.items())))
+    labels, annotations = drill_scratch.marks(report.name, request.backup, request.owner, runner)
     restore = RestoreRequest(
         name=report.name, backup=request.backup, namespace_map=dict(report.namespaces), wait=False,
+        namespace_labels=labels, namespace_annotations=annotations,
         selection=Selection(exclude_resources=_cluster_scoped(reader)), verified=True,
         timeout=request.timeout, verify_data=True, check_digests=True, repo_password=request.repo_password,
         aws=request.aws, gce=request.gce)
@@ -307,39 +349,14 @@ def _record(report: DrillReport, check: Check) -> None:
 
 def _clean_up(client: KubeClient, report: DrillReport, request: DrillRequest, progress: Progress) -> None:
     """Remove the scratch namespaces, then any volume still bound to a claim in them. A
-    failed drill's are kept only when asked (``keep_on_failure``)."""
-    scratch = set(report.namespaces.values())
+    failed drill's are kept only when asked (``keep_on_failure``), and marked kept."""
+    scratch = sorted(set(report.namespaces.values()))
     if report.phase == "Failed" and request.keep_on_failure:
-        report.cleanup.append("kept for a look (--keep-on-failure): namespaces " + ", ".join(sorted(scratch)))
+        drill_scratch.keep(client, scratch)
+        report.cleanup.append("kept for a look (--keep-on-failure): namespaces " + ", ".join(scratch))
         return
-    progress(Step(f"drill {report.name}: removing namespaces {', '.join(sorted(scratch))}"))
-    deadline = time.monotonic() + 180
-    for namespace in scratch:
-        try:
-            client.delete_if_present(core("namespaces", None, namespace))
-        except KubernetesError as exc:
-            report.cleanup.append(f"namespace {namespace}: {exc.message}")
-    for namespace in scratch:
-        try:
-            wait_for(client, core("namespaces", None, namespace), lambda o: o is None, deadline,
-                     f"namespace {namespace} to be deleted")
-        except SalvageError:  # the time is up, or the API refuses: say so, and go on cleaning
-            report.cleanup.append(f"namespace {namespace} is still being deleted")
-
-    def drill_volumes() -> list[dict[str, Any]]:
-        return [pv for pv in client.list(core("persistentvolumes"))
-                if ((pv.get("spec") or {}).get("claimRef") or {}).get("namespace") in scratch]
-
-    if poll(lambda: not drill_volumes(), deadline):
-        return
-    for pv in drill_volumes():
-        # Released with the Retain policy: the drill made it, so the drill removes it.
-        try:
-            client.delete_if_present(core("persistentvolumes", None, pv["metadata"]["name"]))
-        except KubernetesError as exc:
-            report.cleanup.append(f"PersistentVolume {pv['metadata']['name']}: {exc.message}")
-    if not poll(lambda: not drill_volumes(), time.monotonic() + 60):
-        report.cleanup.extend(f"PersistentVolume {pv['metadata']['name']} is still there" for pv in drill_volumes())
+    progress(Step(f"drill {report.name}: removing namespaces {', '.join(scratch)}"))
+    report.cleanup.extend(drill_scratch.remove_scratch(client, scratch))
 
 
 # -- reports -------------------------------------------------------------------------------------

@@ -47,11 +47,12 @@ RULES = (
     Rule(("*",), ("*",), ("create",),
          "restore creates every kind a backup holds (namespaces, PVs, claims, workloads, custom objects); "
          "snapshot hooks run commands through pods/exec"),
-    Rule(("*",), ("*",), ("update",), "restore with existingResourcePolicy update replaces existing objects"),
+    Rule(("*",), ("*",), ("update",), "restore with existingResourcePolicy update replaces existing objects; a "
+         "drill renews its scratch namespaces' heartbeat annotation"),
     Rule(("*",), ("*",), ("delete",),
          "restore removes what it created when damaged data stops it (rollback); backup deletion (TTL) removes "
          "its VolumeSnapshots; the csi-snapshot method removes the temporary VolumeSnapshot it binds; a drill "
-         "removes its scratch namespaces and the volumes their claims bound"),
+         "removes its scratch namespaces and the volumes their claims bound, and those a stopped drill left"),
     Rule(("snapshot.storage.k8s.io",), ("volumesnapshotcontents",), ("patch",),
          "the csi-snapshot method makes a captured snapshot's content Retain, so it outlives its namespace"),
     Rule(("",), ("pods", "secrets"), ("patch",),

@@ -1,16 +1,21 @@
 """`salvage drill` on the local cluster (kwok nodes): seed 001's namespace is restored into a
 scratch namespace, checked, measured by phase and removed; the report lands beside the
-backup; a damaged backup fails the drill before anything is made. Drills of workloads whose
+backup; a damaged backup fails the drill before anything is made; the namespaces of a drill
+killed outright are removed by the next drill of its backup. Drills of workloads whose
 checks run in containers are in test_drills_real.py."""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
 from salvage.catalog import layout
+from salvage.devcluster.local_cluster import LocalCluster
+from salvage.engines.drill_scratch import list_scratch
 from salvage.k8s.client import KubeClient
 from salvage.locations import open_location
 from salvage.repo.snapshots import find_snapshot
@@ -20,7 +25,9 @@ from salvage.volumes import location_repository
 from tests.integration.engines import workload
 from tests.integration.engines.conftest import Salvage
 from tests.support.backups import rewrite_volume_records
+from tests.support.builders import never_ready_deployment
 from tests.support.damage import damage
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -111,6 +118,38 @@ def test_a_schedule_is_drilled_through_its_newest_completed_backup(
     assert both.returncode == 2 and "one of them" in both.stderr
 
 
+def test_a_drill_killed_outright_leaves_marked_namespaces_that_the_next_drill_of_its_backup_removes(
+        kube: KubeClient, ns: str, salvage: Salvage, cluster: LocalCluster) -> None:
+    kube.create(f"/apis/apps/v1/namespaces/{ns}/deployments", never_ready_deployment("web"))
+    salvage("backup", "create", "stuck", "--include-namespaces", ns, "--no-snapshot-volumes")
+    killed = subprocess.Popen(
+        [sys.executable, "-m", "salvage", "--kubeconfig", str(cluster.kubeconfig), "drill", "run",
+         "--from-backup", "stuck", "--timeout", "600"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "NO_COLOR": "1"})
+    try:
+        [left] = wait_for(lambda: [s for s in list_scratch(kube) if s.backup == "stuck"], timeout=120,
+                          what="the drill's scratch namespace")
+        wait_for(lambda: kube.list(f"/apis/apps/v1/namespaces/{left.namespace}/deployments"), timeout=60,
+                 what="the drill restoring into it")
+    finally:
+        killed.kill()  # SIGKILL: no clean-up runs
+        killed.wait(timeout=30)
+    assert left.namespace.startswith(f"{ns}-drill-") and left.runner.endswith(f":{killed.pid}")
+    assert kube.exists(f"/api/v1/namespaces/{left.namespace}"), "a killed drill cleans nothing up"
+
+    out = salvage("-o", "json", "drill", "run", "--from-backup", "stuck", "--timeout", "5", check=False)
+
+    assert out.returncode == 1, out.stderr  # its own Deployment never gets ready either
+    said = " ".join(out.stderr.split())
+    assert f"removed namespace {left.namespace}, left by drill {left.drill}" in said, out.stderr
+    assert not kube.exists(f"/api/v1/namespaces/{left.namespace}")
+    drill = json.loads(out.stdout)
+    assert drill["namespaces"][ns] != left.namespace and _leftovers(kube, drill) == []
+    assert [s.namespace for s in list_scratch(kube) if s.backup == "stuck"] == []
+    assert kube.exists(f"/api/v1/namespaces/{ns}"), "the original is never touched"
+
+
+PASSWORD = "drill digest password"
 PASSWORD = "drill digest password"
 
 

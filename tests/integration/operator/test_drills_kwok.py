@@ -2,25 +2,31 @@
 backup passes on schedule, keeps only its newest reports and sets its metrics; a Drill of a
 Schedule with no Completed backup fails naming why, and counts the failure; a failing
 check fails the drill naming it; a bad cron is Invalid; the API server refuses a Drill
-naming both a backup and a schedule; a damaged backup and a volume altered after its
-digest was recorded each fail their drill, named, on the metrics. Nothing of a drill is
-left behind."""
+naming both a backup and a schedule, and keeps what `salvage drill create` writes field for
+field; a damaged backup and a volume altered after its digest was recorded each fail their
+drill, named, on the metrics. Nothing of a drill is left behind, even by an operator killed
+mid-drill: the next one removes its scratch namespaces and fails that drill, naming them."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
 
 from salvage.catalog import layout
 from salvage.engines.drill import list_drills
+from salvage.engines.drill_scratch import list_scratch
 from salvage.k8s.client import KubeClient
 from salvage.locations import open_location
 from salvage.locations.config import LocationSpec
 from salvage.model.errors import KubernetesError
-from tests.support.builders import namespace
+from tests.support.builders import namespace, never_ready_deployment
+from tests.support.cli import salvage
 from tests.support.damage import damage
-from tests.support.operator import create, custom, filesystem_location, install_crds, operator_thread, status
+from tests.support.operator import (
+    create, custom, filesystem_location, install_crds, operator_process, operator_thread, status,
+)
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -88,6 +94,26 @@ def test_drills(cluster, kube: KubeClient, ns: str, tmp_path) -> None:  # type: 
     kube.delete(f"/api/v1/namespaces/{app}")
 
 
+def test_drill_create_writes_what_the_api_server_accepts_and_delete_removes_it(
+        cluster, kube: KubeClient, ns: str) -> None:  # type: ignore[no-untyped-def]
+    install_crds(kube)
+    args = ["drill", "create", "nightly", "--schedule", "30 4 * * *", "--time-zone", "Europe/Berlin",
+            "--backup-schedule", "shop-daily", "--verify-command", "sh -c 'test -s /data/x'",
+            "--verify-selector", "app=pg", "--timeout", "120", "--keep-reports", "3",
+            "--repo-password-secret", "repo", "-n", ns]
+    planned = salvage(cluster.kubeconfig, "-o", "json", *args, "--dry-run")
+    assert planned.returncode == 0, planned.stderr
+    made = salvage(cluster.kubeconfig, *args)
+    assert made.returncode == 0, made.stderr
+    stored = kube.get(f"/apis/salvage.io/v1alpha1/namespaces/{ns}/drills/nightly")
+    assert stored["spec"] == json.loads(planned.stdout)["spec"], "the API server kept every field as written"
+
+    missing = salvage(cluster.kubeconfig, *args[:-1], f"{ns}-nope")
+    assert missing.returncode == 2 and f"Namespace '{ns}-nope' does not exist" in missing.stderr, missing.stderr
+    assert salvage(cluster.kubeconfig, "drill", "delete", "nightly", "-n", ns).returncode == 0
+    assert not kube.exists(f"/apis/salvage.io/v1alpha1/namespaces/{ns}/drills/nightly")
+
+
 def test_a_damaged_backup_and_a_silently_altered_volume_fail_their_drills_and_the_metric_shows_it(
         cluster, kube: KubeClient, ns: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from tests.integration.engines import workload
@@ -135,4 +161,43 @@ def test_a_damaged_backup_and_a_silently_altered_volume_fail_their_drills_and_th
             assert sample("salvage_drill_failures_total", {"drill": name}) >= 1
             assert sample("salvage_drill_last_failed", {"drill": name}) == 1
     assert not [n for n in kube.list("/api/v1/namespaces") if n["metadata"]["name"].startswith(f"{app}-drill-")]
+    kube.delete(f"/api/v1/namespaces/{app}")
+
+
+def test_an_operator_killed_mid_drill_leaves_namespaces_that_the_next_one_removes_failing_that_drill(
+        cluster, kube: KubeClient, ns: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    install_crds(kube)
+    app = f"{ns}-stuck"
+    kube.create("/api/v1/namespaces", namespace(app))
+    kube.create(f"/apis/apps/v1/namespaces/{app}/deployments", never_ready_deployment("web"))
+    create(kube, ns, filesystem_location("local", str(tmp_path / "data" / "backups")))
+    create(kube, ns, custom("Backup", "stuck", {"includeNamespaces": [app], "snapshotVolumes": False}))
+    owner = f"Drill {ns}/slow"
+    with operator_process(cluster, ns, tmp_path / "operator.log") as killed:
+        wait_for(lambda: status(kube, ns, "backups", "stuck").get("phase") == "Completed", timeout=120,
+                 what="backup stuck Completed")
+        create(kube, ns, _drill("slow", "*/3 * * * * *", backupName="stuck", checks={"timeoutSeconds": 600}))
+        [left] = wait_for(lambda: [s for s in list_scratch(kube) if s.owner == owner], timeout=120,
+                          what="the drill's scratch namespace")
+        wait_for(lambda: kube.list(f"/apis/apps/v1/namespaces/{left.namespace}/deployments"), timeout=60,
+                 what="the drill restoring into it")
+        killed.kill()  # SIGKILL, mid-drill: its Deployment is never ready
+        killed.wait(timeout=30)
+    kube.patch(f"/apis/salvage.io/v1alpha1/namespaces/{ns}/drills/slow", {"spec": {"paused": True}})
+    assert left.namespace.startswith(f"{app}-drill-") and left.backup == "stuck"
+    assert kube.exists(f"/api/v1/namespaces/{left.namespace}"), "nothing cleaned it up"
+    assert status(kube, ns, "drills", "slow").get("lastResult") is None
+
+    with operator_thread(cluster, ns, "successor") as ctl:
+        settled = wait_for(lambda: (s := status(kube, ns, "drills", "slow")).get("lastResult") and s, timeout=120,
+                           what="the interrupted drill settled")
+        wait_for(lambda: not kube.exists(f"/api/v1/namespaces/{left.namespace}"), timeout=120,
+                 what=f"namespace {left.namespace} removed")
+        failures = ctl.ctx.metrics.registry.get_sample_value("salvage_drill_failures_total", {"drill": "slow"})
+    assert settled["lastResult"] == "Failed" and settled["lastDrill"] == left.drill, settled
+    assert f"Drill run {left.drill} was interrupted" in settled["reason"], settled
+    assert left.runner in settled["reason"] and f"namespaces {left.namespace} were removed" in settled["reason"]
+    assert settled["failures"] == [f"interrupted: namespace {left.namespace} removed"]
+    assert failures == 1
+    assert [s.namespace for s in list_scratch(kube) if s.owner == owner] == []
     kube.delete(f"/api/v1/namespaces/{app}")

@@ -1,7 +1,7 @@
 """Restore against damaged repository data, on an in-memory location and API server: refused
 before the first write when the preflight sees it; when it surfaces while a volume is
 filled, everything the restore created is removed (or kept, when asked), the damaged files
-named. The same on the real cluster, object by object: tests/integration/engines/test_corruption_sweep.py."""
+named. Namespaces it creates carry the caller's marks (a drill's scratch namespaces). The same on the real cluster, object by object: tests/integration/engines/test_corruption_sweep.py."""
 
 from __future__ import annotations
 
@@ -86,6 +86,16 @@ def test_a_healthy_backup_restores(location: Location, tmp_path: Path) -> None:
     assert report.phase == "Completed", report
     assert (tmp_path / "pv-data-pg-0" / "PG_VERSION").read_text() == "16\n"
     assert "/api/v1/namespaces/wp/configmaps/pg-config" in api.objects
+
+
+def test_a_namespace_the_restore_creates_carries_the_callers_marks(location: Location, tmp_path: Path) -> None:
+    api = ProvisioningApi(tmp_path)
+    report = _restore(api, location, namespace_map={"wp": "wp-drill-1"},
+                      namespace_labels={"salvage.io/drill-scratch": "true"},
+                      namespace_annotations={"salvage.io/drill": "d"})
+    assert report.phase == "Completed", report
+    meta = api.objects["/api/v1/namespaces/wp-drill-1"]["metadata"]
+    assert meta["labels"]["salvage.io/drill-scratch"] == "true" and meta["annotations"] == {"salvage.io/drill": "d"}
 
 
 def test_a_pack_of_the_wrong_size_is_refused_before_any_write(location: Location, tmp_path: Path) -> None:

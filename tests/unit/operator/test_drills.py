@@ -1,5 +1,6 @@
 """A Drill object becomes the drill engine's request; its outcome sets the drill metrics;
-only the newest reports of a Drill are kept."""
+only the newest reports of a Drill are kept; the scratch namespaces a stopped operator's
+drill left are removed by the next one, and that drill is Failed, its namespaces named."""
 
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ import pytest
 
 from salvage.catalog import layout
 from salvage.engines.drill import list_drills, prune_reports
+from salvage.engines.drill_scratch import marks
 from salvage.locations import open_location
 from salvage.locations.config import LocationSpec
+from salvage.operator.context import OperatorContext
 from salvage.operator.drill_metrics import drill_metrics
-from salvage.operator.drills import drill_request
+from salvage.operator.drills import DrillReconciler, drill_request
 from salvage.operator.metrics import Metrics
+from tests.support.fake_kube import FakeApi
 
 FIRING = dt.datetime(2026, 12, 2, 4, 30, tzinfo=dt.timezone.utc)
 
@@ -67,3 +71,66 @@ def test_only_the_newest_reports_of_a_drill_are_kept(tmp_path: Path, monkeypatch
         location.store.put(layout.drill("b", name), json.dumps(report).encode())
     assert prune_reports(location, "Drill s/a", 2) == ["r1"]
     assert sorted(r["name"] for r in list_drills(location)) == ["r2", "r3", "r4", "r5"]
+
+
+# -- drills a stopped operator left ---------------------------------------------------------------
+
+def _scratch_ns(name: str, drill: str, owner: str, runner: str, *, labelled: bool = True) -> dict:  # type: ignore[type-arg]
+    labels, annotations = marks(drill, "app", owner, runner)
+    return {"metadata": {"name": name, "labels": labels if labelled else {}, "annotations": annotations}}
+
+
+def _drill_obj(name: str, status: dict | None = None) -> dict:  # type: ignore[type-arg]
+    return {"metadata": {"name": name, "namespace": "salvage", "creationTimestamp": "2026-12-02T04:00:00Z"},
+            "spec": {"schedule": "30 4 * * *", "backupName": "app", "paused": True}, "status": status or {}}
+
+
+def test_an_operator_removes_what_a_stopped_one_left_and_fails_that_drill_naming_its_namespaces() -> None:
+    drills = "/apis/salvage.io/v1alpha1/namespaces/salvage/drills"
+    api = FakeApi({
+        f"{drills}/nightly": _drill_obj("nightly", {"lastDrill": "nightly-20261201043000", "consecutiveFailures": 1}),
+        f"{drills}/weekly": _drill_obj("weekly"),
+        "/api/v1/namespaces/app-drill-aaa111": _scratch_ns("app-drill-aaa111", "nightly-20261202043000",
+                                                           "Drill salvage/nightly", "operator-old"),
+        "/api/v1/namespaces/app-drill-bbb222": _scratch_ns("app-drill-bbb222", "weekly-20261202043000",
+                                                           "Drill salvage/weekly", "operator-old"),
+        "/api/v1/namespaces/app-drill-ccc333": _scratch_ns("app-drill-ccc333", "nightly-20261202050000",
+                                                           "Drill salvage/nightly", "operator-new"),
+        "/api/v1/namespaces/app-drill-ddd444": _scratch_ns("app-drill-ddd444", "gone-20261202043000",
+                                                           "Drill salvage/gone", "operator-old"),
+        "/api/v1/namespaces/app-drill-eee555": _scratch_ns("app-drill-eee555", "x", "Drill salvage/nightly",
+                                                           "operator-old", labelled=False),
+        "/api/v1/namespaces/app-drill-fff666": _scratch_ns("app-drill-fff666", "y", "Drill other/nightly",
+                                                           "operator-old"),
+    })
+    metrics = Metrics()
+    reconciler = DrillReconciler(OperatorContext(api.client(), "salvage", "operator-new", metrics))
+
+    reconciler.reconcile(api.objects[f"{drills}/nightly"])
+
+    assert sorted(p.rsplit("/", 1)[1] for p in api.objects if p.startswith("/api/v1/namespaces/")) == [
+        "app-drill-bbb222",  # weekly's: its own reconcile settles it
+        "app-drill-ccc333",  # this operator's own drill
+        "app-drill-eee555",  # not labelled: not a drill's
+        "app-drill-fff666",  # another operator namespace's Drill
+    ]
+    status = api.objects[f"{drills}/nightly"]["status"]
+    assert status["lastResult"] == "Failed" and status["lastDrill"] == "nightly-20261202043000"
+    assert "interrupted" in status["reason"] and "operator-old" in status["reason"], status
+    assert "app-drill-aaa111 were removed" in status["reason"], status
+    assert status["failures"] == ["interrupted: namespace app-drill-aaa111 removed"]
+    assert status["consecutiveFailures"] == 2 and status["phase"] == "Paused"
+    assert metrics.registry.get_sample_value("salvage_drill_failures_total", {"drill": "nightly"}) == 1
+    assert metrics.registry.get_sample_value("salvage_drill_last_failed", {"drill": "nightly"}) == 1
+
+
+def test_a_drill_whose_outcome_was_written_is_not_failed_again_when_its_namespace_is_removed() -> None:
+    drills = "/apis/salvage.io/v1alpha1/namespaces/salvage/drills"
+    done = {"lastDrill": "nightly-20261202043000", "lastResult": "Passed", "consecutiveFailures": 0}
+    api = FakeApi({f"{drills}/nightly": _drill_obj("nightly", done),
+                   "/api/v1/namespaces/app-drill-aaa111": _scratch_ns(
+                       "app-drill-aaa111", "nightly-20261202043000", "Drill salvage/nightly", "operator-old")})
+    DrillReconciler(OperatorContext(api.client(), "salvage", "operator-new", Metrics())).reconcile(
+        api.objects[f"{drills}/nightly"])
+    assert "/api/v1/namespaces/app-drill-aaa111" not in api.objects
+    assert api.objects[f"{drills}/nightly"]["status"]["lastResult"] == "Passed"

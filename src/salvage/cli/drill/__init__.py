@@ -2,6 +2,8 @@
 
 import typer
 
+from salvage.cli.drill.create import create
+from salvage.cli.drill.delete import delete
 from salvage.cli.drill.describe import describe
 from salvage.cli.drill.get import get
 from salvage.cli.drill.run import run
@@ -11,3 +13,5 @@ app = typer.Typer(help="Restore drills: restore a backup into scratch namespaces
 app.command()(run)
 app.command()(get)
 app.command()(describe)
+app.command()(create)
+app.command()(delete)

@@ -12,7 +12,7 @@ from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
     AwsEndpointUrl, AwsRegion, ClusterName, GceCredentials, GceEndpoint, GceProject, Location, RepoPasswordFile,
-    RepoPasswordSecret, repo_password,
+    RepoPasswordSecret, VerifyCommand, VerifyContainer, VerifySelector, repo_password,
 )
 from salvage.cli.output import OutputFormat
 from salvage.cli.progress import ProgressView
@@ -26,15 +26,12 @@ def run(
     ctx: typer.Context,
     from_backup: Annotated[str, typer.Option("--from-backup", help="The backup to drill.")] = "",
     schedule: Annotated[str | None, typer.Option(
-        "--schedule", help="Drill the newest Completed backup of this Schedule instead.")] = None,
+        "--schedule", "--backup-schedule", help="Drill the newest Completed backup of this Schedule "
+                                                "instead.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Drill name (default: BACKUP-drill-ID).")] = None,
-    verify_command: Annotated[str | None, typer.Option(
-        "--verify-command", help="Run in each restored workload's pod once ready; the drill fails if it "
-        "exits non-zero, e.g. 'sh -c \"test -s /data/app.db\"'.")] = None,
-    verify_container: Annotated[str | None, typer.Option(
-        "--verify-container", help="Container for --verify-command (default: the pod's only one).")] = None,
-    verify_selector: Annotated[str | None, typer.Option(
-        "--verify-selector", help="Run --verify-command only in pods with these labels, e.g. app=db.")] = None,
+    verify_command: VerifyCommand = None,
+    verify_container: VerifyContainer = None,
+    verify_selector: VerifySelector = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for readiness, and for each "
                                            "verify command.")] = 600.0,
     keep_on_failure: Annotated[bool, typer.Option(
@@ -66,7 +63,7 @@ def run(
     """
     app = app_of(ctx)
     if bool(from_backup) == bool(schedule):
-        raise UsageError("Which backup? Pass --from-backup NAME or --schedule NAME (one of them).",
+        raise UsageError("Which backup? Pass --from-backup NAME or --backup-schedule NAME (one of them).",
                          hint="List backups with `salvage backup get`.")
     target = open_location(location)
     from_backup = drilled_backup(target, from_backup, schedule)

@@ -9,9 +9,10 @@ import typer
 from salvage.cli.context import app_of
 from salvage.cli.kube import kube_client
 from salvage.cli.options import (
-    DefaultVolumesToFsBackup, ExcludeNamespaces, ExcludeResources, IncludeClusterResources, IncludeNamespaces,
-    IncludeResources, KeepDaily, KeepFloor, KeepHourly, KeepLast, KeepMonthly, KeepWeekly, KeepYearly, Location,
-    OperatorNamespace, Selector, SnapshotTimeout, SnapshotVolumes, Ttl, VolumeSnapshotProvider, backup_selection,
+    Cron, CronTimeZone, DefaultVolumesToFsBackup, ExcludeNamespaces, ExcludeResources, IncludeClusterResources,
+    IncludeNamespaces, IncludeResources, KeepDaily, KeepFloor, KeepHourly, KeepLast, KeepMonthly, KeepWeekly,
+    KeepYearly, Location, OperatorNamespace, Selector, SnapshotTimeout, SnapshotVolumes, Ttl, VolumeSnapshotProvider,
+    backup_selection,
 )
 from salvage.engines.backup import BackupRequest
 from salvage.engines.schedule_objects import ScheduleRequest, create_schedule
@@ -22,10 +23,8 @@ from salvage.model.errors import UsageError
 def create(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Schedule name (its backups are NAME-YYYYMMDDHHMMSS).")],
-    schedule: Annotated[str, typer.Option("--schedule", help="Cron: five fields, six with seconds first, or "
-                                                              "@daily and the like.")] = "",
-    time_zone: Annotated[str, typer.Option("--time-zone", help="IANA time zone of the cron, e.g. "
-                                                                "Europe/Paris.")] = "UTC",
+    schedule: Cron = "",
+    time_zone: CronTimeZone = "UTC",
     paused: Annotated[bool, typer.Option("--paused", help="Create it paused (`schedule unpause` starts it).")] = False,
     concurrency_policy: Annotated[str, typer.Option("--concurrency-policy", help="Forbid (skip a run while a "
                                                                                   "backup of it runs) or Allow.")] = "Forbid",

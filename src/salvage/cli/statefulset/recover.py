@@ -29,6 +29,7 @@ from salvage.cli.options import (
     RepoPasswordFile,
     RepoPasswordSecret,
     RestoreRegion,
+    VerifyContainer,
     VerifyData,
     ZoneMappings,
     cloud_settings,
@@ -93,8 +94,7 @@ def recover(
     verify_command: Annotated[str | None, typer.Option(
         "--verify-command", help="Run in each recovered pod once Running and show its output, "
                                  "e.g. \"tail -n 1 /data/log\".")] = None,
-    verify_container: Annotated[str | None, typer.Option(
-        "--verify-container", help="Container for --verify-command (default: the pod's only one).")] = None,
+    verify_container: VerifyContainer = None,
 ) -> None:
     """Re-create a StatefulSet's volumes from a backup or VolumeSnapshots, then the StatefulSet, which adopts them.
 
