@@ -81,7 +81,9 @@ def test_a_name_taken_and_a_cluster_without_the_crds_are_clear_errors() -> None:
         hand_off_backup(api.client(), handed)
     assert taken.value.hint == "Backups are written once; choose another name."
 
-    def no_crds(request: httpx.Request) -> httpx.Response:
+    def no_crds(request: httpx.Request) -> httpx.Response:  # the namespace is there; the resource is not
+        if request.url.path == "/api/v1/namespaces/salvage":
+            return httpx.Response(200, json={"kind": "Namespace", "metadata": {"name": "salvage"}})
         return httpx.Response(404, json={"kind": "Status", "code": 404, "message": "not found"})
     bare = KubeClient(Connection(server="https://kube.test", insecure=True), transport=httpx.MockTransport(no_crds))
     with pytest.raises(UsageError, match="no Backup resource") as missing:
