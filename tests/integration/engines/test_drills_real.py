@@ -18,7 +18,6 @@ from tests.support.backups import rewrite_volume_records
 from tests.support.builders import headless_service, statefulset
 from tests.support.cli import salvage
 from tests.support.damage import damage
-from tests.support.markers import not_yet_proven
 from tests.support.waiting import pod_ready
 
 pytestmark = pytest.mark.integration
@@ -126,7 +125,6 @@ def test_a_drill_of_file_level_volumes_restores_them_through_mover_pods_and_refu
     assert not [n for n in real_kube.list("/api/v1/namespaces") if "-drill-" in n["metadata"]["name"]]
 
 
-@not_yet_proven(18, "its only run had no postgres image yet")
 def test_a_drill_of_seed_001_with_its_postgresql_loads_the_dumps_and_compares_row_counts(
         real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, home: Path) -> None:
     from tests.integration.engines import test_postgres as pg

@@ -28,7 +28,6 @@ from salvage.repo.snapshots import list_snapshots
 from salvage.volumes import location_repository
 from tests.support.builders import real_pod
 from tests.support.cli import Result, salvage
-from tests.support.markers import known_failure
 from tests.support.waiting import pod_ready, wait_for
 
 pytestmark = pytest.mark.integration
@@ -298,7 +297,6 @@ def no_dump_left(kube: KubeClient, ns: str) -> None:
         raise AssertionError(f"{exc}\nthe server's log:\n{server_log(kube, ns)}") from None
 
 
-@known_failure(17, "after a full store a pg_dump or psql session is still open in the server 90 s later")
 def test_a_full_store_and_a_database_dropped_mid_dump_leave_no_good_backup(
         real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, salvage_home: Path,
         tmp_path: Path) -> None:

@@ -30,7 +30,6 @@ from salvage.repo.snapshots import list_snapshots
 from salvage.volumes import location_repository
 from tests.integration.engines.test_postgres import REPO, SETUP, deploy, ok, run_script
 from tests.support.cli import salvage
-from tests.support.markers import not_yet_proven
 from tests.support.operator import create, custom, filesystem_location, status
 from tests.support.waiting import pod_ready, wait_for
 
@@ -50,7 +49,6 @@ def _phase(backup: dict) -> str:  # type: ignore[type-arg]
     return str((backup.get("status") or {}).get("phase") or "New")
 
 
-@not_yet_proven(17, "its only run timed out at 300 s under load; the wait is now 600 s")
 def test_a_schedule_dumps_annotated_databases_and_retention_removes_old_dumps(
         real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, salvage_home: Path) -> None:
     kube, ns = real_kube, real_ns

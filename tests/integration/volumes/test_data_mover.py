@@ -38,7 +38,6 @@ from salvage.volumes.mover.manifests import HEARTBEAT_STALE
 from tests.support.builders import headless_service, statefulset
 from tests.support.cli import Result
 from tests.support.cli import salvage as run_salvage
-from tests.support.markers import not_yet_proven
 from tests.support.volumes import SNAPSHOTS, full_tree_digest, volume_dir
 from tests.support.waiting import pod_ready, wait_for
 
@@ -226,7 +225,6 @@ def test_snapshot_data_is_moved_into_the_repository_and_the_snapshot_released(
     restore_into_a_copy(real_cluster, real_kube, real_ns, "moved", "default", digests)
 
 
-@not_yet_proven(16, "its only run failed at the backup on a kubelet mount retry, since given 60 s")
 def test_snapshot_data_moved_by_its_storage_class_restores_into_a_second_cluster(
         real_cluster: LocalCluster, real_kube: KubeClient, real_ns: str, s3_server: S3Server, s3_bucket: str,
         minio_location: str) -> None:
