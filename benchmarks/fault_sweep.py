@@ -1,6 +1,7 @@
 """The long fault sweep (issue 20): every fault case of tests/faults (network faults on each
-store and on the API server; SIGKILLs of backup create, restore create, statefulset recover,
-fs backup and fs restore; a full disk and a full store; credentials revoked mid-run), with
+store and on the API server; the store going away at set moments of a restore; SIGKILLs of
+backup create, restore create, statefulset recover, fs backup and fs restore; a full disk
+and a full store; credentials revoked mid-run, the API server's and the store's), with
 more seeds than the test command; then the results table of docs/reliability.md.
 
     python benchmarks/fault_sweep.py [--seeds 2] [--kill-seeds 45] [--mover-seeds 4]
@@ -34,9 +35,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 
-PARTS = {"network": "tests/faults/test_network_faults.py", "kills": "tests/faults/test_kills.py",
-         "operator": "tests/faults/test_operator_kills.py", "mover": "tests/faults/test_mover_kills.py",
-         "full": "tests/faults/test_full.py", "credentials": "tests/faults/test_credentials.py"}
+PARTS = {"network": ("tests/faults/test_network_faults.py", "tests/faults/test_store_outages.py"),
+         "kills": ("tests/faults/test_kills.py",), "operator": ("tests/faults/test_operator_kills.py",),
+         "mover": ("tests/faults/test_mover_kills.py",), "full": ("tests/faults/test_full.py",),
+         "credentials": ("tests/faults/test_credentials.py", "tests/faults/test_store_credentials.py")}
 
 
 def run_sweep(seeds: int, kill_seeds: int, mover_seeds: int, results: Path, select: str | None, parts: list[str],
@@ -49,7 +51,7 @@ def run_sweep(seeds: int, kill_seeds: int, mover_seeds: int, results: Path, sele
     code = 0
     # One pytest per part, so each gets its own seed count.
     for part in parts:
-        argv = [sys.executable, "-m", "pytest", PARTS[part], "-q", "-p", "no:cacheprovider", "--timeout", "7200"]
+        argv = [sys.executable, "-m", "pytest", *PARTS[part], "-q", "-p", "no:cacheprovider", "--timeout", "7200"]
         if select:
             argv += ["-k", select]
         count = {"kills": kill_seeds, "operator": kill_seeds // 2, "mover": mover_seeds}.get(part, seeds)
