@@ -21,6 +21,7 @@ from salvage.locations import open_location
 from tests.faults.cases import record, sweep_only
 from tests.faults.checker import PASSWORD, Checker
 from tests.faults.runner import Run, salvage, when
+from tests.faults.test_network_faults import _base_backup
 from tests.support.minio_users import MinioAdmin, StoreUser
 from tests.support.waiting import wait_for
 
@@ -134,10 +135,7 @@ def test_restore_create_with_store_credentials_revoked_mid_run(how: str, store_u
                                                                kube: KubeClient) -> None:
     """Revoked as the claim is made, its files about to be read: the restore must stop and
     remove the namespace, claim and volume it made (no workload on half a volume)."""
-    ns = checker.source_ns
-    made = salvage(checker.kubeconfig, "backup", "create", "base", "--include-namespaces", ns,
-                   "--default-volumes-to-fs-backup", "--location", "direct", env=fault_env)
-    assert made.finished, made.describe()
+    ns = _base_backup(checker, fault_env)
 
     def restore(target: str) -> Run:
         return salvage(checker.kubeconfig, "restore", "create", f"r-{target}", "--from-backup", "base",
