@@ -93,7 +93,7 @@ def selected(path: str) -> list[Fault]:
     """The cases for ``path``: all in the sweep (store faults on every store, or on the stores
     of $SALVAGE_FAULT_STORES); in the test command the quick ones, and for restores (slower:
     each checks a restored namespace) only the API server's blackhole and outage (the store's
-    outage is test_restore_stops_..._mid_fill)."""
+    outage mid-restore is test_store_outages.py, on every store)."""
     if sweeping():
         return [f for f in every_store(FAULTS) if f.proxy not in STORES or f.proxy in swept_stores()]
     return [f for f in every_store(FAULTS)

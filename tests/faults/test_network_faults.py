@@ -1,6 +1,7 @@
 """Network faults (toxiproxy) on each store and on the API server during ``backup create`` and
 ``restore create`` of a namespace with an ``fs`` volume; the checker runs after each run,
-then the same command is retried without the fault and must finish."""
+then the same command is retried without the fault and must finish. The store going away
+at set moments of a restore: test_store_outages.py."""
 
 from __future__ import annotations
 
