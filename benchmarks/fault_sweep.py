@@ -1,6 +1,7 @@
 """The long fault sweep (issue 20): every fault case of tests/faults (network faults on each
-store and on the API server; SIGKILLs of backup create, restore create, statefulset recover,
-fs backup and fs restore; a full disk and a full store; credentials revoked mid-run), with
+store and on the API server; the store going away at set moments of a restore; SIGKILLs of
+backup create, restore create, statefulset recover, fs backup and fs restore; a full disk
+and a full store; credentials revoked mid-run, the API server's and the store's), with
 more seeds than the test command; then the results table of docs/reliability.md.
 
     python benchmarks/fault_sweep.py [--seeds 2] [--kill-seeds 45] [--mover-seeds 4]
@@ -12,7 +13,8 @@ It runs pytest on tests/faults with SALVAGE_FAULT_SWEEP=1 (every case) and
 SALVAGE_FAULT_RESULTS (one JSON line per run, written by the tests), then groups the lines
 by path and fault. The table's first block ends with ``total_runs=N violations=M``.
 ``--keep-earlier`` keeps the rows of the table already in the page for the (path, fault)
-pairs this run did not measure, marked with a dagger (to re-run only a part).
+pairs this run did not measure, marked with a dagger (to re-run only a part), and their
+lines under "Where the kills landed" and "How the failed runs said why".
 Runtime on this project's 2-core machine: see docs/reliability.md.
 """
 
@@ -22,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -34,9 +37,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 
-PARTS = {"network": "tests/faults/test_network_faults.py", "kills": "tests/faults/test_kills.py",
-         "operator": "tests/faults/test_operator_kills.py", "mover": "tests/faults/test_mover_kills.py",
-         "full": "tests/faults/test_full.py", "credentials": "tests/faults/test_credentials.py"}
+PARTS = {"network": ("tests/faults/test_network_faults.py", "tests/faults/test_store_outages.py"),
+         "kills": ("tests/faults/test_kills.py",), "operator": ("tests/faults/test_operator_kills.py",),
+         "mover": ("tests/faults/test_mover_kills.py",), "full": ("tests/faults/test_full.py",),
+         "credentials": ("tests/faults/test_credentials.py", "tests/faults/test_store_credentials.py")}
 
 
 def run_sweep(seeds: int, kill_seeds: int, mover_seeds: int, results: Path, select: str | None, parts: list[str],
@@ -49,7 +53,7 @@ def run_sweep(seeds: int, kill_seeds: int, mover_seeds: int, results: Path, sele
     code = 0
     # One pytest per part, so each gets its own seed count.
     for part in parts:
-        argv = [sys.executable, "-m", "pytest", PARTS[part], "-q", "-p", "no:cacheprovider", "--timeout", "7200"]
+        argv = [sys.executable, "-m", "pytest", *PARTS[part], "-q", "-p", "no:cacheprovider", "--timeout", "7200"]
         if select:
             argv += ["-k", select]
         count = {"kills": kill_seeds, "operator": kill_seeds // 2, "mover": mover_seeds}.get(part, seeds)
@@ -115,28 +119,67 @@ def earlier_rows(page: Path) -> list[str]:
 KILLS = ("sigkill", "sigkill-after-first-change", "mover-killed")  # the faults that are kills: counted in "where the kills landed"
 
 
-def details(rows: list[dict[str, Any]]) -> str:
-    """Where the kills landed and how each failed run said why (one line per distinct error)."""
+_SECTIONS = {"### Where the kills landed": "kills", "### How the failed runs said why": "errors",
+             "### Violations": "violations"}
+# A detail line's (path, fault): "- path (fault): ...", "- path, fault: ...", "- path, fault, seed N: ...".
+_DETAIL_KEY = {"kills": re.compile(r"^- (.+?) \((.+?)\): "), "errors": re.compile(r"^- ([^,]+), ([^,:]+): "),
+               "violations": re.compile(r"^- ([^,]+), ([^,:]+), seed ")}
+
+
+def earlier_details(page: Path) -> dict[str, list[str]]:
+    """The lines of each detail section now on the page (kills, errors, violations)."""
+    found: dict[str, list[str]] = defaultdict(list)
+    if not page.exists() or BEGIN not in page.read_text():
+        return found
+    section = ""
+    for line in page.read_text().split(BEGIN, 1)[1].split(END, 1)[0].splitlines():
+        section = _SECTIONS.get(line.strip(), section)
+        if section and line.strip() and line.strip() not in _SECTIONS:
+            found[section].append(line)
+    return found
+
+
+def _kept(earlier: dict[str, list[str]], section: str, measured: set[tuple[str, str]]) -> list[str]:
+    """The earlier bullets of ``section`` for the pairs this run did not measure."""
+    kept = []
+    for line in earlier.get(section, []):
+        key = _DETAIL_KEY[section].match(line)
+        if key and (key.group(1), key.group(2)) not in measured:
+            kept.append(line)
+    return kept
+
+
+def details(rows: list[dict[str, Any]], earlier: dict[str, list[str]] | None = None) -> str:
+    """Where the kills landed and how each failed run said why (one line per distinct error);
+    with ``earlier`` (``--keep-earlier``), the page's lines for the pairs this run did not
+    measure stay, as their rows do."""
+    earlier = earlier or {}
+    measured = {(r["path"], r["fault"]) for r in rows}
     kills = [r for r in rows if r["fault"] in KILLS]
     out = ["", "### Where the kills landed", ""]
     if kills:
         landed = sum(r["outcome"] == "killed" for r in kills)
         out += [f"Of the {len(kills)} SIGKILLs sent, {landed} landed while the command ran; the other "
                 f"{len(kills) - landed} came after it had finished, and count as runs that finished.", ""]
+    else:  # no kills in this run: what the page said of the kept ones stays
+        out += [line for line in earlier.get("kills", []) if line.startswith("Of the ")][:1] + [""]
+    lines = []
     for path, fault in sorted({(r["path"], r["fault"]) for r in kills}):
         left: dict[str, int] = defaultdict(int)
         for r in kills:
             if (r["path"], r["fault"]) == (path, fault):
                 left[f"{r['outcome']}: {r.get('left', '')}"] += 1
-        out.append(f"- {path} ({fault}): " + "; ".join(f"{n}× {what}" for what, n in sorted(left.items())))
+        lines.append(f"- {path} ({fault}): " + "; ".join(f"{n}× {what}" for what, n in sorted(left.items())))
+    out += sorted(lines + _kept(earlier, "kills", measured))
     errors = sorted({(r["path"], r["fault"], r["error"][-200:]) for r in rows if r["error"]})
-    if errors:
-        out += ["", "### How the failed runs said why", ""]
-        out += [f"- {path}, {fault}: `{error.strip()}`" for path, fault, error in errors]
-    bad = [r for r in rows if r["violations"]]
+    said = sorted([f"- {path}, {fault}: `{error.strip()}`" for path, fault, error in errors]
+                  + _kept(earlier, "errors", measured))
+    if said:
+        out += ["", "### How the failed runs said why", ""] + said
+    bad = sorted([f"- {r['path']}, {r['fault']}, seed {r['seed']}: {'; '.join(r['violations'])}"
+                  for r in rows if r["violations"]] + _kept(earlier, "violations", measured))
     if bad:
-        out += ["", "### Violations", ""]
-        out += [f"- {r['path']}, {r['fault']}, seed {r['seed']}: {'; '.join(r['violations'])}" for r in bad]
+        out += ["", "### Violations", ""] + bad
     return "\n".join(out) + "\n"
 
 
@@ -177,7 +220,8 @@ def main() -> int:
                                   args.stores)
     results = " ".join(map(str, files))
     rows = [json.loads(line) for path in files for line in path.read_text().splitlines() if line.strip()]
-    text = table(rows, seconds, command, earlier_rows(args.out) if args.keep_earlier else None) + details(rows)
+    text = (table(rows, seconds, command, earlier_rows(args.out) if args.keep_earlier else None)
+            + details(rows, earlier_details(args.out) if args.keep_earlier else None))
     write_between_markers(args.out, text)
     print(text)
     print(f"results: {results} (JSON lines); table: {args.out}")

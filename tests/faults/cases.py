@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -92,12 +93,29 @@ def selected(path: str) -> list[Fault]:
     """The cases for ``path``: all in the sweep (store faults on every store, or on the stores
     of $SALVAGE_FAULT_STORES); in the test command the quick ones, and for restores (slower:
     each checks a restored namespace) only the API server's blackhole and outage (the store's
-    outage is test_restore_stops_..._mid_fill)."""
+    outage mid-restore is test_store_outages.py, on every store)."""
     if sweeping():
-        stores = os.environ.get("SALVAGE_FAULT_STORES", ",".join(STORES)).split(",")
-        return [f for f in every_store(FAULTS) if f.proxy not in STORES or f.proxy in stores]
+        return [f for f in every_store(FAULTS) if f.proxy not in STORES or f.proxy in swept_stores()]
     return [f for f in every_store(FAULTS)
             if f.quick and (path == "backup" or f.name in ("api-blackhole-3s", "api-down"))]
+
+
+def swept_stores() -> list[str]:
+    """The stores the sweep's store faults run on: $SALVAGE_FAULT_STORES, else every one."""
+    return os.environ.get("SALVAGE_FAULT_STORES", ",".join(STORES)).split(",")
+
+
+def per_store(make: Callable[[str], Fault], quick: tuple[str, ...] = STORES) -> list[Any]:
+    """``make(store)`` for each store, as pytest params named by the store: in the test
+    command those in ``quick``, in the sweep those of :func:`swept_stores`."""
+    import pytest
+
+    def marks(store: str) -> Any:
+        if sweeping():
+            return () if store in swept_stores() else pytest.mark.skip(reason="not in $SALVAGE_FAULT_STORES")
+        return () if store in quick else sweep_only()
+
+    return [pytest.param(make(store), id=store, marks=marks(store)) for store in STORES]
 
 
 def sweep_only() -> Any:
@@ -121,4 +139,5 @@ def seeds(default: int) -> range:
     return range(int(os.environ.get("SALVAGE_FAULT_SEEDS", default)))
 
 
-__all__ = ["FAULTS", "STORES", "Fault", "asdict", "every_store", "record", "seeds", "selected", "sweep_only", "sweeping"]
+__all__ = ["FAULTS", "STORES", "Fault", "asdict", "every_store", "per_store", "record", "seeds", "selected", "sweep_only",
+           "sweeping", "swept_stores"]

@@ -7,7 +7,8 @@
   that says what happened (no traceback) and names what it created and left (or removed
   it), and never touches the backed-up namespace.
 - The repository passes ``check --read-data``; a run that ended by itself leaves no lock
-  (a killed one may leave only a stale lock: its pid is gone); no temporary object.
+  (a killed one may leave only a stale lock: its pid is gone; so may one whose store
+  credentials were refused, which cannot delete it); no temporary object.
 - A retried run (the same command, no fault) finishes (the caller runs it and checks it).
 
 The checker reads the location directly, never through the proxy.
@@ -60,7 +61,7 @@ class Checker:
         except (ObjectNotFoundError, NotFoundError):
             return "Absent"
 
-    def after_backup(self, run: Run, backup: str) -> list[str]:
+    def after_backup(self, run: Run, backup: str, *, refused: bool = False) -> list[str]:
         phase = self.phase(backup)
         found: list[str] = []
         if phase == "Completed" and not run.killed and run.returncode != 0:
@@ -71,7 +72,7 @@ class Checker:
             found.append(f"backup {backup}'s run exited 0 but the backup is {phase}")
         if phase == "Completed":
             found += self.restores_identically(backup)
-        found += self.repository(run)
+        found += self.repository(run, refused=refused)
         found += self.source_untouched()
         return found
 
@@ -99,7 +100,7 @@ class Checker:
 
     # -- restores --------------------------------------------------------------------------
 
-    def after_restore(self, run: Run, target: str) -> list[str]:
+    def after_restore(self, run: Run, target: str, *, refused: bool = False) -> list[str]:
         found: list[str] = []
         if run.returncode == 0:
             try:
@@ -117,7 +118,7 @@ class Checker:
             if self.kube.exists(f"/api/v1/namespaces/{target}") and f"Namespace {target}" not in said:
                 found.append(f"restore into {target} failed and left the namespace without naming what it "
                              f"created: {run.describe()}")
-        found += self.repository(run)
+        found += self.repository(run, refused=refused)
         found += self.source_untouched()
         return found
 
@@ -131,8 +132,11 @@ class Checker:
             found.append(f"the backed-up namespace {self.source_ns}'s objects changed")
         return found
 
-    def repository(self, run: Run) -> list[str]:
+    def repository(self, run: Run, *, refused: bool = False) -> list[str]:
+        """``refused``: the run's store credentials were taken away mid-run, so it could not
+        delete its own lock; that lock must be stale (its process gone) as a killed run's."""
         store = self.location.store
+        cut_off = run.killed or (refused and not run.finished)
         found = [f"temporary object left: {info.key}" for info in store.list("")
                  if info.key.endswith(_TEMPORARY)]
         try:
@@ -146,10 +150,10 @@ class Checker:
         report = check(repo, read_data=True)
         found += [f"repository check: {error}" for error in report.errors]
         for lock in list_locks(repo):
-            if not run.killed:
+            if not cut_off:
                 found.append(f"lock left by a run that ended by itself: {lock.describe()}")
             elif not lock.is_stale():
-                found.append(f"a killed run left a lock that is not stale: {lock.describe()}")
-        if run.killed:  # as `salvage repo unlock` would: the next run's check starts clean
+                found.append(f"a run cut off left a lock that is not stale: {lock.describe()}")
+        if cut_off:  # as `salvage repo unlock` would: the next run's check starts clean
             remove_locks(Repository.open(PrefixedStore(store, "repository"), PASSWORD, load_index=False))
         return found

@@ -1,6 +1,7 @@
-"""Network faults (toxiproxy) on MinIO and on the API server during ``backup create`` and
+"""Network faults (toxiproxy) on each store and on the API server during ``backup create`` and
 ``restore create`` of a namespace with an ``fs`` volume; the checker runs after each run,
-then the same command is retried without the fault and must finish."""
+then the same command is retried without the fault and must finish. The store going away
+at set moments of a restore: test_store_outages.py."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from salvage.k8s.client import KubeClient
 from tests.faults.cases import Fault, record, seeds, selected
 from tests.faults.checker import Checker
 from tests.faults.runner import Run, salvage
-from tests.integration.engines import workload
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -72,9 +72,10 @@ def _backup(kubeconfig: Path, name: str, ns: str, env: dict[str, str]) -> Run:
                    "--default-volumes-to-fs-backup", "--location", "proxied", env=env, timeout=RUN_BOUND)
 
 
-def _restore(kubeconfig: Path, backup: str, ns: str, target: str, env: dict[str, str], name: str = "") -> Run:
+def _restore(kubeconfig: Path, backup: str, ns: str, target: str, env: dict[str, str], name: str = "",
+             extra: tuple[str, ...] = ()) -> Run:
     return salvage(kubeconfig, "restore", "create", name or f"r-{target}", "--from-backup", backup, "--location", "proxied",
-                   "--namespace-mappings", f"{ns}:{target}", "--timeout", "60", env=env, timeout=RUN_BOUND)
+                   "--namespace-mappings", f"{ns}:{target}", "--timeout", "60", *extra, env=env, timeout=RUN_BOUND)
 
 
 def _base_backup(checker: Checker, fault_env: dict[str, str]) -> str:
@@ -148,74 +149,3 @@ def test_faults_start_and_end_on_time(toxiproxy: ToxiproxyClient, minio_proxy: o
         wait_for(lambda: not toxiproxy.proxy_enabled("minio"), timeout=5, interval=0.05, what="the proxy down")
         assert time.monotonic() - started >= 0.3
     assert toxiproxy.proxy_enabled("minio")
-
-
-@contextmanager
-def store_down_once(toxiproxy: ToxiproxyClient, kube: KubeClient, claim: str) -> Iterator[None]:
-    """MinIO's proxy goes down the moment ``claim`` exists: after the checks before the first
-    change, as the volume's files are about to be read."""
-    stop = threading.Event()
-
-    def watch() -> None:
-        while not stop.is_set():
-            if kube.exists(claim):
-                toxiproxy.set_enabled("minio", False)
-                return
-            time.sleep(0.05)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        watcher.join()
-        toxiproxy.set_enabled("minio", True)
-
-
-def test_restore_stops_and_removes_what_it_made_when_the_store_goes_away_mid_fill(
-        toxiproxy: ToxiproxyClient, proxied_kubeconfig: Path, checker: Checker, fault_env: dict[str, str],
-        kube: KubeClient, minio_proxy: object) -> None:
-    ns = _base_backup(checker, fault_env)
-    target = f"{ns}-m"
-    try:
-        with store_down_once(toxiproxy, kube, f"/api/v1/namespaces/{target}/persistentvolumeclaims/data-pg-0"):
-            run = _restore(proxied_kubeconfig, "base", ns, target, fault_env)
-        assert run.returncode == 1, run.describe()
-        assert "could not be filled" in run.stderr and "Connection refused" in run.stderr, run.stderr
-        assert "removed the 3 object(s) it had created" in run.stderr and f"Namespace {target}" in run.stderr
-        wait_for(lambda: not kube.exists(f"/api/v1/namespaces/{target}"), timeout=60, what="the namespace removed")
-        violations = checker.after_restore(run, target)
-        retry = _restore(proxied_kubeconfig, "base", ns, target, fault_env, name=f"again-{target}")
-        violations += checker.after_restore(retry, target)
-        _verdict(Fault("minio-down-at-fill", "minio", "down", must_finish=False,
-                       what="down from the moment the claim exists (its files about to be read)"),
-                 "restore create", 0, run, retry, violations)
-    finally:
-        kube.delete_if_present(f"/api/v1/namespaces/{target}")
-
-
-def test_recover_stops_and_removes_its_claims_when_the_store_goes_away_mid_fill(
-        toxiproxy: ToxiproxyClient, proxied_kubeconfig: Path, checker: Checker, fault_env: dict[str, str],
-        kube: KubeClient, minio_proxy: object) -> None:
-    ns = _base_backup(checker, fault_env)
-    target = f"{ns}-rc"
-    kube.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": target}})
-    claim = f"/api/v1/namespaces/{target}/persistentvolumeclaims/data-pg-0"
-    recover = ("statefulset", "recover", "pg", "-n", target, "--from-backup", "base", "--backup-namespace", ns,
-               "--location", "proxied", "--timeout", "60")
-    try:
-        with store_down_once(toxiproxy, kube, claim):
-            run = salvage(proxied_kubeconfig, *recover, env=fault_env, timeout=RUN_BOUND)
-        assert run.returncode == 1, run.describe()
-        assert f"The files of claim {target}/data-pg-0 could not be read" in run.stderr, run.stderr
-        assert f"PersistentVolumeClaim {target}/data-pg-0" in run.stderr and "salvage location check" in run.stderr
-        wait_for(lambda: not kube.exists(claim), timeout=60, what="the half-filled claim removed")
-        assert not kube.exists(f"/apis/apps/v1/namespaces/{target}/statefulsets/pg"), "no workload on half a volume"
-        retry = salvage(proxied_kubeconfig, *recover, env=fault_env, timeout=RUN_BOUND)
-        assert retry.finished, retry.describe()
-        workload.wait_ready(kube, target)
-        assert workload.digest_of(kube, target) == checker.source_digest
-        assert checker.source_untouched() == [] and checker.repository(run) == []
-    finally:
-        kube.delete_if_present(f"/api/v1/namespaces/{target}")

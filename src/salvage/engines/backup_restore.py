@@ -27,6 +27,7 @@ from salvage.model.cloud_settings import AwsSettings, AzureSettings, GceSettings
 from salvage.model.errors import KubernetesError, SalvageError, UsageError
 from salvage.model.mover import MoverSettings
 from salvage.model.progress import Finished, Item, Progress, ResourceDone, Started, Step, quiet
+from salvage.storage.errors import StorageError
 from salvage.volumes import mover
 from salvage.volumes.method import FILLING, ClaimSource, fill_finished, filling_value, half_filled, mark_filling
 from salvage.volumes.sources import VolumeRestorer, has_volume_data
@@ -89,7 +90,8 @@ class RestoreReport:
     # Stopped by damaged data: what it had created and removed again (or kept, --keep-partial).
     removed: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
-    # What stopped it: "damaged backup data", or a volume's data that could not be read.
+    # What stopped it: "damaged backup data", a volume whose data could not be read, or the
+    # location failing to deliver the backup's objects mid-restore.
     stopped_by: str = ""
     # PartiallyFailed: what it created, left in place beside what failed (so a user can see
     # what to delete before restoring again).
@@ -183,7 +185,9 @@ class _Run:
         self.sources: list[ClaimSource] = []
         self.claims: list[tuple[str, str]] = []
         self.created = Creations()
-        self.damaged: list[str] = []  # volumes that could not be filled (damaged, or unreadable)
+        # What stopped the run: volumes that could not be filled (damaged, or unreadable), or
+        # the backup's objects the location failed to deliver.
+        self.damaged: list[str] = []
         self.stopped_by = "damaged backup data"
         self.namespaces_seen: set[str] = set()
         # Resource names as users write them (short names, kinds) need the cluster's discovery.
@@ -285,19 +289,27 @@ class _Run:
         return namespace
 
     def _objects(self, step: _Step) -> Iterator[dict[str, Any]]:
+        """The step's objects, read from the backup as they are restored. When the location
+        fails to deliver them (after its own retries), the run stops as for a volume it could
+        not read: the restore would not be whole, and nothing else is created."""
         selection = self.request.selection
-        for obj in self.reader.items(step.entry):
-            meta = obj.get("metadata", {})
-            namespace = meta.get("namespace")
-            if step.entry["resource"] == "namespaces" and not step.entry["group"]:
-                namespace = meta.get("name")
-            if namespace is not None and not selection.namespace(namespace):
-                continue
-            if not label_selector_matches(meta.get("labels") or {}, self.request.selector):
-                continue
-            if step.entry["namespaced"] and namespace:
-                self._ensure_namespace(namespace)  # here, in the caller's thread: one at a time
-            yield obj
+        try:
+            for obj in self.reader.items(step.entry):
+                meta = obj.get("metadata", {})
+                namespace = meta.get("namespace")
+                if step.entry["resource"] == "namespaces" and not step.entry["group"]:
+                    namespace = meta.get("name")
+                if namespace is not None and not selection.namespace(namespace):
+                    continue
+                if not label_selector_matches(meta.get("labels") or {}, self.request.selector):
+                    continue
+                if step.entry["namespaced"] and namespace:
+                    self._ensure_namespace(namespace)  # here, in the caller's thread: one at a time
+                yield obj
+        except StorageError as exc:
+            self.stopped_by = "the location failing mid-restore"
+            self.damaged.append(f"the {step.resource.qualified} of backup {self.request.backup} could not be read "
+                                f"from the location: {_said(exc)}")
 
     def _run_step(self, step: _Step) -> None:
         qualified = step.resource.qualified
@@ -426,7 +438,7 @@ class _Run:
         except SalvageError as exc:  # the location failed mid-read (after its own retries)
             self.stopped_by = "a volume whose data could not be read"
             self.damaged.append(f"volume {record.get('namespace')}/{record.get('pvc')} "
-                                f"(claim {namespace}/{name}) could not be filled: {exc.message}")
+                                f"(claim {namespace}/{name}) could not be filled: {_said(exc)}")
             return ItemResult(resource.qualified, namespace, name, "failed",
                               "its files could not be read from the location (see the errors); the restore stopped")
         return ItemResult(resource.qualified, namespace, name, action, done)
@@ -490,6 +502,11 @@ def _bounded_map(pool: ThreadPoolExecutor, fn: Callable[[Any], ItemResult], item
             yield finished.get().result()
     for _ in range(pending):
         yield finished.get().result()
+
+
+def _said(exc: SalvageError) -> str:
+    """An error and its next step, in one line of the report."""
+    return f"{exc.message} ({exc.hint})" if exc.hint else exc.message
 
 
 def _now() -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TypedDict, cast
 
+from salvage.model.errors import SalvageError
 from salvage.repo import layout, timestamps
 from salvage.repo.errors import (
     CorruptDataError,
@@ -114,7 +115,12 @@ class RepositoryLock:
             # Readers of a read-only location cannot lock; nobody may prune it from here either.
             return self
         self.lock_id = self._write()
-        for other in list_locks(self.repo):
+        try:
+            others = list_locks(self.repo)
+        except BaseException as exc:  # ours is written: not left behind unsaid (or at all, if it can go)
+            self.release_after(exc)
+            raise
+        for other in others:
             if other.id == self.lock_id or other.is_stale():
                 continue
             if self.exclusive or other.wire["exclusive"]:
@@ -147,11 +153,25 @@ class RepositoryLock:
         with self._mutex:
             self._delete()
 
+    def release_after(self, failure: BaseException | None) -> None:
+        """Release, when the run ends by ``failure`` (or None). A release that fails then
+        (the store out of reach, the credentials revoked) must not hide why the run
+        stopped: the run's error says the lock stayed, and it goes stale with the process."""
+        try:
+            self.release()
+        except SalvageError as exc:
+            if failure is None:
+                raise
+            if isinstance(failure, SalvageError) and self.lock_id:
+                failure.message += (f"\nIts lock `{layout.file_key('locks', self.lock_id)}` could not be removed "
+                                    f"({exc.message}); it is stale once this process has ended, and "
+                                    "`salvage repo unlock` removes it.")
+
     def __enter__(self) -> RepositoryLock:
         return self.acquire() if self.lock_id is None else self
 
-    def __exit__(self, *_exc: object) -> None:
-        self.release()
+    def __exit__(self, _type: object, failure: BaseException | None, _tb: object) -> None:
+        self.release_after(failure)
 
 
 def remove_locks(repo: Repository, *, all_locks: bool = False) -> list[str]:

@@ -66,14 +66,16 @@ class StreamedSnapshot:
         self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="salvage-stream")
         return self
 
-    def __exit__(self, *_exc: object) -> None:
+    def __exit__(self, _type: object, failure: BaseException | None, _tb: object) -> None:
         try:
             if self._pool is not None:
                 self._pool.shutdown(wait=True, cancel_futures=True)
             if self._writer is not None:
                 self._writer.close()
-        finally:
-            self._lock.release()
+        except BaseException as exc:
+            self._lock.release_after(failure or exc)
+            raise
+        self._lock.release_after(failure)
 
     def add(self, name: str, stream: Any) -> StreamedFile:
         """Store ``stream`` (anything with ``readinto`` or ``read``) to its end as file ``name``."""

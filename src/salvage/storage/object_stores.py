@@ -156,10 +156,13 @@ def _translate(exc: Exception, key: str, url: str, endpoint: str | None = None, 
             hint="Free space on the store or raise its quota (`salvage backup prune` removes old backups), "
                  "then run the command again.",
         )
-    if isinstance(exc, (UnauthenticatedError, PermissionDeniedError, PermissionError)):
+    if isinstance(exc, (UnauthenticatedError, PermissionDeniedError, PermissionError)) or _REFUSED.search(text):
+        # obstore gives a refused list as a generic error: the status says what it is.
         return StorageError(
-            f"{url} refused access to `{key}`: {_first_line(exc)}",
-            hint="Check the location's credentials and their permissions on the bucket.",
+            f"{url} refused the location's credentials on `{key}` ({_refusal(exc)})",
+            hint="They may have been revoked or expired, or lack rights on the bucket: check the location's "
+                 "credentials and their permissions (`salvage location check` tries them), then run the command "
+                 "again.",
         )
     return StorageError(
         f"{url} failed on `{key}`: {_first_line(exc)}",
@@ -175,6 +178,26 @@ _FULL = re.compile(r"XMinioStorageFull|XMinioAdminBucketQuotaExceeded|Insufficie
                    re.IGNORECASE)
 _NO_BUCKET = re.compile(r"NoSuchBucket|ContainerNotFound|bucket does not exist|container does not exist",
                         re.IGNORECASE)
+
+
+# A refusal: by its HTTP status, or (S3's DeleteObjects answers 200 with an error per key) by its code.
+_REFUSED = re.compile(r"status code: (401|403)\b|with status (401|403)\b|\(code: (AccessDenied|InvalidAccessKeyId|"
+                      r"SignatureDoesNotMatch|ExpiredToken|InvalidToken|AllAccessDisabled)\)")
+_STATUS = re.compile(r"status code: (\d{3} [A-Za-z ]+)|with status (\d{3} [A-Za-z ]+)")
+_KEY_REFUSED = re.compile(r"failed for key [^:]+: (.+?) \(code: (\w+)\)")
+
+
+def _refusal(exc: Exception) -> str:
+    """What the store said: its status, and its error code and message when it sent them
+    (S3 and Azure answer XML: ``<Code>AccessDenied</Code><Message>Access Denied.</Message>``)."""
+    text = str(exc)
+    parts = [next(g for g in status.groups() if g).strip()] if (status := _STATUS.search(text)) else []
+    if said := _XML_ERROR.search(text):
+        message = (said.group(2) or "").strip().split("\n")[0]
+        parts.append(f"{said.group(1)}: {message}" if message else said.group(1))
+    elif said := _KEY_REFUSED.search(text):
+        parts.append(f"{said.group(2)}: {said.group(1)}")
+    return ", ".join(parts) or _first_line(exc)
 
 
 def _first_line(exc: Exception) -> str:

@@ -145,16 +145,18 @@ def test_a_rollback_never_removes_what_existed_before(location: Location, tmp_pa
 
 class _FailingReads:
     """The location's store, except that reading ``key`` fails as a connection cut mid-body does
-    once the store's own retries are spent."""
+    once the store's own retries are spent (after ``allowed`` reads of it that pass)."""
 
-    def __init__(self, inner: Any, key: str) -> None:
-        self.inner, self.key = inner, key
+    def __init__(self, inner: Any, key: str, allowed: int = 0) -> None:
+        self.inner, self.key, self.allowed = inner, key, allowed
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
     def _refuse(self, key: str) -> None:
         if key == self.key:
+            self.allowed -= 1
+        if key == self.key and self.allowed < 0:
             raise StorageError(f"s3://bucket failed on `{key}`: connection reset by peer",
                                hint="Check the endpoint is reachable, then run the command again.")
 
@@ -178,6 +180,36 @@ def test_a_volume_the_location_fails_to_deliver_stops_and_removes_what_was_creat
     assert any("could not be filled" in e and "connection reset by peer" in e for e in report.errors), report.errors
     assert report.removed == ["PersistentVolume pv-data-pg-0", "PersistentVolumeClaim wp/data-pg-0", "Namespace wp"]
     assert api.objects == {} and ("POST", "/api/v1/namespaces/wp/configmaps") not in api.writes
+
+
+def test_the_location_failing_to_deliver_the_next_objects_stops_and_removes_what_was_created(
+        location: Location, tmp_path: Path) -> None:
+    """Found by tests/faults/test_store_outages.py: with the store gone once the claim was
+    filled, the ConfigMaps' stream could not be read; the restore stopped leaving the
+    namespace, claim and volume in place (with the API server there to remove them). Now it
+    stops as for a volume it could not read, names what it could not read, and removes them."""
+    api = ProvisioningApi(tmp_path)
+    configmaps = next(e for e in BackupReader(location.store, "b").resources() if e["resource"] == "configmaps")
+    key = catalog_layout.prefix("b") + configmaps["files"][0]
+    # Read whole once by the check before the first change; the second read (to restore) fails.
+    location.store.inner = _FailingReads(location.store.inner, key, allowed=1)  # type: ignore[attr-defined]
+    report = _restore(api, location)
+    assert report.phase == "Failed" and report.stopped_by == "the location failing mid-restore", report
+    assert any("the configmaps of backup b could not be read" in e and f"`{key}`" in e
+               and "Check the endpoint" in e for e in report.errors), report.errors
+    assert report.removed == ["PersistentVolume pv-data-pg-0", "PersistentVolumeClaim wp/data-pg-0", "Namespace wp"]
+    assert api.objects == {}
+
+
+def test_keep_partial_keeps_what_was_created_when_the_location_fails(location: Location, tmp_path: Path) -> None:
+    api = ProvisioningApi(tmp_path)
+    configmaps = next(e for e in BackupReader(location.store, "b").resources() if e["resource"] == "configmaps")
+    location.store.inner = _FailingReads(  # type: ignore[attr-defined]
+        location.store.inner, catalog_layout.prefix("b") + configmaps["files"][0], allowed=1)
+    report = _restore(api, location, keep_partial=True)
+    assert report.phase == "Failed" and report.removed == []
+    assert report.kept == ["Namespace wp", "PersistentVolumeClaim wp/data-pg-0", "PersistentVolume pv-data-pg-0"]
+    assert f"{CLAIMS}/data-pg-0" in api.objects
 
 
 def test_the_api_server_out_of_reach_stops_the_restore_naming_what_it_made(

@@ -8,6 +8,7 @@ from salvage.repo import layout
 from salvage.repo.errors import RepositoryLockedError
 from salvage.repo.locks import LockWire, RepositoryLock, list_locks, remove_host_locks, remove_locks
 from salvage.repo.repository import Repository
+from salvage.storage.errors import StorageError
 
 
 def test_shared_locks_coexist(repo: Repository) -> None:
@@ -67,3 +68,59 @@ def test_the_locks_of_a_host_known_gone_are_removed_and_only_those(repo: Reposit
     other = _plant(repo, age=timedelta(0), pid=7, hostname="salvage-backup-r1-def")
     assert remove_host_locks(repo, "salvage-backup-r1-abc") == [gone]
     assert [lock.id for lock in list_locks(repo)] == [other]
+
+
+class _RefusingDeletes:
+    """The repository's store once the credentials lost their rights: nothing can be deleted
+    (nor listed, with ``lists=False``)."""
+
+    def __init__(self, inner: object, *, lists: bool = True, deletes: bool = False) -> None:
+        self.inner, self.lists, self.deletes = inner, lists, deletes
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def list(self, prefix: str = "") -> object:
+        if not self.lists:
+            raise StorageError(f"s3://b refused the location's credentials on `{prefix}` (403 Forbidden)")
+        return self.inner.list(prefix)  # type: ignore[attr-defined]
+
+    def delete(self, key: str) -> None:
+        if not self.deletes:
+            raise StorageError(f"s3://b refused the location's credentials on `{key}` (403 Forbidden)")
+        self.inner.delete(key)  # type: ignore[attr-defined]
+
+
+def test_a_lock_that_cannot_be_removed_does_not_hide_why_the_run_stopped(repo: Repository) -> None:
+    """Found by tests/faults/test_store_credentials.py: with the credentials revoked mid-backup,
+    the error named only the lock the run then failed to delete, not the write that was refused."""
+    with pytest.raises(StorageError) as raised:
+        with RepositoryLock(repo, exclusive=False, operation="backup") as lock:
+            repo.store = _RefusingDeletes(repo.store)  # type: ignore[assignment]
+            raise StorageError("s3://b refused the location's credentials on `data/ab` (403 Forbidden)")
+    message = raised.value.message
+    assert message.startswith("s3://b refused the location's credentials on `data/ab`"), message
+    assert f"Its lock `{layout.file_key('locks', lock.lock_id or '')}` could not be removed" in message
+    assert "salvage repo unlock" in message
+
+
+def test_a_lock_that_cannot_be_removed_after_a_run_that_went_well_is_an_error(repo: Repository) -> None:
+    with pytest.raises(StorageError, match="refused"):
+        with RepositoryLock(repo, exclusive=False, operation="backup"):
+            repo.store = _RefusingDeletes(repo.store)  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize("deletes", [False, True])
+def test_a_lock_whose_check_fails_is_removed_or_said_to_be_left(repo: Repository, deletes: bool) -> None:
+    """Found by tests/faults/test_store_credentials.py: credentials revoked between writing the
+    lock and listing the others left the lock behind, and the error did not say so."""
+    inner = repo.store
+    repo.store = _RefusingDeletes(inner, lists=False, deletes=deletes)  # type: ignore[assignment]
+    with pytest.raises(StorageError) as raised:
+        RepositoryLock(repo, exclusive=False, operation="backup").acquire()
+    assert raised.value.message.startswith("s3://b refused the location's credentials on `locks/`")
+    left = [info.key for info in inner.list("locks/")]
+    if deletes:
+        assert left == [] and "could not be removed" not in raised.value.message
+    else:
+        assert len(left) == 1 and f"Its lock `{left[0]}` could not be removed" in raised.value.message

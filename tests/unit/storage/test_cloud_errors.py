@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from obstore.exceptions import GenericError, NotFoundError
+from obstore.exceptions import GenericError, NotFoundError, PermissionDeniedError
 
 from salvage.devcluster.processes import free_ports
 from salvage.storage.object_stores import _translate, open_cloud_store
@@ -73,3 +73,39 @@ def test_an_error_whose_cause_is_in_the_xml_body_names_the_stores_code():
     assert error.message == ("s3://b failed on `k`: Generic S3 error: Error performing PUT http://h/b/k - Server "
                              "returned non-2xx status code: 400 Bad Request: IncompleteBody (You did not provide "
                              "the number of bytes.)")
+# What MinIO answered in tests/faults/test_store_credentials.py once the location's user lost
+# its policy (a list: obstore's generic error) or was deleted (a read: permission denied).
+_LIST_REFUSED = (
+    "Generic S3 error: Error performing list request: Error performing GET http://127.0.0.1:9000/b?list-type=2"
+    "&prefix=repository%2Fsnapshots%2F in 1.3ms - Server returned non-2xx status code: 403 Forbidden: <?xml "
+    'version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied.</Message>'
+    "<BucketName>b</BucketName></Error>\n\nDebug source:\nGeneric {")
+_KEY_GONE = (
+    "The operation lacked the necessary privileges to complete for path repository/config: Error performing GET "
+    "http://127.0.0.1:9000/b/repository/config in 1.3ms - Server returned non-2xx status code: 403 Forbidden: <?xml "
+    'version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidAccessKeyId</Code><Message>The Access Key Id you '
+    "provided does not exist in our records.</Message><Key>repository/config</Key></Error>\n\nDebug source:")
+_AZURE_REFUSED = (
+    "Generic MicrosoftAzure error: Error performing GET http://127.0.0.1:10000/devstoreaccount1/c?restype=container"
+    "&comp=list in 2ms - Server returned non-2xx status code: 403 Server failed to authenticate the request.: "
+    '<?xml version="1.0" encoding="utf-8"?><Error><Code>AuthenticationFailed</Code><Message>Server failed to '
+    "authenticate the request. Make sure the value of the Authorization header is formed correctly.\nRequestId:1"
+    "</Message></Error>")
+
+
+@pytest.mark.parametrize(("error", "said"), [
+    (GenericError(_LIST_REFUSED), "403 Forbidden, AccessDenied: Access Denied."),
+    (PermissionDeniedError(_KEY_GONE),
+     "403 Forbidden, InvalidAccessKeyId: The Access Key Id you provided does not exist in our records."),
+    (GenericError(_AZURE_REFUSED), "AuthenticationFailed: Server failed to authenticate the request."),
+    (GenericError("Generic S3 error: DeleteObjects request failed for key repository/locks/c4f: Access Denied. "
+                  "(code: AccessDenied)"), "AccessDenied: Access Denied."),
+])
+def test_refused_credentials_say_so_with_what_the_store_said(error, said):
+    """A list refused mid-run was "failed on `repository/snapshots/`: Generic S3 error ... Check the
+    endpoint is reachable", and a refused read showed only the first line of the answer."""
+    translated = _translate(error, "repository/snapshots/", "s3://b", "http://127.0.0.1:9000", only_bucket_missing=True)
+    assert translated.message.startswith("s3://b refused the location's credentials on `repository/snapshots/` ("), \
+        translated.message
+    assert said in translated.message
+    assert "revoked or expired" in (translated.hint or "") and "salvage location check" in (translated.hint or "")
