@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # tests.support: the real node's turn
 from dataset import change_one_percent, generate, tree_size  # noqa: E402
 from repo_bench import KOPIA, PASSWORD, Kopia, parse_size, run  # noqa: E402
 
