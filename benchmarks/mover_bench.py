@@ -39,6 +39,7 @@ from dataset import change_one_percent, generate, tree_size  # noqa: E402
 from repo_bench import KOPIA, PASSWORD, Kopia, parse_size, run  # noqa: E402
 
 from salvage.devcluster.local_cluster import LocalCluster  # noqa: E402
+from salvage.model.progress import VolumeMoved  # noqa: E402
 from salvage.devcluster.host import NODE_IP  # noqa: E402
 from salvage.devcluster.images import builders as images  # noqa: E402
 from salvage.devcluster.servers.minio import S3Server, start_minio  # noqa: E402
@@ -175,10 +176,10 @@ def measure(kube: KubeClient, work: Path, size: int, env: dict[str, str],
     generate(data, size)
     files, total = tree_size(data)
     # The pod's side: the engine's fs method, as `backup create` runs it.
-    results: list[dict[str, Any]] = []
+    results: list[VolumeMoved] = []
     pod_spec = location(server, "pod")
     context = MethodContext(kube, open_location(pod_spec).store, PASSWORD, create_repository=True, location=pod_spec,
-                            progress=lambda kind, d: results.append(d) if d.get("event") == "result" else None)
+                            progress=lambda event: results.append(event) if isinstance(event, VolumeMoved) else None)
     mover = fs.FsMethod(context)
     # The host's side: `salvage fs` with the location `host` (its repository made first, as the CLI's
     # backup create makes it before any pod).
@@ -205,7 +206,7 @@ def measure(kube: KubeClient, work: Path, size: int, env: dict[str, str],
         os.sync()  # as run() does before the host's and kopia's commands
         started = time.monotonic()
         records.append(action())
-        return time.monotonic() - started, float(results[-1]["max_rss_bytes"]) / 2**20
+        return time.monotonic() - started, results[-1].max_rss_bytes / 2**20
 
     def kopia_run(cmd: list[str]) -> tuple[float, float]:
         seconds, rss, _ = run(cmd, kopia.env(), kopia.log)
