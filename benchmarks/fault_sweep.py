@@ -99,8 +99,11 @@ def table(rows: list[dict[str, Any]], seconds: float, command: str, earlier: lis
     body = [HEAD, "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     body += [text for _key, text in sorted(lines)]
     body += ["", f"total_runs={total} violations={violations}"]
+    took = (f"in {seconds / 60:.1f} minutes" if seconds else
+            f"from earlier runs' results, whose {len(rows)} runs took "
+            f"{sum(r['seconds'] for r in rows) / 60:.1f} minutes in all")
     header = (f"Written by `{command}` on {time.strftime('%Y-%m-%d', time.gmtime())} "
-              f"({platform.machine()}, {os.cpu_count()} cores), in {seconds / 60:.1f} minutes.")
+              f"({platform.machine()}, {os.cpu_count()} cores), {took}.")
     if kept:
         header += (f" The {kept} rows marked † were not re-run: they are kept from the table this run "
                    "replaced (`--keep-earlier`), and their runs count in the total.")
