@@ -35,6 +35,7 @@ from salvage.k8s.client import KubeClient
 from salvage.model.errors import SalvageError
 from tests.support.builders import namespace
 from tests.support.real_node_turn import real_node_turn
+from tests.support.waiting import wait_for
 
 # A shell starts a background job with SIGINT ignored (scripts/test runs the real node's
 # tests so), and Python leaves an ignored SIGINT ignored: the CLIs these tests start would
@@ -227,5 +228,9 @@ def _client(cluster: LocalCluster) -> Iterator[KubeClient]:
 def _fresh_namespace(kube: KubeClient, prefix: str) -> Iterator[str]:
     name = f"{prefix}{next(_counter)}-{os.getpid()}"
     kube.create("/api/v1/namespaces", namespace(name))
+    # The controller manager publishes kube-root-ca.crt into every new namespace a moment
+    # later (longer under load); tests that count a namespace's objects start once it has.
+    wait_for(lambda: kube.exists(f"/api/v1/namespaces/{name}/configmaps/kube-root-ca.crt"),
+             timeout=60, interval=0.05, what=f"kube-root-ca.crt in namespace {name}")
     yield name
     kube.delete(f"/api/v1/namespaces/{name}")
